@@ -1,0 +1,11 @@
+/**
+ * The TLS 1.2 and DTLS 1.2 record layer: wire codecs, alerts, record protection and the DTLS
+ * replay window.
+ *
+ * @module
+ */
+
+export * from "./alert.ts";
+export * from "./codec.ts";
+export * from "./content_type.ts";
+export * from "./protector.ts";
