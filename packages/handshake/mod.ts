@@ -1,0 +1,16 @@
+/**
+ * The TLS 1.2 client handshake: key schedule, message codecs, the sans-IO `ClientHandshake`
+ * state machine and the `CryptoProvider` seam to software or a secure element.
+ *
+ * @example Expanding a secret with the TLS 1.2 PRF
+ * ```ts
+ * import { tls12Prf } from "@anchortls/handshake";
+ * const out = tls12Prf(new Uint8Array(48), "key expansion", new Uint8Array(64), 72);
+ * out.length; // 72
+ * ```
+ *
+ * @module
+ */
+
+export * from "./prf.ts";
+export * from "./key_schedule.ts";
