@@ -14,3 +14,7 @@
 
 export * from "./prf.ts";
 export * from "./key_schedule.ts";
+export * from "./crypto_provider.ts";
+export * from "./signature_scheme.ts";
+export * from "./signing_key.ts";
+export * from "./software_provider.ts";

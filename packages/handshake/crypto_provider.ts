@@ -1,0 +1,198 @@
+/**
+ * The seam between the handshake and whoever holds the secrets: host software, or a MULTOS
+ * secure element reached over a serial link.
+ *
+ * # Contract
+ *
+ * Every method is asynchronous, because a chip answers over a slow link. The handshake calls
+ * them in this order for a full handshake:
+ *
+ * 1. {@linkcode CryptoProvider.random} for ClientHello.random (and nothing else of ours).
+ * 2. {@linkcode CryptoProvider.encryptPremaster} once the server certificate is verified.
+ * 3. {@linkcode CryptoProvider.masterSecret}; the handshake then releases the premaster handle.
+ * 4. {@linkcode CryptoProvider.recordKeys} for the new epoch's protectors.
+ * 5. {@linkcode CryptoProvider.finished} for the client's and then the server's verify_data.
+ * 6. With a CertificateRequest: {@linkcode CryptoProvider.certificateChain} and
+ *    {@linkcode CryptoProvider.sign} between steps 3 and 4.
+ *
+ * An abbreviated (resumed) handshake reuses a master handle kept in the session cache and calls
+ * only steps 1, 4 and 5. The handshake calls {@linkcode CryptoProvider.release} on every handle
+ * it no longer needs (failed handshakes included); the session cache releases the master handle
+ * when it evicts the session.
+ *
+ * # Handles
+ *
+ * Secrets cross this seam only as opaque handles. A handle is an object the provider made; the
+ * handshake only passes it back to the same provider and never reads bytes from it.
+ * - In software a handle wraps the secret bytes in a private field, and `release` zeroes them.
+ * - In the chip a handle names a key slot (or a session object) inside the secure element;
+ *   `release` tells the chip to erase that slot.
+ *
+ * A provider must reject a handle it did not make, or one already released, with an error.
+ *
+ * @module
+ */
+
+import type { CipherSuite, RecordProtector } from "@anchortls/record";
+import type { PublicKeyInfo } from "@anchortls/x509";
+import type { FinishedLabel, MasterSecretContext } from "./key_schedule.ts";
+
+/**
+ * Where keys and cryptography live (see the design notes):
+ * - `software`: everything on the host CPU.
+ * - `hybrid`: premaster, master secret, client key and signing in the chip; record keys are
+ *   exported to the host so records are protected at host speed.
+ * - `full`: everything in the chip, record protection included.
+ */
+export type CryptoPolicy = "software" | "hybrid" | "full";
+
+/**
+ * An opaque reference to a secret the provider holds.
+ *
+ * Software: the bytes, in a private field. Chip: the name of the slot holding them.
+ */
+export interface SecretHandle<Kind extends "premaster" | "master"> {
+  /** Which secret this is. */
+  readonly kind: Kind;
+}
+
+/** A handle to a 48-byte premaster secret (client_version ‖ 46 random bytes). */
+export type PremasterHandle = SecretHandle<"premaster">;
+/** A handle to a 48-byte master secret. */
+export type MasterSecretHandle = SecretHandle<"master">;
+
+/** What {@linkcode CryptoProvider.encryptPremaster} returns. */
+export interface EncryptedPremaster {
+  /** RSAES-PKCS1-v1_5 encryption of the premaster under the server key, as long as the modulus. */
+  readonly encrypted: Uint8Array;
+  /** The premaster itself, as a handle. */
+  readonly premaster: PremasterHandle;
+}
+
+/** The two hello randoms a key block is bound to. */
+export interface HelloRandoms {
+  /** ClientHello.random, 32 bytes. */
+  readonly clientRandom: Uint8Array;
+  /** ServerHello.random, 32 bytes. */
+  readonly serverRandom: Uint8Array;
+}
+
+/** Options for {@linkcode CryptoProvider.recordKeys}. */
+export interface RecordKeyOptions {
+  /** True when the server echoed encrypt_then_mac (RFC 7366). */
+  readonly encryptThenMac: boolean;
+}
+
+/** The protectors of one new epoch, one per direction. */
+export interface RecordKeys {
+  /** Protects what the client sends (seal) — the handshake installs it as the write side. */
+  readonly client: RecordProtector;
+  /** Unprotects what the server sends (open) — installed as the read side. */
+  readonly server: RecordProtector;
+}
+
+/**
+ * Holds the premaster and master secrets, derives record keys and Finished values, and signs
+ * for client authentication. Implemented in software by `SoftwareCryptoProvider` and in a
+ * secure element by `@anchortls/multos-apdu`.
+ */
+export interface CryptoProvider {
+  /** Where this provider keeps secrets. */
+  readonly policy: CryptoPolicy;
+
+  /**
+   * Signature schemes {@linkcode CryptoProvider.sign} can make, in order of preference; empty
+   * when the provider has no client certificate.
+   */
+  readonly signatureSchemes: readonly number[];
+
+  /**
+   * Returns cryptographically strong random bytes (from the chip's generator in a chip).
+   *
+   * @param length How many bytes.
+   * @returns The bytes.
+   */
+  random(length: number): Promise<Uint8Array>;
+
+  /**
+   * Makes a premaster secret (`0x03 0x03` ‖ 46 random bytes, RFC 5246 §7.4.7.1) and encrypts it
+   * with RSAES-PKCS1-v1_5 under the server's key.
+   *
+   * Software: random bytes on the host, kept in the handle. Chip: generated in a slot and
+   * encrypted inside the chip; only the ciphertext leaves.
+   *
+   * @param serverKey The verified server certificate's RSA public key.
+   * @returns The ciphertext for ClientKeyExchange, and the premaster's handle.
+   */
+  encryptPremaster(serverKey: PublicKeyInfo): Promise<EncryptedPremaster>;
+
+  /**
+   * Derives the master secret from the premaster (RFC 5246 §8.1, or RFC 7627 §4 with EMS).
+   *
+   * @param premaster A handle from {@linkcode CryptoProvider.encryptPremaster}.
+   * @param context The randoms, or the session hash when EMS was negotiated.
+   * @returns The master secret's handle (software: the 48 bytes; chip: a slot).
+   */
+  masterSecret(
+    premaster: PremasterHandle,
+    context: MasterSecretContext,
+  ): Promise<MasterSecretHandle>;
+
+  /**
+   * Expands the master secret into the key block and returns protectors for the new epoch.
+   *
+   * Software and `hybrid`: protectors built on exported keys, sealing on the host. `full`:
+   * protectors whose seal/open send each record to the chip.
+   *
+   * @param master The master secret's handle.
+   * @param suite The negotiated suite.
+   * @param randoms ClientHello.random and ServerHello.random of this handshake.
+   * @param options Whether Encrypt-then-MAC was negotiated.
+   * @returns The client (write) and server (read) protectors.
+   */
+  recordKeys(
+    master: MasterSecretHandle,
+    suite: CipherSuite,
+    randoms: HelloRandoms,
+    options: RecordKeyOptions,
+  ): Promise<RecordKeys>;
+
+  /**
+   * Computes Finished verify_data, `PRF(master, label, transcriptHash)[0..12)`.
+   *
+   * @param master The master secret's handle.
+   * @param label `"client finished"` or `"server finished"`.
+   * @param transcriptHash SHA-256 of the handshake messages before this Finished.
+   * @returns The 12-byte verify_data.
+   */
+  finished(
+    master: MasterSecretHandle,
+    label: FinishedLabel,
+    transcriptHash: Uint8Array,
+  ): Promise<Uint8Array>;
+
+  /**
+   * The client certificate chain, leaf first, as DER; empty when there is none.
+   *
+   * @returns The chain (software: given at construction; chip: read from its storage).
+   */
+  certificateChain(): Promise<Uint8Array[]>;
+
+  /**
+   * Signs for CertificateVerify with the client's private key, which never leaves the provider.
+   *
+   * @param scheme One of {@linkcode CryptoProvider.signatureSchemes}.
+   * @param data The bytes to sign: all handshake messages so far. The provider hashes them as
+   *   the scheme says.
+   * @returns The signature as TLS carries it (DER for ECDSA, the raw block for RSA).
+   */
+  sign(scheme: number, data: Uint8Array): Promise<Uint8Array>;
+
+  /**
+   * Erases a secret: zeroes its bytes in software, clears its slot in the chip. Releasing a
+   * handle twice is harmless.
+   *
+   * @param handle A handle this provider made.
+   */
+  release(handle: PremasterHandle | MasterSecretHandle): Promise<void>;
+}

@@ -1,0 +1,284 @@
+/**
+ * A {@linkcode CryptoProvider} that keeps every secret in host memory: premaster and master
+ * secrets in private fields of their handles, record keys in `CbcHmacProtector`s, the client
+ * key in WebCrypto.
+ *
+ * @module
+ */
+
+import { CbcHmacProtector, type CipherSuite } from "@anchortls/record";
+import type { PublicKeyInfo } from "@anchortls/x509";
+import type {
+  CryptoPolicy,
+  CryptoProvider,
+  EncryptedPremaster,
+  HelloRandoms,
+  MasterSecretHandle,
+  PremasterHandle,
+  RecordKeyOptions,
+  RecordKeys,
+} from "./crypto_provider.ts";
+import {
+  deriveKeyBlock,
+  deriveMasterSecret,
+  type FinishedLabel,
+  finishedVerifyData,
+  type MasterSecretContext,
+} from "./key_schedule.ts";
+import { rsaesPkcs1v15Encrypt } from "./rsa_pkcs1.ts";
+import { SigningKey } from "./signing_key.ts";
+
+const PREMASTER_LENGTH = 48;
+
+/** A secret held in host memory; only the provider that made it can read it. */
+class SoftwareSecret<Kind extends "premaster" | "master"> {
+  readonly kind: Kind;
+  #bytes: Uint8Array | undefined;
+  readonly #owner: SoftwareCryptoProvider;
+
+  constructor(kind: Kind, bytes: Uint8Array, owner: SoftwareCryptoProvider) {
+    this.kind = kind;
+    this.#bytes = bytes;
+    this.#owner = owner;
+  }
+
+  static reveal(handle: unknown, owner: SoftwareCryptoProvider, kind: string): Uint8Array {
+    if (!(handle instanceof SoftwareSecret) || handle.#owner !== owner || handle.kind !== kind) {
+      throw new TypeError(`not a ${kind} handle of this provider`);
+    }
+    if (!handle.#bytes) throw new TypeError(`${kind} handle was released`);
+    return handle.#bytes;
+  }
+
+  static erase(handle: unknown, owner: SoftwareCryptoProvider): void {
+    if (!(handle instanceof SoftwareSecret) || handle.#owner !== owner) {
+      throw new TypeError("not a handle of this provider");
+    }
+    handle.#bytes?.fill(0);
+    handle.#bytes = undefined;
+  }
+
+  toString(): string {
+    return `SoftwareSecret(${this.kind}, ${this.#bytes ? "held" : "released"})`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+}
+
+/** A client certificate and its key, for {@linkcode SoftwareCryptoProvider.create}. */
+export interface SoftwareClientCertificate {
+  /** The chain, leaf first, as DER. */
+  readonly chain: readonly Uint8Array[];
+  /** The private key: PEM (`PRIVATE KEY` or `RSA PRIVATE KEY`) or PKCS#8 DER. */
+  readonly privateKey: string | Uint8Array;
+}
+
+/** Options for {@linkcode SoftwareCryptoProvider}. */
+export interface SoftwareCryptoProviderOptions {
+  /**
+   * Random source; tests pass a deterministic one.
+   * @default {crypto.getRandomValues}
+   */
+  readonly random?: (length: number) => Uint8Array;
+}
+
+/**
+ * Runs the whole key exchange on the host with `@noble/hashes`, WebCrypto and BigInt RSA.
+ *
+ * @example Without a client certificate
+ * ```ts
+ * import { SoftwareCryptoProvider } from "@anchortls/handshake";
+ * const provider = new SoftwareCryptoProvider();
+ * (await provider.random(32)).length; // 32
+ * ```
+ */
+export class SoftwareCryptoProvider implements CryptoProvider {
+  /** Everything lives on the host. */
+  readonly policy: CryptoPolicy = "software";
+  readonly #random: (length: number) => Uint8Array;
+  readonly #ivSource: ((length: number) => Uint8Array) | undefined;
+  readonly #chain: readonly Uint8Array[];
+  readonly #key: SigningKey | undefined;
+
+  /**
+   * Creates a provider without a client certificate.
+   *
+   * @param options The random source.
+   * @param clientAuth Used by {@linkcode SoftwareCryptoProvider.create}.
+   */
+  constructor(
+    options: SoftwareCryptoProviderOptions = {},
+    clientAuth?: { chain: readonly Uint8Array[]; key: SigningKey },
+  ) {
+    this.#random = options.random ??
+      ((n) => crypto.getRandomValues(new Uint8Array(n)));
+    // The record layer's own pooled IV source is faster; override it only when asked to.
+    this.#ivSource = options.random;
+    this.#chain = clientAuth?.chain ?? [];
+    this.#key = clientAuth?.key;
+  }
+
+  /**
+   * Creates a provider, importing a client certificate's key when one is given.
+   *
+   * @example With a client certificate
+   * ```ts ignore
+   * import { SoftwareCryptoProvider } from "@anchortls/handshake";
+   * import { parsePem } from "@anchortls/x509";
+   * const provider = await SoftwareCryptoProvider.create({
+   *   clientCertificate: {
+   *     chain: parsePem(await Deno.readTextFile("client.pem")),
+   *     privateKey: await Deno.readTextFile("client.key"),
+   *   },
+   * });
+   * ```
+   *
+   * @param options The random source and the client certificate.
+   * @returns The provider.
+   */
+  static async create(
+    options: SoftwareCryptoProviderOptions & { clientCertificate?: SoftwareClientCertificate } = {},
+  ): Promise<SoftwareCryptoProvider> {
+    const cert = options.clientCertificate;
+    if (!cert) return new SoftwareCryptoProvider(options);
+    if (cert.chain.length === 0) throw new TypeError("client certificate chain is empty");
+    const key = await SigningKey.import(cert.privateKey);
+    return new SoftwareCryptoProvider(options, { chain: cert.chain, key });
+  }
+
+  /** Schemes the client key signs with; empty without a client certificate. */
+  get signatureSchemes(): readonly number[] {
+    return this.#key?.schemes ?? [];
+  }
+
+  /**
+   * Random bytes from the configured source.
+   *
+   * @param length How many bytes.
+   * @returns The bytes.
+   */
+  random(length: number): Promise<Uint8Array> {
+    return Promise.resolve(this.#random(length));
+  }
+
+  /**
+   * Makes a premaster (0x0303 ‖ 46 random bytes) and encrypts it under the server's RSA key.
+   *
+   * @param serverKey The server certificate's key; must be RSA.
+   * @returns The ciphertext and the premaster handle.
+   */
+  encryptPremaster(serverKey: PublicKeyInfo): Promise<EncryptedPremaster> {
+    if (serverKey.kind !== "rsa") {
+      return Promise.reject(new TypeError("RSA key exchange needs an RSA server key"));
+    }
+    const premaster = this.#random(PREMASTER_LENGTH);
+    premaster[0] = 0x03;
+    premaster[1] = 0x03;
+    const encrypted = rsaesPkcs1v15Encrypt(serverKey, premaster, this.#random);
+    return Promise.resolve({
+      encrypted,
+      premaster: new SoftwareSecret("premaster", premaster, this),
+    });
+  }
+
+  /**
+   * Derives the master secret.
+   *
+   * @param premaster The premaster handle.
+   * @param context Randoms, or the EMS session hash.
+   * @returns The master secret handle.
+   */
+  masterSecret(
+    premaster: PremasterHandle,
+    context: MasterSecretContext,
+  ): Promise<MasterSecretHandle> {
+    const pms = SoftwareSecret.reveal(premaster, this, "premaster");
+    return Promise.resolve(new SoftwareSecret("master", deriveMasterSecret(pms, context), this));
+  }
+
+  /**
+   * Derives the key block and builds CBC-HMAC protectors for both directions.
+   *
+   * @param master The master secret handle.
+   * @param suite The negotiated suite.
+   * @param randoms This handshake's randoms.
+   * @param options Whether EtM is on.
+   * @returns The client and server protectors.
+   */
+  recordKeys(
+    master: MasterSecretHandle,
+    suite: CipherSuite,
+    randoms: HelloRandoms,
+    options: RecordKeyOptions,
+  ): Promise<RecordKeys> {
+    const ms = SoftwareSecret.reveal(master, this, "master");
+    const keys = deriveKeyBlock(ms, randoms.clientRandom, randoms.serverRandom, suite);
+    const common = {
+      suite,
+      encryptThenMac: options.encryptThenMac,
+      ...(this.#ivSource ? { random: this.#ivSource } : {}),
+    };
+    const client = new CbcHmacProtector({
+      ...common,
+      encKey: keys.clientEncKey,
+      macKey: keys.clientMacKey,
+    });
+    const server = new CbcHmacProtector({
+      ...common,
+      encKey: keys.serverEncKey,
+      macKey: keys.serverMacKey,
+    });
+    for (const k of Object.values(keys)) k.fill(0);
+    return Promise.resolve({ client, server });
+  }
+
+  /**
+   * Computes Finished verify_data.
+   *
+   * @param master The master secret handle.
+   * @param label Whose Finished.
+   * @param transcriptHash SHA-256 of the transcript so far.
+   * @returns 12 bytes.
+   */
+  finished(
+    master: MasterSecretHandle,
+    label: FinishedLabel,
+    transcriptHash: Uint8Array,
+  ): Promise<Uint8Array> {
+    const ms = SoftwareSecret.reveal(master, this, "master");
+    return Promise.resolve(finishedVerifyData(ms, label, transcriptHash));
+  }
+
+  /** @returns The client chain, leaf first; empty without a client certificate. */
+  certificateChain(): Promise<Uint8Array[]> {
+    return Promise.resolve(this.#chain.map((c) => c.slice()));
+  }
+
+  /**
+   * Signs with the client key.
+   *
+   * @param scheme A scheme from {@linkcode SoftwareCryptoProvider.signatureSchemes}.
+   * @param data The handshake messages to sign.
+   * @returns The signature.
+   */
+  sign(scheme: number, data: Uint8Array): Promise<Uint8Array> {
+    if (!this.#key) return Promise.reject(new TypeError("no client certificate configured"));
+    return this.#key.sign(scheme, data);
+  }
+
+  /**
+   * Zeroes a secret.
+   *
+   * @param handle A handle of this provider.
+   */
+  release(handle: PremasterHandle | MasterSecretHandle): Promise<void> {
+    SoftwareSecret.erase(handle, this);
+    return Promise.resolve();
+  }
+}
