@@ -6,6 +6,9 @@
  */
 
 export * from "./alert.ts";
+export * from "./cbc_hmac.ts";
+export * from "./cipher_suite.ts";
 export * from "./codec.ts";
 export * from "./content_type.ts";
 export * from "./protector.ts";
+export * from "./sequence.ts";
