@@ -32,3 +32,7 @@ export * from "./link_error.ts";
 export * from "./memory_link.ts";
 export * from "./messages.ts";
 export * from "./tlv.ts";
+export * from "./link_address.ts";
+export * from "./open_byte_link.ts";
+export * from "./serial_port.ts";
+export * from "./tcp_link.ts";
