@@ -198,8 +198,10 @@ export class SoftwareCryptoProvider implements CryptoProvider {
     premaster: PremasterHandle,
     context: MasterSecretContext,
   ): Promise<MasterSecretHandle> {
-    const pms = SoftwareSecret.reveal(premaster, this, "premaster");
-    return Promise.resolve(new SoftwareSecret("master", deriveMasterSecret(pms, context), this));
+    return Promise.try(() => {
+      const pms = SoftwareSecret.reveal(premaster, this, "premaster");
+      return new SoftwareSecret("master", deriveMasterSecret(pms, context), this);
+    });
   }
 
   /**
@@ -217,6 +219,15 @@ export class SoftwareCryptoProvider implements CryptoProvider {
     randoms: HelloRandoms,
     options: RecordKeyOptions,
   ): Promise<RecordKeys> {
+    return Promise.try(() => this.#recordKeys(master, suite, randoms, options));
+  }
+
+  #recordKeys(
+    master: MasterSecretHandle,
+    suite: CipherSuite,
+    randoms: HelloRandoms,
+    options: RecordKeyOptions,
+  ): RecordKeys {
     const ms = SoftwareSecret.reveal(master, this, "master");
     const keys = deriveKeyBlock(ms, randoms.clientRandom, randoms.serverRandom, suite);
     const common = {
@@ -235,7 +246,7 @@ export class SoftwareCryptoProvider implements CryptoProvider {
       macKey: keys.serverMacKey,
     });
     for (const k of Object.values(keys)) k.fill(0);
-    return Promise.resolve({ client, server });
+    return { client, server };
   }
 
   /**
@@ -251,8 +262,9 @@ export class SoftwareCryptoProvider implements CryptoProvider {
     label: FinishedLabel,
     transcriptHash: Uint8Array,
   ): Promise<Uint8Array> {
-    const ms = SoftwareSecret.reveal(master, this, "master");
-    return Promise.resolve(finishedVerifyData(ms, label, transcriptHash));
+    return Promise.try(() =>
+      finishedVerifyData(SoftwareSecret.reveal(master, this, "master"), label, transcriptHash)
+    );
   }
 
   /** @returns The client chain, leaf first; empty without a client certificate. */
@@ -278,7 +290,6 @@ export class SoftwareCryptoProvider implements CryptoProvider {
    * @param handle A handle of this provider.
    */
   release(handle: PremasterHandle | MasterSecretHandle): Promise<void> {
-    SoftwareSecret.erase(handle, this);
-    return Promise.resolve();
+    return Promise.try(() => SoftwareSecret.erase(handle, this));
   }
 }

@@ -1,0 +1,124 @@
+/**
+ * TLS handshake message framing (RFC 5246 §7.4): the 4-byte header, and a deframer that cuts
+ * the handshake content stream into messages however records split or pack them.
+ *
+ * DTLS frames the same message bodies with a 12-byte header (see `dtls/`); the state machine
+ * only sees {@linkcode HandshakeMessage}s, so either framing can feed it.
+ *
+ * @module
+ */
+
+import { AlertDescription, TlsAlertError, Writer } from "@anchortls/record";
+
+/** TLS handshake header length: msg_type(1) length(3). */
+export const TLS_HANDSHAKE_HEADER_LENGTH = 4;
+
+/** The largest handshake message we accept; long certificate chains fit. */
+export const MAX_HANDSHAKE_MESSAGE_LENGTH = 65_536;
+
+/** One whole handshake message. */
+export interface HandshakeMessage {
+  /** The handshake type. */
+  readonly type: number;
+  /** The body, without any header. */
+  readonly body: Uint8Array;
+  /**
+   * The bytes that go into the transcript hash: the TLS header and body; in DTLS, the
+   * reassembled message with its 12-byte header (fragment_offset 0, fragment_length = length).
+   */
+  readonly transcriptBytes: Uint8Array;
+}
+
+/**
+ * Frames a body with the TLS handshake header.
+ *
+ * @example
+ * ```ts
+ * import { encodeTlsHandshake } from "@anchortls/handshake";
+ * encodeTlsHandshake(14, new Uint8Array(0)); // Uint8Array [14, 0, 0, 0]
+ * ```
+ *
+ * @param type The handshake type.
+ * @param body The message body.
+ * @returns The framed message.
+ */
+export function encodeTlsHandshake(type: number, body: Uint8Array): Uint8Array {
+  return new Writer(body.length + TLS_HANDSHAKE_HEADER_LENGTH).u8(type).u24(body.length)
+    .bytes(body).finish();
+}
+
+/**
+ * Cuts the TLS handshake content stream into whole messages.
+ *
+ * @example Two messages split across three pushes
+ * ```ts
+ * import { TlsHandshakeDeframer } from "@anchortls/handshake";
+ * const d = new TlsHandshakeDeframer();
+ * d.push(new Uint8Array([14, 0]));
+ * d.push(new Uint8Array([0, 0, 0]));
+ * d.next()?.type; // 14
+ * d.push(new Uint8Array([0, 0]));
+ * d.next()?.type; // 0
+ * ```
+ */
+export class TlsHandshakeDeframer {
+  #buffer = new Uint8Array(0);
+  readonly #maxLength: number;
+
+  /**
+   * Creates a deframer.
+   *
+   * @param maxLength Largest message body accepted.
+   */
+  constructor(maxLength: number = MAX_HANDSHAKE_MESSAGE_LENGTH) {
+    this.#maxLength = maxLength;
+  }
+
+  /** True while part of a message is buffered; a key change must not happen then. */
+  get hasPartialMessage(): boolean {
+    return this.#buffer.length > 0;
+  }
+
+  /**
+   * Adds handshake record content.
+   *
+   * @param bytes The content of one handshake record.
+   * @throws {TlsAlertError} `unexpected_message` for an empty record (RFC 5246 §6.2.1).
+   */
+  push(bytes: Uint8Array): void {
+    if (bytes.length === 0) {
+      throw new TlsAlertError(AlertDescription.unexpected_message, "empty handshake record");
+    }
+    const next = new Uint8Array(this.#buffer.length + bytes.length);
+    next.set(this.#buffer);
+    next.set(bytes, this.#buffer.length);
+    this.#buffer = next;
+  }
+
+  /**
+   * Takes the next whole message, if one is buffered.
+   *
+   * @returns The message, or `undefined` when more bytes are needed.
+   * @throws {TlsAlertError} `decode_error` when a header announces a body over the limit.
+   */
+  next(): HandshakeMessage | undefined {
+    const b = this.#buffer;
+    if (b.length < TLS_HANDSHAKE_HEADER_LENGTH) return undefined;
+    const length = (b[1]! << 16) | (b[2]! << 8) | b[3]!;
+    if (length > this.#maxLength) {
+      throw new TlsAlertError(
+        AlertDescription.decode_error,
+        `handshake message of ${length} bytes exceeds ${this.#maxLength}`,
+      );
+    }
+    const end = TLS_HANDSHAKE_HEADER_LENGTH + length;
+    if (b.length < end) return undefined;
+    const transcriptBytes = b.slice(0, end);
+    this.#buffer = b.slice(end);
+    return {
+      type: transcriptBytes[0]!,
+      body: transcriptBytes.subarray(TLS_HANDSHAKE_HEADER_LENGTH),
+      transcriptBytes,
+    };
+  }
+}
