@@ -1,0 +1,258 @@
+/**
+ * Certification path building and validation (RFC 5280 §6) for a TLS client.
+ *
+ * @module
+ */
+
+import type { Certificate } from "./certificate.ts";
+import { CertificateError, type CertificateErrorReason } from "./errors.ts";
+import { namesCoverHost, parseIpAddress } from "./hostname.ts";
+import { nameConstraintViolation } from "./name_constraints.ts";
+import { bytesEqual } from "./name.ts";
+import { Oid } from "./oid.ts";
+import { verifySignature } from "./signature.ts";
+
+/** Options for {@linkcode verifyChain}. */
+export interface VerifyChainOptions {
+  /** The end-entity certificate (first in the peer's Certificate message). */
+  leaf: Certificate;
+  /** Other certificates the peer sent, in any order; unused ones are ignored. */
+  intermediates: Certificate[];
+  /** Trusted roots (or any trusted CA certificates). */
+  trustAnchors: Certificate[];
+  /** DNS name the leaf must cover (an IP literal here is checked as `ip`). */
+  hostname?: string;
+  /** IP address (v4 or v6 text) the leaf must cover in an iPAddress entry. */
+  ip?: string;
+  /** The validation time. @default {new Date()} */
+  now?: Date;
+  /** The extKeyUsage purpose the leaf must allow. @default {"serverAuth"} */
+  purpose?: "serverAuth" | "clientAuth";
+  /**
+   * The keyUsage bit the leaf's key is needed for: keyEncipherment for RSA key exchange
+   * (which also requires an RSA key), digitalSignature for signing. Unchecked when absent.
+   */
+  keyUsage?: "keyEncipherment" | "digitalSignature";
+  /** Accept SHA-1 signatures. @default {false} */
+  allowSha1?: boolean;
+  /** Smallest RSA modulus accepted anywhere in the path, in bits. @default {2048} */
+  minRsaBits?: number;
+  /** Most certificates in a path, leaf and anchor included. @default {10} */
+  maxDepth?: number;
+}
+
+function fail(reason: CertificateErrorReason, index: number, message: string): never {
+  throw new CertificateError(reason, index, message);
+}
+
+function mayHaveIssued(issuer: Certificate, cert: Certificate): boolean {
+  if (!issuer.subject.equals(cert.issuer)) return false;
+  const aki = cert.authorityKeyIdentifier?.keyIdentifier;
+  const ski = issuer.subjectKeyIdentifier;
+  return !aki || !ski || bytesEqual(aki, ski);
+}
+
+interface Search {
+  readonly pool: readonly Certificate[];
+  readonly anchors: readonly Certificate[];
+  readonly maxDepth: number;
+  deepest: Certificate[];
+  depthHit: boolean;
+}
+
+/** Every path from `path`'s last certificate up to an anchor, anchors tried first. */
+function* paths(path: Certificate[], s: Search): Generator<Certificate[]> {
+  const top = path[path.length - 1]!;
+  if (path.length > s.deepest.length) s.deepest = path;
+  for (const anchor of s.anchors) {
+    if (path.some((c) => c.equals(anchor))) continue;
+    if (mayHaveIssued(anchor, top)) {
+      if (path.length + 1 > s.maxDepth) s.depthHit = true;
+      else yield [...path, anchor];
+    }
+  }
+  for (const ca of s.pool) {
+    if (path.some((c) => c.equals(ca) || c.subject.equals(ca.subject))) continue;
+    if (mayHaveIssued(ca, top)) {
+      if (path.length + 2 > s.maxDepth) s.depthHit = true;
+      else yield* paths([...path, ca], s);
+    }
+  }
+}
+
+/**
+ * Builds a path from the leaf through the given intermediates to a trust anchor and
+ * validates every link: signatures, validity at `now`, basicConstraints and
+ * pathLenConstraint, keyUsage, extKeyUsage, name constraints, unknown critical extensions,
+ * key and hash policy, and the host name or IP address.
+ *
+ * When several paths exist each is tried; if none validates, the error of the first
+ * complete path is thrown.
+ *
+ * @example Validating the test server chain
+ * ```ts
+ * import { parseCertificate, parsePem, verifyChain } from "@anchortls/x509";
+ * const read = async (f: string) =>
+ *   parseCertificate(
+ *     parsePem(await Deno.readTextFile(new URL(`./testdata/${f}`, import.meta.url)))[0]!,
+ *   );
+ * const path = await verifyChain({
+ *   leaf: await read("leaf.pem"),
+ *   intermediates: [await read("intermediate.pem")],
+ *   trustAnchors: [await read("root.pem")],
+ *   hostname: "localhost",
+ *   keyUsage: "keyEncipherment",
+ * });
+ * path.length; // 3
+ * ```
+ *
+ * @param options The chain, trust anchors, expected identity and policy.
+ * @returns The validated path, leaf first, anchor last.
+ * @throws {CertificateError} With the reason, the index in the returned-path order of the
+ * offending certificate, and the TLS alert to send.
+ */
+export async function verifyChain(options: VerifyChainOptions): Promise<Certificate[]> {
+  const { leaf, trustAnchors } = options;
+  const search: Search = {
+    pool: options.intermediates.filter((c) => !c.equals(leaf)),
+    anchors: trustAnchors,
+    maxDepth: options.maxDepth ?? 10,
+    deepest: [],
+    depthHit: false,
+  };
+  const candidates: Iterable<Certificate[]> = trustAnchors.some((a) => a.equals(leaf))
+    ? [[leaf]]
+    : paths([leaf], search);
+  let firstError: unknown;
+  for (const path of candidates) {
+    try {
+      await validatePath(path, options);
+      return path;
+    } catch (e) {
+      if (!(e instanceof CertificateError)) throw e;
+      firstError ??= e;
+    }
+  }
+  if (firstError) throw firstError;
+  if (search.depthHit) {
+    fail("max_depth_exceeded", search.maxDepth - 1, "no path within the depth limit");
+  }
+  const last = search.deepest.length - 1;
+  const top = search.deepest[last]!;
+  if (last === 0 && top.selfIssued) {
+    fail("self_signed", 0, `self-signed certificate "${top.subject}" is not trusted`);
+  }
+  if (top.selfIssued) {
+    fail("unknown_issuer", last, `root "${top.subject}" is not a trust anchor`);
+  }
+  fail("unknown_issuer", last, `issuer "${top.issuer}" not found`);
+}
+
+async function validatePath(path: Certificate[], o: VerifyChainOptions): Promise<void> {
+  const now = o.now ?? new Date();
+  const minRsaBits = o.minRsaBits ?? 2048;
+  const purpose = o.purpose === "clientAuth" ? Oid.clientAuth : Oid.serverAuth;
+  const n = path.length - 1;
+
+  for (let i = 0; i <= n; i++) {
+    const cert = path[i]!;
+    const key = cert.publicKey;
+    if (key.kind === "unsupported") {
+      fail("unsupported_key", i, `unsupported public key algorithm ${key.algorithm}`);
+    }
+    if (key.kind === "rsa" && key.bits < minRsaBits) {
+      fail("weak_key", i, `RSA key of ${key.bits} bits, below ${minRsaBits}`);
+    }
+  }
+
+  for (let i = n - 1; i >= 0; i--) {
+    const cert = path[i]!;
+    const issuer = path[i + 1]!;
+    const alg = cert.signatureAlgorithm;
+    if (alg.kind === "unsupported") {
+      fail("unsupported_algorithm", i, `unsupported signature algorithm ${alg.oid}`);
+    }
+    if (alg.hash === "SHA-1" && !o.allowSha1) {
+      fail("weak_signature_algorithm", i, "SHA-1 signature");
+    }
+    if (!(await verifySignature(issuer.publicKey, alg, cert.tbs, cert.signature))) {
+      fail("bad_signature", i, `signature does not verify with "${issuer.subject}"'s key`);
+    }
+  }
+
+  for (let i = 0; i <= n; i++) {
+    const cert = path[i]!;
+    if (cert.unknownCriticalExtensions.length > 0) {
+      fail(
+        "unknown_critical_extension",
+        i,
+        `critical extension ${cert.unknownCriticalExtensions.join(", ")}`,
+      );
+    }
+    if (now < cert.notBefore) {
+      fail("not_yet_valid", i, `valid from ${cert.notBefore.toISOString()}`);
+    }
+    if (now > cert.notAfter) fail("expired", i, `expired ${cert.notAfter.toISOString()}`);
+  }
+
+  for (let i = 1; i <= n; i++) {
+    const ca = path[i]!;
+    if (!ca.basicConstraints?.ca) fail("not_ca", i, "issuer is not a CA (basicConstraints)");
+    if (ca.keyUsage && !ca.keyUsage.keyCertSign) {
+      fail("key_usage", i, "issuer keyUsage lacks keyCertSign");
+    }
+    const limit = ca.basicConstraints.pathLenConstraint;
+    if (limit !== undefined) {
+      const below = path.slice(1, i).filter((c) => !c.selfIssued).length;
+      if (below > limit) {
+        fail("path_length_exceeded", i - 1, `pathLenConstraint ${limit} of "${ca.subject}"`);
+      }
+    }
+    if (i < n && !allowsPurpose(ca, purpose)) {
+      fail("ext_key_usage", i, "intermediate extKeyUsage does not allow the purpose");
+    }
+    const nc = ca.nameConstraints;
+    if (nc) {
+      for (let j = 0; j < i; j++) {
+        const c = path[j]!;
+        const bad = nameConstraintViolation(c, nc, j === 0 || !c.selfIssued);
+        if (bad) fail("name_constraints", j, `${bad} by "${ca.subject}"`);
+      }
+    }
+  }
+
+  checkLeaf(path[0]!, o, purpose);
+}
+
+function allowsPurpose(cert: Certificate, purpose: string): boolean {
+  const eku = cert.extKeyUsage;
+  return !eku || eku.includes(purpose) || eku.includes(Oid.anyExtendedKeyUsage);
+}
+
+function checkLeaf(leaf: Certificate, o: VerifyChainOptions, purpose: string): void {
+  if (o.keyUsage) {
+    if (o.keyUsage === "keyEncipherment" && leaf.publicKey.kind !== "rsa") {
+      fail("unsupported_key", 0, `a ${leaf.publicKey.kind} key cannot do RSA key exchange`);
+    }
+    if (leaf.keyUsage && !leaf.keyUsage[o.keyUsage]) {
+      fail("key_usage", 0, `keyUsage lacks ${o.keyUsage}`);
+    }
+  }
+  if (!allowsPurpose(leaf, purpose)) {
+    fail("ext_key_usage", 0, `extKeyUsage lacks ${o.purpose ?? "serverAuth"}`);
+  }
+  const ipText = o.ip ??
+    (o.hostname !== undefined && parseIpAddress(o.hostname) ? o.hostname : undefined);
+  if (ipText !== undefined) {
+    const ip = parseIpAddress(ipText);
+    if (!ip) fail("hostname_mismatch", 0, `"${ipText}" is not an IP address`);
+    if (!namesCoverHost(leaf.subjectAltNames, ip)) {
+      fail("hostname_mismatch", 0, `no subjectAltName iPAddress ${ipText}`);
+    }
+  }
+  if (o.hostname !== undefined && !parseIpAddress(o.hostname)) {
+    if (!namesCoverHost(leaf.subjectAltNames, o.hostname)) {
+      fail("hostname_mismatch", 0, `no subjectAltName dNSName matches "${o.hostname}"`);
+    }
+  }
+}
