@@ -178,6 +178,8 @@ rsa sha1; csr sha1 "$O/CN=localhost"; sign sha1 intermediate server -sha1
 rsa rsa1024 1024; csr rsa1024 "$O/CN=localhost"; sign rsa1024 intermediate server
 ec ec-leaf prime256v1; csr ec-leaf "$O/CN=localhost"; sign ec-leaf intermediate server_ec
 keep_key ec-leaf
+openssl genpkey -algorithm ED25519 -out "$work/ed25519-leaf.key"
+csr ed25519-leaf "$O/CN=localhost"; sign ed25519-leaf intermediate server_ec
 
 # A leaf whose signature has its last byte flipped.
 rsa bad-signature; csr bad-signature "$O/CN=localhost"
