@@ -11,3 +11,6 @@ export * from "./command.ts";
 export * from "./exchange.ts";
 export * from "./response.ts";
 export * from "./status_word.ts";
+export * from "./trust_core.ts";
+export * from "./trust_core_constants.ts";
+export * from "./emulator.ts";

@@ -1,0 +1,161 @@
+/**
+ * The emulator's RSA arithmetic: PKCS#1 v1.5 signing with the CRT, the public operation, and
+ * PKCS#1 v1.5 encryption for wrapping the premaster, all with BigInt. This plays the chip's
+ * part, so it is written apart from the host's code on purpose: a test comparing the two
+ * sides then checks two implementations, not one.
+ *
+ * @module
+ */
+
+/** An RSA private key with its CRT numbers. */
+export interface RsaPrivateNumbers {
+  readonly n: bigint;
+  readonly e: bigint;
+  readonly d: bigint;
+  readonly p: bigint;
+  readonly q: bigint;
+  readonly dp: bigint;
+  readonly dq: bigint;
+  readonly qi: bigint;
+}
+
+/** An RSA public key. */
+export interface RsaPublicNumbers {
+  readonly n: bigint;
+  readonly e: bigint;
+}
+
+export function toBigInt(bytes: Uint8Array): bigint {
+  return bytes.length === 0 ? 0n : BigInt("0x" + bytes.toHex());
+}
+
+export function toBytes(value: bigint, length: number): Uint8Array {
+  const hex = value.toString(16);
+  if (hex.length > length * 2) throw new RangeError("integer too large");
+  return Uint8Array.fromHex(hex.padStart(length * 2, "0"));
+}
+
+export function byteLength(n: bigint): number {
+  return Math.ceil(n.toString(16).length / 2);
+}
+
+function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
+  let result = 1n;
+  let b = base % modulus;
+  let e = exponent;
+  while (e > 0n) {
+    if (e & 1n) result = result * b % modulus;
+    b = b * b % modulus;
+    e >>= 1n;
+  }
+  return result;
+}
+
+/** m^e mod n, the public operation. */
+export function rsaPublic(key: RsaPublicNumbers, input: Uint8Array): Uint8Array {
+  const k = byteLength(key.n);
+  const m = toBigInt(input);
+  if (m >= key.n) throw new RangeError("input not below the modulus");
+  return toBytes(modPow(m, key.e, key.n), k);
+}
+
+/** c^d mod n through the CRT (Garner), with the result checked against the public key. */
+export function rsaPrivate(key: RsaPrivateNumbers, input: Uint8Array): Uint8Array {
+  const k = byteLength(key.n);
+  const c = toBigInt(input);
+  if (c >= key.n) throw new RangeError("input not below the modulus");
+  const m1 = modPow(c, key.dp, key.p);
+  const m2 = modPow(c, key.dq, key.q);
+  const h = (key.qi * ((m1 - m2) % key.p + key.p)) % key.p;
+  const m = m2 + h * key.q;
+  // A CRT fault would leak a factor of n in the signature (Boneh-DeMillo-Lipton).
+  if (modPow(m, key.e, key.n) !== c) throw new Error("RSA CRT self-check failed");
+  return toBytes(m, k);
+}
+
+/** EMSA-PKCS1-v1_5 block type 1 around `digestInfo`, then the private operation. */
+export function pkcs1Sign(key: RsaPrivateNumbers, digestInfo: Uint8Array): Uint8Array {
+  const k = byteLength(key.n);
+  if (digestInfo.length > k - 11) throw new RangeError("DigestInfo too long for the key");
+  const em = new Uint8Array(k).fill(0xff);
+  em[0] = 0;
+  em[1] = 1;
+  em[k - digestInfo.length - 1] = 0;
+  em.set(digestInfo, k - digestInfo.length);
+  return rsaPrivate(key, em);
+}
+
+/** The public operation and a type 1 padding check; returns the DigestInfo, or undefined. */
+export function pkcs1Recover(key: RsaPublicNumbers, signature: Uint8Array): Uint8Array | undefined {
+  const k = byteLength(key.n);
+  if (signature.length !== k) return undefined;
+  let em: Uint8Array;
+  try {
+    em = rsaPublic(key, signature);
+  } catch {
+    return undefined;
+  }
+  if (em[0] !== 0 || em[1] !== 1) return undefined;
+  let i = 2;
+  while (i < k && em[i] === 0xff) i++;
+  if (i < 10 || i >= k || em[i] !== 0) return undefined;
+  return em.slice(i + 1);
+}
+
+/** RSAES-PKCS1-v1_5 encryption (block type 2) with nonzero random padding. */
+export function pkcs1Encrypt(
+  key: RsaPublicNumbers,
+  message: Uint8Array,
+  random: (n: number) => Uint8Array,
+): Uint8Array {
+  const k = byteLength(key.n);
+  if (message.length > k - 11) throw new RangeError("message too long for the key");
+  const em = new Uint8Array(k);
+  em[1] = 2;
+  const psEnd = k - message.length - 1;
+  let at = 2;
+  while (at < psEnd) {
+    for (const b of random(psEnd - at)) if (b !== 0 && at < psEnd) em[at++] = b;
+  }
+  em.set(message, k - message.length);
+  const out = rsaPublic(key, em);
+  em.fill(0);
+  return out;
+}
+
+const b64url = (s: string | undefined): bigint => {
+  if (s === undefined) throw new TypeError("RSA JWK lacks a field");
+  return toBigInt(Uint8Array.fromBase64(s, { alphabet: "base64url" }));
+};
+
+/** Reads a PKCS#8 RSA private key through WebCrypto's JWK export. */
+export async function importPkcs8Rsa(pkcs8: Uint8Array): Promise<RsaPrivateNumbers> {
+  const key = await crypto.subtle.importKey(
+    "pkcs8",
+    pkcs8 as BufferSource,
+    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+    true,
+    ["sign"],
+  );
+  const jwk = await crypto.subtle.exportKey("jwk", key);
+  return {
+    n: b64url(jwk.n),
+    e: b64url(jwk.e),
+    d: b64url(jwk.d),
+    p: b64url(jwk.p),
+    q: b64url(jwk.q),
+    dp: b64url(jwk.dp),
+    dq: b64url(jwk.dq),
+    qi: b64url(jwk.qi),
+  };
+}
+
+/** The base64 body of the first PEM block with this label, decoded. */
+export function pemBlock(text: string, label: string): Uint8Array | undefined {
+  const begin = `-----BEGIN ${label}-----`;
+  const start = text.indexOf(begin);
+  if (start < 0) return undefined;
+  const end = text.indexOf(`-----END ${label}-----`, start);
+  if (end < 0) return undefined;
+  return Uint8Array.fromBase64(text.slice(start + begin.length, end).replace(/\s+/g, ""));
+}
