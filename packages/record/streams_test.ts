@@ -1,0 +1,267 @@
+import assert from "node:assert/strict";
+import { AlertDescription, TlsAlertError } from "./alert.ts";
+import { CbcHmacProtector } from "./cbc_hmac.ts";
+import { type CipherSuite, CipherSuites } from "./cipher_suite.ts";
+import { ContentType } from "./content_type.ts";
+import { decodeDtlsRecord, decodeTlsRecord, encodeTlsRecord, recordLimits } from "./header.ts";
+import {
+  DatagramRecordReader,
+  DatagramRecordWriter,
+  type InboundRecord,
+  RecordReader,
+  RecordWriter,
+  type RecordWriterInput,
+} from "./streams.ts";
+
+function keys(suite: CipherSuite, encryptThenMac: boolean, seed = 1) {
+  return {
+    suite,
+    encryptThenMac,
+    encKey: new Uint8Array(suite.encKeyLength).fill(seed),
+    macKey: new Uint8Array(suite.macKeyLength).fill(seed + 1),
+  };
+}
+
+async function write(
+  writer: TransformStream<RecordWriterInput, Uint8Array>,
+  inputs: RecordWriterInput[],
+): Promise<Uint8Array[]> {
+  const [out] = await Promise.all([
+    Array.fromAsync(writer.readable),
+    ReadableStream.from(inputs).pipeTo(writer.writable),
+  ]);
+  return out;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  return new Uint8Array(chunks.flatMap((c) => [...c]));
+}
+
+async function read(chunks: Uint8Array[], reader: RecordReader): Promise<InboundRecord[]> {
+  return await Array.fromAsync(ReadableStream.from(chunks).pipeThrough(reader));
+}
+
+async function expectStreamAlert(p: Promise<unknown>, description: number): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof TlsAlertError, String(e));
+    assert.equal(e.description, description, e.message);
+    return true;
+  });
+}
+
+const messages = [
+  new Uint8Array(5).fill(0x41),
+  new Uint8Array(40).fill(0x42),
+  new Uint8Array(100).map((_, i) => i),
+];
+
+Deno.test("RecordWriter fragments at the limit and skips empty writes", async () => {
+  const out = await write(new RecordWriter(), [
+    new Uint8Array(20000),
+    new Uint8Array(0),
+    { type: ContentType.handshake, data: new Uint8Array(3) },
+  ]);
+  const records = out.map((b) => decodeTlsRecord(b));
+  assert.deepEqual(records.map((r) => [r.type, r.fragment.length]), [[23, 16384], [23, 3616], [
+    22,
+    3,
+  ]]);
+  const small = await write(new RecordWriter({ limits: recordLimits(64) }), [new Uint8Array(130)]);
+  assert.deepEqual(small.map((b) => decodeTlsRecord(b).fragment.length), [64, 64, 2]);
+});
+
+Deno.test("writer → reader with every suite and mode, the byte stream split at every offset", async () => {
+  for (const suite of Object.values(CipherSuites)) {
+    for (const etm of [false, true]) {
+      const k = keys(suite, etm);
+      const wire = concat(
+        await write(new RecordWriter({ protector: new CbcHmacProtector(k) }), messages),
+      );
+      for (let cut = 0; cut <= wire.length; cut++) {
+        const records = await read(
+          [wire.subarray(0, cut), wire.subarray(cut)],
+          new RecordReader({ protector: new CbcHmacProtector(k) }),
+        );
+        assert.deepEqual(records.map((r) => r.fragment), messages, `${suite.name} cut ${cut}`);
+        assert.deepEqual(records.map((r) => r.sequence), [0n, 1n, 2n]);
+      }
+    }
+  }
+});
+
+Deno.test("reader: one byte per chunk, and all records in one chunk", async () => {
+  const k = keys(CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA, false);
+  const wire = concat(
+    await write(new RecordWriter({ protector: new CbcHmacProtector(k) }), messages),
+  );
+  const bytewise = [...wire].map((b) => new Uint8Array([b]));
+  for (const chunks of [bytewise, [wire]]) {
+    const records = await read(chunks, new RecordReader({ protector: new CbcHmacProtector(k) }));
+    assert.deepEqual(records.map((r) => r.fragment), messages);
+  }
+});
+
+Deno.test("change_cipher_spec: both sides switch keys in order with the data", async () => {
+  const k = keys(CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA, true);
+  const wire = concat(
+    await write(new RecordWriter(), [
+      { type: ContentType.handshake, data: new Uint8Array([1, 2]) },
+      { type: ContentType.change_cipher_spec, data: new Uint8Array([1]) },
+      { protector: new CbcHmacProtector(k) },
+      { type: ContentType.handshake, data: new Uint8Array([20, 0, 0, 0]) },
+      new Uint8Array([9, 9]),
+    ]),
+  );
+  const reader = new RecordReader();
+  const seen: InboundRecord[] = [];
+  const done = ReadableStream.from([wire]).pipeThrough(reader).pipeTo(
+    new WritableStream({
+      write(record) {
+        seen.push(record);
+        if (record.type === ContentType.change_cipher_spec) {
+          reader.setProtector(new CbcHmacProtector(k));
+        }
+      },
+    }),
+  );
+  await done;
+  assert.deepEqual(seen.map((r) => [r.type, r.sequence, [...r.fragment]]), [
+    [22, 0n, [1, 2]],
+    [20, 1n, [1]],
+    [22, 0n, [20, 0, 0, 0]],
+    [23, 1n, [9, 9]],
+  ]);
+});
+
+Deno.test("reader errors with the right alert on malformed input", async () => {
+  const good = encodeTlsRecord({ type: 23, version: 0x0303, fragment: new Uint8Array(3) });
+  const cases: [string, Uint8Array[], number, RecordReader?][] = [
+    ["bad version", [Uint8Array.fromHex("1703020001ff")], AlertDescription.decode_error],
+    [
+      "unknown type",
+      [good, Uint8Array.fromHex("3003030001ff")],
+      AlertDescription.unexpected_message,
+    ],
+    ["oversize", [Uint8Array.fromHex("1703034801")], AlertDescription.record_overflow],
+    ["truncated", [good.subarray(0, 6)], AlertDescription.decode_error],
+    [
+      "plaintext over record_size_limit",
+      [encodeTlsRecord({ type: 23, version: 0x0303, fragment: new Uint8Array(65) })],
+      AlertDescription.record_overflow,
+      new RecordReader({ limits: recordLimits(64) }),
+    ],
+  ];
+  const k = keys(CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256, false);
+  const sealed = concat(
+    await write(new RecordWriter({ protector: new CbcHmacProtector(k) }), messages),
+  );
+  const tampered = sealed.slice();
+  tampered[20]! ^= 1;
+  cases.push([
+    "tampered",
+    [tampered],
+    AlertDescription.bad_record_mac,
+    new RecordReader({
+      protector: new CbcHmacProtector(k),
+    }),
+  ]);
+  const short = encodeTlsRecord({ type: 23, version: 0x0303, fragment: new Uint8Array(40) });
+  cases.push([
+    "short ciphertext",
+    [short],
+    AlertDescription.bad_record_mac,
+    new RecordReader({
+      protector: new CbcHmacProtector(k),
+    }),
+  ]);
+  const misaligned = encodeTlsRecord({ type: 23, version: 0x0303, fragment: new Uint8Array(81) });
+  cases.push([
+    "not a block multiple",
+    [misaligned],
+    AlertDescription.bad_record_mac,
+    new RecordReader({
+      protector: new CbcHmacProtector(k),
+    }),
+  ]);
+  for (const [what, chunks, alert, reader] of cases) {
+    await expectStreamAlert(read(chunks, reader ?? new RecordReader()), alert).catch((e) => {
+      throw new Error(what, { cause: e });
+    });
+  }
+});
+
+Deno.test("datagram writer and reader: several records per datagram, epochs, replays", async () => {
+  const k = keys(CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256, true);
+  const datagrams = await write(new DatagramRecordWriter(), [
+    { type: ContentType.handshake, data: new Uint8Array([1]) },
+    { type: ContentType.change_cipher_spec, data: new Uint8Array([1]) },
+    { protector: new CbcHmacProtector(k) },
+    { type: ContentType.handshake, data: new Uint8Array([20, 1]) },
+    new Uint8Array([7, 7, 7]),
+  ]);
+  assert.deepEqual(
+    datagrams.map((d) => {
+      const r = decodeDtlsRecord(d);
+      return [r.epoch, r.sequenceNumber];
+    }),
+    [[0, 0], [0, 1], [1, 0], [1, 1]],
+  );
+
+  const packed = concat(datagrams);
+  const tampered = datagrams[3]!.slice();
+  tampered[tampered.length - 1]! ^= 0x80;
+  const reader = new DatagramRecordReader();
+  reader.setEpoch(1, new CbcHmacProtector(k));
+  const records = await Array.fromAsync(
+    ReadableStream.from([packed, datagrams[2]!, tampered, Uint8Array.fromHex("17fefd00")])
+      .pipeThrough(reader),
+  );
+  assert.deepEqual(records.map((r) => [r.type, r.epoch, r.sequenceNumber, [...r.fragment]]), [
+    [22, 0, 0, [1]],
+    [20, 0, 1, [1]],
+    [22, 1, 0, [20, 1]],
+    [23, 1, 1, [7, 7, 7]],
+  ]);
+  // The replayed record, the tampered one and the unframeable datagram were dropped.
+  assert.equal(reader.dropped, 3);
+});
+
+Deno.test("datagram reader: the window advances only after authentication", async () => {
+  const k = keys(CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA, false);
+  const writer = new DatagramRecordWriter({ protector: new CbcHmacProtector(k) });
+  const [genuine] = await write(writer, [new Uint8Array([5])]);
+  const forged = genuine!.slice();
+  forged[genuine!.length - 1]! ^= 1;
+  const reader = new DatagramRecordReader();
+  reader.setEpoch(0, new CbcHmacProtector(k));
+  const records = await Array.fromAsync(
+    ReadableStream.from([forged, genuine!, genuine!]).pipeThrough(reader),
+  );
+  assert.equal(records.length, 1);
+  assert.equal(reader.dropped, 2);
+});
+
+Deno.test("datagram reader: unknown epochs are dropped, strict mode errors instead", async () => {
+  const record = Uint8Array.fromHex("17fefd000500000000000000021234");
+  const lenient = new DatagramRecordReader();
+  assert.deepEqual(await Array.fromAsync(ReadableStream.from([record]).pipeThrough(lenient)), []);
+  assert.equal(lenient.dropped, 1);
+  await expectStreamAlert(
+    Array.fromAsync(
+      ReadableStream.from([record]).pipeThrough(new DatagramRecordReader({ strict: true })),
+    ),
+    AlertDescription.unexpected_message,
+  );
+  await expectStreamAlert(
+    Array.fromAsync(
+      ReadableStream.from([record.subarray(0, 12)]).pipeThrough(
+        new DatagramRecordReader({ strict: true }),
+      ),
+    ),
+    AlertDescription.decode_error,
+  );
+  const removed = new DatagramRecordReader();
+  removed.removeEpoch(0);
+  const epoch0 = Uint8Array.fromHex("16fefd000000000000000000021234");
+  assert.deepEqual(await Array.fromAsync(ReadableStream.from([epoch0]).pipeThrough(removed)), []);
+});
