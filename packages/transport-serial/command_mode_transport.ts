@@ -85,7 +85,8 @@ export interface CommandModeTransportOptions {
  * Sends command APDUs over a byte link in MULTOS serial command mode and returns the answers.
  *
  * One command is in flight at a time; further calls queue. Each command has a deadline picked
- * from its timeout class. A NACK fails the command with `LinkError("nack")`; a silent chip,
+ * from its timeout class. A NACK fails the command with `LinkError("nack")` once the line is
+ * quiet again; a silent chip,
  * garbage or a torn frame fails it with `timeout` or `framing` after the transport has waited
  * for silence and reset the chip (`error.resynchronised` says whether the Reset was ACKed).
  * When the Reset fails, the next command tries it again first. A damaged answer is never
@@ -247,6 +248,7 @@ export class CommandModeTransport implements ApduTransport {
       await this.#writer.write(message);
       const step = await this.#drive(exchange, timeoutMs);
       if (step.kind === "done") return step.value;
+      if (!step.needsReset) await this.#settle();
       const resynchronised = step.needsReset ? await this.#resync() : false;
       throw new LinkError(step.failure, step.reason, { command, resynchronised });
     } catch (error) {
@@ -266,22 +268,31 @@ export class CommandModeTransport implements ApduTransport {
     }
   }
 
+  /**
+   * Discards input until the line has been silent for `quietMs`, so that bytes still coming
+   * from a failed exchange are not read as the answer to the next message.
+   *
+   * @returns False when the line never fell silent within the reset timeout.
+   */
+  async #settle(): Promise<boolean> {
+    const giveUpAt = Date.now() + this.#resetTimeoutMs;
+    while ((await this.#inbox.next(this.#quietMs)) !== null) {
+      if (Date.now() > giveUpAt) return false;
+    }
+    return true;
+  }
+
   /** Waits for silence, sends Reset, and reports whether the chip is known to be in sync. */
   async #resync(): Promise<boolean> {
     this.#needsReset = true;
-    const quietBy = Date.now() + this.#resetTimeoutMs;
-    while ((await this.#inbox.next(this.#quietMs)) !== null) {
-      if (Date.now() > quietBy) return false;
-    }
+    if (!(await this.#settle())) return false;
     await this.#writer.write(encodeReset());
     if (this.#ackMode) {
       const exchange = new CommandExchange({ expect: "ack", ackMode: true, maxValueLength: 0 });
       const step = await this.#drive(exchange, this.#resetTimeoutMs);
       if (step.kind !== "done") return false;
-    } else {
-      while ((await this.#inbox.next(this.#quietMs)) !== null) {
-        if (Date.now() > quietBy) return false;
-      }
+    } else if (!(await this.#settle())) {
+      return false;
     }
     this.#needsReset = false;
     return true;
