@@ -272,6 +272,24 @@ export class TrustCoreEmulator {
     return response;
   }
 
+  /**
+   * Power-cycles the chip: deselects the applet and forgets verified PINs, the security
+   * environment, running hashes and every session secret (they live in RAM). Files, keys and
+   * PIN counters stay.
+   *
+   * @returns Nothing.
+   */
+  reset(): void {
+    this.#selected = false;
+    this.#verified.clear();
+    this.#environments.clear();
+    this.#currentFile = undefined;
+    this.#untrusted = undefined;
+    this.#sha = undefined;
+    this.#handshakeSha = undefined;
+    this.#eraseSessionSecrets();
+  }
+
   /** Every response sent to the host so far, in order (copies). */
   get sentToHost(): Uint8Array[] {
     return this.#sentToHost.map((r) => r.slice());
