@@ -9,6 +9,7 @@
  * @module
  */
 
+import { DTLS_HEADER_LENGTH, MAX_PLAINTEXT_LENGTH } from "@anchortls/record";
 import {
   DTLS_HANDSHAKE_HEADER_LENGTH,
   type DtlsHandshakeMessage,
@@ -17,12 +18,6 @@ import {
 
 /** Default path MTU in bytes of datagram payload: safe on IPv6 and most tunnels. */
 export const DEFAULT_DTLS_MTU = 1200;
-
-/** Bytes of the DTLS record header: type, version, epoch, sequence number, length. */
-export const DTLS_RECORD_HEADER_LENGTH = 13;
-
-/** Largest record plaintext (RFC 6347 §4.1 via RFC 5246 §6.2.1). */
-const MAX_PLAINTEXT = 16_384;
 
 /**
  * Works out the largest handshake fragment body that fits one record in one datagram.
@@ -44,13 +39,13 @@ export function maxHandshakeFragmentLength(mtu: number, protectorExpansion: numb
   if (!Number.isSafeInteger(mtu) || !Number.isSafeInteger(protectorExpansion)) {
     throw new RangeError("mtu and protector expansion must be integers");
   }
-  const room = mtu - DTLS_RECORD_HEADER_LENGTH - protectorExpansion - DTLS_HANDSHAKE_HEADER_LENGTH;
+  const room = mtu - DTLS_HEADER_LENGTH - protectorExpansion - DTLS_HANDSHAKE_HEADER_LENGTH;
   if (room < 1) {
     throw new RangeError(
       `an MTU of ${mtu} leaves no room for a handshake fragment (expansion ${protectorExpansion})`,
     );
   }
-  return Math.min(room, MAX_PLAINTEXT - DTLS_HANDSHAKE_HEADER_LENGTH);
+  return Math.min(room, MAX_PLAINTEXT_LENGTH - DTLS_HANDSHAKE_HEADER_LENGTH);
 }
 
 /**

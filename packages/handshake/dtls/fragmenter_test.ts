@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import { DTLS_HEADER_LENGTH } from "@anchortls/record";
 import {
   DEFAULT_DTLS_MTU,
-  DTLS_RECORD_HEADER_LENGTH,
   fragmentHandshakeMessage,
   maxHandshakeFragmentLength,
   packDatagrams,
@@ -34,7 +34,7 @@ Deno.test("every fragment of a message fits the MTU once wrapped in a record", (
       );
       for (const plaintext of records) {
         assert.ok(
-          DTLS_RECORD_HEADER_LENGTH + expansion + plaintext.length <= mtu,
+          DTLS_HEADER_LENGTH + expansion + plaintext.length <= mtu,
           `mtu ${mtu} expansion ${expansion}`,
         );
       }
