@@ -27,3 +27,8 @@ export * from "./messages/framing.ts";
 export * from "./messages/handshake_type.ts";
 export * from "./messages/server_hello.ts";
 export * from "./messages/simple_messages.ts";
+export * from "./alert_mapping.ts";
+export * from "./client_handshake.ts";
+export * from "./session_cache.ts";
+export * from "./transcript.ts";
+export * from "./server_name.ts";

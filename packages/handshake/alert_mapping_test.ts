@@ -1,0 +1,29 @@
+import assert from "node:assert/strict";
+import { AlertDescription, TlsAlertError } from "@anchortls/record";
+import { CertificateError } from "@anchortls/x509";
+import { alertForError } from "./alert_mapping.ts";
+
+const table: [string, unknown, number | undefined][] = [
+  ["local decode_error", new TlsAlertError(AlertDescription.decode_error), 50],
+  ["local unexpected_message", new TlsAlertError(AlertDescription.unexpected_message), 10],
+  ["local protocol_version", new TlsAlertError(AlertDescription.protocol_version), 70],
+  ["local unsupported_extension", new TlsAlertError(AlertDescription.unsupported_extension), 110],
+  ["local decrypt_error", new TlsAlertError(AlertDescription.decrypt_error), 51],
+  ["local bad_record_mac", new TlsAlertError(AlertDescription.bad_record_mac), 20],
+  ["peer handshake_failure", new TlsAlertError(40, "x", { fromPeer: true }), undefined],
+  ["peer close_notify", new TlsAlertError(0, "x", { fromPeer: true, level: 1 }), undefined],
+  ["expired certificate", new CertificateError("expired", 0), 45],
+  ["unknown issuer", new CertificateError("unknown_issuer", 1), 48],
+  ["hostname mismatch", new CertificateError("hostname_mismatch", 0), 42],
+  ["malformed certificate", new CertificateError("malformed", 0), 42],
+  ["abort", new DOMException("stop", "AbortError"), 90],
+  ["other DOMException", new DOMException("x", "NetworkError"), 80],
+  ["programming error", new TypeError("bug"), 80],
+  ["thrown string", "oops", 80],
+];
+
+for (const [name, error, alert] of table) {
+  Deno.test(`alertForError: ${name} → ${alert ?? "no alert"}`, () => {
+    assert.equal(alertForError(error), alert);
+  });
+}

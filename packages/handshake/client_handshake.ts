@@ -1,0 +1,349 @@
+/**
+ * The sans-IO TLS 1.2 client handshake (RFC 5246 §7.3, RSA key exchange), with
+ * Encrypt-then-MAC (RFC 7366), the extended master secret (RFC 7627), secure renegotiation
+ * signalling (RFC 5746, renegotiation itself refused), session-ID resumption and client
+ * authentication.
+ *
+ * It owns no socket and no clock: the driver feeds it record contents with the time, and
+ * applies the actions it returns in order. Each expected message has its own state class
+ * (as rustls's `client/tls12.rs`); a message that the current state does not expect is an
+ * `unexpected_message`.
+ *
+ * @module
+ */
+
+import {
+  AlertDescription,
+  AlertLevel,
+  type CipherSuite,
+  CipherSuites,
+  ContentType,
+  ProtocolVersion,
+  type RecordProtector,
+  TlsAlertError,
+} from "@anchortls/record";
+import type { Certificate } from "@anchortls/x509";
+import type { CryptoProvider } from "./crypto_provider.ts";
+import { encodeAlert } from "./messages/alert_message.ts";
+import { encodeClientHello } from "./messages/client_hello.ts";
+import { type Extension, ExtensionType } from "./messages/extensions.ts";
+import {
+  encodeTlsHandshake,
+  type HandshakeMessage,
+  TlsHandshakeDeframer,
+} from "./messages/framing.ts";
+import { HandshakeType } from "./messages/handshake_type.ts";
+import { OFFERED_SIGNATURE_SCHEMES } from "./signature_scheme.ts";
+import type { TlsSession } from "./session_cache.ts";
+import { Transcript } from "./transcript.ts";
+import { isIpLiteral } from "./server_name.ts";
+import { ExpectServerHello, type HandshakeContext, type State } from "./client_states.ts";
+
+/** The suites we offer by default, preferred first. */
+export const DEFAULT_CIPHER_SUITES: readonly CipherSuite[] = [
+  CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256,
+  CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256,
+  CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
+  CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA,
+];
+
+/** Configuration of one client handshake. */
+export interface ClientHandshakeConfig {
+  /** Holds the secrets and the client key. */
+  readonly provider: CryptoProvider;
+  /** Trusted roots for the server's chain. */
+  readonly trustAnchors: readonly Certificate[];
+  /**
+   * The server's name: sent as server_name (unless it is an IP literal) and checked against
+   * the certificate. Without it, only the chain is checked.
+   */
+  readonly serverName?: string;
+  /** Suites to offer, preferred first. @default {DEFAULT_CIPHER_SUITES} */
+  readonly suites?: readonly CipherSuite[];
+  /** Offer Encrypt-then-MAC. @default {true} */
+  readonly encryptThenMac?: boolean;
+  /** A session to offer for resumption; ignored unless it belongs to `provider`. */
+  readonly session?: TlsSession;
+}
+
+/** What a finished handshake established. */
+export interface HandshakeInfo {
+  /** Always `"TLSv1.2"`. */
+  readonly version: "TLSv1.2";
+  /** The negotiated suite. */
+  readonly suite: CipherSuite;
+  /** True when the server echoed encrypt_then_mac. */
+  readonly encryptThenMac: boolean;
+  /** True when the master secret is bound to the handshake (RFC 7627). */
+  readonly extendedMasterSecret: boolean;
+  /** True when this was an abbreviated handshake resuming a session. */
+  readonly resumed: boolean;
+  /** True when the server signalled RFC 5746 support. */
+  readonly secureRenegotiation: boolean;
+  /** The validated server chain, leaf first, anchor last. */
+  readonly peerCertificates: readonly Certificate[];
+  /** True when we sent a non-empty client certificate chain. */
+  readonly clientCertificateSent: boolean;
+  /** A session to resume later; present only with EMS and a non-empty session ID. */
+  readonly session: TlsSession | undefined;
+}
+
+/** An input to {@linkcode ClientHandshake.handle}: the content of one record, and the time. */
+export interface HandshakeEvent {
+  /** `handshake` or `change_cipher_spec` record content, already unprotected. */
+  readonly type: typeof ContentType.handshake | typeof ContentType.change_cipher_spec;
+  /** The record's content. */
+  readonly data: Uint8Array;
+  /** The current time in ms since the epoch (certificate validity, session lifetime). */
+  readonly now: number;
+}
+
+/** One thing the driver must do, in the order given. */
+export type HandshakeAction =
+  | {
+    /** Send `data` as one or more records of `contentType` under the current write keys. */
+    readonly kind: "send";
+    readonly contentType: ContentType;
+    readonly data: Uint8Array;
+  }
+  | {
+    /** Protect everything sent from now on with this protector; sequence numbers restart. */
+    readonly kind: "install_write";
+    readonly protector: RecordProtector;
+  }
+  | {
+    /** Unprotect everything received from now on with this one; sequence numbers restart. */
+    readonly kind: "install_read";
+    readonly protector: RecordProtector;
+  }
+  | {
+    /** The handshake is finished; application data may flow. */
+    readonly kind: "complete";
+    readonly info: HandshakeInfo;
+  };
+
+/**
+ * A TLS 1.2 client handshake as a state machine.
+ *
+ * Call {@linkcode ClientHandshake.start} once and send what it returns, then pass every
+ * handshake and change_cipher_spec record's content to {@linkcode ClientHandshake.handle}, one
+ * at a time, and apply the returned actions in order before reading the next record (a key
+ * change takes effect between records). After `complete`, keep passing handshake records:
+ * a HelloRequest is answered with a `no_renegotiation` warning, anything else is an error.
+ *
+ * Errors are thrown as `TlsAlertError` or x509 `CertificateError`; `alertForError` names the
+ * alert to send.
+ *
+ * @example Driving a handshake
+ * ```ts ignore
+ * import { ClientHandshake, SoftwareCryptoProvider } from "@anchortls/handshake";
+ * const hs = new ClientHandshake({ provider: new SoftwareCryptoProvider(), trustAnchors, serverName: "localhost" });
+ * for (const action of await hs.start(Date.now())) apply(action);
+ * for await (const record of records) {
+ *   for (const action of await hs.handle({ type: record.type, data: record.content, now: Date.now() })) apply(action);
+ * }
+ * ```
+ */
+export class ClientHandshake {
+  readonly #config: ClientHandshakeConfig;
+  readonly #deframer = new TlsHandshakeDeframer();
+  #state: State | undefined;
+  #context: HandshakeContext | undefined;
+  #complete = false;
+  #failed = false;
+
+  /**
+   * Prepares a handshake; nothing is sent until {@linkcode ClientHandshake.start}.
+   *
+   * @param config Provider, trust anchors, name, suites and options.
+   */
+  constructor(config: ClientHandshakeConfig) {
+    const suites = config.suites ?? DEFAULT_CIPHER_SUITES;
+    if (suites.length === 0) throw new TypeError("at least one cipher suite must be offered");
+    this.#config = config;
+  }
+
+  /** True once the handshake has completed. */
+  get isComplete(): boolean {
+    return this.#complete;
+  }
+
+  /**
+   * Builds the ClientHello.
+   *
+   * @param now The current time in ms since the epoch.
+   * @returns The actions: one `send`.
+   */
+  async start(now: number): Promise<HandshakeAction[]> {
+    if (this.#context) throw new TypeError("handshake already started");
+    const config = this.#config;
+    const suites = config.suites ?? DEFAULT_CIPHER_SUITES;
+    const encryptThenMac = config.encryptThenMac ?? true;
+    const offered = config.session;
+    const session = offered && offered.provider === config.provider &&
+        offered.serverName === config.serverName && suites.includes(offered.suite)
+      ? offered
+      : undefined;
+    const clientRandom = await config.provider.random(32);
+    const extensions = clientHelloExtensions(config.serverName, encryptThenMac);
+    const hello = encodeClientHello({
+      version: ProtocolVersion.tls12,
+      random: clientRandom,
+      sessionId: session?.id ?? new Uint8Array(0),
+      cipherSuites: suites.map((s) => s.id),
+      compressionMethods: [0],
+      extensions,
+    });
+    const transcript = new Transcript();
+    const message = encodeTlsHandshake(HandshakeType.client_hello, hello);
+    transcript.add(message);
+    this.#context = {
+      config,
+      suites,
+      offeredExtensions: new Set(extensions.map((e) => e.type)),
+      clientRandom,
+      offeredSession: session,
+      transcript,
+      actions: [],
+      now,
+      handles: new Set(),
+    };
+    this.#state = new ExpectServerHello();
+    return [{ kind: "send", contentType: ContentType.handshake, data: message }];
+  }
+
+  /**
+   * Feeds one record's content.
+   *
+   * @param event The record type, content and time.
+   * @returns The actions to apply, in order.
+   * @throws {TlsAlertError} For protocol violations, with the alert to send.
+   * @throws {CertificateError} When the server's chain does not validate.
+   */
+  async handle(event: HandshakeEvent): Promise<HandshakeAction[]> {
+    const context = this.#context;
+    if (!context) throw new TypeError("handshake not started");
+    if (this.#failed) throw new TypeError("handshake already failed");
+    context.now = event.now;
+    context.actions = [];
+    try {
+      if (event.type === ContentType.change_cipher_spec) {
+        await this.#changeCipherSpec(context, event.data);
+      } else {
+        this.#deframer.push(event.data);
+        for (let m = this.#deframer.next(); m; m = this.#deframer.next()) {
+          await this.#message(context, m);
+        }
+      }
+    } catch (error) {
+      this.#failed = true;
+      await this.#releaseAll(context);
+      throw error;
+    }
+    return context.actions;
+  }
+
+  async #changeCipherSpec(context: HandshakeContext, data: Uint8Array): Promise<void> {
+    if (data.length !== 1 || data[0] !== 1) {
+      throw new TlsAlertError(AlertDescription.decode_error, "ChangeCipherSpec must be one byte 1");
+    }
+    if (this.#deframer.hasPartialMessage) {
+      throw new TlsAlertError(
+        AlertDescription.unexpected_message,
+        "ChangeCipherSpec inside a fragmented handshake message",
+      );
+    }
+    const state = this.#expectState();
+    if (!state.changeCipherSpec) {
+      throw new TlsAlertError(
+        AlertDescription.unexpected_message,
+        `ChangeCipherSpec while expecting ${state.expecting}`,
+      );
+    }
+    this.#state = await state.changeCipherSpec(context);
+  }
+
+  async #message(context: HandshakeContext, message: HandshakeMessage): Promise<void> {
+    if (this.#complete) {
+      if (message.type === HandshakeType.hello_request && message.body.length === 0) {
+        context.actions.push({
+          kind: "send",
+          contentType: ContentType.alert,
+          data: encodeAlert({
+            level: AlertLevel.warning,
+            description: AlertDescription.no_renegotiation,
+          }),
+        });
+        return;
+      }
+      throw new TlsAlertError(
+        AlertDescription.unexpected_message,
+        `handshake message type ${message.type} after the handshake`,
+      );
+    }
+    // RFC 5246 §7.4.1.1: a HelloRequest arriving mid-handshake is ignored, and it is not part
+    // of the transcript.
+    if (message.type === HandshakeType.hello_request) {
+      if (message.body.length !== 0) {
+        throw new TlsAlertError(AlertDescription.decode_error, "HelloRequest with a body");
+      }
+      return;
+    }
+    const state = this.#expectState();
+    const next = await state.handle(context, message);
+    this.#state = next;
+    const done = context.actions.find((a) => a.kind === "complete");
+    if (done) {
+      this.#complete = true;
+      this.#state = undefined;
+      if (this.#deframer.hasPartialMessage) {
+        throw new TlsAlertError(
+          AlertDescription.unexpected_message,
+          "handshake data after the server Finished",
+        );
+      }
+    }
+  }
+
+  #expectState(): State {
+    if (!this.#state) {
+      throw new TlsAlertError(AlertDescription.unexpected_message, "no handshake in progress");
+    }
+    return this.#state;
+  }
+
+  async #releaseAll(context: HandshakeContext): Promise<void> {
+    for (const handle of context.handles) {
+      await context.config.provider.release(handle).catch(() => {});
+    }
+    context.handles.clear();
+  }
+}
+
+function clientHelloExtensions(
+  serverName: string | undefined,
+  encryptThenMac: boolean,
+): Extension[] {
+  const encoder = new TextEncoder();
+  const extensions: Extension[] = [];
+  if (serverName && !isIpLiteral(serverName)) {
+    const name = encoder.encode(serverName.replace(/\.$/, ""));
+    const list = new Uint8Array(5 + name.length);
+    new DataView(list.buffer).setUint16(0, 3 + name.length);
+    list[2] = 0; // host_name
+    new DataView(list.buffer).setUint16(3, name.length);
+    list.set(name, 5);
+    extensions.push({ type: ExtensionType.server_name, data: list });
+  }
+  const schemes = new Uint8Array(2 + 2 * OFFERED_SIGNATURE_SCHEMES.length);
+  const view = new DataView(schemes.buffer);
+  view.setUint16(0, 2 * OFFERED_SIGNATURE_SCHEMES.length);
+  OFFERED_SIGNATURE_SCHEMES.forEach((s, i) => view.setUint16(2 + 2 * i, s));
+  extensions.push({ type: ExtensionType.signature_algorithms, data: schemes });
+  if (encryptThenMac) {
+    extensions.push({ type: ExtensionType.encrypt_then_mac, data: new Uint8Array(0) });
+  }
+  extensions.push({ type: ExtensionType.extended_master_secret, data: new Uint8Array(0) });
+  extensions.push({ type: ExtensionType.renegotiation_info, data: Uint8Array.of(0) });
+  return extensions;
+}

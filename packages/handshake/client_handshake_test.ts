@@ -1,0 +1,431 @@
+import assert from "node:assert/strict";
+import { AlertDescription, CipherSuites, TlsAlertError } from "@anchortls/record";
+import { CertificateError, parseCertificateChain, parsePem } from "@anchortls/x509";
+import { readTestdata, splitMessages, TestServer, type TestServerOptions } from "./_test_server.ts";
+import {
+  ClientHandshake,
+  type ClientHandshakeConfig,
+  type HandshakeAction,
+  type HandshakeInfo,
+} from "./client_handshake.ts";
+import type { CryptoProvider } from "./crypto_provider.ts";
+import { ExtensionType } from "./messages/extensions.ts";
+import { encodeTlsHandshake } from "./messages/framing.ts";
+import { HandshakeType } from "./messages/handshake_type.ts";
+import { SignatureScheme } from "./signature_scheme.ts";
+import { SoftwareCryptoProvider } from "./software_provider.ts";
+
+const trustAnchors = parseCertificateChain(parsePem(await readTestdata("root.pem")));
+const HS = 22;
+const CCS = 20;
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(parts.flatMap((p) => [...p]));
+}
+
+function isAlert(code: number): (e: unknown) => boolean {
+  return (e) => e instanceof TlsAlertError && e.description === code && !e.fromPeer;
+}
+
+function isCertificateError(reason: string, alert: number): (e: unknown) => boolean {
+  return (e) => e instanceof CertificateError && e.reason === reason && e.alert === alert;
+}
+
+/** Counts releases so tests can see that no secret is left behind. */
+class CountingProvider extends SoftwareCryptoProvider {
+  released = 0;
+  override release(handle: Parameters<CryptoProvider["release"]>[0]): Promise<void> {
+    this.released++;
+    return super.release(handle);
+  }
+}
+
+interface RunResult {
+  info: HandshakeInfo;
+  actions: HandshakeAction[];
+  handshake: ClientHandshake;
+}
+
+/** Drives a client against the test server until the client completes. */
+async function run(
+  server: TestServer,
+  config: Partial<ClientHandshakeConfig> = {},
+): Promise<RunResult> {
+  const handshake = new ClientHandshake({
+    provider: config.provider ?? new SoftwareCryptoProvider(),
+    trustAnchors,
+    serverName: "localhost",
+    ...config,
+  });
+  const now = Date.now();
+  const all: HandshakeAction[] = [];
+  const [hello] = await handshake.start(now);
+  assert.equal(hello?.kind, "send");
+  const { messages, resumed } = await server.hello(
+    splitMessages((hello as { data: Uint8Array }).data)[0]!,
+  );
+  const feed = async (type: 20 | 22, data: Uint8Array) => {
+    const actions = await handshake.handle({ type, data, now });
+    all.push(...actions);
+    return actions;
+  };
+  const sentHandshake = (actions: HandshakeAction[]) =>
+    splitMessages(
+      concat(actions.flatMap((a) => a.kind === "send" && a.contentType === HS ? [a.data] : [])),
+    );
+
+  if (resumed) {
+    await feed(HS, messages[0]!);
+    await feed(CCS, Uint8Array.of(1));
+    const last = await feed(HS, messages[1]!);
+    await server.clientFlight(sentHandshake(last));
+  } else {
+    const flight = await feed(HS, concat(messages));
+    const finished = await server.clientFlight(sentHandshake(flight));
+    await feed(CCS, Uint8Array.of(1));
+    await feed(HS, finished);
+  }
+  const done = all.find((a) => a.kind === "complete");
+  assert.ok(done && done.kind === "complete", "handshake did not complete");
+  await checkProtectors(server, all);
+  return { info: done.info, actions: all, handshake };
+}
+
+/** The installed protectors must talk to the server's own keys in both directions. */
+async function checkProtectors(server: TestServer, actions: HandshakeAction[]): Promise<void> {
+  const write = actions.find((a) => a.kind === "install_write");
+  const read = actions.find((a) => a.kind === "install_read");
+  assert.ok(write?.kind === "install_write" && read?.kind === "install_read");
+  const peer = server.protectors();
+  const ctx = { type: 23, version: 0x0303, sequence: 0n };
+  const msg = new TextEncoder().encode("ping");
+  assert.deepEqual(peer.client.open(ctx, await write.protector.seal(ctx, msg)), msg);
+  assert.deepEqual(await read.protector.open(ctx, peer.server.seal(ctx, msg)), msg);
+}
+
+async function expectFailure(
+  options: TestServerOptions,
+  check: (e: unknown) => boolean,
+  config: Partial<ClientHandshakeConfig> = {},
+): Promise<void> {
+  await assert.rejects(() => run(new TestServer(options), config), check);
+}
+
+for (const suite of Object.values(CipherSuites)) {
+  for (const encryptThenMac of [true, false]) {
+    for (const extendedMasterSecret of [true, false]) {
+      Deno.test(`ClientHandshake: full handshake ${suite.name} EtM=${encryptThenMac} EMS=${extendedMasterSecret}`, async () => {
+        const server = new TestServer({ suite: suite.id, encryptThenMac, extendedMasterSecret });
+        const { info } = await run(server);
+        assert.equal(info.suite, suite);
+        assert.equal(info.encryptThenMac, encryptThenMac);
+        assert.equal(info.extendedMasterSecret, extendedMasterSecret);
+        assert.equal(info.resumed, false);
+        assert.equal(info.secureRenegotiation, true);
+        assert.equal(info.peerCertificates[0]!.subject.toString(), "CN=localhost,O=anchortls test");
+        assert.equal(info.session !== undefined, extendedMasterSecret);
+      });
+    }
+  }
+}
+
+Deno.test("ClientHandshake: EtM is not offered when disabled, and then not used", async () => {
+  const { info } = await run(new TestServer(), { encryptThenMac: false });
+  assert.equal(info.encryptThenMac, false);
+});
+
+Deno.test("ClientHandshake: ClientHello offers what the issue lists, and the chosen suite order", async () => {
+  const hs = new ClientHandshake({
+    provider: new SoftwareCryptoProvider(),
+    trustAnchors,
+    serverName: "localhost",
+    suites: [CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA, CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA],
+  });
+  const [send] = await hs.start(0);
+  const { decodeClientHello } = await import("./messages/client_hello.ts");
+  const hello = decodeClientHello(splitMessages((send as { data: Uint8Array }).data)[0]!.body);
+  assert.equal(hello.version, 0x0303);
+  assert.deepEqual(hello.cipherSuites, [0x0035, 0x002f]);
+  assert.deepEqual(hello.compressionMethods, [0]);
+  assert.deepEqual(hello.extensions.map((e) => e.type), [0, 13, 22, 23, 0xff01]);
+  assert.equal(new TextDecoder().decode(hello.extensions[0]!.data.subarray(5)), "localhost");
+});
+
+Deno.test("ClientHandshake: no server_name for an IP literal, and the IP is checked", async () => {
+  const { info } = await run(new TestServer(), { serverName: "127.0.0.1" });
+  assert.equal(info.suite.id, 0x003c);
+});
+
+Deno.test("ClientHandshake: resumption by session ID, abbreviated handshake", async () => {
+  const provider = new CountingProvider();
+  const server = new TestServer();
+  const first = await run(server, { provider });
+  assert.ok(first.info.session);
+  const second = await run(server, { provider, session: first.info.session });
+  assert.equal(second.info.resumed, true);
+  assert.equal(second.info.session, first.info.session);
+  assert.equal(second.info.suite, first.info.suite);
+  assert.deepEqual(second.info.peerCertificates, first.info.peerCertificates);
+});
+
+Deno.test("ClientHandshake: a server that declines resumption gets a full handshake", async () => {
+  const provider = new SoftwareCryptoProvider();
+  const first = await run(new TestServer(), { provider });
+  const other = new TestServer({ sessionId: new Uint8Array(32).fill(0x77) });
+  const second = await run(other, { provider, session: first.info.session! });
+  assert.equal(second.info.resumed, false);
+  assert.deepEqual(second.info.session!.id, new Uint8Array(32).fill(0x77));
+});
+
+Deno.test("ClientHandshake: a session from another provider is not offered", async () => {
+  const first = await run(new TestServer());
+  const server = new TestServer();
+  const second = await run(server, {
+    provider: new SoftwareCryptoProvider(),
+    session: first.info.session!,
+  });
+  assert.equal(second.info.resumed, false);
+});
+
+Deno.test("ClientHandshake: resumption without EMS or with another suite is refused", async () => {
+  const provider = new SoftwareCryptoProvider();
+  const server = new TestServer();
+  const { info } = await run(server, { provider });
+  server.options = { extendedMasterSecret: false };
+  await assert.rejects(
+    () => run(server, { provider, session: info.session! }),
+    isAlert(AlertDescription.handshake_failure),
+  );
+  server.options = { serverHello: (h) => ({ ...h, cipherSuite: 0x0035 }) };
+  await assert.rejects(
+    () => run(server, { provider, session: info.session! }),
+    isAlert(AlertDescription.illegal_parameter),
+  );
+});
+
+Deno.test("ClientHandshake: client authentication with RSA key, PKCS#1 and PSS", async () => {
+  const chain = parsePem(await readTestdata("client.pem"));
+  const provider = await SoftwareCryptoProvider.create({
+    clientCertificate: { chain, privateKey: await readTestdata("client.key") },
+  });
+  for (const scheme of [SignatureScheme.rsa_pkcs1_sha256, SignatureScheme.rsa_pss_rsae_sha256]) {
+    const server = new TestServer({ certificateRequest: { schemes: [0x0403, scheme] } });
+    const { info } = await run(server, { provider });
+    assert.equal(info.clientCertificateSent, true);
+    assert.deepEqual(server.clientCertificate, chain);
+    assert.equal(server.clientSignatureScheme, scheme);
+  }
+});
+
+Deno.test("ClientHandshake: without a usable client key an empty Certificate is sent", async () => {
+  const server = new TestServer({ certificateRequest: { schemes: [0x0401] } });
+  const { info } = await run(server);
+  assert.equal(info.clientCertificateSent, false);
+  assert.deepEqual(server.clientCertificate, []);
+  assert.equal(server.clientSignatureScheme, undefined);
+});
+
+Deno.test("ClientHandshake: ServerHello refusals carry the right alert", async () => {
+  const cases: [string, TestServerOptions, number][] = [
+    [
+      "TLS 1.1",
+      { serverHello: (h) => ({ ...h, version: 0x0302 }) },
+      AlertDescription.protocol_version,
+    ],
+    [
+      "TLS 1.3 number",
+      { serverHello: (h) => ({ ...h, version: 0x0304 }) },
+      AlertDescription.protocol_version,
+    ],
+    [
+      "suite not offered",
+      { serverHello: (h) => ({ ...h, cipherSuite: 0xc02f }) },
+      AlertDescription.illegal_parameter,
+    ],
+    [
+      "deflate",
+      { serverHello: (h) => ({ ...h, compressionMethod: 1 }) },
+      AlertDescription.illegal_parameter,
+    ],
+    [
+      "session_ticket not offered",
+      {
+        serverHello: (h) => ({
+          ...h,
+          extensions: [...h.extensions, {
+            type: ExtensionType.session_ticket,
+            data: new Uint8Array(0),
+          }],
+        }),
+      },
+      AlertDescription.unsupported_extension,
+    ],
+    [
+      "unknown extension",
+      { serverHello: (h) => ({ ...h, extensions: [{ type: 0x7777, data: new Uint8Array(1) }] }) },
+      AlertDescription.unsupported_extension,
+    ],
+    [
+      "non-empty renegotiation_info",
+      {
+        serverHello: (h) => ({
+          ...h,
+          extensions: [{
+            type: ExtensionType.renegotiation_info,
+            data: Uint8Array.of(12, ...new Uint8Array(12)),
+          }],
+        }),
+      },
+      AlertDescription.handshake_failure,
+    ],
+    [
+      "non-empty EMS",
+      {
+        serverHello: (h) => ({
+          ...h,
+          extensions: [{ type: ExtensionType.extended_master_secret, data: Uint8Array.of(0) }],
+        }),
+      },
+      AlertDescription.decode_error,
+    ],
+  ];
+  for (const [name, options, alert] of cases) {
+    await assert.rejects(() => run(new TestServer(options)), isAlert(alert), name);
+  }
+});
+
+Deno.test("ClientHandshake: EtM echoed though not offered is unsupported_extension", async () => {
+  const server = new TestServer({
+    serverHello: (h) => ({
+      ...h,
+      extensions: [...h.extensions, {
+        type: ExtensionType.encrypt_then_mac,
+        data: new Uint8Array(0),
+      }],
+    }),
+  });
+  await assert.rejects(
+    () => run(server, { encryptThenMac: false }),
+    isAlert(AlertDescription.unsupported_extension),
+  );
+});
+
+Deno.test("ClientHandshake: messages out of order are unexpected_message", async () => {
+  const done = encodeTlsHandshake(HandshakeType.server_hello_done, new Uint8Array(0));
+  const ske = encodeTlsHandshake(HandshakeType.server_key_exchange, new Uint8Array(4));
+  const cases: [string, (m: Uint8Array[]) => Uint8Array[]][] = [
+    ["Certificate first", (m) => [m[1]!, m[0]!, ...m.slice(2)]],
+    ["no Certificate", (m) => [m[0]!, done]],
+    ["ServerKeyExchange", (m) => [m[0]!, m[1]!, ske, done]],
+    ["two ServerHellos", (m) => [m[0]!, m[0]!, ...m.slice(1)]],
+    [
+      "Finished early",
+      (m) => [m[0]!, m[1]!, encodeTlsHandshake(HandshakeType.finished, new Uint8Array(12))],
+    ],
+    [
+      "NewSessionTicket",
+      (
+        m,
+      ) => [
+        m[0]!,
+        m[1]!,
+        encodeTlsHandshake(HandshakeType.new_session_ticket, new Uint8Array(6)),
+        done,
+      ],
+    ],
+    [
+      "ClientHello from server",
+      (m) => [m[0]!, encodeTlsHandshake(HandshakeType.client_hello, new Uint8Array(40))],
+    ],
+  ];
+  for (const [name, firstFlight] of cases) {
+    await assert.rejects(
+      () => run(new TestServer({ firstFlight })),
+      isAlert(AlertDescription.unexpected_message),
+      name,
+    );
+  }
+});
+
+Deno.test("ClientHandshake: ChangeCipherSpec too early, or malformed", async () => {
+  const hs = new ClientHandshake({ provider: new SoftwareCryptoProvider(), trustAnchors });
+  await hs.start(0);
+  await assert.rejects(
+    () => hs.handle({ type: CCS, data: Uint8Array.of(1), now: 0 }),
+    isAlert(AlertDescription.unexpected_message),
+  );
+  const hs2 = new ClientHandshake({ provider: new SoftwareCryptoProvider(), trustAnchors });
+  await hs2.start(0);
+  await assert.rejects(
+    () => hs2.handle({ type: CCS, data: Uint8Array.of(1, 1), now: 0 }),
+    isAlert(AlertDescription.decode_error),
+  );
+});
+
+Deno.test("ClientHandshake: a wrong server Finished is decrypt_error and secrets are released", async () => {
+  const provider = new CountingProvider();
+  await expectFailure({ badFinished: true }, isAlert(AlertDescription.decrypt_error), { provider });
+  assert.equal(provider.released, 2); // premaster after the master secret, master on failure
+});
+
+Deno.test("ClientHandshake: certificate problems fail before the key exchange", async () => {
+  const provider = new CountingProvider();
+  await expectFailure({}, isCertificateError("hostname_mismatch", 42), {
+    serverName: "example.com",
+    provider,
+  });
+  const otherRoot = parseCertificateChain(parsePem(await readTestdata("other-root.pem")));
+  await expectFailure({}, isCertificateError("unknown_issuer", 48), {
+    trustAnchors: otherRoot,
+    provider,
+  });
+  const expired = (await readTestdata("expired.pem")) + (await readTestdata("intermediate.pem"));
+  await expectFailure({ chainPem: expired }, isCertificateError("expired", 45), { provider });
+  await expectFailure({ chainPem: "" }, isAlert(AlertDescription.bad_certificate), { provider });
+  assert.equal(provider.released, 0, "no premaster was ever made");
+});
+
+Deno.test("ClientHandshake: handshake bytes one at a time, HelloRequest mid-handshake ignored", async () => {
+  const server = new TestServer();
+  const hs = new ClientHandshake({
+    provider: new SoftwareCryptoProvider(),
+    trustAnchors,
+    serverName: "localhost",
+  });
+  const [hello] = await hs.start(Date.now());
+  const { messages } = await server.hello(splitMessages((hello as { data: Uint8Array }).data)[0]!);
+  const bytes = concat([
+    messages[0]!,
+    encodeTlsHandshake(HandshakeType.hello_request, new Uint8Array(0)),
+    ...messages.slice(1),
+  ]);
+  const actions: HandshakeAction[] = [];
+  for (const b of bytes) {
+    actions.push(...await hs.handle({ type: HS, data: Uint8Array.of(b), now: Date.now() }));
+  }
+  const sent = actions.flatMap((a) => a.kind === "send" && a.contentType === HS ? [a.data] : []);
+  const finished = await server.clientFlight(splitMessages(concat(sent)));
+  await hs.handle({ type: CCS, data: Uint8Array.of(1), now: Date.now() });
+  const last = await hs.handle({ type: HS, data: finished, now: Date.now() });
+  assert.equal(last.at(-1)?.kind, "complete");
+  assert.equal(hs.isComplete, true);
+});
+
+Deno.test("ClientHandshake: after completion HelloRequest gets a no_renegotiation warning", async () => {
+  const { handshake } = await run(new TestServer());
+  const actions = await handshake.handle({
+    type: HS,
+    data: encodeTlsHandshake(HandshakeType.hello_request, new Uint8Array(0)),
+    now: Date.now(),
+  });
+  assert.deepEqual(actions, [{ kind: "send", contentType: 21, data: Uint8Array.of(1, 100) }]);
+  await assert.rejects(
+    () =>
+      handshake.handle({
+        type: HS,
+        data: encodeTlsHandshake(HandshakeType.server_hello, new Uint8Array(0)),
+        now: 0,
+      }),
+    isAlert(AlertDescription.unexpected_message),
+  );
+});

@@ -1,0 +1,549 @@
+/**
+ * The states of the client handshake, one class per expected message. Each carries only what
+ * its step needs and returns the next state; the chain check yields a
+ * {@linkcode VerifiedServer} that the key exchange requires, so no path reaches
+ * ClientKeyExchange with an unchecked certificate.
+ *
+ * @module
+ */
+
+import {
+  AlertDescription,
+  type CipherSuite,
+  ContentType,
+  ProtocolVersion,
+  type RecordProtector,
+  TlsAlertError,
+} from "@anchortls/record";
+import {
+  type Certificate,
+  parseCertificateChain,
+  type PublicKeyInfo,
+  verifyChain,
+} from "@anchortls/x509";
+import type { MasterSecretHandle, PremasterHandle } from "./crypto_provider.ts";
+import type { MasterSecretContext } from "./key_schedule.ts";
+import type { ClientHandshakeConfig, HandshakeAction, HandshakeInfo } from "./client_handshake.ts";
+import { decodeCertificate, encodeCertificate } from "./messages/certificate.ts";
+import {
+  type CertificateRequest,
+  decodeCertificateRequest,
+} from "./messages/certificate_request.ts";
+import { ExtensionType } from "./messages/extensions.ts";
+import { encodeTlsHandshake, type HandshakeMessage } from "./messages/framing.ts";
+import { HandshakeType, handshakeTypeName } from "./messages/handshake_type.ts";
+import { decodeServerHello, type ServerHello } from "./messages/server_hello.ts";
+import {
+  decodeEmptyMessage,
+  decodeFinished,
+  encodeCertificateVerify,
+  encodeClientKeyExchange,
+} from "./messages/simple_messages.ts";
+import type { TlsSession } from "./session_cache.ts";
+import type { Transcript } from "./transcript.ts";
+import { isIpLiteral } from "./server_name.ts";
+
+/** What every state may read and append to. */
+export interface HandshakeContext {
+  readonly config: ClientHandshakeConfig;
+  readonly suites: readonly CipherSuite[];
+  readonly offeredExtensions: ReadonlySet<number>;
+  readonly clientRandom: Uint8Array;
+  readonly offeredSession: TlsSession | undefined;
+  readonly transcript: Transcript;
+  /** Actions produced while handling the current record. */
+  actions: HandshakeAction[];
+  /** Time of the current event, ms since the epoch. */
+  now: number;
+  /** Secrets to release if the handshake fails. */
+  readonly handles: Set<PremasterHandle | MasterSecretHandle>;
+}
+
+/** One step of the handshake. */
+export interface State {
+  /** Names what this state waits for, for error messages. */
+  readonly expecting: string;
+  /**
+   * Consumes a handshake message.
+   *
+   * @returns The next state, or `undefined` once the handshake is complete.
+   */
+  handle(context: HandshakeContext, message: HandshakeMessage): Promise<State | undefined>;
+  /** Present only in states where the peer's ChangeCipherSpec is due. */
+  changeCipherSpec?(context: HandshakeContext): Promise<State>;
+}
+
+/** What the ServerHello settled. */
+interface Negotiated {
+  readonly suite: CipherSuite;
+  readonly serverRandom: Uint8Array;
+  readonly sessionId: Uint8Array;
+  readonly encryptThenMac: boolean;
+  readonly extendedMasterSecret: boolean;
+  readonly secureRenegotiation: boolean;
+}
+
+/** Proof that the server's chain validated; only {@linkcode verifyServer} makes one. */
+class VerifiedServer {
+  readonly path: readonly Certificate[];
+  readonly key: PublicKeyInfo & { kind: "rsa" };
+
+  private constructor(path: readonly Certificate[], key: PublicKeyInfo & { kind: "rsa" }) {
+    this.path = path;
+    this.key = key;
+  }
+
+  static async verify(context: HandshakeContext, ders: Uint8Array[]): Promise<VerifiedServer> {
+    if (ders.length === 0) {
+      throw new TlsAlertError(AlertDescription.bad_certificate, "server sent no certificate");
+    }
+    const [leaf, ...intermediates] = parseCertificateChain(ders);
+    const name = context.config.serverName?.replace(/\.$/, "");
+    const target = name === undefined
+      ? {}
+      : isIpLiteral(name)
+      ? { ip: name.replace(/^\[|\]$/g, "") }
+      : { hostname: name };
+    const path = await verifyChain({
+      leaf: leaf!,
+      intermediates,
+      trustAnchors: [...context.config.trustAnchors],
+      now: new Date(context.now),
+      purpose: "serverAuth",
+      keyUsage: "keyEncipherment",
+      ...target,
+    });
+    const key = leaf!.publicKey;
+    if (key.kind !== "rsa") {
+      throw new TlsAlertError(
+        AlertDescription.unsupported_certificate,
+        "RSA key exchange needs an RSA server certificate",
+      );
+    }
+    return new VerifiedServer(path, key);
+  }
+}
+
+function unexpected(state: State, message: HandshakeMessage): TlsAlertError {
+  return new TlsAlertError(
+    AlertDescription.unexpected_message,
+    `expected ${state.expecting}, got ${handshakeTypeName(message.type)}`,
+  );
+}
+
+function sendHandshake(context: HandshakeContext, type: number, body: Uint8Array): void {
+  const message = encodeTlsHandshake(type, body);
+  context.transcript.add(message);
+  context.actions.push({ kind: "send", contentType: ContentType.handshake, data: message });
+}
+
+function sendChangeCipherSpec(context: HandshakeContext): void {
+  context.actions.push({
+    kind: "send",
+    contentType: ContentType.change_cipher_spec,
+    data: Uint8Array.of(1),
+  });
+}
+
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+async function checkServerFinished(
+  context: HandshakeContext,
+  master: MasterSecretHandle,
+  message: HandshakeMessage,
+): Promise<void> {
+  const received = decodeFinished(message.body);
+  const expected = await context.config.provider.finished(
+    master,
+    "server finished",
+    context.transcript.hash(),
+  );
+  if (!constantTimeEqual(received, expected)) {
+    throw new TlsAlertError(AlertDescription.decrypt_error, "server Finished does not verify");
+  }
+  context.transcript.add(message.transcriptBytes);
+}
+
+async function sendClientFinished(
+  context: HandshakeContext,
+  master: MasterSecretHandle,
+): Promise<void> {
+  const verifyData = await context.config.provider.finished(
+    master,
+    "client finished",
+    context.transcript.hash(),
+  );
+  sendHandshake(context, HandshakeType.finished, verifyData);
+}
+
+/** Waits for ServerHello and decides between a full and an abbreviated handshake. */
+export class ExpectServerHello implements State {
+  readonly expecting = "ServerHello";
+
+  handle(context: HandshakeContext, message: HandshakeMessage): Promise<State> {
+    return Promise.try(() => this.#handle(context, message));
+  }
+
+  #handle(context: HandshakeContext, message: HandshakeMessage): State {
+    if (message.type !== HandshakeType.server_hello) throw unexpected(this, message);
+    const hello = decodeServerHello(message.body);
+    const negotiated = negotiate(context, hello);
+    context.transcript.add(message.transcriptBytes);
+    const session = context.offeredSession;
+    if (session && hello.sessionId.length > 0 && constantTimeEqual(hello.sessionId, session.id)) {
+      if (negotiated.suite.id !== session.suite.id) {
+        throw new TlsAlertError(
+          AlertDescription.illegal_parameter,
+          "server resumed the session with another suite",
+        );
+      }
+      if (!negotiated.extendedMasterSecret) {
+        throw new TlsAlertError(
+          AlertDescription.handshake_failure,
+          "server resumed an EMS session without extended_master_secret (RFC 7627 §5.3)",
+        );
+      }
+      return new ExpectResumedChangeCipherSpec(negotiated, session);
+    }
+    return new ExpectCertificate(negotiated);
+  }
+}
+
+function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
+  if (hello.version !== ProtocolVersion.tls12) {
+    throw new TlsAlertError(
+      AlertDescription.protocol_version,
+      `server chose version 0x${hello.version.toString(16)}, we speak only TLS 1.2`,
+    );
+  }
+  const suite = context.suites.find((s) => s.id === hello.cipherSuite);
+  if (!suite) {
+    throw new TlsAlertError(
+      AlertDescription.illegal_parameter,
+      `server chose suite 0x${
+        hello.cipherSuite.toString(16).padStart(4, "0")
+      }, which we did not offer`,
+    );
+  }
+  if (hello.compressionMethod !== 0) {
+    throw new TlsAlertError(
+      AlertDescription.illegal_parameter,
+      `server chose compression method ${hello.compressionMethod}`,
+    );
+  }
+  let encryptThenMac = false;
+  let extendedMasterSecret = false;
+  let secureRenegotiation = false;
+  for (const ext of hello.extensions) {
+    if (
+      !context.offeredExtensions.has(ext.type) || ext.type === ExtensionType.signature_algorithms
+    ) {
+      throw new TlsAlertError(
+        AlertDescription.unsupported_extension,
+        `server sent extension ${ext.type}, which we did not offer`,
+      );
+    }
+    switch (ext.type) {
+      case ExtensionType.renegotiation_info:
+        if (ext.data.length !== 1 || ext.data[0] !== 0) {
+          throw new TlsAlertError(
+            AlertDescription.handshake_failure,
+            "renegotiation_info not empty in an initial handshake (RFC 5746 §3.4)",
+          );
+        }
+        secureRenegotiation = true;
+        break;
+      case ExtensionType.server_name:
+      case ExtensionType.encrypt_then_mac:
+      case ExtensionType.extended_master_secret:
+        if (ext.data.length !== 0) {
+          throw new TlsAlertError(AlertDescription.decode_error, `extension ${ext.type} not empty`);
+        }
+        if (ext.type === ExtensionType.encrypt_then_mac) encryptThenMac = true;
+        if (ext.type === ExtensionType.extended_master_secret) extendedMasterSecret = true;
+        break;
+    }
+  }
+  return {
+    suite,
+    serverRandom: hello.random.slice(),
+    sessionId: hello.sessionId.slice(),
+    encryptThenMac,
+    extendedMasterSecret,
+    secureRenegotiation,
+  };
+}
+
+/** Waits for the server's Certificate and validates the chain. */
+class ExpectCertificate implements State {
+  readonly expecting = "Certificate";
+  readonly #negotiated: Negotiated;
+
+  constructor(negotiated: Negotiated) {
+    this.#negotiated = negotiated;
+  }
+
+  async handle(context: HandshakeContext, message: HandshakeMessage): Promise<State> {
+    if (message.type !== HandshakeType.certificate) throw unexpected(this, message);
+    const chain = decodeCertificate(message.body);
+    context.transcript.add(message.transcriptBytes);
+    const server = await VerifiedServer.verify(context, chain);
+    return new ExpectCertificateRequestOrDone(this.#negotiated, server);
+  }
+}
+
+/** After the Certificate: an optional CertificateRequest, then ServerHelloDone. */
+class ExpectCertificateRequestOrDone implements State {
+  readonly expecting = "CertificateRequest or ServerHelloDone";
+  readonly #negotiated: Negotiated;
+  readonly #server: VerifiedServer;
+
+  constructor(negotiated: Negotiated, server: VerifiedServer) {
+    this.#negotiated = negotiated;
+    this.#server = server;
+  }
+
+  async handle(context: HandshakeContext, message: HandshakeMessage): Promise<State> {
+    if (message.type === HandshakeType.certificate_request) {
+      const request = decodeCertificateRequest(message.body);
+      context.transcript.add(message.transcriptBytes);
+      return new ExpectServerHelloDone(this.#negotiated, this.#server, request);
+    }
+    if (message.type === HandshakeType.server_hello_done) {
+      return await clientFlight(context, message, this.#negotiated, this.#server, undefined);
+    }
+    throw unexpected(this, message);
+  }
+}
+
+/** After a CertificateRequest: ServerHelloDone. */
+class ExpectServerHelloDone implements State {
+  readonly expecting = "ServerHelloDone";
+  readonly #negotiated: Negotiated;
+  readonly #server: VerifiedServer;
+  readonly #request: CertificateRequest;
+
+  constructor(negotiated: Negotiated, server: VerifiedServer, request: CertificateRequest) {
+    this.#negotiated = negotiated;
+    this.#server = server;
+    this.#request = request;
+  }
+
+  handle(context: HandshakeContext, message: HandshakeMessage): Promise<State> {
+    if (message.type !== HandshakeType.server_hello_done) throw unexpected(this, message);
+    return clientFlight(context, message, this.#negotiated, this.#server, this.#request);
+  }
+}
+
+/**
+ * Sends [Certificate], ClientKeyExchange, [CertificateVerify], ChangeCipherSpec, Finished.
+ */
+async function clientFlight(
+  context: HandshakeContext,
+  done: HandshakeMessage,
+  negotiated: Negotiated,
+  server: VerifiedServer,
+  request: CertificateRequest | undefined,
+): Promise<State> {
+  decodeEmptyMessage(done.body, "ServerHelloDone");
+  context.transcript.add(done.transcriptBytes);
+  const provider = context.config.provider;
+
+  let signScheme: number | undefined;
+  if (request) {
+    const chain = await provider.certificateChain();
+    signScheme = chain.length === 0
+      ? undefined
+      : provider.signatureSchemes.find((s) => request.signatureSchemes.includes(s));
+    sendHandshake(
+      context,
+      HandshakeType.certificate,
+      encodeCertificate(signScheme === undefined ? [] : chain),
+    );
+  }
+
+  const { encrypted, premaster } = await provider.encryptPremaster(server.key);
+  context.handles.add(premaster);
+  sendHandshake(context, HandshakeType.client_key_exchange, encodeClientKeyExchange(encrypted));
+
+  const masterContext: MasterSecretContext = negotiated.extendedMasterSecret
+    ? { extendedMasterSecret: true, sessionHash: context.transcript.hash() }
+    : {
+      extendedMasterSecret: false,
+      clientRandom: context.clientRandom,
+      serverRandom: negotiated.serverRandom,
+    };
+  const master = await provider.masterSecret(premaster, masterContext);
+  context.handles.add(master);
+  context.handles.delete(premaster);
+  await provider.release(premaster);
+
+  if (signScheme !== undefined) {
+    const signature = await provider.sign(signScheme, context.transcript.messages());
+    sendHandshake(
+      context,
+      HandshakeType.certificate_verify,
+      encodeCertificateVerify({ scheme: signScheme, signature }),
+    );
+  }
+
+  sendChangeCipherSpec(context);
+  const keys = await provider.recordKeys(
+    master,
+    negotiated.suite,
+    { clientRandom: context.clientRandom, serverRandom: negotiated.serverRandom },
+    { encryptThenMac: negotiated.encryptThenMac },
+  );
+  context.actions.push({ kind: "install_write", protector: keys.client });
+  await sendClientFinished(context, master);
+  return new ExpectChangeCipherSpec({
+    negotiated,
+    server,
+    master,
+    serverProtector: keys.server,
+    clientCertificateSent: signScheme !== undefined,
+  });
+}
+
+interface FullHandshakeKeys {
+  readonly negotiated: Negotiated;
+  readonly server: VerifiedServer;
+  readonly master: MasterSecretHandle;
+  readonly serverProtector: RecordProtector;
+  readonly clientCertificateSent: boolean;
+}
+
+/** Waits for the server's ChangeCipherSpec of a full handshake. */
+class ExpectChangeCipherSpec implements State {
+  readonly expecting = "ChangeCipherSpec";
+  readonly #keys: FullHandshakeKeys;
+
+  constructor(keys: FullHandshakeKeys) {
+    this.#keys = keys;
+  }
+
+  handle(_context: HandshakeContext, message: HandshakeMessage): Promise<State> {
+    throw unexpected(this, message);
+  }
+
+  changeCipherSpec(context: HandshakeContext): Promise<State> {
+    context.actions.push({ kind: "install_read", protector: this.#keys.serverProtector });
+    return Promise.resolve(new ExpectFinished(this.#keys));
+  }
+}
+
+/** Waits for the server's Finished of a full handshake. */
+class ExpectFinished implements State {
+  readonly expecting = "Finished";
+  readonly #keys: FullHandshakeKeys;
+
+  constructor(keys: FullHandshakeKeys) {
+    this.#keys = keys;
+  }
+
+  async handle(context: HandshakeContext, message: HandshakeMessage): Promise<undefined> {
+    if (message.type !== HandshakeType.finished) throw unexpected(this, message);
+    const { negotiated, server, master, clientCertificateSent } = this.#keys;
+    await checkServerFinished(context, master, message);
+    context.handles.delete(master);
+    let session: TlsSession | undefined;
+    if (negotiated.extendedMasterSecret && negotiated.sessionId.length > 0) {
+      session = {
+        id: negotiated.sessionId,
+        master,
+        provider: context.config.provider,
+        suite: negotiated.suite,
+        extendedMasterSecret: true,
+        peerCertificates: server.path,
+        serverName: context.config.serverName,
+        createdAt: context.now,
+      };
+    } else {
+      await context.config.provider.release(master);
+    }
+    context.actions.push({
+      kind: "complete",
+      info: info(negotiated, server.path, false, clientCertificateSent, session),
+    });
+    return undefined;
+  }
+}
+
+/** Abbreviated handshake: waits for the server's ChangeCipherSpec right after ServerHello. */
+class ExpectResumedChangeCipherSpec implements State {
+  readonly expecting = "ChangeCipherSpec (resumption)";
+  readonly #negotiated: Negotiated;
+  readonly #session: TlsSession;
+
+  constructor(negotiated: Negotiated, session: TlsSession) {
+    this.#negotiated = negotiated;
+    this.#session = session;
+  }
+
+  handle(_context: HandshakeContext, message: HandshakeMessage): Promise<State> {
+    throw unexpected(this, message);
+  }
+
+  async changeCipherSpec(context: HandshakeContext): Promise<State> {
+    const keys = await context.config.provider.recordKeys(
+      this.#session.master,
+      this.#negotiated.suite,
+      { clientRandom: context.clientRandom, serverRandom: this.#negotiated.serverRandom },
+      { encryptThenMac: this.#negotiated.encryptThenMac },
+    );
+    context.actions.push({ kind: "install_read", protector: keys.server });
+    return new ExpectResumedFinished(this.#negotiated, this.#session, keys.client);
+  }
+}
+
+/** Abbreviated handshake: the server's Finished, answered by ours. */
+class ExpectResumedFinished implements State {
+  readonly expecting = "Finished (resumption)";
+  readonly #negotiated: Negotiated;
+  readonly #session: TlsSession;
+  readonly #clientProtector: RecordProtector;
+
+  constructor(negotiated: Negotiated, session: TlsSession, clientProtector: RecordProtector) {
+    this.#negotiated = negotiated;
+    this.#session = session;
+    this.#clientProtector = clientProtector;
+  }
+
+  async handle(context: HandshakeContext, message: HandshakeMessage): Promise<undefined> {
+    if (message.type !== HandshakeType.finished) throw unexpected(this, message);
+    await checkServerFinished(context, this.#session.master, message);
+    sendChangeCipherSpec(context);
+    context.actions.push({ kind: "install_write", protector: this.#clientProtector });
+    await sendClientFinished(context, this.#session.master);
+    context.actions.push({
+      kind: "complete",
+      info: info(this.#negotiated, this.#session.peerCertificates, true, false, this.#session),
+    });
+    return undefined;
+  }
+}
+
+function info(
+  negotiated: Negotiated,
+  peerCertificates: readonly Certificate[],
+  resumed: boolean,
+  clientCertificateSent: boolean,
+  session: TlsSession | undefined,
+): HandshakeInfo {
+  return {
+    version: "TLSv1.2",
+    suite: negotiated.suite,
+    encryptThenMac: negotiated.encryptThenMac,
+    extendedMasterSecret: negotiated.extendedMasterSecret,
+    resumed,
+    secureRenegotiation: negotiated.secureRenegotiation,
+    peerCertificates,
+    clientCertificateSent,
+    session,
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Client-side session cache for resumption by session ID (RFC 5246 §7.3, abbreviated
+ * handshake). Only sessions whose master secret was bound to its handshake by the extended
+ * master secret are kept (RFC 7627 §5.3): without it, resumption invites the triple
+ * handshake attack.
+ *
+ * @module
+ */
+
+import type { CipherSuite } from "@anchortls/record";
+import type { Certificate } from "@anchortls/x509";
+import type { CryptoProvider, MasterSecretHandle } from "./crypto_provider.ts";
+
+/** A resumable session: what an abbreviated handshake needs, and nothing else. */
+export interface TlsSession {
+  /** The server's session ID, 1..32 bytes. */
+  readonly id: Uint8Array;
+  /** The master secret, held by {@linkcode TlsSession.provider}. */
+  readonly master: MasterSecretHandle;
+  /** The provider that holds the master secret; resumption must use the same one. */
+  readonly provider: CryptoProvider;
+  /** The suite the session was established with; the server must pick it again. */
+  readonly suite: CipherSuite;
+  /** Only EMS sessions are resumable. */
+  readonly extendedMasterSecret: true;
+  /** The validated server chain from the full handshake, leaf first. */
+  readonly peerCertificates: readonly Certificate[];
+  /** The name the server certificate was checked against. */
+  readonly serverName: string | undefined;
+  /** When the full handshake finished, in ms since the epoch. */
+  readonly createdAt: number;
+}
+
+/** Options for {@linkcode SessionCache}. */
+export interface SessionCacheOptions {
+  /** Most sessions kept; the oldest goes first. @default {32} */
+  readonly maxEntries?: number;
+  /** How long a session may be resumed, in ms. @default {7200000} (2 hours) */
+  readonly lifetimeMs?: number;
+}
+
+/**
+ * Keeps one resumable session per server key (e.g. `host:port`), oldest evicted first, and
+ * releases a session's master secret in its provider when it is dropped.
+ *
+ * @example
+ * ```ts
+ * import { SessionCache } from "@anchortls/handshake";
+ * const cache = new SessionCache({ maxEntries: 8 });
+ * cache.get("localhost:4433", Date.now()); // undefined
+ * ```
+ */
+export class SessionCache {
+  readonly #sessions = new Map<string, TlsSession>();
+  readonly #maxEntries: number;
+  readonly #lifetimeMs: number;
+
+  /**
+   * Creates an empty cache.
+   *
+   * @param options Size and lifetime limits.
+   */
+  constructor(options: SessionCacheOptions = {}) {
+    this.#maxEntries = options.maxEntries ?? 32;
+    this.#lifetimeMs = options.lifetimeMs ?? 2 * 60 * 60 * 1000;
+  }
+
+  /** Number of sessions held. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * Returns the session for `key` if it is still fresh; drops it when it is stale.
+   *
+   * @param key The server key.
+   * @param now The current time in ms since the epoch.
+   * @returns The session, or `undefined`.
+   */
+  get(key: string, now: number): TlsSession | undefined {
+    const session = this.#sessions.get(key);
+    if (!session) return undefined;
+    if (now - session.createdAt > this.#lifetimeMs || now < session.createdAt) {
+      this.delete(key);
+      return undefined;
+    }
+    return session;
+  }
+
+  /**
+   * Stores a session for `key`, replacing (and releasing) any older one.
+   *
+   * @param key The server key.
+   * @param session The session; must have EMS.
+   * @throws {TypeError} For a session without the extended master secret.
+   */
+  set(key: string, session: TlsSession): void {
+    if (session.extendedMasterSecret !== true) {
+      throw new TypeError("sessions without extended master secret are not resumable");
+    }
+    const old = this.#sessions.get(key);
+    if (old && old !== session) this.#drop(old);
+    this.#sessions.delete(key);
+    this.#sessions.set(key, session);
+    while (this.#sessions.size > this.#maxEntries) {
+      const [oldestKey] = this.#sessions.keys();
+      this.delete(oldestKey!);
+    }
+  }
+
+  /**
+   * Forgets the session for `key` and releases its master secret.
+   *
+   * @param key The server key.
+   */
+  delete(key: string): void {
+    const session = this.#sessions.get(key);
+    if (!session) return;
+    this.#sessions.delete(key);
+    this.#drop(session);
+  }
+
+  /** Forgets every session and releases their master secrets. */
+  clear(): void {
+    for (const key of [...this.#sessions.keys()]) this.delete(key);
+  }
+
+  #drop(session: TlsSession): void {
+    // Releasing is best effort: a chip that went away has lost the slot anyway.
+    session.provider.release(session.master).catch(() => {});
+  }
+}
