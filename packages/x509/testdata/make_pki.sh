@@ -2,7 +2,8 @@
 # Regenerates the test PKI in this directory with openssl 3.0. Run from anywhere:
 #   bash packages/x509/testdata/make_pki.sh
 # Good certificates are valid for 20 years from the day this runs; tests pin `now` where
-# validity matters. Keys are unencrypted PKCS#8 and exist only for tests.
+# validity matters. Keys (root, intermediate, leaf, client, EC leaves, self-signed) are
+# unencrypted PKCS#8 and exist only for tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 rm -f ./*.pem ./*.key
@@ -27,6 +28,12 @@ basicConstraints = critical, CA:TRUE
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
+
+[rekeyed]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = none
+authorityKeyIdentifier = none
 
 [not_ca]
 basicConstraints = critical, CA:FALSE
@@ -135,6 +142,8 @@ rsa leaf; csr leaf "$O/CN=localhost"; sign leaf intermediate server; keep_key le
 rsa client; csr client "$O/CN=anchortls test client"; sign client intermediate client
 keep_key client
 cat leaf.pem intermediate.pem > chain.pem
+keep_key root
+keep_key intermediate
 
 # Good variants: an ECDSA chain (P-384 CA, P-256 leaf) and an RSA-PSS-signed leaf.
 ec ec-intermediate secp384r1; csr ec-intermediate "$O/CN=anchortls test EC intermediate"
@@ -149,6 +158,8 @@ sign pss-leaf intermediate server -sigopt rsa_padding_mode:pss -sigopt rsa_pss_s
   -sigopt rsa_mgf1_md:sha256
 
 # Failure cases, one defect each.
+rsa intermediate-rekeyed; csr intermediate-rekeyed "$O/CN=anchortls test intermediate"
+sign intermediate-rekeyed root rekeyed
 rsa wrong-host; csr wrong-host "$O/CN=localhost"; sign wrong-host intermediate wrong_host
 rsa wrong-ku; csr wrong-ku "$O/CN=localhost"; sign wrong-ku intermediate wrong_ku
 rsa wrong-eku; csr wrong-eku "$O/CN=localhost"; sign wrong-eku intermediate wrong_eku

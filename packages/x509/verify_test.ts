@@ -1,0 +1,249 @@
+import assert from "node:assert/strict";
+import type { Certificate } from "./certificate.ts";
+import { certificateAlert, CertificateError, type CertificateErrorReason } from "./errors.ts";
+import { verifyChain, type VerifyChainOptions } from "./verify.ts";
+import { fixture } from "./_test_util.ts";
+
+const now = new Date("2030-01-01T00:00:00Z");
+const root = fixture("root.pem");
+const intermediate = fixture("intermediate.pem");
+
+/** Overrides; an `undefined` value removes the default (e.g. the host name). */
+type Extra = { [K in keyof VerifyChainOptions]?: VerifyChainOptions[K] | undefined };
+
+function options(leaf: string, intermediates: string[], extra: Extra = {}): VerifyChainOptions {
+  const merged: Record<string, unknown> = {
+    leaf: fixture(leaf),
+    intermediates: intermediates.map(fixture),
+    trustAnchors: [root],
+    hostname: "localhost",
+    now,
+    ...extra,
+  };
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+  return merged as unknown as VerifyChainOptions;
+}
+
+async function rejected(
+  o: VerifyChainOptions,
+  reason: CertificateErrorReason,
+  index: number,
+  alert: number,
+): Promise<void> {
+  await assert.rejects(verifyChain(o), (e: unknown) => {
+    assert.ok(e instanceof CertificateError, String(e));
+    assert.equal(e.reason, reason, e.message);
+    assert.equal(e.index, index, e.message);
+    assert.equal(e.alert, alert);
+    return true;
+  });
+}
+
+const subjects = (path: Certificate[]): string[] => path.map((c) => c.subject.commonName ?? "");
+
+Deno.test("verifyChain: the good chains validate", async () => {
+  const server = await verifyChain(options("leaf.pem", ["intermediate.pem"], {
+    keyUsage: "keyEncipherment",
+  }));
+  assert.deepEqual(subjects(server), [
+    "localhost",
+    "anchortls test intermediate",
+    "anchortls test root",
+  ]);
+  assert.ok(server[2] === root);
+  await verifyChain(options("pss-leaf.pem", ["intermediate.pem"], { keyUsage: "keyEncipherment" }));
+  await verifyChain(options("ec-chain-leaf.pem", ["ec-intermediate.pem"], {
+    keyUsage: "digitalSignature",
+  }));
+  await verifyChain(options("ec-leaf.pem", ["intermediate.pem"], { keyUsage: "digitalSignature" }));
+  const client = await verifyChain(options("client.pem", ["intermediate.pem"], {
+    hostname: undefined,
+    purpose: "clientAuth",
+    keyUsage: "digitalSignature",
+  }));
+  assert.equal(client.length, 3);
+  await verifyChain(options("nc-ok-leaf.pem", ["nc-intermediate.pem"], {
+    hostname: "www.example.com",
+  }));
+  await verifyChain(options("nc-ok-leaf.pem", ["nc-intermediate.pem"], {
+    hostname: undefined,
+    ip: "10.1.2.3",
+  }));
+});
+
+Deno.test("verifyChain: each bad certificate fails for its own reason", async () => {
+  const cases: [string, string[], Extra, CertificateErrorReason, number, number][] = [
+    ["expired.pem", ["intermediate.pem"], {}, "expired", 0, 45],
+    ["not-yet-valid.pem", ["intermediate.pem"], {}, "not_yet_valid", 0, 45],
+    ["wrong-host.pem", ["intermediate.pem"], {}, "hostname_mismatch", 0, 42],
+    ["self-signed.pem", [], {}, "self_signed", 0, 48],
+    ["leaf.pem", [], {}, "unknown_issuer", 0, 48], // missing intermediate
+    ["other-leaf.pem", ["other-root.pem"], {}, "unknown_issuer", 1, 48], // untrusted root
+    ["not-ca-leaf.pem", ["not-ca-intermediate.pem"], {}, "not_ca", 1, 46],
+    [
+      "pathlen-leaf.pem",
+      ["sub-intermediate.pem", "intermediate.pem"],
+      {},
+      "path_length_exceeded",
+      1,
+      46,
+    ],
+    ["bad-signature.pem", ["intermediate.pem"], {}, "bad_signature", 0, 42],
+    ["critical-ext.pem", ["intermediate.pem"], {}, "unknown_critical_extension", 0, 43],
+    ["nc-leaf.pem", ["nc-intermediate.pem"], {}, "name_constraints", 0, 46],
+    [
+      "nc-excluded-leaf.pem",
+      ["nc-intermediate.pem"],
+      { hostname: "bad.example.com" },
+      "name_constraints",
+      0,
+      46,
+    ],
+    ["sha1.pem", ["intermediate.pem"], {}, "weak_signature_algorithm", 0, 43],
+    ["rsa1024.pem", ["intermediate.pem"], {}, "weak_key", 0, 43],
+    [
+      "ec-leaf.pem",
+      ["intermediate.pem"],
+      { keyUsage: "keyEncipherment" },
+      "unsupported_key",
+      0,
+      43,
+    ],
+    ["ed25519-leaf.pem", ["intermediate.pem"], {}, "unsupported_key", 0, 43],
+    ["wrong-ku.pem", ["intermediate.pem"], { keyUsage: "keyEncipherment" }, "key_usage", 0, 43],
+    ["wrong-eku.pem", ["intermediate.pem"], {}, "ext_key_usage", 0, 43],
+    ["client.pem", ["intermediate.pem"], { hostname: undefined }, "ext_key_usage", 0, 43],
+    ["leaf.pem", ["intermediate.pem"], { hostname: "example.com" }, "hostname_mismatch", 0, 42],
+    [
+      "leaf.pem",
+      ["intermediate.pem"],
+      { ip: "127.0.0.2", hostname: undefined },
+      "hostname_mismatch",
+      0,
+      42,
+    ],
+    ["leaf.pem", ["intermediate.pem"], { maxDepth: 2 }, "max_depth_exceeded", 1, 46],
+    ["leaf.pem", ["intermediate.pem"], { now: new Date("2000-01-01") }, "not_yet_valid", 0, 45],
+  ];
+  for (const [leaf, ints, extra, reason, index, alert] of cases) {
+    await rejected(options(leaf, ints, extra), reason, index, alert);
+  }
+});
+
+Deno.test("verifyChain: IP identities match iPAddress entries only", async () => {
+  for (const ip of ["127.0.0.1", "::1", "0:0:0:0:0:0:0:1"]) {
+    await verifyChain(
+      options("leaf.pem", ["intermediate.pem"], { hostname: undefined, ip }),
+    );
+  }
+  await verifyChain(options("leaf.pem", ["intermediate.pem"], { hostname: "127.0.0.1" }));
+  await rejected(
+    options("leaf.pem", ["intermediate.pem"], { hostname: "not-an-ip", ip: "999.0.0.1" }),
+    "hostname_mismatch",
+    0,
+    42,
+  );
+});
+
+Deno.test("verifyChain: intermediates in any order, extras ignored, duplicates harmless", async () => {
+  const path = await verifyChain(options("leaf.pem", [
+    "other-root.pem",
+    "sub-intermediate.pem",
+    "ec-intermediate.pem",
+    "leaf.pem",
+    "intermediate.pem",
+  ]));
+  assert.equal(path.length, 3);
+  const again = await verifyChain(options("leaf.pem", [
+    "root.pem",
+    "intermediate.pem",
+    "intermediate.pem",
+    "leaf.pem",
+  ]));
+  assert.deepEqual(subjects(again), [
+    "localhost",
+    "anchortls test intermediate",
+    "anchortls test root",
+  ]);
+});
+
+Deno.test("verifyChain: the path search backtracks over same-named issuers", async () => {
+  // intermediate-rekeyed has the intermediate's name, another key and no key identifiers,
+  // so only its signature tells it apart.
+  const path = await verifyChain(
+    options("leaf.pem", ["intermediate-rekeyed.pem", "intermediate.pem"]),
+  );
+  assert.ok(path[1]!.equals(intermediate));
+  await rejected(options("leaf.pem", ["intermediate-rekeyed.pem"]), "bad_signature", 0, 42);
+  // The intermediate itself as the anchor gives a two-certificate path.
+  const short = await verifyChain(options("leaf.pem", [], { trustAnchors: [intermediate] }));
+  assert.equal(short.length, 2);
+  // A trusted leaf is a path of one.
+  const self = await verifyChain(options("self-signed.pem", [], {
+    trustAnchors: [fixture("self-signed.pem")],
+  }));
+  assert.equal(self.length, 1);
+});
+
+Deno.test("verifyChain: policy opt-ins", async () => {
+  await verifyChain(options("sha1.pem", ["intermediate.pem"], { allowSha1: true }));
+  await verifyChain(options("rsa1024.pem", ["intermediate.pem"], { minRsaBits: 1024 }));
+  await rejected(
+    options("leaf.pem", ["intermediate.pem"], { minRsaBits: 3072 }),
+    "weak_key",
+    0,
+    43,
+  );
+});
+
+Deno.test("verifyChain: validity boundaries are inclusive, on every certificate", async () => {
+  // The leaf was made last and the root first, so the leaf starts last and the root ends first.
+  const leaf = fixture("leaf.pem");
+  const at = (t: number): Extra => ({ now: new Date(t) });
+  await verifyChain(options("leaf.pem", ["intermediate.pem"], at(leaf.notBefore.getTime())));
+  await verifyChain(options("leaf.pem", ["intermediate.pem"], at(root.notAfter.getTime())));
+  await rejected(
+    options("leaf.pem", ["intermediate.pem"], at(root.notAfter.getTime() + 1000)),
+    "expired",
+    2,
+    45,
+  );
+  await rejected(
+    options("leaf.pem", ["intermediate.pem"], at(leaf.notBefore.getTime() - 1000)),
+    "not_yet_valid",
+    0,
+    45,
+  );
+});
+
+Deno.test("errors: every reason maps to one of the five certificate alerts", () => {
+  const table: Record<CertificateErrorReason, number> = {
+    malformed: 42,
+    bad_signature: 42,
+    hostname_mismatch: 42,
+    unsupported_algorithm: 43,
+    unsupported_key: 43,
+    weak_key: 43,
+    weak_signature_algorithm: 43,
+    unknown_critical_extension: 43,
+    key_usage: 43,
+    ext_key_usage: 43,
+    expired: 45,
+    not_yet_valid: 45,
+    not_ca: 46,
+    path_length_exceeded: 46,
+    max_depth_exceeded: 46,
+    name_constraints: 46,
+    unknown_issuer: 48,
+    self_signed: 48,
+  };
+  for (const [reason, alert] of Object.entries(table)) {
+    assert.equal(certificateAlert(reason as CertificateErrorReason), alert, reason);
+    const e = new CertificateError(reason as CertificateErrorReason, 2, "detail", { cause: 1 });
+    assert.equal(e.name, "CertificateError");
+    assert.equal(e.alert, alert);
+    assert.equal(e.index, 2);
+    assert.equal(e.cause, 1);
+    assert.match(e.message, new RegExp(`certificate 2: ${reason}: detail`));
+  }
+});
