@@ -41,6 +41,8 @@ export interface LinkErrorOptions extends ErrorOptions {
 export class LinkError extends Error {
   /** What went wrong. */
   readonly kind: LinkErrorKind;
+  /** The details, without the kind and the command summary. */
+  readonly reason: string;
   /** The command the error concerns (a copy), if any. */
   readonly command: Uint8Array | undefined;
   /** Whether a Reset brought the link back in sync after the failure. */
@@ -58,6 +60,7 @@ export class LinkError extends Error {
     super(`${kind}: ${message}${header}`, options);
     this.name = "LinkError";
     this.kind = kind;
+    this.reason = message;
     this.command = options.command?.slice();
     this.resynchronised = options.resynchronised ?? false;
   }

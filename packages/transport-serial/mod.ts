@@ -36,3 +36,4 @@ export * from "./link_address.ts";
 export * from "./open_byte_link.ts";
 export * from "./serial_port.ts";
 export * from "./tcp_link.ts";
+export * from "./usb_iss.ts";
