@@ -11,9 +11,22 @@
  */
 
 import { unsafe as aes } from "@noble/ciphers/aes.js";
-import { AlertDescription, TlsAlertError } from "./alert.ts";
+import {
+  badRecordMac,
+  BLOCK,
+  checkKeyLengths,
+  constantTimeEqual,
+  encryptThenMacLengthOk,
+  fillIv,
+  MacHeader,
+  MacThenEncryptCheck,
+  macThenEncryptLengthOk,
+  MAX_PLAINTEXT,
+  paddingGoodMask,
+  roundUpToBlock,
+} from "./_cbc_common.ts";
+import { PrekeyedHmac } from "./_prekeyed_hmac.ts";
 import type { CipherSuite } from "./cipher_suite.ts";
-import { PrekeyedHmac } from "./prekeyed_hmac.ts";
 import type { RecordContext, RecordProtector } from "./protector.ts";
 
 /** Options for {@linkcode CbcHmacProtector}. */
@@ -33,59 +46,9 @@ export interface CbcHmacProtectorOptions {
   random?: (n: number) => Uint8Array;
 }
 
-const BLOCK = 16;
-const MAX_PLAINTEXT = 1 << 14;
-const MAX_CIPHERTEXT = MAX_PLAINTEXT + 2048;
-/** seq_num(8) ‖ type(1) ‖ version(2) ‖ length(2): what the MAC binds besides the content. */
-const MAC_HEADER = 13;
-/** The largest padding TLS allows: padding_length is one byte (RFC 5246 §6.2.3.2). */
-const MAX_PADDING = 255;
-
 // noble's AES core works on little-endian 32-bit words; a Uint32Array view over our byte
 // buffers only gives it those on a little-endian host, which every Deno target is.
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-/**
- * IVs drawn 4 KiB at a time: one `getRandomValues` call per 256 records instead of one per
- * record, which matters at small record sizes. Used bytes are zeroed so a later heap dump
- * cannot tell which IVs went out (they are public anyway, but stale randomness is not).
- */
-class RandomPool {
-  readonly #pool = new Uint8Array(4096);
-  #offset = this.#pool.length;
-
-  fill(out: Uint8Array): void {
-    if (this.#offset + out.length > this.#pool.length) {
-      crypto.getRandomValues(this.#pool);
-      this.#offset = 0;
-    }
-    const end = this.#offset + out.length;
-    out.set(this.#pool.subarray(this.#offset, end));
-    this.#pool.fill(0, this.#offset, end);
-    this.#offset = end;
-  }
-}
-
-const sharedPool = new RandomPool();
-
-/** A mask of all ones (-1) when a < b, else 0; for 0 ≤ a, b < 2^31, without a branch. */
-function ltMask(a: number, b: number): number {
-  return (a - b) >> 31;
-}
-
-/** A mask of all ones when a === b, else 0; for 0 ≤ a, b < 2^31, without a branch. */
-function eqMask(a: number, b: number): number {
-  return ((a ^ b) - 1) >> 31;
-}
-
-function badRecordMac(): TlsAlertError {
-  // One message for every failure: the alert must not tell padding errors from MAC errors.
-  return new TlsAlertError(AlertDescription.bad_record_mac, "record failed authentication");
-}
-
-function roundUpToBlock(n: number): number {
-  return (n + BLOCK - 1) & ~(BLOCK - 1);
-}
 
 function words(bytes: Uint8Array): Uint32Array {
   return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
@@ -123,11 +86,9 @@ export class CbcHmacProtector implements RecordProtector {
   readonly #encSchedule: Uint32Array;
   readonly #decSchedule: Uint32Array;
   readonly #hmac: PrekeyedHmac;
-  readonly #header = new Uint8Array(MAC_HEADER);
-  readonly #headerView = new DataView(this.#header.buffer);
+  readonly #header = new MacHeader();
+  readonly #macThenEncryptCheck: MacThenEncryptCheck;
   readonly #computedMac: Uint8Array;
-  readonly #receivedMac: Uint8Array;
-  readonly #rotatedMac: Uint8Array;
 
   /**
    * Expands the AES key schedules and pre-hashes the HMAC pads.
@@ -138,12 +99,7 @@ export class CbcHmacProtector implements RecordProtector {
   constructor(options: CbcHmacProtectorOptions) {
     const { suite, encKey, macKey } = options;
     if (!littleEndian) throw new RangeError("CbcHmacProtector needs a little-endian host");
-    if (encKey.length !== suite.encKeyLength) {
-      throw new RangeError(`${suite.name} needs a ${suite.encKeyLength}-byte encryption key`);
-    }
-    if (macKey.length !== suite.macKeyLength) {
-      throw new RangeError(`${suite.name} needs a ${suite.macKeyLength}-byte MAC key`);
-    }
+    checkKeyLengths(options);
     this.#suite = suite;
     this.#encryptThenMac = options.encryptThenMac;
     this.#random = options.random;
@@ -152,9 +108,8 @@ export class CbcHmacProtector implements RecordProtector {
     this.#encSchedule = aes.expandKeyLE(encKey);
     this.#decSchedule = aes.expandKeyDecLE(encKey);
     this.#hmac = new PrekeyedHmac(suite.macAlgorithm, macKey);
+    this.#macThenEncryptCheck = new MacThenEncryptCheck(this.#hmac);
     this.#computedMac = new Uint8Array(suite.macLength);
-    this.#receivedMac = new Uint8Array(suite.macLength);
-    this.#rotatedMac = new Uint8Array(suite.macLength);
   }
 
   /**
@@ -171,32 +126,25 @@ export class CbcHmacProtector implements RecordProtector {
     if (length > MAX_PLAINTEXT) throw new RangeError("record plaintext longer than 2^14 bytes");
     const macLength = this.#macLength;
     if (this.#encryptThenMac) {
-      const encrypted = roundUpToBlock(length + 1);
+      const encrypted = BLOCK + roundUpToBlock(length + 1);
       // One allocation, and it is the record: IV, content and padding are written in place,
-      // encrypted in place, then the MAC is written behind them.
-      const out = new Uint8Array(BLOCK + encrypted + macLength);
-      this.#fillIv(out);
+      // encrypted in place, then the MAC over IV ‖ ciphertext is written behind them.
+      const out = new Uint8Array(encrypted + macLength);
+      fillIv(out, this.#random);
       out.set(plaintext, BLOCK);
-      out.fill(encrypted - length - 1, BLOCK + length, BLOCK + encrypted);
-      this.#cbcEncrypt(words(out), (BLOCK + encrypted) >>> 2);
-      this.#setHeader(context, BLOCK + encrypted);
-      this.#hmac.mac(
-        [this.#header, out.subarray(0, BLOCK + encrypted)],
-        out.subarray(BLOCK + encrypted),
-      );
+      out.fill(encrypted - BLOCK - length - 1, BLOCK + length, encrypted);
+      this.#cbcEncrypt(words(out), encrypted >>> 2);
+      const header = this.#header.set(context, encrypted);
+      this.#hmac.mac([header, out.subarray(0, encrypted)], out.subarray(encrypted));
       return out;
     }
-    const encrypted = roundUpToBlock(length + macLength + 1);
-    const out = new Uint8Array(BLOCK + encrypted);
-    this.#fillIv(out);
+    const out = new Uint8Array(BLOCK + roundUpToBlock(length + macLength + 1));
+    fillIv(out, this.#random);
     out.set(plaintext, BLOCK);
-    this.#setHeader(context, length);
-    this.#hmac.mac(
-      [this.#header, plaintext],
-      out.subarray(BLOCK + length, BLOCK + length + macLength),
-    );
+    const header = this.#header.set(context, length);
+    this.#hmac.mac([header, plaintext], out.subarray(BLOCK + length, BLOCK + length + macLength));
     // Minimal padding: every padding byte and padding_length itself hold the padding length.
-    out.fill(encrypted - length - macLength - 1, BLOCK + length + macLength);
+    out.fill(out.length - BLOCK - length - macLength - 1, BLOCK + length + macLength);
     this.#cbcEncrypt(words(out), out.length >>> 2);
     return out;
   }
@@ -223,9 +171,8 @@ export class CbcHmacProtector implements RecordProtector {
     this.#encSchedule.fill(0);
     this.#decSchedule.fill(0);
     this.#hmac.destroy();
+    this.#macThenEncryptCheck.destroy();
     this.#computedMac.fill(0);
-    this.#receivedMac.fill(0);
-    this.#rotatedMac.fill(0);
   }
 
   /** @returns A description without key material. */
@@ -242,20 +189,6 @@ export class CbcHmacProtector implements RecordProtector {
   /** @returns The same redacted text as `toString` for `console.log` / `Deno.inspect`. */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
-  }
-
-  #fillIv(out: Uint8Array): void {
-    const iv = out.subarray(0, BLOCK);
-    if (this.#random) iv.set(this.#random(BLOCK).subarray(0, BLOCK));
-    else sharedPool.fill(iv);
-  }
-
-  #setHeader(context: RecordContext, length: number): void {
-    const view = this.#headerView;
-    view.setBigUint64(0, BigInt.asUintN(64, context.sequence));
-    view.setUint8(8, context.type);
-    view.setUint16(9, context.version);
-    view.setUint16(11, length);
   }
 
   /** CBC-encrypts words 4..end in place, chaining from the IV in words 0..3. */
@@ -294,132 +227,28 @@ export class CbcHmacProtector implements RecordProtector {
   }
 
   #openEncryptThenMac(context: RecordContext, fragment: Uint8Array): Uint8Array {
-    const macLength = this.#macLength;
-    const encrypted = fragment.length - macLength;
-    // Lengths are on the wire, so branching on them reveals nothing. The smallest valid
-    // record is the IV and one block (content ‖ padding ‖ padding_length).
-    if (encrypted < 2 * BLOCK || encrypted % BLOCK !== 0 || encrypted > MAX_CIPHERTEXT) {
-      throw badRecordMac();
-    }
+    const encrypted = fragment.length - this.#macLength;
+    // Lengths are on the wire, so branching on them reveals nothing.
+    if (!encryptThenMacLengthOk(encrypted)) throw badRecordMac();
     // RFC 7366 §3: verify the MAC over IV ‖ ciphertext before decrypting anything, so a
     // forged record never reaches the padding check and there is no padding oracle at all.
-    this.#setHeader(context, encrypted);
-    this.#hmac.mac([this.#header, fragment.subarray(0, encrypted)], this.#computedMac);
+    const header = this.#header.set(context, encrypted);
+    this.#hmac.mac([header, fragment.subarray(0, encrypted)], this.#computedMac);
     if (!constantTimeEqual(this.#computedMac, fragment.subarray(encrypted))) throw badRecordMac();
     // A copy is needed anyway (the caller's bytes stay intact, and a fresh buffer is
     // word-aligned for the AES core); decrypting it in place avoids a second one.
     const buf = fragment.slice(0, encrypted);
     this.#cbcDecrypt(words(buf), encrypted >>> 2);
     const padLength = buf[encrypted - 1]!;
-    const good = paddingGoodMask(buf.subarray(BLOCK), padLength, 0);
-    if (good === 0) throw badRecordMac();
+    if (paddingGoodMask(buf.subarray(BLOCK), padLength, 0) === 0) throw badRecordMac();
     return buf.subarray(BLOCK, encrypted - padLength - 1);
   }
 
-  /**
-   * MAC-then-encrypt decryption in the shape of OpenSSL's and s2n's Lucky 13 fixes: the
-   * padding is checked with masks, the MAC is computed with a constant number of hash
-   * compressions and read from a secret offset without secret-dependent memory access, and
-   * every failure is one alert raised at one place, after all the work is done.
-   */
   #openMacThenEncrypt(context: RecordContext, fragment: Uint8Array): Uint8Array {
-    const macLength = this.#macLength;
-    const total = fragment.length;
-    // Public checks on the wire length: an IV plus enough blocks for a MAC and the
-    // padding_length byte, and whole blocks only.
-    if (
-      total < BLOCK + roundUpToBlock(macLength + 1) || total % BLOCK !== 0 ||
-      total > MAX_CIPHERTEXT
-    ) {
-      throw badRecordMac();
-    }
+    if (!macThenEncryptLengthOk(fragment.length, this.#macLength)) throw badRecordMac();
     const buf = fragment.slice();
-    this.#cbcDecrypt(words(buf), total >>> 2);
+    this.#cbcDecrypt(words(buf), buf.length >>> 2);
     const plain = buf.subarray(BLOCK);
-    const n = plain.length;
-    const padLength = plain[n - 1]!;
-
-    // Padding validity as a mask, with no branch on any decrypted byte: a timing difference
-    // between "bad padding" and "bad MAC" is exactly the oracle Vaudenay and Lucky 13 exploit.
-    let good = paddingGoodMask(plain, padLength, macLength);
-    // With bad padding, pretend there was none (as OpenSSL does): the MAC is then computed
-    // over the longest possible content and fails, with the same cost as a good record.
-    const effectivePad = padLength & good;
-    const contentLength = n - macLength - 1 - effectivePad;
-
-    this.#setHeader(context, contentLength);
-    const computed = this.#computedMac;
-    // The MAC's cost must not depend on contentLength either: see PrekeyedHmac.macConstantCost.
-    this.#hmac.macConstantCost(this.#header, plain, contentLength, computed);
-
-    // The received MAC sits at a secret offset (it depends on the padding length). Reading
-    // it with plain indexing would touch memory at a secret address; instead scan every
-    // position it could start at and collect it into a rotated copy with masks.
-    this.#extractMac(plain, contentLength);
-    let diff = 0;
-    for (let i = 0; i < macLength; i++) diff |= this.#receivedMac[i]! ^ computed[i]!;
-    good &= eqMask(diff, 0);
-    if (good === 0) throw badRecordMac();
-    return plain.subarray(0, contentLength);
+    return plain.subarray(0, this.#macThenEncryptCheck.contentLength(context, plain));
   }
-
-  /**
-   * Copies plain[contentLength, contentLength + macLength) into #receivedMac without a load
-   * at a secret address (OpenSSL's ssl3_cbc_copy_mac): every byte that could belong to the
-   * MAC is read, masked in or out, and placed at a rotating index; the rotation is undone
-   * with a scan over all indices.
-   */
-  #extractMac(plain: Uint8Array, contentLength: number): void {
-    const macLength = this.#macLength;
-    const n = plain.length;
-    // The MAC can start no earlier than this: at most 255 padding bytes follow it. Public.
-    const scanStart = Math.max(0, n - 1 - MAX_PADDING - macLength);
-    const rotated = this.#rotatedMac;
-    rotated.fill(0);
-    const macEnd = contentLength + macLength;
-    let slot = 0;
-    for (let i = scanStart; i < n - 1; i++) {
-      const inMac = ~ltMask(i, contentLength) & ltMask(i, macEnd);
-      rotated[slot] = rotated[slot]! | (plain[i]! & inMac);
-      slot = (slot + 1) & ~eqMask(slot + 1, macLength);
-    }
-    // rotation = (contentLength - scanStart) mod macLength, by a fixed number of masked
-    // subtractions instead of `%`, whose speed may depend on its operands.
-    let rotation = contentLength - scanStart;
-    for (let step = 0; step * macLength <= MAX_PADDING + macLength; step++) {
-      rotation -= macLength & ~ltMask(rotation, macLength);
-    }
-    for (let k = 0; k < macLength; k++) {
-      const wanted = k + rotation - (macLength & ~ltMask(k + rotation, macLength));
-      let v = 0;
-      for (let r = 0; r < macLength; r++) v |= rotated[r]! & eqMask(r, wanted);
-      this.#receivedMac[k] = v;
-    }
-  }
-}
-
-/**
- * A mask of all ones when the last padLength + 1 bytes of `plain` all equal padLength and
- * there is room for them plus `reserved` bytes (the MAC), else 0. Branch-free: it reads the
- * same bytes whatever the padding is (the last 256, or the whole block run when shorter).
- */
-function paddingGoodMask(plain: Uint8Array, padLength: number, reserved: number): number {
-  const n = plain.length;
-  let good = ~ltMask(n, padLength + 1 + reserved);
-  const scan = Math.min(MAX_PADDING + 1, n);
-  let bad = 0;
-  for (let i = 0; i < scan; i++) {
-    const inPadding = ltMask(i, padLength + 1);
-    bad |= inPadding & (plain[n - 1 - i]! ^ padLength);
-  }
-  good &= eqMask(bad, 0);
-  return good;
-}
-
-/** Compares two equal-length MACs touching every byte, whatever the first difference is. */
-function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { PrekeyedHmac } from "./prekeyed_hmac.ts";
+import { PrekeyedHmac } from "./_prekeyed_hmac.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 

@@ -1,0 +1,286 @@
+/**
+ * What the synchronous and the WebCrypto CBC-HMAC protectors share: record constants, the MAC
+ * header, IV randomness, and the constant-time MAC-then-encrypt check (the Lucky 13
+ * countermeasures). Internal to the record layer.
+ *
+ * @module
+ */
+
+import { AlertDescription, TlsAlertError } from "./alert.ts";
+import type { PrekeyedHmac } from "./_prekeyed_hmac.ts";
+import type { CipherSuite } from "./cipher_suite.ts";
+import type { RecordContext } from "./protector.ts";
+
+/** AES block and explicit IV length. */
+export const BLOCK = 16;
+/** Largest plaintext fragment (RFC 5246 §6.2.1). */
+export const MAX_PLAINTEXT = 1 << 14;
+/** Largest protected fragment (RFC 5246 §6.2.3). */
+export const MAX_CIPHERTEXT = MAX_PLAINTEXT + 2048;
+/** The largest padding TLS allows: padding_length is one byte (RFC 5246 §6.2.3.2). */
+const MAX_PADDING = 255;
+
+/** The key material a protector is built from. */
+interface CbcHmacKeys {
+  /** The negotiated suite. */
+  suite: CipherSuite;
+  /** The AES key. */
+  encKey: Uint8Array;
+  /** The HMAC key. */
+  macKey: Uint8Array;
+}
+
+/**
+ * Refuses keys of the wrong length for the suite.
+ *
+ * @param keys The options given to a protector.
+ */
+export function checkKeyLengths(keys: CbcHmacKeys): void {
+  const { suite } = keys;
+  if (keys.encKey.length !== suite.encKeyLength) {
+    throw new RangeError(`${suite.name} needs a ${suite.encKeyLength}-byte encryption key`);
+  }
+  if (keys.macKey.length !== suite.macKeyLength) {
+    throw new RangeError(`${suite.name} needs a ${suite.macKeyLength}-byte MAC key`);
+  }
+}
+
+/**
+ * IVs drawn 4 KiB at a time: one `getRandomValues` call per 256 records instead of one per
+ * record, which matters at small record sizes. Handed-out bytes are zeroed in the pool.
+ */
+class RandomPool {
+  readonly #pool = new Uint8Array(4096);
+  #offset = this.#pool.length;
+
+  fill(out: Uint8Array): void {
+    if (this.#offset + out.length > this.#pool.length) {
+      crypto.getRandomValues(this.#pool);
+      this.#offset = 0;
+    }
+    const end = this.#offset + out.length;
+    out.set(this.#pool.subarray(this.#offset, end));
+    this.#pool.fill(0, this.#offset, end);
+    this.#offset = end;
+  }
+}
+
+const sharedPool = new RandomPool();
+
+/**
+ * Writes a fresh explicit IV into the first 16 bytes of `out`.
+ *
+ * @param out The record buffer.
+ * @param random The test override, if any.
+ */
+export function fillIv(out: Uint8Array, random: ((n: number) => Uint8Array) | undefined): void {
+  const iv = out.subarray(0, BLOCK);
+  if (random) iv.set(random(BLOCK).subarray(0, BLOCK));
+  else sharedPool.fill(iv);
+}
+
+/** The 13 bytes the MAC binds besides the content: seq_num ‖ type ‖ version ‖ length. */
+export class MacHeader {
+  /** The header bytes, rewritten by {@linkcode set}. */
+  readonly bytes: Uint8Array = new Uint8Array(13);
+  readonly #view = new DataView(this.bytes.buffer);
+
+  /**
+   * Fills the header for one record.
+   *
+   * @param context Sequence number, type and version.
+   * @param length The length field (content length in MtE, IV ‖ ciphertext in EtM).
+   * @returns The header bytes.
+   */
+  set(context: RecordContext, length: number): Uint8Array {
+    this.#view.setBigUint64(0, BigInt.asUintN(64, context.sequence));
+    this.#view.setUint8(8, context.type);
+    this.#view.setUint16(9, context.version);
+    this.#view.setUint16(11, length);
+    return this.bytes;
+  }
+}
+
+/** A mask of all ones (-1) when a < b, else 0; for 0 ≤ a, b < 2^31, without a branch. */
+function ltMask(a: number, b: number): number {
+  return (a - b) >> 31;
+}
+
+/** A mask of all ones when a === b, else 0; for 0 ≤ a, b < 2^31, without a branch. */
+function eqMask(a: number, b: number): number {
+  return ((a ^ b) - 1) >> 31;
+}
+
+/** @returns The one error every decryption failure becomes. */
+export function badRecordMac(): TlsAlertError {
+  // One message for every failure: the alert must not tell padding errors from MAC errors.
+  return new TlsAlertError(AlertDescription.bad_record_mac, "record failed authentication");
+}
+
+/**
+ * @param n A length.
+ * @returns n rounded up to whole AES blocks.
+ */
+export function roundUpToBlock(n: number): number {
+  return (n + BLOCK - 1) & ~(BLOCK - 1);
+}
+
+/**
+ * Public (wire-length) shape check of a MAC-then-encrypt fragment: an IV plus enough whole
+ * blocks for a MAC and the padding_length byte, within the ciphertext limit.
+ *
+ * @param length Fragment length.
+ * @param macLength MAC length.
+ * @returns True when the length can be a record.
+ */
+export function macThenEncryptLengthOk(length: number, macLength: number): boolean {
+  return length >= BLOCK + roundUpToBlock(macLength + 1) && length % BLOCK === 0 &&
+    length <= MAX_CIPHERTEXT;
+}
+
+/**
+ * Public shape check of the encrypted part (IV ‖ ciphertext) of an Encrypt-then-MAC fragment:
+ * the IV and at least one block (content ‖ padding ‖ padding_length), whole blocks only.
+ *
+ * @param length Length of IV ‖ ciphertext.
+ * @returns True when the length can be a record.
+ */
+export function encryptThenMacLengthOk(length: number): boolean {
+  return length >= 2 * BLOCK && length % BLOCK === 0 && length <= MAX_CIPHERTEXT;
+}
+
+/**
+ * A mask of all ones when the last padLength + 1 bytes of `plain` all equal padLength and
+ * there is room for them plus `reserved` bytes (the MAC), else 0. Branch-free: it reads the
+ * same bytes whatever the padding is (the last 256, or all of them when fewer).
+ *
+ * @param plain Decrypted bytes ending in padding_length.
+ * @param padLength The last byte of `plain`.
+ * @param reserved Bytes that must fit in front of the padding (the MAC in MtE).
+ * @returns 0 or -1.
+ */
+export function paddingGoodMask(plain: Uint8Array, padLength: number, reserved: number): number {
+  const n = plain.length;
+  let good = ~ltMask(n, padLength + 1 + reserved);
+  const scan = Math.min(MAX_PADDING + 1, n);
+  let bad = 0;
+  for (let i = 0; i < scan; i++) {
+    const inPadding = ltMask(i, padLength + 1);
+    bad |= inPadding & (plain[n - 1 - i]! ^ padLength);
+  }
+  good &= eqMask(bad, 0);
+  return good;
+}
+
+/**
+ * Compares two MACs touching every byte, whatever the first difference is.
+ *
+ * @param a One MAC. @param b The other.
+ * @returns True when equal.
+ */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/**
+ * The check of a decrypted MAC-then-encrypt record, in the shape of OpenSSL's and s2n's
+ * Lucky 13 fixes: the padding is checked with masks, the MAC is computed with a constant
+ * number of hash compressions and read from its secret offset without secret-dependent
+ * memory access, and every failure is one alert raised at one place, after all the work.
+ */
+export class MacThenEncryptCheck {
+  readonly #hmac: PrekeyedHmac;
+  readonly #macLength: number;
+  readonly #header = new MacHeader();
+  readonly #computedMac: Uint8Array;
+  readonly #receivedMac: Uint8Array;
+  readonly #rotatedMac: Uint8Array;
+
+  /**
+   * @param hmac The pre-keyed MAC of this direction.
+   */
+  constructor(hmac: PrekeyedHmac) {
+    this.#hmac = hmac;
+    this.#macLength = hmac.outputLength;
+    this.#computedMac = new Uint8Array(this.#macLength);
+    this.#receivedMac = new Uint8Array(this.#macLength);
+    this.#rotatedMac = new Uint8Array(this.#macLength);
+  }
+
+  /**
+   * Authenticates decrypted content ‖ MAC ‖ padding ‖ padding_length.
+   *
+   * @param context What the MAC binds.
+   * @param plain The decrypted bytes after the IV; at least macLength + 1 of them.
+   * @returns The content length.
+   * @throws {TlsAlertError} bad_record_mac, the same for a bad padding and a bad MAC.
+   */
+  contentLength(context: RecordContext, plain: Uint8Array): number {
+    const macLength = this.#macLength;
+    const n = plain.length;
+    const padLength = plain[n - 1]!;
+    // Padding validity as a mask, with no branch on any decrypted byte: a timing difference
+    // between "bad padding" and "bad MAC" is exactly the oracle Vaudenay and Lucky 13 exploit.
+    let good = paddingGoodMask(plain, padLength, macLength);
+    // With bad padding, pretend there was none (as OpenSSL does): the MAC is then computed
+    // over the longest possible content and fails, with the same cost as a good record.
+    const contentLength = n - macLength - 1 - (padLength & good);
+    // The MAC's cost must not depend on contentLength either: see
+    // PrekeyedHmac.macConstantCost. The header's length field is secret too, but its size is not.
+    const header = this.#header.set(context, contentLength);
+    this.#hmac.macConstantCost(header, plain, contentLength, this.#computedMac);
+    // The received MAC sits at a secret offset (it depends on the padding length). Reading it
+    // with plain indexing would touch memory at a secret address; instead every position it
+    // could start at is scanned and collected into a rotated copy with masks.
+    this.#extractMac(plain, contentLength);
+    let diff = 0;
+    for (let i = 0; i < macLength; i++) diff |= this.#receivedMac[i]! ^ this.#computedMac[i]!;
+    good &= eqMask(diff, 0);
+    if (good === 0) throw badRecordMac();
+    return contentLength;
+  }
+
+  /** Zeroes the scratch buffers. */
+  destroy(): void {
+    this.#computedMac.fill(0);
+    this.#receivedMac.fill(0);
+    this.#rotatedMac.fill(0);
+  }
+
+  /**
+   * Copies plain[contentLength, contentLength + macLength) into #receivedMac without a load
+   * at a secret address (OpenSSL's ssl3_cbc_copy_mac): every byte that could belong to the
+   * MAC is read, masked in or out, and placed at a rotating index; the rotation is undone with
+   * a scan over all indices.
+   */
+  #extractMac(plain: Uint8Array, contentLength: number): void {
+    const macLength = this.#macLength;
+    const n = plain.length;
+    // The MAC can start no earlier than this: at most 255 padding bytes follow it. Public.
+    const scanStart = Math.max(0, n - 1 - MAX_PADDING - macLength);
+    const rotated = this.#rotatedMac;
+    rotated.fill(0);
+    const macEnd = contentLength + macLength;
+    let slot = 0;
+    for (let i = scanStart; i < n - 1; i++) {
+      const inMac = ~ltMask(i, contentLength) & ltMask(i, macEnd);
+      rotated[slot] = rotated[slot]! | (plain[i]! & inMac);
+      slot = (slot + 1) & ~eqMask(slot + 1, macLength);
+    }
+    // rotation = (contentLength - scanStart) mod macLength, by a fixed number of masked
+    // subtractions instead of `%`, whose speed may depend on its operands.
+    let rotation = contentLength - scanStart;
+    for (let step = 0; step * macLength <= MAX_PADDING + macLength; step++) {
+      rotation -= macLength & ~ltMask(rotation, macLength);
+    }
+    for (let k = 0; k < macLength; k++) {
+      const wanted = k + rotation - (macLength & ~ltMask(k + rotation, macLength));
+      let v = 0;
+      for (let r = 0; r < macLength; r++) v |= rotated[r]! & eqMask(r, wanted);
+      this.#receivedMac[k] = v;
+    }
+  }
+}
