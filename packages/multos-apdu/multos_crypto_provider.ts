@@ -1,0 +1,442 @@
+/**
+ * The handshake's `CryptoProvider` backed by a MULTOS Trust Anchor, with two policies:
+ * `full` keeps every TLS secret inside the chip, `hybrid` keeps only the device identity there.
+ *
+ * @module
+ */
+
+import {
+  type CryptoPolicy,
+  type CryptoProvider,
+  type EncryptedPremaster,
+  type FinishedLabel,
+  type HelloRandoms,
+  type MasterSecretContext,
+  type MasterSecretHandle,
+  type PremasterHandle,
+  type RecordKeyOptions,
+  type RecordKeys,
+  SignatureScheme,
+  SoftwareCryptoProvider,
+} from "@anchortls/handshake";
+import type { CipherSuite } from "@anchortls/record";
+import type { PublicKeyInfo } from "@anchortls/x509";
+import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
+import { ApduError } from "./apdu_error.ts";
+import type { ApduTransport } from "./channel.ts";
+import { ChipRecordProtector, type ChipSession } from "./chip_record_protector.ts";
+import { StatusWord } from "./status_word.ts";
+import { TrustCore, type TrustCoreOptions } from "./trust_core.ts";
+import {
+  DEVICE_CERTIFICATE_FILE,
+  DEVICE_KEY_FILE,
+  SeTemplate,
+  TrustCoreAlgorithm,
+} from "./trust_core_constants.ts";
+
+/** Options for {@linkcode MultosCryptoProvider.open}. */
+export interface MultosCryptoProviderOptions {
+  /**
+   * `full`: randoms, premaster, master secret, key block, Finished and record protection in
+   * the chip. `hybrid`: the device key, client-auth signatures and stored certificates in the
+   * chip, session cryptography on the host.
+   */
+  policy: "full" | "hybrid";
+  /** The user PIN; verified when the provider opens. Omit when the session already has it. */
+  pin?: string | Uint8Array;
+  /** Files holding the client chain, leaf first. @default {[0x5300]} */
+  certificateFiles?: readonly number[];
+  /** The device's private key file. @default {0x6100} */
+  deviceKeyFile?: number;
+  /** Options for the {@linkcode TrustCore} made over a transport. */
+  trustCore?: TrustCoreOptions;
+  /** Random source of the host side in `hybrid`. @default {crypto.getRandomValues} */
+  random?: (length: number) => Uint8Array;
+}
+
+/** Which DigestInfo prefix and hash each PKCS#1 v1.5 scheme uses (RFC 8017 §9.2, note 1). */
+const PKCS1_SCHEMES: ReadonlyMap<
+  number,
+  { prefix: string; hash: (data: Uint8Array) => Uint8Array }
+> = new Map([
+  [SignatureScheme.rsa_pkcs1_sha256, {
+    prefix: "3031300d060960864801650304020105000420",
+    hash: sha256,
+  }],
+  [SignatureScheme.rsa_pkcs1_sha384, {
+    prefix: "3041300d060960864801650304020205000430",
+    hash: sha384,
+  }],
+  [SignatureScheme.rsa_pkcs1_sha512, {
+    prefix: "3051300d060960864801650304020305000440",
+    hash: sha512,
+  }],
+]);
+
+const RANDOM_POOL = 240;
+
+/** A secret's slot in the chip, valid for one chip session generation. */
+class ChipSecret<Kind extends "premaster" | "master"> {
+  readonly kind: Kind;
+  readonly #slot: number;
+  readonly #owner: MultosCryptoProvider;
+  readonly #generation: number;
+  #released = false;
+
+  constructor(kind: Kind, slot: number, owner: MultosCryptoProvider, generation: number) {
+    this.kind = kind;
+    this.#slot = slot;
+    this.#owner = owner;
+    this.#generation = generation;
+  }
+
+  static slot(
+    handle: unknown,
+    owner: MultosCryptoProvider,
+    kind: string,
+    generation: number,
+  ): number {
+    if (!(handle instanceof ChipSecret) || handle.#owner !== owner || handle.kind !== kind) {
+      throw new TypeError(`not a ${kind} handle of this provider`);
+    }
+    if (handle.#released) throw new TypeError(`${kind} handle was released`);
+    if (handle.#generation !== generation) {
+      throw new TypeError(`${kind} handle belongs to an erased chip session`);
+    }
+    return handle.#slot;
+  }
+
+  static release(handle: unknown, owner: MultosCryptoProvider): void {
+    if (!(handle instanceof ChipSecret) || handle.#owner !== owner) {
+      throw new TypeError("not a handle of this provider");
+    }
+    handle.#released = true;
+  }
+
+  toString(): string {
+    return `ChipSecret(${this.kind}, ${this.#released ? "released" : "in chip"})`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+}
+
+/**
+ * A `CryptoProvider` whose secrets live in a MULTOS Trust Anchor.
+ *
+ * Policy `full` runs one TLS session's keys in the chip at a time, as the vendor's offload
+ * does: each new full handshake starts with ERASE TLS KEYS when an earlier one left keys
+ * behind, and handles of the erased session are refused. A full handshake costs about a dozen
+ * APDUs (key load, premaster, wrap, master secret, key block, two Finished, and the security
+ * environment changes between them); each record costs one MAC and one cipher command plus a
+ * security-environment change when the direction changes, and an IV from a pooled GET RANDOM.
+ *
+ * `release` marks a handle unusable; the chip frees slots on ERASE TLS KEYS (next handshake or
+ * {@linkcode MultosCryptoProvider.close}), since it has no command to erase a single slot.
+ *
+ * @example Full policy against the in-process emulator
+ * ```ts
+ * import { MultosCryptoProvider, TrustCoreEmulator } from "@anchortls/multos-apdu";
+ * const chip = new TrustCoreEmulator({ pin: "1234" });
+ * const provider = await MultosCryptoProvider.open(
+ *   { transmit: (apdu) => Promise.resolve(chip.handle(apdu)) },
+ *   { policy: "full", pin: "1234" },
+ * );
+ * (await provider.random(32)).length; // 32
+ * await provider.close();
+ * ```
+ */
+export class MultosCryptoProvider implements CryptoProvider {
+  /** `full` or `hybrid`. */
+  readonly policy: CryptoPolicy;
+  readonly #chip: TrustCore;
+  readonly #chain: readonly Uint8Array[];
+  readonly #deviceKeyFile: number;
+  readonly #software: SoftwareCryptoProvider | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #generation = 0;
+  #keysInChip = false;
+  #pool: Uint8Array = new Uint8Array(0);
+  #poolAt = 0;
+
+  private constructor(
+    chip: TrustCore,
+    chain: readonly Uint8Array[],
+    options: MultosCryptoProviderOptions,
+  ) {
+    this.policy = options.policy;
+    this.#chip = chip;
+    this.#chain = chain;
+    this.#deviceKeyFile = options.deviceKeyFile ?? DEVICE_KEY_FILE;
+    this.#software = options.policy === "hybrid"
+      ? new SoftwareCryptoProvider(options.random ? { random: options.random } : {})
+      : undefined;
+  }
+
+  #sessionFor(generation: number): ChipSession {
+    return {
+      exclusive: (operation) => this.#exclusive(operation),
+      random: (length) => this.#chipRandom(length),
+      checkLive: () => {
+        if (this.#generation !== generation) {
+          throw new TypeError("record keys belong to an erased chip session");
+        }
+      },
+    };
+  }
+
+  /**
+   * Opens a provider: selects the applet, verifies the PIN, and reads the client certificate
+   * chain from the chip's files once (a missing file means no client certificate).
+   *
+   * @param link A transport carrying APDUs (e.g. `CommandModeTransport`), or a `TrustCore`.
+   * @param options Policy, PIN and file locations.
+   * @returns The ready provider.
+   * @throws {ApduError} When SELECT or VERIFY fails (`63Cx` wrong PIN, `6983` blocked).
+   */
+  static async open(
+    link: ApduTransport | TrustCore,
+    options: MultosCryptoProviderOptions,
+  ): Promise<MultosCryptoProvider> {
+    if (options.policy !== "full" && options.policy !== "hybrid") {
+      throw new TypeError(`unknown policy ${String(options.policy)}`);
+    }
+    const chip = link instanceof TrustCore ? link : new TrustCore(link, options.trustCore);
+    await chip.select();
+    if (options.pin !== undefined) await chip.verifyPin(options.pin);
+    const chain: Uint8Array[] = [];
+    for (const file of options.certificateFiles ?? [DEVICE_CERTIFICATE_FILE]) {
+      try {
+        chain.push(await chip.readFile(file));
+      } catch (e) {
+        if (e instanceof ApduError && e.sw === StatusWord.fileNotFound) break;
+        throw e;
+      }
+    }
+    return new MultosCryptoProvider(chip, chain, options);
+  }
+
+  /** The Trust Core client, for its link counters. */
+  get trustCore(): TrustCore {
+    return this.#chip;
+  }
+
+  /** PKCS#1 v1.5 schemes the device key signs with; empty without a stored certificate. */
+  get signatureSchemes(): readonly number[] {
+    return this.#chain.length ? [...PKCS1_SCHEMES.keys()] : [];
+  }
+
+  #exclusive<T>(operation: (chip: TrustCore) => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => operation(this.#chip));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #chipRandom(length: number): Promise<Uint8Array> {
+    if (this.#pool.length - this.#poolAt < length) {
+      const fresh = await this.#exclusive((chip) => chip.getRandom(Math.max(length, RANDOM_POOL)));
+      if (this.#pool.length - this.#poolAt < length) {
+        this.#pool = fresh;
+        this.#poolAt = 0;
+      }
+    }
+    const out = this.#pool.slice(this.#poolAt, this.#poolAt + length);
+    this.#pool.fill(0, this.#poolAt, this.#poolAt + length);
+    this.#poolAt += length;
+    return out;
+  }
+
+  /**
+   * Random bytes: from the chip's generator (`full`, pooled 240 bytes per GET RANDOM), or the
+   * host's (`hybrid`).
+   *
+   * @param length How many bytes.
+   * @returns The bytes.
+   */
+  async random(length: number): Promise<Uint8Array> {
+    if (this.#software) return await this.#software.random(length);
+    return await this.#chipRandom(length);
+  }
+
+  /**
+   * Makes the premaster. `full`: loads the server key into the chip, generates the premaster
+   * there and wraps it under that key; only the ciphertext leaves. `hybrid`: on the host.
+   *
+   * @param serverKey The verified server certificate's RSA key (exponent of at most 3 bytes).
+   * @returns The ciphertext and the premaster handle.
+   */
+  async encryptPremaster(serverKey: PublicKeyInfo): Promise<EncryptedPremaster> {
+    if (this.#software) return await this.#software.encryptPremaster(serverKey);
+    if (serverKey.kind !== "rsa") throw new TypeError("RSA key exchange needs an RSA server key");
+    const modulus = bigintBytes(serverKey.modulus);
+    const exponent = bigintBytes(serverKey.exponent);
+    if (exponent.length > 3) throw new TypeError("the chip takes RSA exponents of at most 3 bytes");
+    return await this.#exclusive(async (chip) => {
+      if (this.#keysInChip) {
+        await chip.eraseTlsKeys();
+        this.#generation++;
+      }
+      this.#keysInChip = true;
+      await chip.loadUntrustedRsaKey(modulus, exponent);
+      const slot = await chip.generatePremaster(3, 3);
+      await chip.setSecurityEnvironment(SeTemplate.confidentiality, {
+        algorithm: TrustCoreAlgorithm.rsaPkcs1,
+      });
+      const encrypted = await chip.wrap(slot);
+      if (encrypted.length !== modulus.length) {
+        throw new ApduError(StatusWord.ok, "PSO WRAP", {
+          detail: "wrapped premaster is not modulus-sized",
+        });
+      }
+      return { encrypted, premaster: new ChipSecret("premaster", slot, this, this.#generation) };
+    });
+  }
+
+  /**
+   * Derives the master secret (standard or extended) in the chip, or on the host in `hybrid`.
+   *
+   * @param premaster The premaster handle.
+   * @param context The randoms, or the session hash with EMS.
+   * @returns The master secret handle.
+   */
+  async masterSecret(
+    premaster: PremasterHandle,
+    context: MasterSecretContext,
+  ): Promise<MasterSecretHandle> {
+    if (this.#software) return await this.#software.masterSecret(premaster, context);
+    const slot = ChipSecret.slot(premaster, this, "premaster", this.#generation);
+    const input = context.extendedMasterSecret
+      ? { sessionHash: context.sessionHash }
+      : { clientRandom: context.clientRandom, serverRandom: context.serverRandom };
+    const result = await this.#exclusive((chip) => chip.generateMasterSecret(slot, input));
+    return new ChipSecret("master", result.handle, this, this.#generation);
+  }
+
+  /**
+   * Derives the key block. `full`: the keys stay in the chip as handles and the protectors
+   * send each record there. `hybrid`: software protectors.
+   *
+   * @param master The master secret handle.
+   * @param suite The negotiated suite.
+   * @param randoms This handshake's randoms.
+   * @param options Whether Encrypt-then-MAC is on.
+   * @returns The client (write) and server (read) protectors.
+   */
+  async recordKeys(
+    master: MasterSecretHandle,
+    suite: CipherSuite,
+    randoms: HelloRandoms,
+    options: RecordKeyOptions,
+  ): Promise<RecordKeys> {
+    if (this.#software) return await this.#software.recordKeys(master, suite, randoms, options);
+    const slot = ChipSecret.slot(master, this, "master", this.#generation);
+    const block = await this.#exclusive(async (chip) => {
+      await chip.setSecurityEnvironment(SeTemplate.tls, { keyFile: slot, cipherSuite: suite.id });
+      return await chip.generateKeyBlock(randoms.serverRandom, randoms.clientRandom);
+    });
+    const etm = options.encryptThenMac;
+    const session = this.#sessionFor(this.#generation);
+    return {
+      client: new ChipRecordProtector(session, suite, {
+        mac: block.clientMac,
+        enc: block.clientWrite,
+      }, etm),
+      server: new ChipRecordProtector(session, suite, {
+        mac: block.serverMac,
+        enc: block.serverWrite,
+      }, etm),
+    };
+  }
+
+  /**
+   * Computes Finished verify_data in the chip (`full`) or on the host (`hybrid`).
+   *
+   * @param master The master secret handle.
+   * @param label Whose Finished.
+   * @param transcriptHash SHA-256 of the transcript so far.
+   * @returns 12 bytes.
+   */
+  async finished(
+    master: MasterSecretHandle,
+    label: FinishedLabel,
+    transcriptHash: Uint8Array,
+  ): Promise<Uint8Array> {
+    if (this.#software) return await this.#software.finished(master, label, transcriptHash);
+    const slot = ChipSecret.slot(master, this, "master", this.#generation);
+    const algorithm = label === "client finished"
+      ? TrustCoreAlgorithm.clientFinished
+      : TrustCoreAlgorithm.serverFinished;
+    return await this.#exclusive(async (chip) => {
+      await chip.setSecurityEnvironment(SeTemplate.signature, { algorithm, keyFile: slot });
+      return await chip.signOrMac(transcriptHash);
+    });
+  }
+
+  /**
+   * The client chain read from the chip when the provider opened.
+   *
+   * @returns DER certificates, leaf first; empty when none is stored.
+   */
+  certificateChain(): Promise<Uint8Array[]> {
+    return Promise.resolve(this.#chain.map((c) => c.slice()));
+  }
+
+  /**
+   * Signs with the device key in the chip: the host hashes the data and the chip signs the
+   * PKCS#1 v1.5 DigestInfo.
+   *
+   * @param scheme One of {@linkcode MultosCryptoProvider.signatureSchemes}.
+   * @param data The handshake messages to sign.
+   * @returns The signature.
+   */
+  async sign(scheme: number, data: Uint8Array): Promise<Uint8Array> {
+    const pkcs1 = PKCS1_SCHEMES.get(scheme);
+    if (!pkcs1 || !this.#chain.length) {
+      throw new RangeError(
+        `the chip cannot sign with scheme 0x${scheme.toString(16).padStart(4, "0")}`,
+      );
+    }
+    const digestInfo = new Uint8Array([...Uint8Array.fromHex(pkcs1.prefix), ...pkcs1.hash(data)]);
+    return await this.#exclusive(async (chip) => {
+      await chip.setSecurityEnvironment(SeTemplate.signature, {
+        algorithm: TrustCoreAlgorithm.rsaPkcs1,
+        keyFile: this.#deviceKeyFile,
+      });
+      return await chip.signOrMac(digestInfo);
+    });
+  }
+
+  /**
+   * Marks a handle released (`full`) or zeroes it (`hybrid`).
+   *
+   * @param handle A handle from this provider.
+   * @returns When done.
+   */
+  async release(handle: PremasterHandle | MasterSecretHandle): Promise<void> {
+    if (this.#software) return await this.#software.release(handle);
+    ChipSecret.release(handle, this);
+  }
+
+  /**
+   * Erases the TLS keys in the chip (`full`); every handle and protector of this provider
+   * stops working.
+   *
+   * @returns When erased.
+   */
+  async close(): Promise<void> {
+    if (!this.#keysInChip) return;
+    await this.#exclusive((chip) => chip.eraseTlsKeys());
+    this.#keysInChip = false;
+    this.#generation++;
+  }
+}
+
+function bigintBytes(value: bigint): Uint8Array {
+  const hex = value.toString(16);
+  return Uint8Array.fromHex(hex.length % 2 ? "0" + hex : hex);
+}

@@ -1,0 +1,268 @@
+import assert from "node:assert/strict";
+import {
+  deriveKeyBlock,
+  deriveMasterSecret,
+  finishedVerifyData,
+  SignatureScheme,
+} from "@anchortls/handshake";
+import {
+  AlertDescription,
+  CbcHmacProtector,
+  type CipherSuite,
+  CipherSuites,
+  TlsAlertError,
+} from "@anchortls/record";
+import { parseCertificate, type PublicKeyInfo } from "@anchortls/x509";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { ApduError } from "./apdu_error.ts";
+import { MultosCryptoProvider } from "./multos_crypto_provider.ts";
+import { TrustCoreEmulator } from "./emulator.ts";
+import { clientCertificateDer, contains, PIN, provisionedChip } from "./_test_support.ts";
+
+const testdata = new URL("../x509/testdata/", import.meta.url);
+
+async function serverKey(): Promise<PublicKeyInfo> {
+  return parseCertificate(await clientCertificateDer()).publicKey;
+}
+
+function transportTo(chip: TrustCoreEmulator) {
+  return { transmit: (apdu: Uint8Array) => Promise.resolve(chip.handle(apdu)) };
+}
+
+async function rsaDecrypt(ciphertext: Uint8Array): Promise<Uint8Array> {
+  const child = new Deno.Command("openssl", {
+    args: [
+      "pkeyutl",
+      "-decrypt",
+      "-inkey",
+      new URL("client.key", testdata).pathname,
+      "-pkeyopt",
+      "rsa_padding_mode:pkcs1",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(ciphertext);
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  return stdout;
+}
+
+const suites = Object.values(CipherSuites) as CipherSuite[];
+
+for (const suite of suites) {
+  for (const etm of [false, true]) {
+    Deno.test(`MultosCryptoProvider full: ${suite.name} EtM ${etm} interoperates with the software record layer`, async () => {
+      const chip = await provisionedChip({ exposeSecretsForTesting: true });
+      const provider = await MultosCryptoProvider.open(transportTo(chip), {
+        policy: "full",
+        pin: PIN,
+      });
+      const before = provider.trustCore.stats.apdus;
+      const clientRandom = await provider.random(32);
+      const serverRandom = crypto.getRandomValues(new Uint8Array(32));
+      const { encrypted, premaster } = await provider.encryptPremaster(await serverKey());
+      const pms = await rsaDecrypt(encrypted);
+      const sessionHash = sha256(new TextEncoder().encode(`transcript ${suite.name}`));
+      const context = etm
+        ? { extendedMasterSecret: true as const, sessionHash }
+        : { extendedMasterSecret: false as const, clientRandom, serverRandom };
+      const master = await provider.masterSecret(premaster, context);
+      await provider.release(premaster);
+      const { client, server } = await provider.recordKeys(master, suite, {
+        clientRandom,
+        serverRandom,
+      }, {
+        encryptThenMac: etm,
+      });
+      const hash = sha256(new TextEncoder().encode("messages"));
+      const clientFinished = await provider.finished(master, "client finished", hash);
+      const serverFinished = await provider.finished(master, "server finished", hash);
+      const handshakeApdus = provider.trustCore.stats.apdus - before;
+      assert.ok(handshakeApdus <= 12, `${handshakeApdus} APDUs for the handshake`);
+
+      const ms = deriveMasterSecret(pms, context);
+      assert.deepEqual(clientFinished, finishedVerifyData(ms, "client finished", hash));
+      assert.deepEqual(serverFinished, finishedVerifyData(ms, "server finished", hash));
+      const keys = deriveKeyBlock(ms, clientRandom, serverRandom, suite);
+      // The software peer: it opens what our client seals and seals what our server side opens.
+      const peerReads = new CbcHmacProtector({
+        suite,
+        encryptThenMac: etm,
+        encKey: keys.clientEncKey,
+        macKey: keys.clientMacKey,
+      });
+      const peerWrites = new CbcHmacProtector({
+        suite,
+        encryptThenMac: etm,
+        encKey: keys.serverEncKey,
+        macKey: keys.serverMacKey,
+      });
+
+      for (const size of [0, 1, 15, 16, 100, 3000, 16384]) {
+        const plaintext = crypto.getRandomValues(new Uint8Array(size));
+        const ctx = { type: 23, version: 0x0303, sequence: BigInt(size) };
+        const sealed = await client.seal(ctx, plaintext);
+        assert.ok(sealed.length <= size + client.maxExpansion);
+        assert.deepEqual(peerReads.open(ctx, sealed), plaintext);
+        const fromPeer = peerWrites.seal(ctx, plaintext);
+        assert.deepEqual(await server.open(ctx, fromPeer), plaintext);
+        if (size === 100) {
+          const tampered = fromPeer.slice();
+          tampered[tampered.length - 1]! ^= 1;
+          await assert.rejects(async () => await server.open(ctx, tampered), isBadRecordMac);
+          await assert.rejects(
+            async () => await server.open({ ...ctx, sequence: 1n }, fromPeer),
+            isBadRecordMac,
+          );
+          for (const cut of [1, 16, fromPeer.length - 16]) {
+            await assert.rejects(
+              async () => await server.open(ctx, fromPeer.subarray(0, fromPeer.length - cut)),
+              isBadRecordMac,
+            );
+          }
+        }
+      }
+
+      // Reading and writing at once: the provider serialises the chip, so both still work.
+      const a = new Uint8Array(50).fill(1);
+      const ctx = { type: 23, version: 0x0303, sequence: 7n };
+      const [sealed, opened] = await Promise.all([
+        client.seal(ctx, a),
+        server.open(ctx, peerWrites.seal(ctx, a)),
+      ]);
+      assert.deepEqual(peerReads.open(ctx, sealed), a);
+      assert.deepEqual(opened, a);
+
+      // No secret crossed the link: every response the chip sent is free of every secret.
+      const secrets = chip.secretsForTesting();
+      assert.ok(secrets.some((s) => s.toHex() === pms.toHex()));
+      assert.ok(secrets.some((s) => s.toHex() === ms.toHex()));
+      for (const k of Object.values(keys)) assert.ok(secrets.some((s) => s.toHex() === k.toHex()));
+      const link = chip.sentToHost;
+      for (const secret of secrets) {
+        for (const response of link) assert.ok(!contains(response, secret.subarray(0, 8)));
+      }
+      await provider.close();
+      await assert.rejects(async () => await client.seal(ctx, a), TypeError);
+    });
+  }
+}
+
+function isBadRecordMac(e: unknown): boolean {
+  return e instanceof TlsAlertError && e.description === AlertDescription.bad_record_mac;
+}
+
+Deno.test("MultosCryptoProvider: client authentication with the chip's device key and stored certificate", async () => {
+  for (const policy of ["full", "hybrid"] as const) {
+    const chip = await provisionedChip();
+    const provider = await MultosCryptoProvider.open(transportTo(chip), { policy, pin: PIN });
+    assert.deepEqual(await provider.certificateChain(), [await clientCertificateDer()]);
+    assert.ok(provider.signatureSchemes.includes(SignatureScheme.rsa_pkcs1_sha256));
+    const data = new TextEncoder().encode("all handshake messages so far");
+    const key = await crypto.subtle.importKey(
+      "spki",
+      ((await serverKey()) as { spki: Uint8Array }).spki as BufferSource,
+      { name: "RSASSA-PKCS1-v1_5", hash: "SHA-384" },
+      false,
+      ["verify"],
+    );
+    const signature = await provider.sign(SignatureScheme.rsa_pkcs1_sha384, data);
+    assert.ok(
+      await crypto.subtle.verify(
+        "RSASSA-PKCS1-v1_5",
+        key,
+        signature as BufferSource,
+        data as BufferSource,
+      ),
+    );
+    await assert.rejects(provider.sign(SignatureScheme.rsa_pss_rsae_sha256, data), RangeError);
+  }
+});
+
+Deno.test("MultosCryptoProvider hybrid: session crypto on the host, no APDUs after open but for signing", async () => {
+  const chip = await provisionedChip();
+  const provider = await MultosCryptoProvider.open(transportTo(chip), {
+    policy: "hybrid",
+    pin: PIN,
+  });
+  const before = provider.trustCore.stats.apdus;
+  const clientRandom = await provider.random(32);
+  const serverRandom = await provider.random(32);
+  const { encrypted, premaster } = await provider.encryptPremaster(await serverKey());
+  const pms = await rsaDecrypt(encrypted);
+  const context = { extendedMasterSecret: false as const, clientRandom, serverRandom };
+  const master = await provider.masterSecret(premaster, context);
+  const suite = CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256;
+  const { client } = await provider.recordKeys(master, suite, { clientRandom, serverRandom }, {
+    encryptThenMac: true,
+  });
+  const hash = new Uint8Array(32);
+  assert.deepEqual(
+    await provider.finished(master, "client finished", hash),
+    finishedVerifyData(deriveMasterSecret(pms, context), "client finished", hash),
+  );
+  const ctx = { type: 23, version: 0x0303, sequence: 0n };
+  await client.seal(ctx, new Uint8Array(10));
+  assert.equal(provider.trustCore.stats.apdus, before);
+  assert.equal(provider.policy, "hybrid");
+});
+
+Deno.test("MultosCryptoProvider: PIN errors, missing PIN (6982), foreign and erased handles", async () => {
+  const chip = await provisionedChip();
+  await assert.rejects(
+    MultosCryptoProvider.open(transportTo(chip), { policy: "full", pin: "0000" }),
+    (e) => e instanceof ApduError && e.sw === 0x63c2,
+  );
+  const noPin = await MultosCryptoProvider.open(transportTo(chip), { policy: "full" });
+  await assert.rejects(
+    noPin.encryptPremaster(await serverKey()),
+    (e) => e instanceof ApduError && e.sw === 0x6982,
+  );
+
+  const provider = await MultosCryptoProvider.open(transportTo(chip), { policy: "full", pin: PIN });
+  const other = await MultosCryptoProvider.open(transportTo(await provisionedChip()), {
+    policy: "full",
+    pin: PIN,
+  });
+  const first = await provider.encryptPremaster(await serverKey());
+  const randoms = {
+    extendedMasterSecret: false as const,
+    clientRandom: new Uint8Array(32),
+    serverRandom: new Uint8Array(32),
+  };
+  await assert.rejects(other.masterSecret(first.premaster, randoms), TypeError);
+  const second = await provider.encryptPremaster(await serverKey());
+  await assert.rejects(provider.masterSecret(first.premaster, randoms), /erased chip session/);
+  await provider.release(second.premaster);
+  await assert.rejects(provider.masterSecret(second.premaster, randoms), /released/);
+  assert.ok(!String(second.premaster).includes("03 03"));
+  assert.equal(chip.secretCount, 1);
+  await provider.close();
+  assert.equal(chip.secretCount, 0);
+
+  const blocked = await provisionedChip({ pinTries: 1 });
+  await assert.rejects(
+    MultosCryptoProvider.open(transportTo(blocked), { policy: "full", pin: "9" }),
+    ApduError,
+  );
+  await assert.rejects(
+    MultosCryptoProvider.open(transportTo(blocked), { policy: "full", pin: PIN }),
+    (e) => e instanceof ApduError && e.sw === 0x6983,
+  );
+});
+
+Deno.test("MultosCryptoProvider: a chip without a certificate offers no client authentication", async () => {
+  const provider = await MultosCryptoProvider.open(
+    transportTo(new TrustCoreEmulator({ pin: PIN })),
+    {
+      policy: "full",
+      pin: PIN,
+    },
+  );
+  assert.deepEqual(await provider.certificateChain(), []);
+  assert.deepEqual(provider.signatureSchemes, []);
+});
