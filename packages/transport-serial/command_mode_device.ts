@@ -31,8 +31,9 @@ export interface CommandModeDeviceOptions {
   /** Tag of response messages (0x40–0xBF). @default {0x80} */
   responseTag?: number;
   /**
-   * Silence after which an unfinished message counts as torn: it is dropped and NACKed.
-   * @default {50}
+   * Silence after which an unfinished message counts as torn: it is dropped and NACKed. Long
+   * enough for a busy host or pty relay to stall mid-frame, short enough to NACK well within
+   * the host's 1 s deadline. @default {200}
    */
   interByteTimeoutMs?: number;
   /** Longest command value accepted. @default {3000} */
@@ -103,7 +104,7 @@ export class CommandModeDevice {
     if (this.#responseTag < 0x40 || this.#responseTag > 0xbf) {
       throw new RangeError(`response tag 0x${this.#responseTag.toString(16)} not in 0x40–0xBF`);
     }
-    this.#gapMs = options.interByteTimeoutMs ?? 50;
+    this.#gapMs = options.interByteTimeoutMs ?? 200;
     this.#coding = options.baudRateCoding ?? hundredsOfBaud;
     this.#onReset = options.onReset;
     this.#ackMode = options.ackMode ?? true;

@@ -254,3 +254,34 @@ Deno.test("fault matrix: seeded random structural faults never yield a wrong ans
   });
   assert.ok(errors > 0, `seed ${seed}: no fault was ever detected`);
 });
+
+Deno.test("fault: without ACK mode a torn response is reset by Reset-and-silence", async () => {
+  const toHost = new Fault();
+  const [host, chip] = createMemoryLinkPair({ bToA: toHost.tap });
+  const device = new CommandModeDevice(chip, scramble, { ackMode: false, interByteTimeoutMs: 10 });
+  const transport = new CommandModeTransport(host, { ...fast, ackMode: false });
+  try {
+    toHost.arm(dropMiddleByte, 0);
+    await expectLinkError(transport.transmit(caseThree(40)), "framing", true);
+    await stillWorks(transport);
+  } finally {
+    await transport.close();
+    await device.close();
+  }
+});
+
+Deno.test("fault: the chip's end closing mid-command is LinkError closed", async () => {
+  const [host, chip] = createMemoryLinkPair();
+  const chipReader = chip.readable.getReader();
+  const transport = new CommandModeTransport(host, fast);
+  try {
+    const pending = transport.transmit(caseThree(4));
+    await chipReader.read();
+    chipReader.releaseLock();
+    await chip.close();
+    await expectLinkError(pending, "closed");
+    await expectLinkError(transport.transmit(caseThree(4)), "closed");
+  } finally {
+    await transport.close();
+  }
+});

@@ -49,7 +49,8 @@ async function withPtyChip(
   try {
     host = await openSerialPort(pair.paths[0], { baudRate: 115200 });
     const chipPort = await openSerialPort(pair.paths[1], { baudRate: 115200 });
-    device = new CommandModeDevice(chipPort, scramble);
+    // Generous timing: CI machines under load can stall a pty relay; no faults are injected here.
+    device = new CommandModeDevice(chipPort, scramble, { interByteTimeoutMs: 2000 });
     await fn(host, device, chipPort);
   } finally {
     await device?.close();
@@ -63,7 +64,7 @@ Deno.test({
   ignore: !haveSocat,
   fn: () =>
     withPtyChip(async (host, device) => {
-      const transport = new CommandModeTransport(host);
+      const transport = new CommandModeTransport(host, { timeouts: { standard: 10000 } });
       try {
         const all = sizes(5000);
         for (const [i, size] of all.entries()) {
@@ -83,7 +84,7 @@ Deno.test({
   ignore: !haveSocat,
   fn: () =>
     withPtyChip(async (host, device, chipPort) => {
-      const transport = new CommandModeTransport(host);
+      const transport = new CommandModeTransport(host, { timeouts: { standard: 10000 } });
       try {
         await transport.setCommsParameters({ ackMode: false, baudRate: 921600 });
         assert.equal(host.baudRate, 921600);
