@@ -1,0 +1,162 @@
+/**
+ * `connectTls`: a TLS 1.2 client connection over TCP, in the spirit of `Deno.connectTls`.
+ *
+ * @module
+ */
+
+import {
+  type CryptoProvider,
+  type HandshakeInfo,
+  SessionCache,
+  SoftwareCryptoProvider,
+  type TlsSession,
+} from "@anchortls/handshake";
+import { type CipherSuite, cipherSuiteById } from "@anchortls/record";
+import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
+import { startTls, type TlsConnection } from "./tls_connection.ts";
+
+/** A client certificate for a software provider. */
+export interface ClientCertificateOptions {
+  /** The chain, leaf first: PEM text with one or more CERTIFICATE blocks, or DER certificates. */
+  readonly certificateChain: string | readonly Uint8Array[];
+  /** The private key: PEM (`PRIVATE KEY` or `RSA PRIVATE KEY`) or PKCS#8 DER. */
+  readonly privateKey: string | Uint8Array;
+}
+
+/** Options for {@linkcode connectTls}. */
+export interface ConnectTlsOptions {
+  /** Host to connect to (name or address). */
+  readonly hostname: string;
+  /** TCP port. */
+  readonly port: number;
+  /**
+   * Trusted root certificates: PEM text (any number of CERTIFICATE blocks), DER, or parsed
+   * certificates.
+   */
+  readonly caCerts: readonly (string | Uint8Array | Certificate)[];
+  /** The name to send as SNI and to check in the certificate. @default {hostname} */
+  readonly serverName?: string;
+  /**
+   * A client certificate, used by the default software provider. Give it to your provider
+   * instead when you pass `provider`.
+   */
+  readonly clientCertificate?: ClientCertificateOptions;
+  /** Where the secrets live. @default {a new SoftwareCryptoProvider} */
+  readonly provider?: CryptoProvider;
+  /** Suites to offer, preferred first, as suite objects or code points. @default {all four} */
+  readonly suites?: readonly (CipherSuite | number)[];
+  /** Offer Encrypt-then-MAC. @default {true} */
+  readonly encryptThenMac?: boolean;
+  /**
+   * Session resumption: a {@linkcode SessionCache} to look the server up in and store the new
+   * session in (keyed by `serverName:port`), or one {@linkcode TlsSession} to offer.
+   */
+  readonly session?: SessionCache | TlsSession;
+  /** Cancels the connection attempt and the handshake. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Opens a TCP connection and runs a TLS 1.2 handshake over it.
+ *
+ * The returned connection is usable at once: writes wait for the handshake. Await
+ * `handshake` to learn what was negotiated or why it failed.
+ *
+ * @example Fetching a page from a local `openssl s_server -www`
+ * ```ts ignore
+ * import { connectTls } from "@anchortls/client";
+ * const tls = await connectTls({
+ *   hostname: "127.0.0.1",
+ *   port: 4433,
+ *   serverName: "localhost",
+ *   caCerts: [await Deno.readTextFile("root.pem")],
+ * });
+ * const info = await tls.handshake;
+ * console.log(info.suite.name, info.encryptThenMac, info.extendedMasterSecret);
+ * const writer = tls.writable.getWriter();
+ * await writer.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+ * const page = await new Response(tls.readable).text();
+ * await tls.close();
+ * ```
+ *
+ * @param options Where to connect, whom to trust, and how to negotiate.
+ * @returns The connection, once the TCP connection is open.
+ * @throws {TypeError} For inconsistent options.
+ */
+export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnection> {
+  if (options.provider && options.clientCertificate) {
+    throw new TypeError("pass clientCertificate to your provider, not next to it");
+  }
+  options.signal?.throwIfAborted();
+  const trustAnchors = options.caCerts.flatMap(toCertificates);
+  if (trustAnchors.length === 0) throw new TypeError("caCerts holds no certificate");
+  const suites = options.suites?.map(toSuite);
+  const provider = options.provider ?? await softwareProvider(options.clientCertificate);
+  const serverName = options.serverName ?? options.hostname;
+  const cacheKey = `${serverName}:${options.port}`;
+  const cache = options.session instanceof SessionCache ? options.session : undefined;
+  const session = cache
+    ? cache.get(cacheKey, Date.now())
+    : options.session as TlsSession | undefined;
+
+  const tcp = await abortable(
+    Deno.connect({ hostname: options.hostname, port: options.port }),
+    options.signal,
+  );
+  tcp.setNoDelay(true);
+  return startTls(tcp, {
+    provider,
+    trustAnchors,
+    serverName,
+    ...(suites ? { suites } : {}),
+    ...(options.encryptThenMac !== undefined ? { encryptThenMac: options.encryptThenMac } : {}),
+    ...(session ? { session } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    onHandshake: (info: HandshakeInfo) => {
+      if (cache && info.session) cache.set(cacheKey, info.session);
+    },
+  });
+}
+
+async function abortable(
+  connecting: Promise<Deno.TcpConn>,
+  signal: AbortSignal | undefined,
+): Promise<Deno.TcpConn> {
+  if (!signal) return await connecting;
+  const aborted = Promise.withResolvers<never>();
+  const onAbort = () => aborted.reject(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await Promise.race([connecting, aborted.promise]);
+  } catch (error) {
+    connecting.then((conn) => conn.close(), () => {});
+    throw error;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+function toCertificates(input: string | Uint8Array | Certificate): Certificate[] {
+  if (typeof input === "string") return parsePem(input).map((der) => parseCertificate(der));
+  if (input instanceof Uint8Array) return [parseCertificate(input)];
+  return [input];
+}
+
+function toSuite(suite: CipherSuite | number): CipherSuite {
+  if (typeof suite !== "number") return suite;
+  const found = cipherSuiteById(suite);
+  if (!found) throw new TypeError(`unsupported cipher suite 0x${suite.toString(16)}`);
+  return found;
+}
+
+async function softwareProvider(
+  clientCertificate: ClientCertificateOptions | undefined,
+): Promise<CryptoProvider> {
+  if (!clientCertificate) return new SoftwareCryptoProvider();
+  const chain = typeof clientCertificate.certificateChain === "string"
+    ? parsePem(clientCertificate.certificateChain)
+    : clientCertificate.certificateChain;
+  return await SoftwareCryptoProvider.create({
+    clientCertificate: { chain, privateKey: clientCertificate.privateKey },
+  });
+}

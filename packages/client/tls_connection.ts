@@ -1,0 +1,390 @@
+/**
+ * The TLS connection driver: it owns the transport, the record streams and the clock, feeds
+ * the sans-IO `ClientHandshake`, and exposes application data as byte Web Streams.
+ *
+ * @module
+ */
+
+import {
+  alertForError,
+  ClientHandshake,
+  type ClientHandshakeConfig,
+  type HandshakeAction,
+  type HandshakeInfo,
+} from "@anchortls/handshake";
+import {
+  AlertDescription,
+  AlertLevel,
+  ContentType,
+  type InboundRecord,
+  RecordReader,
+  RecordWriter,
+  type RecordWriterInput,
+  TlsAlertError,
+} from "@anchortls/record";
+import { ConnectionClosedError, TruncationError } from "./errors.ts";
+
+/** A reliable, ordered byte transport (a TCP connection, a serial link, a test pipe). */
+export interface ByteTransport {
+  /** Bytes from the peer. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the peer. */
+  readonly writable: WritableStream<Uint8Array>;
+  /** Ends our direction only (TCP half-close), if the transport can. */
+  closeWrite?(): Promise<void> | void;
+  /** Releases the transport in both directions. */
+  close(): Promise<void> | void;
+}
+
+/** An established (or establishing) TLS connection. */
+export interface TlsConnection {
+  /**
+   * Application data from the server, as a byte stream. Reading it is what drives the socket:
+   * nothing is read from the network while nobody reads here. It ends at the server's
+   * close_notify and errors with {@linkcode TruncationError} when the transport ends without
+   * one, or with a `TlsAlertError` for an alert (`fromPeer` tells whose).
+   */
+  readonly readable: ReadableStream<Uint8Array>;
+  /**
+   * Application data to the server; writes wait for the handshake, then for the transport.
+   * Closing it sends close_notify and half-closes the transport.
+   */
+  readonly writable: WritableStream<Uint8Array>;
+  /** Settles when the handshake completes or fails. */
+  readonly handshake: Promise<HandshakeInfo>;
+  /** Sends close_notify (when the handshake finished) and closes the transport. */
+  close(): Promise<void>;
+}
+
+/** Options for {@linkcode startTls}. */
+export interface StartTlsOptions extends ClientHandshakeConfig {
+  /** Cancels the handshake; has no effect once it completed. */
+  readonly signal?: AbortSignal;
+  /** The clock. @default {Date.now} */
+  readonly now?: () => number;
+  /** Called once with the result when the handshake completes. */
+  readonly onHandshake?: (info: HandshakeInfo) => void;
+}
+
+// Servers may put an older version in the header of a record that carries an alert about
+// the version; everything we accept after that is checked by the handshake itself.
+const HEADER_VERSIONS = [0x0300, 0x0301, 0x0302, 0x0303];
+
+/**
+ * Runs the TLS client over an already open byte transport.
+ *
+ * @example Over a TCP connection of your own
+ * ```ts ignore
+ * import { startTls } from "@anchortls/client";
+ * const tcp = await Deno.connect({ hostname: "127.0.0.1", port: 4433 });
+ * const tls = startTls(tcp, { provider, trustAnchors, serverName: "localhost" });
+ * await tls.handshake;
+ * ```
+ *
+ * @param transport The byte transport; the connection owns it from now on.
+ * @param options Handshake configuration, abort signal and clock.
+ * @returns The connection; its `handshake` promise reports the outcome.
+ */
+export function startTls(transport: ByteTransport, options: StartTlsOptions): TlsConnection {
+  return new Connection(transport, options);
+}
+
+class Connection implements TlsConnection {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  readonly handshake: Promise<HandshakeInfo>;
+  readonly #transport: ByteTransport;
+  readonly #core: ClientHandshake;
+  readonly #recordReader = new RecordReader({ versions: HEADER_VERSIONS });
+  readonly #records: ReadableStreamDefaultReader<InboundRecord>;
+  readonly #out: WritableStreamDefaultWriter<RecordWriterInput>;
+  readonly #now: () => number;
+  #failure: unknown;
+  #sentCloseNotify = false;
+  #writeClosed = false;
+  #closed = false;
+  #handshakeSettled = false;
+
+  constructor(transport: ByteTransport, options: StartTlsOptions) {
+    this.#transport = transport;
+    this.#now = options.now ?? Date.now;
+    this.#core = new ClientHandshake(options);
+    this.#records = transport.readable.pipeThrough(this.#recordReader).getReader();
+    const recordWriter = new RecordWriter();
+    recordWriter.readable.pipeTo(transport.writable, { preventClose: true }).catch(() => {});
+    this.#out = recordWriter.writable.getWriter();
+    this.#out.closed.catch(() => {});
+
+    this.handshake = this.#runHandshake(options.signal).then((info) => {
+      this.#handshakeSettled = true;
+      options.onHandshake?.(info);
+      return info;
+    }, (error) => {
+      this.#handshakeSettled = true;
+      throw error;
+    });
+    this.handshake.catch(() => {});
+    this.readable = new ReadableStream({
+      type: "bytes",
+      pull: (controller) => this.#pull(controller),
+      cancel: () => this.close(),
+    });
+    this.writable = new WritableStream<Uint8Array>({
+      write: (chunk) => this.#write(chunk),
+      close: () => this.#closeWrite(),
+      abort: () => this.close(),
+    });
+  }
+
+  async #runHandshake(signal: AbortSignal | undefined): Promise<HandshakeInfo> {
+    const aborted = Promise.withResolvers<never>();
+    const onAbort = () => aborted.reject(signal!.reason);
+    aborted.promise.catch(() => {});
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      signal?.throwIfAborted();
+      return await Promise.race([this.#handshakeLoop(), aborted.promise]);
+    } catch (error) {
+      await this.#fail(error);
+      throw error;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #handshakeLoop(): Promise<HandshakeInfo> {
+    await this.#apply(await this.#core.start(this.#now()));
+    for (;;) {
+      const record = await this.#read();
+      if (!record) throw new TruncationError("connection closed during the handshake");
+      if (record.type === ContentType.alert) {
+        this.#peerAlert(record.fragment, true);
+        continue;
+      }
+      if (record.type === ContentType.application_data) {
+        throw new TlsAlertError(
+          AlertDescription.unexpected_message,
+          "application data before the handshake finished",
+        );
+      }
+      const info = await this.#apply(
+        await this.#core.handle({
+          type: record.type as 20 | 22,
+          data: record.fragment,
+          now: this.#now(),
+        }),
+      );
+      if (info) return info;
+    }
+  }
+
+  /** Applies the core's actions in order; returns the handshake info when one completes. */
+  async #apply(actions: HandshakeAction[]): Promise<HandshakeInfo | undefined> {
+    const writes: Promise<void>[] = [];
+    let info: HandshakeInfo | undefined;
+    let pending: Uint8Array[] = [];
+    const flush = () => {
+      if (pending.length === 0) return;
+      const data = pending.length === 1 ? pending[0]! : concat(pending);
+      writes.push(this.#out.write({ type: ContentType.handshake, data }));
+      pending = [];
+    };
+    for (const action of actions) {
+      switch (action.kind) {
+        case "send":
+          if (action.contentType === ContentType.handshake) {
+            pending.push(action.data);
+          } else {
+            flush();
+            writes.push(this.#out.write({ type: action.contentType, data: action.data }));
+          }
+          break;
+        case "install_write":
+          flush();
+          writes.push(this.#out.write({ protector: action.protector }));
+          break;
+        case "install_read":
+          this.#recordReader.setProtector(action.protector);
+          break;
+        case "complete":
+          info = action.info;
+          break;
+      }
+    }
+    flush();
+    await Promise.all(writes);
+    return info;
+  }
+
+  async #read(): Promise<InboundRecord | undefined> {
+    const { value, done } = await this.#records.read();
+    return done ? undefined : value;
+  }
+
+  /** Handles an alert record; returns true for close_notify, throws for fatal alerts. */
+  #peerAlert(fragment: Uint8Array, handshaking: boolean): boolean {
+    if (fragment.length !== 2) {
+      throw new TlsAlertError(AlertDescription.decode_error, "alert record is not two bytes");
+    }
+    const [level, description] = [fragment[0]!, fragment[1]!];
+    if (description === AlertDescription.close_notify) {
+      if (handshaking) {
+        throw new TlsAlertError(description, "during the handshake", {
+          fromPeer: true,
+          level: AlertLevel.warning,
+        });
+      }
+      return true;
+    }
+    if (
+      level !== AlertLevel.warning || description === AlertDescription.user_canceled && handshaking
+    ) {
+      throw new TlsAlertError(description, undefined, {
+        fromPeer: true,
+        level: level === AlertLevel.warning ? AlertLevel.warning : AlertLevel.fatal,
+      });
+    }
+    return false;
+  }
+
+  async #pull(controller: ReadableByteStreamController): Promise<void> {
+    await this.handshake;
+    try {
+      for (;;) {
+        if (this.#failure) throw this.#failure;
+        const record = await this.#read();
+        if (!record && this.#closed) {
+          controller.close();
+          return;
+        }
+        if (!record) throw new TruncationError();
+        switch (record.type) {
+          case ContentType.application_data:
+            if (record.fragment.length === 0) continue;
+            controller.enqueue(record.fragment);
+            return;
+          case ContentType.alert:
+            if (this.#peerAlert(record.fragment, false)) {
+              controller.close();
+              await this.#onPeerCloseNotify();
+              return;
+            }
+            continue;
+          case ContentType.handshake:
+            await this.#apply(
+              await this.#core.handle({
+                type: ContentType.handshake,
+                data: record.fragment,
+                now: this.#now(),
+              }),
+            );
+            continue;
+          default:
+            throw new TlsAlertError(
+              AlertDescription.unexpected_message,
+              "ChangeCipherSpec after the handshake",
+            );
+        }
+      }
+    } catch (error) {
+      await this.#fail(error);
+      throw error;
+    }
+  }
+
+  async #write(chunk: Uint8Array): Promise<void> {
+    await this.handshake;
+    if (this.#failure) throw this.#failure;
+    if (this.#writeClosed || this.#closed) throw new ConnectionClosedError();
+    try {
+      await this.#out.write(chunk);
+    } catch (error) {
+      await this.#fail(error);
+      throw error;
+    }
+  }
+
+  async #sendCloseNotify(): Promise<void> {
+    if (this.#sentCloseNotify || this.#failure || this.#closed) return;
+    this.#sentCloseNotify = true;
+    await this.#out.write({
+      type: ContentType.alert,
+      data: Uint8Array.of(AlertLevel.warning, AlertDescription.close_notify),
+    }).catch(() => {});
+  }
+
+  async #closeWrite(): Promise<void> {
+    if (this.#writeClosed) return;
+    await this.handshake.catch(() => {});
+    await this.#sendCloseNotify();
+    this.#writeClosed = true;
+    await this.#out.close().catch(() => {});
+    try {
+      await this.#transport.closeWrite?.();
+    } catch {
+      // The peer may already have closed; nothing is lost since close_notify went out.
+    }
+  }
+
+  /** RFC 5246 §7.2.1: answer close_notify with our own, then stop writing. */
+  async #onPeerCloseNotify(): Promise<void> {
+    await this.#closeWrite();
+  }
+
+  async #fail(error: unknown): Promise<void> {
+    if (this.#failure || this.#closed) return;
+    this.#failure = error;
+    const description = alertForError(error);
+    if (description !== undefined && !this.#writeClosed) {
+      const level = description === AlertDescription.user_canceled
+        ? AlertLevel.warning
+        : AlertLevel.fatal;
+      // A peer that stopped reading must not keep us from closing: give the alert a moment.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#out.write({ type: ContentType.alert, data: Uint8Array.of(level, description) }),
+        new Promise((resolve) => timer = setTimeout(resolve, 1000)),
+      ]).catch(() => {});
+      clearTimeout(timer);
+    }
+    await this.#shutdown();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (!this.#handshakeSettled) {
+      await this.#fail(new DOMException("connection closed during the handshake", "AbortError"));
+      return;
+    }
+    const established = await this.handshake.then(() => true, () => false);
+    if (established && !this.#writeClosed) await this.#sendCloseNotify();
+    await this.#shutdown();
+  }
+
+  async #shutdown(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#writeClosed = true;
+    if (this.#failure) {
+      await this.#out.abort(this.#failure).catch(() => {});
+    } else {
+      await this.#out.close().catch(() => {});
+    }
+    await this.#records.cancel().catch(() => {});
+    try {
+      await this.#transport.close();
+    } catch {
+      // Already closed by the peer or by a failed write.
+    }
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
