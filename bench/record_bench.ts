@@ -21,6 +21,7 @@ import {
   type CipherSuite,
   CipherSuites,
   type RecordContext,
+  WebCryptoCbcHmacProtector,
 } from "@anchortls/record";
 
 const sizes = [64, 256, 1400, 16384];
@@ -100,6 +101,14 @@ for (const suite of Object.values(CipherSuites)) {
   for (const etm of [false, true]) {
     const mode = etm ? "EtM" : "MtE";
     const ours = new CbcHmacProtector({ suite, encryptThenMac: etm, encKey, macKey });
+    // Threshold 0: every size through WebCrypto, to show where it starts to pay.
+    const web = await WebCryptoCbcHmacProtector.create({
+      suite,
+      encryptThenMac: etm,
+      encKey,
+      macKey,
+      threshold: 0,
+    });
     const node = nodeProtector(suite, etm, encKey, macKey);
     for (const size of sizes) {
       const plaintext = crypto.getRandomValues(new Uint8Array(size));
@@ -119,6 +128,13 @@ for (const suite of Object.values(CipherSuites)) {
         },
       });
       Deno.bench({
+        name: `${n} seal ours WebCrypto`,
+        group: `${n} seal`,
+        fn: async () => {
+          await web.seal(context, plaintext);
+        },
+      });
+      Deno.bench({
         name: `${n} seal node:crypto`,
         group: `${n} seal`,
         baseline: true,
@@ -131,6 +147,13 @@ for (const suite of Object.values(CipherSuites)) {
         group: `${n} open`,
         fn: () => {
           ours.open(context, sealed);
+        },
+      });
+      Deno.bench({
+        name: `${n} open ours WebCrypto`,
+        group: `${n} open`,
+        fn: async () => {
+          await web.open(context, sealed);
         },
       });
       Deno.bench({

@@ -1,11 +1,24 @@
 import assert from "node:assert/strict";
 import { createCipheriv, createHmac } from "node:crypto";
 import { AlertDescription, TlsAlertError } from "./alert.ts";
-import { CbcHmacProtector } from "./cbc_hmac.ts";
+import { CbcHmacProtector, type CbcHmacProtectorOptions } from "./cbc_hmac.ts";
 import { type CipherSuite, CipherSuites } from "./cipher_suite.ts";
-import type { RecordContext } from "./protector.ts";
+import type { RecordContext, RecordProtector } from "./protector.ts";
+import { WebCryptoCbcHmacProtector } from "./webcrypto_cbc_hmac.ts";
 
 const suites = Object.values(CipherSuites);
+
+/** Both implementations run every test below; WebCrypto with threshold 0 for every size. */
+const implementations: {
+  name: string;
+  create: (options: CbcHmacProtectorOptions) => Promise<RecordProtector>;
+}[] = [
+  { name: "CbcHmacProtector", create: (options) => Promise.resolve(new CbcHmacProtector(options)) },
+  {
+    name: "WebCryptoCbcHmacProtector",
+    create: (options) => WebCryptoCbcHmacProtector.create({ ...options, threshold: 0 }),
+  },
+];
 const modes = [false, true];
 
 /** Deterministic bytes so every failure can be reproduced. */
@@ -96,8 +109,8 @@ const dtls: RecordContext = {
 };
 const sizes = [0, 1, 2, 11, 12, 15, 16, 17, 31, 32, 33, 63, 64, 100, 255, 256, 1000, 1400, 16384];
 
-function expectBadRecordMac(fn: () => unknown, what: string): void {
-  assert.throws(fn, (e: unknown) => {
+async function expectBadRecordMac(fn: () => unknown, what: string): Promise<void> {
+  await assert.rejects(async () => await fn(), (e: unknown) => {
     assert.ok(e instanceof TlsAlertError, `${what}: not a TlsAlertError: ${e}`);
     assert.equal(e.description, AlertDescription.bad_record_mac, what);
     assert.equal(e.message, "local bad_record_mac: record failed authentication", what);
@@ -105,186 +118,204 @@ function expectBadRecordMac(fn: () => unknown, what: string): void {
   }, what);
 }
 
-Deno.test("seal is byte-exact with node:crypto for every suite, mode, TLS and DTLS", () => {
-  for (const suite of suites) {
-    for (const etm of modes) {
-      for (const context of [tls, dtls]) {
-        for (const size of sizes) {
-          const keys = keysFor(suite, etm, size);
-          const iv = bytes(16, size + 7);
-          const plaintext = bytes(size, size + 3);
-          const sealed = new CbcHmacProtector({ ...keys, random: () => iv }).seal(
-            context,
-            plaintext,
-          );
-          const expected = referenceRecord(keys, iv, context, plaintext);
-          assert.deepEqual(sealed, expected, `${suite.name} etm=${etm} ${context.version} ${size}`);
-        }
-      }
-    }
-  }
-});
-
-Deno.test("open accepts node:crypto records with every padding length 0..255", () => {
-  for (const suite of suites) {
-    for (const etm of modes) {
-      const keys = keysFor(suite, etm);
-      const p = new CbcHmacProtector(keys);
-      for (let pad = 0; pad <= 255; pad++) {
+for (const { name, create } of implementations) {
+  Deno.test(`${name}: seal is byte-exact with node:crypto for every suite, mode, TLS and DTLS`, async () => {
+    for (const suite of suites) {
+      for (const etm of modes) {
         for (const context of [tls, dtls]) {
-          // Choose a content length that makes the padded body a whole number of blocks.
-          const overhead = (etm ? 0 : suite.macLength) + pad + 1;
-          const size = 37 + (16 - ((37 + overhead) % 16)) % 16;
-          const plaintext = bytes(size, pad);
-          const record = referenceRecord(keys, bytes(16, pad), context, plaintext, pad);
-          assert.deepEqual(p.open(context, record), plaintext, `${suite.name} ${etm} pad ${pad}`);
+          for (const size of sizes) {
+            const keys = keysFor(suite, etm, size);
+            const iv = bytes(16, size + 7);
+            const plaintext = bytes(size, size + 3);
+            const p = await create({ ...keys, random: () => iv });
+            const sealed = await p.seal(context, plaintext);
+            const expected = referenceRecord(keys, iv, context, plaintext);
+            assert.deepEqual(
+              sealed,
+              expected,
+              `${suite.name} etm=${etm} ${context.version} ${size}`,
+            );
+          }
         }
       }
     }
-  }
-});
+  });
 
-Deno.test("round trips over sampled sizes 0..2^14 with the default random IVs", () => {
-  for (const suite of suites) {
-    for (const etm of modes) {
-      const keys = keysFor(suite, etm);
-      const sender = new CbcHmacProtector(keys);
-      const receiver = new CbcHmacProtector(keys);
-      const ivs = new Set<string>();
-      for (let size = 0; size <= 16384; size += size < 300 ? 1 : 997) {
-        const context = { ...tls, sequence: BigInt(size) };
-        const plaintext = bytes(size, size);
-        const sealed = sender.seal(context, plaintext);
-        ivs.add(sealed.subarray(0, 16).toHex());
-        assert.deepEqual(receiver.open(context, sealed), plaintext, `${suite.name} ${size}`);
+  Deno.test(`${name}: open accepts node:crypto records with every padding length 0..255`, async () => {
+    for (const suite of suites) {
+      for (const etm of modes) {
+        const keys = keysFor(suite, etm);
+        const p = await create(keys);
+        for (let pad = 0; pad <= 255; pad++) {
+          for (const context of [tls, dtls]) {
+            // Choose a content length that makes the padded body a whole number of blocks.
+            const overhead = (etm ? 0 : suite.macLength) + pad + 1;
+            const size = 37 + (16 - ((37 + overhead) % 16)) % 16;
+            const plaintext = bytes(size, pad);
+            const record = referenceRecord(keys, bytes(16, pad), context, plaintext, pad);
+            assert.deepEqual(
+              await p.open(context, record),
+              plaintext,
+              `${suite.name} ${etm} pad ${pad}`,
+            );
+          }
+        }
       }
-      const last = new Uint8Array(16384).fill(0x5a);
-      assert.deepEqual(receiver.open(tls, sender.seal(tls, last)), last);
-      assert.equal(ivs.size, 300 + Math.ceil((16384 - 300) / 997), "IVs must never repeat");
     }
-  }
-});
+  });
 
-Deno.test("NIST SP 800-38A F.2.1/F.2.2 and F.2.5/F.2.6 AES-CBC through the protector", () => {
-  // F.2.3/F.2.4 are AES-192, which no supported suite uses.
-  const iv = Uint8Array.fromHex("000102030405060708090a0b0c0d0e0f");
-  const plaintext = Uint8Array.fromHex(
-    "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51" +
-      "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710",
-  );
-  const vectors = [
-    {
-      suite: CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
-      key: "2b7e151628aed2a6abf7158809cf4f3c",
-      ciphertext: "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2" +
-        "73bed6b8e3c1743b7116e69e222295163ff1caa1681fac09120eca307586e1a7",
-    },
-    {
-      suite: CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256,
-      key: "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4",
-      ciphertext: "f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d" +
-        "39f23369a9d9bacfa530e26304231461b2eb05e2c39be9fcda6c19078c6a9d1b",
-    },
-  ];
-  for (const { suite, key, ciphertext } of vectors) {
-    const keys = { ...keysFor(suite, true), encKey: Uint8Array.fromHex(key) };
-    const p = new CbcHmacProtector({ ...keys, random: () => iv });
-    // Encrypt (F.2.1, F.2.5): with Encrypt-then-MAC the record is IV ‖ CBC(plaintext ‖ one
-    // padding block) ‖ MAC, so its first four cipher blocks are the NIST ciphertext.
-    const sealed = p.seal(tls, plaintext);
-    assert.equal(sealed.subarray(0, 16).toHex(), iv.toHex());
-    assert.equal(sealed.subarray(16, 80).toHex(), ciphertext);
-    // Decrypt (F.2.2, F.2.6): a record whose cipher blocks are the NIST ciphertext (plus the
-    // padding block and MAC computed by node:crypto) opens to the NIST plaintext.
-    const reference = referenceRecord(keys, iv, tls, plaintext, 15);
-    assert.equal(reference.subarray(16, 80).toHex(), ciphertext);
-    assert.deepEqual(p.open(tls, reference), plaintext);
-  }
-});
-
-Deno.test("flipping any single bit of a record is rejected with bad_record_mac", () => {
-  for (const suite of suites) {
-    for (const etm of modes) {
-      const keys = keysFor(suite, etm);
-      const p = new CbcHmacProtector(keys);
-      // 13 bytes of content: the record has content, MAC and several padding bytes.
-      const sealed = p.seal(dtls, bytes(13, 1));
-      const header = macHeader(dtls, sealed.length);
-      for (let bit = 0; bit < sealed.length * 8; bit++) {
-        const tampered = sealed.slice();
-        tampered[bit >>> 3]! ^= 1 << (bit & 7);
-        expectBadRecordMac(() => p.open(dtls, tampered), `${suite.name} ${etm} bit ${bit}`);
+  Deno.test(`${name}: round trips over sampled sizes 0..2^14 with the default random IVs`, async () => {
+    for (const suite of suites) {
+      for (const etm of modes) {
+        const keys = keysFor(suite, etm);
+        const sender = await create(keys);
+        const receiver = await create(keys);
+        const ivs = new Set<string>();
+        for (let size = 0; size <= 16384; size += size < 300 ? 1 : 997) {
+          const context = { ...tls, sequence: BigInt(size) };
+          const plaintext = bytes(size, size);
+          const sealed = await sender.seal(context, plaintext);
+          ivs.add(sealed.subarray(0, 16).toHex());
+          assert.deepEqual(
+            await receiver.open(context, sealed),
+            plaintext,
+            `${suite.name} ${size}`,
+          );
+        }
+        const last = new Uint8Array(16384).fill(0x5a);
+        assert.deepEqual(await receiver.open(tls, await sender.seal(tls, last)), last);
+        assert.equal(ivs.size, 300 + Math.ceil((16384 - 300) / 997), "IVs must never repeat");
       }
-      // The header's bits reach the MAC through the context: type, version, epoch, sequence.
-      for (let bit = 0; bit < 11 * 8; bit++) {
-        const h = header.slice();
-        h[bit >>> 3]! ^= 1 << (bit & 7);
-        const v = new DataView(h.buffer);
-        const context = { sequence: v.getBigUint64(0), type: h[8]!, version: v.getUint16(9) };
-        expectBadRecordMac(() => p.open(context, sealed), `${suite.name} ${etm} header ${bit}`);
-      }
-      assert.deepEqual(p.open(dtls, sealed), bytes(13, 1));
     }
-  }
-});
+  });
 
-Deno.test("truncation, extension, wrong sequence and wrong epoch are rejected", () => {
-  for (const suite of suites) {
-    for (const etm of modes) {
-      const p = new CbcHmacProtector(keysFor(suite, etm));
-      const sealed = p.seal(dtls, bytes(100, 2));
-      for (let n = 0; n < sealed.length; n++) {
-        expectBadRecordMac(() => p.open(dtls, sealed.subarray(0, n)), `truncated to ${n}`);
-      }
-      for (const extra of [1, 16, 32]) {
-        expectBadRecordMac(
-          () => p.open(dtls, concat(sealed, new Uint8Array(extra))),
-          `extended by ${extra}`,
-        );
-      }
-      expectBadRecordMac(() => p.open({ ...dtls, sequence: dtls.sequence + 1n }, sealed), "seq");
-      expectBadRecordMac(
-        () => p.open({ ...dtls, sequence: dtls.sequence + (1n << 48n) }, sealed),
-        "epoch",
-      );
-      const other = new CbcHmacProtector(keysFor(suite, etm, 9));
-      expectBadRecordMac(() => other.open(dtls, sealed), "other keys");
-      const otherMode = new CbcHmacProtector(keysFor(suite, !etm));
-      expectBadRecordMac(() => otherMode.open(dtls, sealed), "other mode");
-    }
-  }
-});
-
-Deno.test("MAC-then-encrypt: bad padding and bad MAC fail the same way", () => {
-  for (const suite of suites) {
-    const keys = keysFor(suite, false);
-    const p = new CbcHmacProtector(keys);
-    const iv = bytes(16, 5);
-    const plaintext = bytes(24, 5);
-    const cases: [string, Uint8Array][] = [];
-    // Padding bytes that disagree with padding_length, built with a valid MAC underneath.
-    const padLength = (16 - ((24 + suite.macLength + 1) % 16)) % 16 + 16;
-    const good = referenceRecord(keys, iv, tls, plaintext, padLength);
-    assert.deepEqual(p.open(tls, good), plaintext);
-    // A fresh cipher per case: node's update() keeps chaining across calls.
-    const cipher = () =>
-      createCipheriv(`aes-${suite.encKeyLength * 8}-cbc`, keys.encKey, iv).setAutoPadding(false);
-    const mac = new Uint8Array(
-      createHmac(suite.macAlgorithm, keys.macKey).update(
-        concat(macHeader(tls, plaintext.length), plaintext),
-      ).digest(),
+  Deno.test(`${name}: NIST SP 800-38A F.2.1/F.2.2 and F.2.5/F.2.6 AES-CBC through the protector`, async () => {
+    // F.2.3/F.2.4 are AES-192, which no supported suite uses.
+    const iv = Uint8Array.fromHex("000102030405060708090a0b0c0d0e0f");
+    const plaintext = Uint8Array.fromHex(
+      "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51" +
+        "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710",
     );
-    for (let at = 0; at < padLength; at++) {
-      const padding = new Uint8Array(padLength + 1).fill(padLength);
-      padding[at] = padLength ^ 0x01;
-      const body = concat(plaintext, mac, padding);
-      cases.push([`bad padding byte ${at}`, concat(iv, new Uint8Array(cipher().update(body)))]);
+    const vectors = [
+      {
+        suite: CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
+        key: "2b7e151628aed2a6abf7158809cf4f3c",
+        ciphertext: "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2" +
+          "73bed6b8e3c1743b7116e69e222295163ff1caa1681fac09120eca307586e1a7",
+      },
+      {
+        suite: CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256,
+        key: "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4",
+        ciphertext: "f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d" +
+          "39f23369a9d9bacfa530e26304231461b2eb05e2c39be9fcda6c19078c6a9d1b",
+      },
+    ];
+    for (const { suite, key, ciphertext } of vectors) {
+      const keys = { ...keysFor(suite, true), encKey: Uint8Array.fromHex(key) };
+      const p = await create({ ...keys, random: () => iv });
+      // Encrypt (F.2.1, F.2.5): with Encrypt-then-MAC the record is IV ‖ CBC(plaintext ‖ one
+      // padding block) ‖ MAC, so its first four cipher blocks are the NIST ciphertext.
+      const sealed = await p.seal(tls, plaintext);
+      assert.equal(sealed.subarray(0, 16).toHex(), iv.toHex());
+      assert.equal(sealed.subarray(16, 80).toHex(), ciphertext);
+      // Decrypt (F.2.2, F.2.6): a record whose cipher blocks are the NIST ciphertext (plus the
+      // padding block and MAC computed by node:crypto) opens to the NIST plaintext.
+      const reference = referenceRecord(keys, iv, tls, plaintext, 15);
+      assert.equal(reference.subarray(16, 80).toHex(), ciphertext);
+      assert.deepEqual(await p.open(tls, reference), plaintext);
     }
-    const tooLong = referenceRecord(keys, iv, tls, new Uint8Array(0), 255 - suite.macLength);
-    cases.push(["padding longer than record", tooLong.subarray(0, 16 + 64)]);
-    for (const [what, record] of cases) expectBadRecordMac(() => p.open(tls, record), what);
-  }
-});
+  });
+
+  Deno.test(`${name}: flipping any single bit of a record is rejected with bad_record_mac`, async () => {
+    for (const suite of suites) {
+      for (const etm of modes) {
+        const keys = keysFor(suite, etm);
+        const p = await create(keys);
+        // 13 bytes of content: the record has content, MAC and several padding bytes.
+        const sealed = await p.seal(dtls, bytes(13, 1));
+        const header = macHeader(dtls, sealed.length);
+        for (let bit = 0; bit < sealed.length * 8; bit++) {
+          const tampered = sealed.slice();
+          tampered[bit >>> 3]! ^= 1 << (bit & 7);
+          await expectBadRecordMac(() => p.open(dtls, tampered), `${suite.name} ${etm} bit ${bit}`);
+        }
+        // The header's bits reach the MAC through the context: type, version, epoch, sequence.
+        for (let bit = 0; bit < 11 * 8; bit++) {
+          const h = header.slice();
+          h[bit >>> 3]! ^= 1 << (bit & 7);
+          const v = new DataView(h.buffer);
+          const context = { sequence: v.getBigUint64(0), type: h[8]!, version: v.getUint16(9) };
+          await expectBadRecordMac(
+            () => p.open(context, sealed),
+            `${suite.name} ${etm} header ${bit}`,
+          );
+        }
+        assert.deepEqual(await p.open(dtls, sealed), bytes(13, 1));
+      }
+    }
+  });
+
+  Deno.test(`${name}: truncation, extension, wrong sequence and wrong epoch are rejected`, async () => {
+    for (const suite of suites) {
+      for (const etm of modes) {
+        const p = await create(keysFor(suite, etm));
+        const sealed = await p.seal(dtls, bytes(100, 2));
+        for (let n = 0; n < sealed.length; n++) {
+          await expectBadRecordMac(() => p.open(dtls, sealed.subarray(0, n)), `truncated to ${n}`);
+        }
+        for (const extra of [1, 16, 32]) {
+          await expectBadRecordMac(
+            () => p.open(dtls, concat(sealed, new Uint8Array(extra))),
+            `extended by ${extra}`,
+          );
+        }
+        await expectBadRecordMac(
+          () => p.open({ ...dtls, sequence: dtls.sequence + 1n }, sealed),
+          "seq",
+        );
+        await expectBadRecordMac(
+          () => p.open({ ...dtls, sequence: dtls.sequence + (1n << 48n) }, sealed),
+          "epoch",
+        );
+        const other = await create(keysFor(suite, etm, 9));
+        await expectBadRecordMac(() => other.open(dtls, sealed), "other keys");
+        const otherMode = await create(keysFor(suite, !etm));
+        await expectBadRecordMac(() => otherMode.open(dtls, sealed), "other mode");
+      }
+    }
+  });
+
+  Deno.test(`${name}: MAC-then-encrypt: bad padding and bad MAC fail the same way`, async () => {
+    for (const suite of suites) {
+      const keys = keysFor(suite, false);
+      const p = await create(keys);
+      const iv = bytes(16, 5);
+      const plaintext = bytes(24, 5);
+      const cases: [string, Uint8Array][] = [];
+      // Padding bytes that disagree with padding_length, built with a valid MAC underneath.
+      const padLength = (16 - ((24 + suite.macLength + 1) % 16)) % 16 + 16;
+      const good = referenceRecord(keys, iv, tls, plaintext, padLength);
+      assert.deepEqual(await p.open(tls, good), plaintext);
+      // A fresh cipher per case: node's update() keeps chaining across calls.
+      const cipher = () =>
+        createCipheriv(`aes-${suite.encKeyLength * 8}-cbc`, keys.encKey, iv).setAutoPadding(false);
+      const mac = new Uint8Array(
+        createHmac(suite.macAlgorithm, keys.macKey).update(
+          concat(macHeader(tls, plaintext.length), plaintext),
+        ).digest(),
+      );
+      for (let at = 0; at < padLength; at++) {
+        const padding = new Uint8Array(padLength + 1).fill(padLength);
+        padding[at] = padLength ^ 0x01;
+        const body = concat(plaintext, mac, padding);
+        cases.push([`bad padding byte ${at}`, concat(iv, new Uint8Array(cipher().update(body)))]);
+      }
+      const tooLong = referenceRecord(keys, iv, tls, new Uint8Array(0), 255 - suite.macLength);
+      cases.push(["padding longer than record", tooLong.subarray(0, 16 + 64)]);
+      for (const [what, record] of cases) await expectBadRecordMac(() => p.open(tls, record), what);
+    }
+  });
+}
 
 Deno.test("keys never appear in toString, JSON or console output", () => {
   const keys = keysFor(CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA, true);
@@ -317,4 +348,47 @@ Deno.test("destroy wipes the keys so later records no longer authenticate", () =
   const sealed = p.seal(tls, bytes(10, 1));
   p.destroy();
   assert.throws(() => p.open(tls, sealed));
+});
+
+Deno.test("WebCryptoCbcHmacProtector: small records synchronous, large ones async, same records", async () => {
+  for (const suite of suites) {
+    for (const etm of modes) {
+      const keys = keysFor(suite, etm);
+      const hybrid = await WebCryptoCbcHmacProtector.create({ ...keys, threshold: 1000 });
+      const plain = new CbcHmacProtector(keys);
+      for (const size of [0, 999, 1000, 5000, 16384]) {
+        const iv = bytes(16, size);
+        const a = await WebCryptoCbcHmacProtector.create({
+          ...keys,
+          threshold: 1000,
+          random: () => iv,
+        });
+        const b = new CbcHmacProtector({ ...keys, random: () => iv });
+        const plaintext = bytes(size, size);
+        const sealed = a.seal(tls, plaintext);
+        assert.equal(sealed instanceof Promise, size >= 1000, `seal ${size}`);
+        assert.deepEqual(await sealed, b.seal(tls, plaintext), `${suite.name} ${etm} ${size}`);
+        const fragment = plain.seal(tls, plaintext);
+        const opened = hybrid.open(tls, fragment);
+        assert.equal(opened instanceof Promise, fragment.length >= 1000, `open ${size}`);
+        assert.deepEqual(await opened, plaintext);
+      }
+    }
+  }
+});
+
+Deno.test("WebCryptoCbcHmacProtector prints no keys and refuses bad key lengths", async () => {
+  const keys = keysFor(CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256, false);
+  keys.encKey.fill(0xab);
+  keys.macKey.fill(0xcd);
+  const p = await WebCryptoCbcHmacProtector.create(keys);
+  for (const text of [String(p), JSON.stringify(p), Deno.inspect(p, { depth: 10 })]) {
+    assert.match(text, /TLS_RSA_WITH_AES_256_CBC_SHA256/);
+    assert.doesNotMatch(text, /ab|171|cd|205/i);
+  }
+  await assert.rejects(
+    WebCryptoCbcHmacProtector.create({ ...keys, macKey: new Uint8Array(20) }),
+    RangeError,
+  );
+  assert.throws(() => p.seal(tls, new Uint8Array(16385)), RangeError);
 });

@@ -38,3 +38,4 @@ export * from "./protector.ts";
 export * from "./replay_window.ts";
 export * from "./sequence.ts";
 export * from "./streams.ts";
+export * from "./webcrypto_cbc_hmac.ts";

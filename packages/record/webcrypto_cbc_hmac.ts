@@ -1,0 +1,279 @@
+/**
+ * CBC-HMAC record protection that sends large records through WebCrypto (native AES-CBC and
+ * HMAC, with AES-NI where the CPU has it) and small ones through the synchronous
+ * {@linkcode CbcHmacProtector}. WebCrypto costs an async round trip per call, which only pays
+ * off for records of a few KiB and more; see bench/README.md.
+ *
+ * @module
+ */
+
+import { unsafe as aes } from "@noble/ciphers/aes.js";
+import {
+  badRecordMac,
+  BLOCK,
+  checkKeyLengths,
+  constantTimeEqual,
+  encryptThenMacLengthOk,
+  fillIv,
+  MacHeader,
+  MacThenEncryptCheck,
+  macThenEncryptLengthOk,
+  MAX_PLAINTEXT,
+  paddingGoodMask,
+  roundUpToBlock,
+} from "./_cbc_common.ts";
+import { PrekeyedHmac } from "./_prekeyed_hmac.ts";
+import { CbcHmacProtector, type CbcHmacProtectorOptions } from "./cbc_hmac.ts";
+import type { CipherSuite } from "./cipher_suite.ts";
+import type { RecordContext, RecordProtector } from "./protector.ts";
+
+/** Options for {@linkcode WebCryptoCbcHmacProtector.create}. */
+export interface WebCryptoCbcHmacProtectorOptions extends CbcHmacProtectorOptions {
+  /**
+   * Plaintexts (when sealing) and fragments (when opening) of at least this many bytes go
+   * through WebCrypto; shorter ones are handled synchronously. @default {4096}
+   */
+  threshold?: number;
+}
+
+const MAC_HEADER = 13;
+/** A whole PKCS#7 padding block: what WebCrypto's AES-CBC adds and expects to remove. */
+const PKCS7_BLOCK = 0x10;
+
+/**
+ * AES-CBC + HMAC protection of one direction of one epoch, using WebCrypto for records of
+ * `threshold` bytes and more. Its records are the same as {@linkcode CbcHmacProtector}'s, and
+ * so is its error behaviour: one `bad_record_mac` for every failure, and in
+ * MAC-then-encrypt mode the same constant-cost MAC check (WebCrypto only decrypts).
+ *
+ * `seal` and `open` return a promise for large records and a value for small ones, as the
+ * {@linkcode RecordProtector} contract allows; the record streams await either.
+ *
+ * @example Protecting a 16 KiB record
+ * ```ts
+ * import { CipherSuites, WebCryptoCbcHmacProtector } from "@anchortls/record";
+ * const keys = {
+ *   suite: CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
+ *   encryptThenMac: true,
+ *   encKey: crypto.getRandomValues(new Uint8Array(16)),
+ *   macKey: crypto.getRandomValues(new Uint8Array(20)),
+ * };
+ * const p = await WebCryptoCbcHmacProtector.create(keys);
+ * const context = { type: 23, version: 0x0303, sequence: 7n };
+ * const fragment = await p.seal(context, new Uint8Array(16384));
+ * (await p.open(context, fragment)).length; // 16384
+ * ```
+ */
+export class WebCryptoCbcHmacProtector implements RecordProtector {
+  /** IV (16) + MAC + at most 16 bytes of padding. */
+  readonly maxExpansion: number;
+  readonly #suite: CipherSuite;
+  readonly #encryptThenMac: boolean;
+  readonly #random: ((n: number) => Uint8Array) | undefined;
+  readonly #threshold: number;
+  readonly #small: CbcHmacProtector;
+  readonly #aesKey: CryptoKey;
+  readonly #macKey: CryptoKey;
+  readonly #encSchedule: Uint32Array;
+  readonly #hmac: PrekeyedHmac;
+  readonly #macThenEncryptCheck: MacThenEncryptCheck;
+  readonly #header = new MacHeader();
+
+  private constructor(
+    options: WebCryptoCbcHmacProtectorOptions,
+    aesKey: CryptoKey,
+    macKey: CryptoKey,
+  ) {
+    const { suite } = options;
+    this.#suite = suite;
+    this.#encryptThenMac = options.encryptThenMac;
+    this.#random = options.random;
+    this.#threshold = options.threshold ?? 4096;
+    this.#small = new CbcHmacProtector(options);
+    this.maxExpansion = this.#small.maxExpansion;
+    this.#aesKey = aesKey;
+    this.#macKey = macKey;
+    this.#encSchedule = aes.expandKeyLE(options.encKey);
+    this.#hmac = new PrekeyedHmac(suite.macAlgorithm, options.macKey);
+    this.#macThenEncryptCheck = new MacThenEncryptCheck(this.#hmac);
+  }
+
+  /**
+   * Imports the keys into WebCrypto (as non-extractable keys) and prepares the synchronous
+   * path.
+   *
+   * @param options Suite, mode, keys and the size threshold.
+   * @returns The protector.
+   * @throws {RangeError} When a key has the wrong length for the suite.
+   */
+  static async create(
+    options: WebCryptoCbcHmacProtectorOptions,
+  ): Promise<WebCryptoCbcHmacProtector> {
+    checkKeyLengths(options);
+    const hash = options.suite.macAlgorithm === "sha1" ? "SHA-1" : "SHA-256";
+    // Copies, because WebCrypto takes only ArrayBuffer-backed views; wiped once imported.
+    const encKey = options.encKey.slice();
+    const macKey = options.macKey.slice();
+    try {
+      const [aesCryptoKey, macCryptoKey] = await Promise.all([
+        crypto.subtle.importKey("raw", encKey, "AES-CBC", false, ["encrypt", "decrypt"]),
+        crypto.subtle.importKey("raw", macKey, { name: "HMAC", hash }, false, ["sign"]),
+      ]);
+      return new WebCryptoCbcHmacProtector(options, aesCryptoKey, macCryptoKey);
+    } finally {
+      encKey.fill(0);
+      macKey.fill(0);
+    }
+  }
+
+  /**
+   * Protects one fragment (see {@linkcode CbcHmacProtector.seal}).
+   *
+   * @param context Type, version and the 64-bit sequence number the MAC binds.
+   * @param plaintext At most 2^14 bytes.
+   * @returns The protected fragment, or a promise of it for large plaintexts.
+   * @throws {RangeError} When the plaintext is longer than 2^14 bytes.
+   */
+  seal(context: RecordContext, plaintext: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    if (plaintext.length < this.#threshold) return this.#small.seal(context, plaintext);
+    if (plaintext.length > MAX_PLAINTEXT) {
+      throw new RangeError("record plaintext longer than 2^14 bytes");
+    }
+    return this.#encryptThenMac
+      ? this.#sealEncryptThenMac(context, plaintext)
+      : this.#sealMacThenEncrypt(context, plaintext);
+  }
+
+  /**
+   * Authenticates and decrypts one fragment (see {@linkcode CbcHmacProtector.open}).
+   *
+   * @param context Type, version and the 64-bit sequence number the MAC must bind.
+   * @param fragment IV ‖ ciphertext (‖ MAC).
+   * @returns The content, or a promise of it for large fragments.
+   * @throws {TlsAlertError} `bad_record_mac` for every failure (as a rejection for large
+   *   fragments).
+   */
+  open(context: RecordContext, fragment: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    if (fragment.length < this.#threshold) return this.#small.open(context, fragment);
+    return this.#encryptThenMac
+      ? this.#openEncryptThenMac(context, fragment)
+      : this.#openMacThenEncrypt(context, fragment);
+  }
+
+  /** Wipes the key material held in JavaScript; the WebCryptoKeys become unreachable with it. */
+  destroy(): void {
+    this.#small.destroy();
+    this.#encSchedule.fill(0);
+    this.#hmac.destroy();
+    this.#macThenEncryptCheck.destroy();
+  }
+
+  /** @returns A description without key material. */
+  toString(): string {
+    const mode = this.#encryptThenMac ? "encrypt_then_mac" : "mac_then_encrypt";
+    return `WebCryptoCbcHmacProtector(${this.#suite.name}, ${mode})`;
+  }
+
+  /** @returns The suite and mode only; keys are never serialised. */
+  toJSON(): { suite: string; encryptThenMac: boolean } {
+    return { suite: this.#suite.name, encryptThenMac: this.#encryptThenMac };
+  }
+
+  /** @returns The same redacted text as `toString` for `console.log` / `Deno.inspect`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** CBC encryption of whole blocks: WebCrypto adds one PKCS#7 block, which is cut off. */
+  async #encrypt(
+    iv: Uint8Array<ArrayBuffer>,
+    blocks: Uint8Array<ArrayBuffer>,
+  ): Promise<Uint8Array> {
+    const out = await crypto.subtle.encrypt({ name: "AES-CBC", iv }, this.#aesKey, blocks);
+    return new Uint8Array(out, 0, blocks.length);
+  }
+
+  /**
+   * CBC decryption of whole blocks whose last bytes are TLS padding, not PKCS#7. WebCrypto
+   * insists on removing a valid PKCS#7 padding, so one block is appended that decrypts to a
+   * full PKCS#7 block (sixteen 0x10 bytes): C* = AES(K, 0x10… ⊕ C_last). WebCrypto strips
+   * exactly that block and never looks at the TLS padding, so it cannot become an oracle.
+   */
+  async #decrypt(iv: Uint8Array<ArrayBuffer>, ciphertext: Uint8Array): Promise<Uint8Array> {
+    const input = new Uint8Array(ciphertext.length + BLOCK);
+    input.set(ciphertext);
+    const extra = input.subarray(ciphertext.length);
+    extra.set(ciphertext.subarray(ciphertext.length - BLOCK));
+    for (let i = 0; i < BLOCK; i++) extra[i]! ^= PKCS7_BLOCK;
+    aes.encryptBlock(this.#encSchedule, extra);
+    const out = await crypto.subtle.decrypt({ name: "AES-CBC", iv }, this.#aesKey, input);
+    return new Uint8Array(out);
+  }
+
+  async #sign(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+    return new Uint8Array(await crypto.subtle.sign("HMAC", this.#macKey, data));
+  }
+
+  async #sealEncryptThenMac(context: RecordContext, plaintext: Uint8Array): Promise<Uint8Array> {
+    const length = plaintext.length;
+    const encrypted = BLOCK + roundUpToBlock(length + 1);
+    // The MAC input header ‖ IV ‖ ciphertext is built in one buffer; the record is its tail.
+    const macInput = new Uint8Array(MAC_HEADER + encrypted);
+    macInput.set(this.#header.set(context, encrypted));
+    const iv = macInput.subarray(MAC_HEADER, MAC_HEADER + BLOCK);
+    fillIv(iv, this.#random);
+    const body = new Uint8Array(encrypted - BLOCK);
+    body.set(plaintext);
+    body.fill(body.length - length - 1, length);
+    macInput.set(await this.#encrypt(iv, body), MAC_HEADER + BLOCK);
+    const mac = await this.#sign(macInput);
+    const out = new Uint8Array(encrypted + mac.length);
+    out.set(macInput.subarray(MAC_HEADER));
+    out.set(mac, encrypted);
+    return out;
+  }
+
+  async #sealMacThenEncrypt(context: RecordContext, plaintext: Uint8Array): Promise<Uint8Array> {
+    const length = plaintext.length;
+    const macInput = new Uint8Array(MAC_HEADER + length);
+    macInput.set(this.#header.set(context, length));
+    macInput.set(plaintext, MAC_HEADER);
+    const mac = await this.#sign(macInput);
+    const body = new Uint8Array(roundUpToBlock(length + mac.length + 1));
+    body.set(plaintext);
+    body.set(mac, length);
+    body.fill(body.length - length - mac.length - 1, length + mac.length);
+    const out = new Uint8Array(BLOCK + body.length);
+    fillIv(out, this.#random);
+    out.set(await this.#encrypt(out.subarray(0, BLOCK), body), BLOCK);
+    return out;
+  }
+
+  async #openEncryptThenMac(context: RecordContext, fragment: Uint8Array): Promise<Uint8Array> {
+    const encrypted = fragment.length - this.#suite.macLength;
+    if (!encryptThenMacLengthOk(encrypted)) throw badRecordMac();
+    // RFC 7366 §3: the MAC over IV ‖ ciphertext is checked before anything is decrypted.
+    const macInput = new Uint8Array(MAC_HEADER + encrypted);
+    macInput.set(this.#header.set(context, encrypted));
+    macInput.set(fragment.subarray(0, encrypted), MAC_HEADER);
+    const mac = await this.#sign(macInput);
+    if (!constantTimeEqual(mac, fragment.subarray(encrypted))) throw badRecordMac();
+    // Decrypt the bytes that were authenticated (our copy), not the caller's buffer, which
+    // may have changed while the MAC was computed.
+    const plain = await this.#decrypt(
+      macInput.slice(MAC_HEADER, MAC_HEADER + BLOCK),
+      macInput.subarray(MAC_HEADER + BLOCK),
+    );
+    const padLength = plain[plain.length - 1]!;
+    if (paddingGoodMask(plain, padLength, 0) === 0) throw badRecordMac();
+    return plain.subarray(0, plain.length - padLength - 1);
+  }
+
+  async #openMacThenEncrypt(context: RecordContext, fragment: Uint8Array): Promise<Uint8Array> {
+    if (!macThenEncryptLengthOk(fragment.length, this.#suite.macLength)) throw badRecordMac();
+    const plain = await this.#decrypt(fragment.slice(0, BLOCK), fragment.subarray(BLOCK));
+    // The Lucky 13 part stays in constant-cost JavaScript: WebCrypto's HMAC would hash the
+    // secret content length, whose block count is what the attack measures.
+    return plain.subarray(0, this.#macThenEncryptCheck.contentLength(context, plain));
+  }
+}
