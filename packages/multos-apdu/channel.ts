@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ApduTransport } from "@anchortls/transport-serial";
 import { ApduError } from "./apdu_error.ts";
 import type { ApduForm, CommandApdu } from "./command.ts";
 import { commandHeader } from "./command.ts";
@@ -12,17 +13,11 @@ import { ApduExchange } from "./exchange.ts";
 import type { ResponseApdu } from "./response.ts";
 import { StatusWord } from "./status_word.ts";
 
-/** Anything that carries one APDU to a card and returns its response (data ‖ SW1 SW2). */
-export interface ApduTransport {
-  /**
-   * Sends one command APDU and resolves with the response.
-   *
-   * @param apdu The encoded command.
-   * @param options Per-command timeout.
-   * @returns Response data ‖ SW1 SW2.
-   */
-  transmit(apdu: Uint8Array, options?: { timeoutMs?: number }): Promise<Uint8Array>;
-}
+/**
+ * What a channel needs of a transport: the `transmit` half of `@anchortls/transport-serial`'s
+ * `ApduTransport`, so an in-process emulator can stand in without a `close`.
+ */
+export type ApduTransmitter = Pick<ApduTransport, "transmit">;
 
 /** Options for {@linkcode ApduChannel}. */
 export interface ApduChannelOptions {
@@ -31,7 +26,7 @@ export interface ApduChannelOptions {
 }
 
 /** Options for one {@linkcode ApduChannel.transmit} call. */
-export interface TransmitOptions {
+export interface ChannelTransmitOptions {
   /** Name for errors. @default {the command header} */
   name?: string;
   /** Chain data longer than this many bytes (CLA bit 0x10). @default {no chaining} */
@@ -62,7 +57,7 @@ export interface ChannelStats {
  * ```
  */
 export class ApduChannel {
-  readonly #transport: ApduTransport;
+  readonly #transport: ApduTransmitter;
   readonly #form: ApduForm;
   readonly #stats: ChannelStats = { apdus: 0, bytesSent: 0, bytesReceived: 0 };
 
@@ -72,7 +67,7 @@ export class ApduChannel {
    * @param transport Carries single APDUs.
    * @param options Encoding.
    */
-  constructor(transport: ApduTransport, options: ApduChannelOptions = {}) {
+  constructor(transport: ApduTransmitter, options: ApduChannelOptions = {}) {
     this.#transport = transport;
     this.#form = options.form ?? "multos";
   }
@@ -91,7 +86,10 @@ export class ApduChannel {
    * @throws {ApduError} On encoding errors and malformed responses; transport errors pass
    * through unchanged.
    */
-  async transmit(command: CommandApdu, options: TransmitOptions = {}): Promise<ResponseApdu> {
+  async transmit(
+    command: CommandApdu,
+    options: ChannelTransmitOptions = {},
+  ): Promise<ResponseApdu> {
     const name = options.name ?? commandHeader(command);
     const exchange = new ApduExchange(command, {
       form: this.#form,
@@ -119,7 +117,10 @@ export class ApduChannel {
    * @returns The response data.
    * @throws {ApduError} When the final status word is not `9000`.
    */
-  async transmitOk(command: CommandApdu, options: TransmitOptions = {}): Promise<Uint8Array> {
+  async transmitOk(
+    command: CommandApdu,
+    options: ChannelTransmitOptions = {},
+  ): Promise<Uint8Array> {
     const response = await this.transmit(command, options);
     if (response.sw !== StatusWord.ok) {
       throw new ApduError(response.sw, options.name ?? commandHeader(command));

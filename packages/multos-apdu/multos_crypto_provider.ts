@@ -23,7 +23,7 @@ import type { CipherSuite } from "@anchortls/record";
 import type { PublicKeyInfo } from "@anchortls/x509";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { ApduError } from "./apdu_error.ts";
-import type { ApduTransport } from "./channel.ts";
+import type { ApduTransmitter } from "./channel.ts";
 import { ChipRecordProtector, type ChipSession } from "./chip_record_protector.ts";
 import { StatusWord } from "./status_word.ts";
 import { TrustCore, type TrustCoreOptions } from "./trust_core.ts";
@@ -200,7 +200,7 @@ export class MultosCryptoProvider implements CryptoProvider {
    * @throws {ApduError} When SELECT or VERIFY fails (`63Cx` wrong PIN, `6983` blocked).
    */
   static async open(
-    link: ApduTransport | TrustCore,
+    link: ApduTransmitter | TrustCore,
     options: MultosCryptoProviderOptions,
   ): Promise<MultosCryptoProvider> {
     if (options.policy !== "full" && options.policy !== "hybrid") {

@@ -6,7 +6,7 @@
  */
 
 import { ApduError } from "./apdu_error.ts";
-import { ApduChannel, type ApduTransport, type ChannelStats } from "./channel.ts";
+import { ApduChannel, type ApduTransmitter, type ChannelStats } from "./channel.ts";
 import type { ApduForm, CommandApdu } from "./command.ts";
 import { StatusWord, triesLeft } from "./status_word.ts";
 import {
@@ -182,7 +182,7 @@ export class TrustCore {
    *   in-process emulator.
    * @param options Encoding, buffer size and timeouts.
    */
-  constructor(transport: ApduTransport, options: TrustCoreOptions = {}) {
+  constructor(transport: ApduTransmitter, options: TrustCoreOptions = {}) {
     this.#channel = new ApduChannel(transport, { form: options.form ?? "multos" });
     this.#maxData = options.maxDataLength ?? MAX_COMMAND_DATA;
     if (!Number.isInteger(this.#maxData) || this.#maxData < 64) {
