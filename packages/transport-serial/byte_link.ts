@@ -42,7 +42,7 @@ export interface ByteLink {
 /** Per-call options of {@linkcode ApduTransport.transmit}. */
 export interface TransmitOptions {
   /** Deadline for this command in milliseconds, overriding the transport's choice. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /**

@@ -75,3 +75,37 @@ Deno.test("TLV decoder: a length over the cap is an error as soon as the header 
   decoder.push(Uint8Array.fromHex("01"));
   assert.equal(decoder.next().kind, "frame");
 });
+
+Deno.test("TLV decoder fuzz: random bytes in random chunks never throw; frames re-encode", () => {
+  let x = 0xc0ffee;
+  const random = (n: number): number => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return (x >>> 8) % n;
+  };
+  for (let round = 0; round < 300; round++) {
+    const bytes = Uint8Array.from({ length: random(400) }, () => random(256));
+    const decoder = new TlvDecoder({ maxValueLength: random(2) ? 64 : 0xffff });
+    const reencoded: number[] = [];
+    let failed = false;
+    for (let at = 0; at < bytes.length && !failed;) {
+      const n = 1 + random(40);
+      decoder.push(bytes.subarray(at, at + n));
+      at += n;
+      for (;;) {
+        const r = decoder.next();
+        if (r.kind === "needMore") break;
+        if (r.kind === "error") {
+          failed = true;
+          break;
+        }
+        reencoded.push(...encodeTlv(r.frame.tag, r.frame.value));
+      }
+    }
+    // Every frame decoded before the first error re-encodes to exactly the bytes it came from.
+    assert.deepEqual(
+      Uint8Array.from(reencoded),
+      bytes.subarray(0, reencoded.length),
+      `round ${round}`,
+    );
+  }
+});
