@@ -235,14 +235,22 @@ export class LossyChannel {
     return arrived.map(({ direction, datagram, at }) => ({ direction, datagram, at }));
   }
 
-  /** @returns When the next datagram arrives, or `undefined` when none is travelling. */
+  /**
+   * Says when the next datagram arrives.
+   *
+   * @returns Its arrival time, or `undefined` when none is travelling.
+   */
   pollTimeout(): number | undefined {
     let next: number | undefined;
     for (const item of this.#queue) if (next === undefined || item.at < next) next = item.at;
     return next;
   }
 
-  /** @returns The seed and counters in one line, for failure messages. */
+  /**
+   * Describes the channel for failure messages.
+   *
+   * @returns The seed and counters in one line.
+   */
   describe(): string {
     return `lossy channel seed ${this.seed}: ${formatFaultStats(this.stats)}`;
   }

@@ -29,7 +29,11 @@ export class SeededRandom {
     this.#state = seed >>> 0;
   }
 
-  /** @returns A number in [0, 1). */
+  /**
+   * Draws the next number.
+   *
+   * @returns A number in [0, 1).
+   */
   next(): number {
     this.#state = (this.#state + 0x6d2b79f5) >>> 0;
     let t = this.#state;

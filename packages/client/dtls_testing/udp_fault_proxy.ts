@@ -59,7 +59,11 @@ export interface UdpFaultProxy {
   readonly foreignIgnored: number;
   /** Resolves once the proxy has closed, by `close()` or at the end of its run time. */
   readonly closed: Promise<void>;
-  /** @returns The seed and counters in one line, for failure messages. */
+  /**
+   * Describes the proxy for failure messages.
+   *
+   * @returns The seed and counters in one line.
+   */
   describe(): string;
   /** Stops forwarding, drops datagrams still held or delayed, and closes both sockets. */
   close(): Promise<void>;
