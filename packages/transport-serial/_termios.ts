@@ -136,11 +136,18 @@ export async function configureTty(
   }
   const ffiUsable = Deno.build.os === "linux" &&
     Deno.permissions.querySync({ name: "ffi" }).state === "granted";
-  if (prefer !== "stty" && ffiUsable) {
-    configureWithLibc(path, baudRate, speed, flush);
-    return "ffi";
+  if (prefer === "ffi" && !ffiUsable) {
+    throw new Error("FFI is not available: run with --allow-ffi on Linux");
   }
-  if (prefer === "ffi") throw new Error("FFI is not available: run with --allow-ffi on Linux");
+  if (prefer !== "stty" && ffiUsable) {
+    try {
+      configureWithLibc(path, baudRate, speed, flush);
+      return "ffi";
+    } catch (error) {
+      // Without glibc (musl, say) dlopen fails; stty still works there unless FFI was demanded.
+      if (prefer === "ffi") throw error;
+    }
+  }
   await configureWithStty(path, baudRate);
   return "stty";
 }
