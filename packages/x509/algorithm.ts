@@ -24,26 +24,26 @@ export type SignatureAlgorithm =
   | { readonly kind: "ecdsa"; readonly hash: HashName; readonly oid: string }
   | { readonly kind: "unsupported"; readonly oid: string };
 
-const pkcs1: Record<string, HashName> = {
-  [Oid.sha1WithRsa]: "SHA-1",
-  [Oid.sha256WithRsa]: "SHA-256",
-  [Oid.sha384WithRsa]: "SHA-384",
-  [Oid.sha512WithRsa]: "SHA-512",
-};
+const pkcs1: ReadonlyMap<string, HashName> = new Map([
+  [Oid.sha1WithRsa, "SHA-1"],
+  [Oid.sha256WithRsa, "SHA-256"],
+  [Oid.sha384WithRsa, "SHA-384"],
+  [Oid.sha512WithRsa, "SHA-512"],
+]);
 
-const ecdsa: Record<string, HashName> = {
-  [Oid.ecdsaWithSha1]: "SHA-1",
-  [Oid.ecdsaWithSha256]: "SHA-256",
-  [Oid.ecdsaWithSha384]: "SHA-384",
-  [Oid.ecdsaWithSha512]: "SHA-512",
-};
+const ecdsa: ReadonlyMap<string, HashName> = new Map([
+  [Oid.ecdsaWithSha1, "SHA-1"],
+  [Oid.ecdsaWithSha256, "SHA-256"],
+  [Oid.ecdsaWithSha384, "SHA-384"],
+  [Oid.ecdsaWithSha512, "SHA-512"],
+]);
 
-const hashes: Record<string, HashName> = {
-  [Oid.sha1]: "SHA-1",
-  [Oid.sha256]: "SHA-256",
-  [Oid.sha384]: "SHA-384",
-  [Oid.sha512]: "SHA-512",
-};
+const hashes: ReadonlyMap<string, HashName> = new Map([
+  [Oid.sha1, "SHA-1"],
+  [Oid.sha256, "SHA-256"],
+  [Oid.sha384, "SHA-384"],
+  [Oid.sha512, "SHA-512"],
+]);
 
 /**
  * Reads a signature AlgorithmIdentifier.
@@ -58,13 +58,13 @@ const hashes: Record<string, HashName> = {
 export function readSignatureAlgorithm(reader: DerReader): SignatureAlgorithm {
   const seq = reader.readSequence();
   const oid = seq.readOid();
-  const pkcs1Hash = pkcs1[oid];
+  const pkcs1Hash = pkcs1.get(oid);
   if (pkcs1Hash) {
     seq.readNull();
     seq.expectEnd();
     return { kind: "rsa-pkcs1", hash: pkcs1Hash, oid };
   }
-  const ecdsaHash = ecdsa[oid];
+  const ecdsaHash = ecdsa.get(oid);
   if (ecdsaHash) {
     seq.expectEnd();
     return { kind: "ecdsa", hash: ecdsaHash, oid };
@@ -82,7 +82,7 @@ export function readSignatureAlgorithm(reader: DerReader): SignatureAlgorithm {
 function readHashAlgorithm(r: DerReader): HashName {
   const seq = r.readSequence();
   const at = seq.offset;
-  const hash = hashes[seq.readOid()];
+  const hash = hashes.get(seq.readOid());
   if (!hash) throw new DerError("unsupported hash algorithm", at);
   // RFC 4055 §2.1 lets the NULL parameter be present or absent.
   if (!seq.atEnd) seq.readNull();

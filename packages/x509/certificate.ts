@@ -234,7 +234,7 @@ function decodeCertificate(der: Uint8Array): Certificate {
   validity.expectEnd();
   const subject = readName(tbs);
   const publicKey = readPublicKeyInfo(tbs);
-  for (const n of [1, 2]) {
+  for (let n = 1; n <= 2; n++) {
     if (tbs.nextIs(TagClass.contextSpecific, n)) {
       const at = tbs.offset;
       if (version < 2) throw new DerError("unique identifier in a v1 certificate", at);

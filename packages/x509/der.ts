@@ -72,22 +72,93 @@ export class DerError extends Error {
   }
 }
 
-/** One decoded tag-length-value element. */
-export interface DerElement {
+/** One decoded tag-length-value element; its byte views are made on first use. */
+export class DerElement {
   /** Tag class. */
   readonly tagClass: TagClass;
   /** True when the constructed bit is set. */
   readonly constructed: boolean;
   /** Tag number. */
   readonly tagNumber: number;
-  /** The content octets (a view, not a copy). */
-  readonly contents: Uint8Array;
-  /** The whole element, header included (a view). */
-  readonly raw: Uint8Array;
   /** Absolute offset of the element's first header byte. */
   readonly offset: number;
   /** Absolute offset of the first content byte. */
   readonly contentsOffset: number;
+  readonly #bytes: Uint8Array;
+  readonly #start: number;
+  readonly #contentsStart: number;
+  readonly #end: number;
+
+  /**
+   * Describes an element of `bytes`; use {@linkcode DerReader.read}.
+   *
+   * @param bytes The buffer holding the element.
+   * @param tag Packed tag: class (2 bits) ‖ constructed (1 bit) ‖ number (29 bits).
+   * @param start Index of the first header byte in `bytes`.
+   * @param contentsStart Index of the first content byte in `bytes`.
+   * @param end Index just past the element in `bytes`.
+   * @param base Absolute offset of `bytes[0]`.
+   */
+  constructor(
+    bytes: Uint8Array,
+    tag: number,
+    start: number,
+    contentsStart: number,
+    end: number,
+    base: number,
+  ) {
+    this.tagClass = (tag >>> 30) as TagClass;
+    this.constructed = ((tag >>> 29) & 1) === 1;
+    this.tagNumber = tag & 0x1fffffff;
+    this.offset = base + start;
+    this.contentsOffset = base + contentsStart;
+    this.#bytes = bytes;
+    this.#start = start;
+    this.#contentsStart = contentsStart;
+    this.#end = end;
+  }
+
+  /** The content octets (a view, not a copy). */
+  get contents(): Uint8Array {
+    return this.#bytes.subarray(this.#contentsStart, this.#end);
+  }
+
+  /** The whole element, header included (a view). */
+  get raw(): Uint8Array {
+    return this.#bytes.subarray(this.#start, this.#end);
+  }
+
+  /**
+   * One content byte, without making a view.
+   *
+   * @param i Index into the contents.
+   * @returns The byte, or undefined past the end.
+   */
+  contentByte(i: number): number | undefined {
+    const at = this.#contentsStart + i;
+    return at < this.#end ? this.#bytes[at] : undefined;
+  }
+
+  /** Number of content bytes. */
+  get length(): number {
+    return this.#end - this.#contentsStart;
+  }
+
+  /**
+   * A reader over the contents, sharing the buffer.
+   *
+   * @param depth Nesting depth of the new reader.
+   * @returns The reader.
+   */
+  reader(depth: number): DerReader {
+    return new DerReader(
+      this.#bytes,
+      this.offset - this.#start,
+      depth,
+      this.#contentsStart,
+      this.#end,
+    );
+  }
 }
 
 /** A decoded BIT STRING. */
@@ -122,25 +193,32 @@ export class DerReader {
   readonly #bytes: Uint8Array;
   readonly #base: number;
   readonly #depth: number;
-  #pos = 0;
+  readonly #end: number;
+  #pos: number;
+  #lastStart = 0;
+  #lastEnd = 0;
 
   /**
-   * Creates a reader over `bytes` (not copied).
+   * Creates a reader over `bytes` (not copied), or over `bytes[start, end)`.
    *
    * @param bytes The DER bytes.
    * @param base Absolute offset of `bytes[0]`, for error messages.
    * @param depth Nesting depth of this reader.
+   * @param start Index of the first byte to read.
+   * @param end Index just past the last byte to read.
    */
-  constructor(bytes: Uint8Array, base = 0, depth = 0) {
-    if (depth > MAX_DEPTH) throw new DerError("nesting too deep", base);
+  constructor(bytes: Uint8Array, base = 0, depth = 0, start = 0, end: number = bytes.length) {
+    if (depth > MAX_DEPTH) throw new DerError("nesting too deep", base + start);
     this.#bytes = bytes;
     this.#base = base;
     this.#depth = depth;
+    this.#pos = start;
+    this.#end = end;
   }
 
   /** True when every byte has been read. */
   get atEnd(): boolean {
-    return this.#pos >= this.#bytes.length;
+    return this.#pos >= this.#end;
   }
 
   /** Absolute offset of the next byte to read. */
@@ -162,7 +240,12 @@ export class DerReader {
     if (this.atEnd) return undefined;
     const saved = this.#pos;
     try {
-      return this.#readTag();
+      const packed = this.#readTag();
+      return {
+        tagClass: (packed >>> 30) as TagClass,
+        constructed: ((packed >>> 29) & 1) === 1,
+        tagNumber: packed & 0x1fffffff,
+      };
     } finally {
       this.#pos = saved;
     }
@@ -176,35 +259,35 @@ export class DerReader {
    * @returns Whether the next tag matches.
    */
   nextIs(tagClass: TagClass, tagNumber: number): boolean {
-    const t = this.peekTag();
-    return t !== undefined && t.tagClass === tagClass && t.tagNumber === tagNumber;
+    if (this.#pos >= this.#end) return false;
+    const first = this.#bytes[this.#pos]!;
+    if ((first & 0x1f) !== 0x1f) return first >> 6 === tagClass && (first & 0x1f) === tagNumber;
+    const t = this.peekTag()!;
+    return t.tagClass === tagClass && t.tagNumber === tagNumber;
   }
 
-  #readTag(): { tagClass: TagClass; constructed: boolean; tagNumber: number } {
+  /** Reads a tag, packed as class (2 bits) ‖ constructed (1 bit) ‖ number (29 bits). */
+  #readTag(): number {
     const first = this.#byte("tag");
-    const tagClass = (first >> 6) as TagClass;
-    const constructed = (first & 0x20) !== 0;
+    const head = ((first >> 5) << 29) >>> 0;
     let tagNumber = first & 0x1f;
-    if (tagNumber === 0x1f) {
-      const at = this.offset;
-      tagNumber = 0;
-      for (let i = 0;; i++) {
-        const b = this.#byte("tag");
-        if (i === 0 && b === 0x80) throw new DerError("non-minimal tag number", at);
-        if (i >= 3) throw new DerError("tag number too large", at);
-        tagNumber = (tagNumber << 7) | (b & 0x7f);
-        if ((b & 0x80) === 0) break;
-      }
-      if (tagNumber < 0x1f) throw new DerError("non-minimal tag number", at);
+    if (tagNumber !== 0x1f) return (head | tagNumber) >>> 0;
+    const at = this.offset;
+    tagNumber = 0;
+    for (let i = 0;; i++) {
+      const b = this.#byte("tag");
+      if (i === 0 && b === 0x80) throw new DerError("non-minimal tag number", at);
+      if (i >= 3) throw new DerError("tag number too large", at);
+      tagNumber = (tagNumber << 7) | (b & 0x7f);
+      if ((b & 0x80) === 0) break;
     }
-    return { tagClass, constructed, tagNumber };
+    if (tagNumber < 0x1f) throw new DerError("non-minimal tag number", at);
+    return (head | tagNumber) >>> 0;
   }
 
   #byte(what: string): number {
-    const b = this.#bytes[this.#pos];
-    if (b === undefined) throw new DerError(`truncated ${what}`, this.offset);
-    this.#pos++;
-    return b;
+    if (this.#pos >= this.#end) throw new DerError(`truncated ${what}`, this.offset);
+    return this.#bytes[this.#pos++]!;
   }
 
   #readLength(): number {
@@ -234,20 +317,43 @@ export class DerReader {
     const tag = this.#readTag();
     const len = this.#readLength();
     const contentsStart = this.#pos;
-    if (len > this.#bytes.length - contentsStart) {
+    if (len > this.#end - contentsStart) {
       throw new DerError(
-        `element of ${len} bytes, ${this.#bytes.length - contentsStart} left`,
+        `element of ${len} bytes, ${this.#end - contentsStart} left`,
         this.#base + start,
       );
     }
     this.#pos = contentsStart + len;
-    return {
-      ...tag,
-      contents: this.#bytes.subarray(contentsStart, this.#pos),
-      raw: this.#bytes.subarray(start, this.#pos),
-      offset: this.#base + start,
-      contentsOffset: this.#base + contentsStart,
-    };
+    return new DerElement(this.#bytes, tag, start, contentsStart, this.#pos, this.#base);
+  }
+
+  /**
+   * Reads a header that must carry exactly this packed tag and skips the element, leaving
+   * its contents window in `#lastStart`/`#lastEnd` (no allocation on the hot path).
+   */
+  #skipExpected(tag: number, what: string): void {
+    const at = this.#pos;
+    const got = this.#readTag();
+    const len = this.#readLength();
+    const start = this.#pos;
+    if (got !== tag) {
+      this.#pos = at;
+      const wrongBit = (got ^ tag) === 1 << 29;
+      throw new DerError(
+        wrongBit ? `${what} has the wrong constructed bit` : `expected ${what}`,
+        this.#base + at,
+      );
+    }
+    if (len > this.#end - start) {
+      throw new DerError(`element of ${len} bytes, ${this.#end - start} left`, this.#base + at);
+    }
+    this.#lastStart = start;
+    this.#pos = this.#lastEnd = start + len;
+  }
+
+  #enterExpected(tag: number, what: string): DerReader {
+    this.#skipExpected(tag, what);
+    return new DerReader(this.#bytes, this.#base, this.#depth + 1, this.#lastStart, this.#lastEnd);
   }
 
   /**
@@ -278,17 +384,20 @@ export class DerReader {
    * @returns A reader one level deeper.
    */
   enter(el: DerElement): DerReader {
-    return new DerReader(el.contents, el.contentsOffset, this.#depth + 1);
+    return el.reader(this.#depth + 1);
   }
 
   /** Reads a SEQUENCE. @returns A reader over its contents. */
   readSequence(): DerReader {
-    return this.enter(this.expect(TagClass.universal, true, UniversalTag.sequence, "SEQUENCE"));
+    return this.#enterExpected(
+      packTag(TagClass.universal, true, UniversalTag.sequence),
+      "SEQUENCE",
+    );
   }
 
   /** Reads a SET. @returns A reader over its contents. */
   readSet(): DerReader {
-    return this.enter(this.expect(TagClass.universal, true, UniversalTag.set, "SET"));
+    return this.#enterExpected(packTag(TagClass.universal, true, UniversalTag.set), "SET");
   }
 
   /**
@@ -298,7 +407,7 @@ export class DerReader {
    * @returns A reader over its contents.
    */
   readExplicit(n: number): DerReader {
-    return this.enter(this.expect(TagClass.contextSpecific, true, n, `[${n}]`));
+    return this.#enterExpected(packTag(TagClass.contextSpecific, true, n), "context tag");
   }
 
   /** Reads a BOOLEAN (DER: only 00 and FF). @returns The value. */
@@ -360,7 +469,8 @@ export class DerReader {
 
   /** Reads an OBJECT IDENTIFIER. @returns The dotted-decimal form. */
   readOid(): string {
-    return decodeOid(this.expect(TagClass.universal, false, UniversalTag.oid, "OID"));
+    this.#skipExpected(packTag(TagClass.universal, false, UniversalTag.oid), "OID");
+    return oidFrom(this.#bytes, this.#lastStart, this.#lastEnd, this.#base);
   }
 
   /** Reads a UTCTime or GeneralizedTime (RFC 5280 §4.1.2.5). @returns The instant. */
@@ -438,29 +548,36 @@ export function decodeBitString(el: DerElement): BitString {
  * @returns The OID, e.g. `2.5.4.3`.
  */
 export function decodeOid(el: DerElement): string {
-  const c = el.contents;
-  if (c.length === 0) throw new DerError("empty OID", el.offset);
-  const arcs: number[] = [];
+  return oidFrom(el.contents, 0, el.length, el.contentsOffset);
+}
+
+function oidFrom(bytes: Uint8Array, start: number, end: number, base: number): string {
+  if (start === end) throw new DerError("empty OID", base + start - 2);
+  let oid = "";
   let v = 0;
   let fresh = true;
-  for (let i = 0; i < c.length; i++) {
-    const b = c[i]!;
-    if (fresh && b === 0x80) throw new DerError("non-minimal OID arc", el.contentsOffset + i);
-    if (v >= 2 ** 45) throw new DerError("OID arc too large", el.contentsOffset + i);
+  for (let i = start; i < end; i++) {
+    const b = bytes[i]!;
+    if (fresh && b === 0x80) throw new DerError("non-minimal OID arc", base + i);
+    if (v >= 2 ** 45) throw new DerError("OID arc too large", base + i);
     v = v * 128 + (b & 0x7f);
     fresh = (b & 0x80) === 0;
     if (fresh) {
-      if (arcs.length === 0) {
+      if (oid === "") {
         const first = v < 40 ? 0 : v < 80 ? 1 : 2;
-        arcs.push(first, v - first * 40);
+        oid = `${first}.${v - first * 40}`;
       } else {
-        arcs.push(v);
+        oid += "." + v;
       }
       v = 0;
     }
   }
-  if (!fresh) throw new DerError("truncated OID arc", el.contentsOffset + c.length - 1);
-  return arcs.join(".");
+  if (!fresh) throw new DerError("truncated OID arc", base + end - 1);
+  return oid;
+}
+
+function packTag(tagClass: TagClass, constructed: boolean, tagNumber: number): number {
+  return ((tagClass << 30) | (constructed ? 1 << 29 : 0) | tagNumber) >>> 0;
 }
 
 const printable = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
@@ -477,7 +594,7 @@ export function decodeString(el: DerElement): string | undefined {
   try {
     switch (el.tagNumber) {
       case UniversalTag.utf8String:
-        return utf8.decode(c);
+        return isAscii(c) ? ascii(c, el) : utf8.decode(c);
       case UniversalTag.printableString: {
         const s = ascii(c, el);
         if (!printable.test(s)) throw new DerError("bad PrintableString", el.contentsOffset);
@@ -515,6 +632,11 @@ export function decodeString(el: DerElement): string | undefined {
  */
 export function decodeIa5(el: DerElement): string {
   return ascii(el.contents, el);
+}
+
+function isAscii(c: Uint8Array): boolean {
+  for (let i = 0; i < c.length; i++) if (c[i]! > 0x7f) return false;
+  return true;
 }
 
 function ascii(c: Uint8Array, el: DerElement): string {

@@ -182,8 +182,17 @@ function readKeyUsage(r: DerReader): KeyUsage {
   const bits = r.readBitString();
   if (bits.bytes.length > 2) throw new DerError("keyUsage too long", at);
   const bit = (i: number): boolean => ((bits.bytes[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0;
-  const usage = Object.fromEntries(keyUsageBits.map((name, i) => [name, bit(i)]));
-  return usage as unknown as KeyUsage;
+  return {
+    digitalSignature: bit(0),
+    nonRepudiation: bit(1),
+    keyEncipherment: bit(2),
+    dataEncipherment: bit(3),
+    keyAgreement: bit(4),
+    keyCertSign: bit(5),
+    cRLSign: bit(6),
+    encipherOnly: bit(7),
+    decipherOnly: bit(8),
+  };
 }
 
 function readExtKeyUsage(r: DerReader): string[] {

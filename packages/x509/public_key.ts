@@ -5,7 +5,7 @@
  * @module
  */
 
-import { decodeBitString, DerError, DerReader, TagClass } from "./der.ts";
+import { bytesToBigInt, decodeBitString, DerError, DerReader, TagClass } from "./der.ts";
 import { Oid } from "./oid.ts";
 
 /** A subject public key we can use, or one we only carry along. */
@@ -25,10 +25,17 @@ export type PublicKeyInfo =
   }
   | { readonly kind: "unsupported"; readonly algorithm: string; readonly spki: Uint8Array };
 
-const curves = {
-  [Oid.prime256v1]: { curve: "P-256", size: 32 },
-  [Oid.secp384r1]: { curve: "P-384", size: 48 },
-} as const;
+const curves: ReadonlyMap<string, { curve: "P-256" | "P-384"; size: number }> = new Map([
+  [Oid.prime256v1, { curve: "P-256", size: 32 }],
+  [Oid.secp384r1, { curve: "P-384", size: 48 }],
+]);
+
+/** Bit length of a minimal non-negative INTEGER encoding. */
+function bitLength(bytes: Uint8Array): number {
+  const skip = bytes[0] === 0 ? 1 : 0;
+  const top = bytes[skip] ?? 0;
+  return (bytes.length - skip - 1) * 8 + (32 - Math.clz32(top));
+}
 
 /**
  * Reads a SubjectPublicKeyInfo.
@@ -54,7 +61,9 @@ export function readPublicKeyInfo(reader: DerReader): PublicKeyInfo {
     const rsa = outer.readSequence();
     outer.expectEnd();
     const modAt = rsa.offset;
-    const modulus = rsa.readUnsignedBigInt();
+    const modulusBytes = rsa.readIntegerBytes();
+    if (modulusBytes[0]! & 0x80) throw new DerError("negative RSA modulus", modAt);
+    const modulus = bytesToBigInt(modulusBytes);
     const expAt = rsa.offset;
     const exponent = rsa.readUnsignedBigInt();
     rsa.expectEnd();
@@ -62,14 +71,14 @@ export function readPublicKeyInfo(reader: DerReader): PublicKeyInfo {
     if (exponent < 3n || (exponent & 1n) === 0n || exponent >= modulus) {
       throw new DerError("bad RSA exponent", expAt);
     }
-    return { kind: "rsa", modulus, exponent, bits: modulus.toString(2).length, spki };
+    return { kind: "rsa", modulus, exponent, bits: bitLength(modulusBytes), spki };
   }
   if (algorithm === Oid.ecPublicKey && alg.nextIs(TagClass.universal, 6)) {
     const curveOid = alg.readOid();
     alg.expectEnd();
     const key = seq.readBitString();
     seq.expectEnd();
-    const known = curves[curveOid as keyof typeof curves];
+    const known = curves.get(curveOid);
     if (!known) return { kind: "unsupported", algorithm: `${algorithm}/${curveOid}`, spki };
     if (key.unusedBits || key.bytes.length !== 1 + 2 * known.size || key.bytes[0] !== 0x04) {
       throw new DerError(`${known.curve} point must be uncompressed`, keyAt);
