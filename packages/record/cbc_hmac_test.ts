@@ -5,6 +5,8 @@ import { CbcHmacProtector, type CbcHmacProtectorOptions } from "./cbc_hmac.ts";
 import { type CipherSuite, CipherSuites } from "./cipher_suite.ts";
 import type { RecordContext, RecordProtector } from "./protector.ts";
 import { WebCryptoCbcHmacProtector } from "./webcrypto_cbc_hmac.ts";
+import { sha1 } from "@noble/hashes/legacy.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 
 const suites = Object.values(CipherSuites);
 
@@ -391,4 +393,59 @@ Deno.test("WebCryptoCbcHmacProtector prints no keys and refuses bad key lengths"
     RangeError,
   );
   assert.throws(() => p.seal(tls, new Uint8Array(16385)), RangeError);
+});
+
+/**
+ * Counts SHA compression-function calls by wrapping noble's `process` for the duration of
+ * `fn`. This is the quantity Lucky 13 measures, counted instead of timed.
+ */
+function countCompressions(algorithm: "sha1" | "sha256", fn: () => void): number {
+  const sample = algorithm === "sha1" ? sha1.create() : sha256.create();
+  let proto = Object.getPrototypeOf(sample);
+  while (!Object.hasOwn(proto, "process")) proto = Object.getPrototypeOf(proto);
+  const original = proto.process;
+  let calls = 0;
+  proto.process = function (this: unknown, ...args: unknown[]) {
+    calls++;
+    return original.apply(this, args);
+  };
+  try {
+    fn();
+  } finally {
+    proto.process = original;
+  }
+  return calls;
+}
+
+Deno.test("MAC-then-encrypt open makes the same number of SHA compressions for every padding", () => {
+  for (const suite of suites) {
+    const keys = keysFor(suite, false);
+    const p = new CbcHmacProtector(keys);
+    const body = 304;
+    const counts = new Set<number>();
+    for (let pad = 0; pad <= 255; pad++) {
+      const content = body - suite.macLength - 1 - pad;
+      const record = referenceRecord(keys, bytes(16, pad), tls, bytes(content, pad), pad);
+      assert.equal(record.length, 16 + body);
+      counts.add(countCompressions(suite.macAlgorithm, () => p.open(tls, record)));
+      const tampered = record.slice();
+      tampered[20]! ^= 1;
+      counts.add(countCompressions(suite.macAlgorithm, () => {
+        assert.throws(() => p.open(tls, tampered), TlsAlertError);
+      }));
+    }
+    // Bad padding bytes (the last block decrypts to garbage) cost the same too.
+    const garbage = referenceRecord(
+      keys,
+      bytes(16, 1),
+      tls,
+      bytes(body - suite.macLength - 1, 1),
+      0,
+    );
+    garbage[garbage.length - 17]! ^= 0x5a;
+    counts.add(countCompressions(suite.macAlgorithm, () => {
+      assert.throws(() => p.open(tls, garbage), TlsAlertError);
+    }));
+    assert.equal(counts.size, 1, `${suite.name}: compression counts ${[...counts]}`);
+  }
 });

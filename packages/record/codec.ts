@@ -277,7 +277,11 @@ export class Writer {
     return this;
   }
 
-  /** @returns A copy of the bytes written. */
+  /**
+   * Ends writing.
+   *
+   * @returns A copy of the bytes written.
+   */
   finish(): Uint8Array {
     return this.#buf.slice(0, this.#length);
   }

@@ -168,18 +168,30 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
     this.#macThenEncryptCheck.destroy();
   }
 
-  /** @returns A description without key material. */
+  /**
+   * Names the protector without its keys.
+   *
+   * @returns The class, suite and mode.
+   */
   toString(): string {
     const mode = this.#encryptThenMac ? "encrypt_then_mac" : "mac_then_encrypt";
     return `WebCryptoCbcHmacProtector(${this.#suite.name}, ${mode})`;
   }
 
-  /** @returns The suite and mode only; keys are never serialised. */
+  /**
+   * Serialises the protector without its keys.
+   *
+   * @returns The suite and mode only.
+   */
   toJSON(): { suite: string; encryptThenMac: boolean } {
     return { suite: this.#suite.name, encryptThenMac: this.#encryptThenMac };
   }
 
-  /** @returns The same redacted text as `toString` for `console.log` / `Deno.inspect`. */
+  /**
+   * What `console.log` and `Deno.inspect` print: the same redacted text as `toString`.
+   *
+   * @returns The class, suite and mode.
+   */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
