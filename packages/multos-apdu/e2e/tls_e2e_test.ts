@@ -1,0 +1,265 @@
+/**
+ * End-to-end: TLS 1.2 handshakes and data against `openssl s_server` with the secrets in the
+ * (emulated) chip, in process and through a socat pseudo-terminal pair. Needs `--allow-run`
+ * (openssl, socat, deno), `--allow-net` (127.0.0.1) and `--allow-read`.
+ */
+import assert from "node:assert/strict";
+import { connectTls } from "@anchortls/client";
+import { type CipherSuite, CipherSuites } from "@anchortls/record";
+import {
+  CommandModeDevice,
+  CommandModeTransport,
+  createMemoryLinkPair,
+  LinkError,
+  openSerialPort,
+} from "@anchortls/transport-serial";
+import { socatAvailable, spawnPtyPair } from "@anchortls/transport-serial/testing";
+import { ApduError } from "../apdu_error.ts";
+import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
+import type { TrustCoreEmulator } from "../emulator.ts";
+import { contains, PIN, provisionedChip } from "../_test_support.ts";
+
+const testdata = new URL("../../x509/testdata/", import.meta.url).pathname;
+const rootPem = await Deno.readTextFile(testdata + "root.pem");
+
+/** Starts `openssl s_server -www` on a free port, asking for a client certificate. */
+async function startServer(): Promise<{ port: number; stop: () => Promise<string> }> {
+  const child = new Deno.Command("openssl", {
+    args: [
+      "s_server",
+      "-accept",
+      "127.0.0.1:0",
+      "-tls1_2",
+      "-www",
+      "-cert",
+      testdata + "leaf.pem",
+      "-key",
+      testdata + "leaf.key",
+      "-cert_chain",
+      testdata + "intermediate.pem",
+      "-CAfile",
+      testdata + "root.pem",
+      "-chainCAfile",
+      testdata + "intermediate.pem",
+      "-Verify",
+      "3",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already exited.
+    }
+    await child.status;
+    return await stderr;
+  };
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  try {
+    for (;;) {
+      const port = log.match(/ACCEPT \S+:(\d+)/)?.[1];
+      if (port) {
+        lines.releaseLock();
+        return { port: Number(port), stop };
+      }
+      const { value, done } = await lines.read();
+      if (done) throw new Error(`s_server did not start: ${log}`);
+      log += value;
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function fetchPage(
+  provider: MultosCryptoProvider,
+  port: number,
+  suite: CipherSuite,
+  encryptThenMac: boolean,
+) {
+  const tls = await connectTls({
+    hostname: "127.0.0.1",
+    port,
+    serverName: "localhost",
+    caCerts: [rootPem],
+    provider,
+    suites: [suite],
+    encryptThenMac,
+  });
+  try {
+    const info = await tls.handshake;
+    const writer = tls.writable.getWriter();
+    await writer.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+    writer.releaseLock();
+    const page = await new Response(tls.readable).text();
+    return { info, page };
+  } finally {
+    await tls.close();
+  }
+}
+
+function inProcess(chip: TrustCoreEmulator) {
+  return { transmit: (apdu: Uint8Array) => Promise.resolve(chip.handle(apdu)) };
+}
+
+function assertNoSecretSent(chip: TrustCoreEmulator): void {
+  const secrets = chip.secretsForTesting();
+  assert.ok(secrets.length >= 6, "premaster, master secret and four record keys");
+  for (const secret of secrets) {
+    for (const response of chip.sentToHost) assert.ok(!contains(response, secret.subarray(0, 8)));
+  }
+}
+
+for (const policy of ["full", "hybrid"] as const) {
+  Deno.test(`e2e ${policy}: every suite × EtM against openssl s_server with the chip's client certificate`, async () => {
+    const server = await startServer();
+    try {
+      for (const suite of Object.values(CipherSuites) as CipherSuite[]) {
+        for (const etm of [true, false]) {
+          const chip = await provisionedChip({ exposeSecretsForTesting: true });
+          const provider = await MultosCryptoProvider.open(inProcess(chip), { policy, pin: PIN });
+          const { info, page } = await fetchPage(provider, server.port, suite, etm);
+          assert.equal(info.suite.id, suite.id);
+          assert.equal(info.encryptThenMac, etm);
+          assert.ok(info.extendedMasterSecret);
+          assert.match(page, /^HTTP\/1\.0 200 ok/);
+          assert.match(page, /anchortls test client/, "the server saw the chip's certificate");
+          if (policy === "full") assertNoSecretSent(chip);
+          else {assert.equal(
+              chip.secretsForTesting().length,
+              0,
+              "hybrid keeps session secrets on the host",
+            );}
+          await provider.close();
+        }
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+}
+
+Deno.test({
+  name: "e2e full: the chip behind a socat pseudo-terminal, served by emulator_cli",
+  ignore: !(await socatAvailable()),
+  async fn() {
+    const pair = await spawnPtyPair();
+    const server = await startServer();
+    const emulator = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../emulator_cli.ts", import.meta.url).pathname,
+        "--tty",
+        pair.paths[0],
+        "--pin",
+        PIN,
+        "--key",
+        testdata + "client.key",
+        "--cert",
+        testdata + "client.pem",
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    try {
+      const lines = emulator.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let out = "";
+      while (!out.includes("ready")) {
+        const { value, done } = await lines.read();
+        if (done) throw new Error(`emulator exited: ${out}`);
+        out += value;
+      }
+      lines.releaseLock();
+      emulator.stdout.cancel().catch(() => undefined);
+      const transport = new CommandModeTransport(await openSerialPort(pair.paths[1]));
+      try {
+        const provider = await MultosCryptoProvider.open(transport, { policy: "full", pin: PIN });
+        const { info, page } = await fetchPage(
+          provider,
+          server.port,
+          CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256,
+          true,
+        );
+        assert.ok(info.encryptThenMac);
+        assert.match(page, /anchortls test client/);
+        await provider.close();
+      } finally {
+        await transport.close();
+      }
+    } finally {
+      try {
+        emulator.kill("SIGTERM");
+      } catch {
+        // Already exited.
+      }
+      await emulator.status;
+      await server.stop();
+      await pair.close();
+    }
+  },
+});
+
+Deno.test("e2e: a chip answering 6982 (PIN never verified) fails the handshake with a fatal alert", async () => {
+  const server = await startServer();
+  let serverLog = "";
+  try {
+    const chip = await provisionedChip();
+    const provider = await MultosCryptoProvider.open(inProcess(chip), { policy: "full" });
+    await assert.rejects(
+      fetchPage(provider, server.port, CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA, true),
+      (e) => e instanceof ApduError && e.sw === 0x6982,
+    );
+  } finally {
+    serverLog = await server.stop();
+  }
+  assert.match(serverLog, /alert internal error/);
+});
+
+Deno.test("e2e: a blocked PIN is refused before any connection", async () => {
+  const chip = await provisionedChip({ pinTries: 1 });
+  await assert.rejects(
+    MultosCryptoProvider.open(inProcess(chip), { policy: "full", pin: "9" }),
+    ApduError,
+  );
+  await assert.rejects(
+    MultosCryptoProvider.open(inProcess(chip), { policy: "full", pin: PIN }),
+    (e) => e instanceof ApduError && e.sw === 0x6983,
+  );
+});
+
+Deno.test("e2e: the chip removed mid-handshake gives a LinkError and an alert, not a hang", async () => {
+  const server = await startServer();
+  const chip = await provisionedChip();
+  const [hostEnd, chipEnd] = createMemoryLinkPair();
+  let served = 0;
+  const device: CommandModeDevice = new CommandModeDevice(chipEnd, (apdu) => {
+    // After opening and the first handshake commands, the chip disappears.
+    if (++served === 12) {
+      queueMicrotask(() => void device.close());
+      return new Promise<Uint8Array>(() => {});
+    }
+    return chip.handle(apdu);
+  });
+  const transport = new CommandModeTransport(hostEnd);
+  let serverLog = "";
+  try {
+    const provider = await MultosCryptoProvider.open(transport, { policy: "full", pin: PIN });
+    await assert.rejects(
+      fetchPage(provider, server.port, CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256, true),
+      (e) => e instanceof LinkError,
+    );
+  } finally {
+    await transport.close();
+    await device.close();
+    serverLog = await server.stop();
+  }
+  assert.match(serverLog, /alert internal error/);
+});
