@@ -45,7 +45,7 @@ export interface DatagramLinkStats {
 export interface DatagramLink {
   /** One chunk per datagram received from the peer; closes when the link is closed. */
   readonly readable: ReadableStream<Uint8Array>;
-  /** Each chunk written goes out as one datagram. */
+  /** Each chunk written goes out as one datagram; closing or aborting it closes the link. */
   readonly writable: WritableStream<Uint8Array>;
   /** Our bound address. */
   readonly localAddress: UdpAddress;
