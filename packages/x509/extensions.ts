@@ -40,19 +40,6 @@ export interface KeyUsage {
   /** Bit 8. */ readonly decipherOnly: boolean;
 }
 
-/** The names of the keyUsage bits, in bit order. */
-export const keyUsageBits = [
-  "digitalSignature",
-  "nonRepudiation",
-  "keyEncipherment",
-  "dataEncipherment",
-  "keyAgreement",
-  "keyCertSign",
-  "cRLSign",
-  "encipherOnly",
-  "decipherOnly",
-] as const;
-
 /** authorityKeyIdentifier (RFC 5280 §4.2.1.1). */
 export interface AuthorityKeyIdentifier {
   /** The issuer key's identifier. */

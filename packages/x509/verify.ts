@@ -45,6 +45,11 @@ function fail(reason: CertificateErrorReason, index: number, message: string): n
   throw new CertificateError(reason, index, message);
 }
 
+function unique(certs: readonly Certificate[]): Certificate[] {
+  if (certs.length < 2) return [...certs];
+  return [...new Map(certs.map((c) => [c.der.toHex(), c])).values()];
+}
+
 function mayHaveIssued(issuer: Certificate, cert: Certificate): boolean {
   if (!issuer.subject.equals(cert.issuer)) return false;
   const aki = cert.authorityKeyIdentifier?.keyIdentifier;
@@ -52,18 +57,26 @@ function mayHaveIssued(issuer: Certificate, cert: Certificate): boolean {
   return !aki || !ski || bytesEqual(aki, ski);
 }
 
+/**
+ * Most issuer candidates looked at while building paths: a peer sending many same-named
+ * certificates must not make the search exponential.
+ */
+const SEARCH_BUDGET = 256;
+
 interface Search {
   readonly pool: readonly Certificate[];
   readonly anchors: readonly Certificate[];
   readonly maxDepth: number;
   deepest: Certificate[];
   depthHit: boolean;
+  budget: number;
 }
 
 /** Every path from `path`'s last certificate up to an anchor, anchors tried first. */
 function* paths(path: Certificate[], s: Search): Generator<Certificate[]> {
   const top = path[path.length - 1]!;
   if (path.length > s.deepest.length) s.deepest = path;
+  if (--s.budget < 0) return;
   for (const anchor of s.anchors) {
     if (path.some((c) => c.equals(anchor))) continue;
     if (mayHaveIssued(anchor, top)) {
@@ -114,11 +127,12 @@ function* paths(path: Certificate[], s: Search): Generator<Certificate[]> {
 export async function verifyChain(options: VerifyChainOptions): Promise<Certificate[]> {
   const { leaf, trustAnchors } = options;
   const search: Search = {
-    pool: options.intermediates.filter((c) => !c.equals(leaf)),
+    pool: unique(options.intermediates.filter((c) => !c.equals(leaf))),
     anchors: trustAnchors,
     maxDepth: options.maxDepth ?? 10,
     deepest: [],
     depthHit: false,
+    budget: SEARCH_BUDGET,
   };
   const candidates: Iterable<Certificate[]> = trustAnchors.some((a) => a.equals(leaf))
     ? [[leaf]]
@@ -197,11 +211,15 @@ async function validatePath(path: Certificate[], o: VerifyChainOptions): Promise
 
   for (let i = 1; i <= n; i++) {
     const ca = path[i]!;
-    if (!ca.basicConstraints?.ca) fail("not_ca", i, "issuer is not a CA (basicConstraints)");
+    // A version 1 trust anchor cannot carry basicConstraints; trusting it is the caller's call.
+    const v1Anchor = i === n && ca.version === 1;
+    if (!ca.basicConstraints?.ca && !v1Anchor) {
+      fail("not_ca", i, "issuer is not a CA (basicConstraints)");
+    }
     if (ca.keyUsage && !ca.keyUsage.keyCertSign) {
       fail("key_usage", i, "issuer keyUsage lacks keyCertSign");
     }
-    const limit = ca.basicConstraints.pathLenConstraint;
+    const limit = ca.basicConstraints?.pathLenConstraint;
     if (limit !== undefined) {
       const below = path.slice(1, i).filter((c) => !c.selfIssued).length;
       if (below > limit) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Certificate } from "./certificate.ts";
+import { type Certificate, parseCertificate } from "./certificate.ts";
 import { certificateAlert, CertificateError, type CertificateErrorReason } from "./errors.ts";
 import { verifyChain, type VerifyChainOptions } from "./verify.ts";
 import { fixture } from "./_test_util.ts";
@@ -183,6 +183,23 @@ Deno.test("verifyChain: the path search backtracks over same-named issuers", asy
     trustAnchors: [fixture("self-signed.pem")],
   }));
   assert.equal(self.length, 1);
+});
+
+Deno.test("verifyChain: the path search is bounded against decoy floods", async () => {
+  const rekeyed = fixture("intermediate-rekeyed.pem").der;
+  const decoys = Array.from({ length: 400 }, (_, i) => {
+    const der = rekeyed.slice();
+    der[der.length - 1] = i & 0xff;
+    der[der.length - 2] = i >> 8;
+    return parseCertificate(der);
+  });
+  const o = options("leaf.pem", []);
+  // Duplicates collapse, so a repeated decoy costs one attempt.
+  const repeated = new Array(400).fill(fixture("intermediate-rekeyed.pem"));
+  await verifyChain({ ...o, intermediates: [...repeated, intermediate] });
+  // Distinct decoys exhaust the search before the real issuer at the end is reached.
+  await rejected({ ...o, intermediates: [...decoys, intermediate] }, "bad_signature", 1, 42);
+  await verifyChain({ ...o, intermediates: [intermediate, ...decoys] });
 });
 
 Deno.test("verifyChain: policy opt-ins", async () => {
