@@ -167,3 +167,31 @@ Deno.test("transcript form hashes message_seq and a full-length fragment (RFC 63
   assert.equal(whole.subarray(0, DTLS_HANDSHAKE_HEADER_LENGTH).toHex(), "0b00012c000200000000012c");
   assert.deepEqual(whole.subarray(DTLS_HANDSHAKE_HEADER_LENGTH), body);
 });
+
+Deno.test("random bytes either decode or fail with a TLS alert, never anything else", () => {
+  let state = 12345;
+  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
+  let decoded = 0;
+  for (let i = 0; i < 20_000; i++) {
+    // Half the inputs are random, half are a valid fragment with one byte changed.
+    let bytes: Uint8Array = new Uint8Array(next() % 40).map(() => next() & 0xff);
+    if (i % 2 === 0) {
+      const length = next() % 20;
+      bytes = encodeDtlsHandshakeFragment({
+        msgType: 11,
+        length,
+        messageSeq: 1,
+        fragmentOffset: 0,
+        body: new Uint8Array(length),
+      });
+      bytes[next() % bytes.length] = next() & 0xff;
+    }
+    try {
+      decoded += decodeDtlsHandshakeRecord(bytes).length;
+    } catch (err) {
+      assert.ok(err instanceof TlsAlertError, String(err));
+      assert.ok([50, 47].includes(err.description));
+    }
+  }
+  assert.ok(decoded > 0);
+});

@@ -237,3 +237,31 @@ Deno.test("rejects options that are not non-negative integers", () => {
   assert.throws(() => new DtlsReassembler({ maxBufferedBytes: NaN }), RangeError);
   assert.throws(() => new DtlsReassembler({ nextMessageSeq: -2 }), RangeError);
 });
+
+Deno.test("random fragments never break the bounds or throw anything but illegal_parameter", () => {
+  let state = 99;
+  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
+  const maxBufferedBytes = 4_096;
+  const r = new DtlsReassembler({ maxMessageLength: 2_048, maxMessagesAhead: 4, maxBufferedBytes });
+  let accepted = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const length = next() % 2_200;
+    const fragmentOffset = length === 0 ? 0 : next() % length;
+    const size = Math.min(next() % 300, length - fragmentOffset);
+    const fragment = {
+      msgType: 11,
+      length,
+      messageSeq: r.nextMessageSeq + (next() % 7) - 1,
+      fragmentOffset,
+      body: new Uint8Array(size),
+    };
+    try {
+      if (fragment.messageSeq >= 0 && r.push(fragment).kind === "accepted") accepted++;
+    } catch (err) {
+      assert.ok(err instanceof TlsAlertError && err.description === 47, String(err));
+    }
+    drain(r);
+    assert.ok(r.bufferedAheadBytes <= maxBufferedBytes);
+  }
+  assert.ok(accepted > 0);
+});
