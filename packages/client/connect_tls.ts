@@ -41,7 +41,10 @@ export interface ConnectTlsOptions {
    * instead when you pass `provider`.
    */
   readonly clientCertificate?: ClientCertificateOptions;
-  /** Where the secrets live. @default {a new SoftwareCryptoProvider} */
+  /**
+   * Where the secrets live. Sessions resume only with the provider that made them.
+   * @default {a shared SoftwareCryptoProvider, or a new one holding `clientCertificate`}
+   */
   readonly provider?: CryptoProvider;
   /** Suites to offer, preferred first, as suite objects or code points. @default {all four} */
   readonly suites?: readonly (CipherSuite | number)[];
@@ -149,10 +152,14 @@ function toSuite(suite: CipherSuite | number): CipherSuite {
   return found;
 }
 
+// One software provider for every connection without a client certificate, so sessions it
+// made can be resumed by later connections (a session's master secret lives in its provider).
+let sharedProvider: SoftwareCryptoProvider | undefined;
+
 async function softwareProvider(
   clientCertificate: ClientCertificateOptions | undefined,
 ): Promise<CryptoProvider> {
-  if (!clientCertificate) return new SoftwareCryptoProvider();
+  if (!clientCertificate) return sharedProvider ??= new SoftwareCryptoProvider();
   const chain = typeof clientCertificate.certificateChain === "string"
     ? parsePem(clientCertificate.certificateChain)
     : clientCertificate.certificateChain;

@@ -1,0 +1,263 @@
+/**
+ * Starts real TLS servers (`openssl s_server`, `gnutls-serv`) on free loopback ports for the
+ * interop tests, captures their output, and always stops them.
+ *
+ * Needs `--allow-run` (openssl, gnutls-serv), `--allow-net=127.0.0.1`, `--allow-read` for the
+ * test PKI and `--allow-write` for the temporary directory of generated certificates.
+ *
+ * @module
+ */
+
+import { sha256 } from "@noble/hashes/sha2.js";
+
+/** The x509 package's test PKI. */
+export function pki(name: string): string {
+  return new URL(`../../x509/testdata/${name}`, import.meta.url).pathname;
+}
+
+/** Reads a test PKI file as text. */
+export function pkiText(name: string): Promise<string> {
+  return Deno.readTextFile(pki(name));
+}
+
+/** A loopback port nobody listens on right now. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** A running server process. */
+export interface Peer {
+  readonly port: number;
+  /** Everything it printed so far (stdout and stderr, or stderr only with `binaryStdout`). */
+  text(): string;
+  /** Waits until its output matches, or fails after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Its stdin, when it was started with `stdin: true`. */
+  readonly stdin: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  /** With `binaryStdout`: bytes printed on stdout so far and their running SHA-256. */
+  stdoutBytes(): { length: number; sha256: () => string };
+  /** Stops the process and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+interface SpawnOptions {
+  readonly args: string[];
+  readonly port: number;
+  readonly env?: Record<string, string>;
+  readonly stdin?: boolean;
+  readonly binaryStdout?: boolean;
+  /** Output that says it is listening; without one, wait for the port to be in LISTEN state. */
+  readonly ready?: RegExp;
+}
+
+async function spawn(command: string, options: SpawnOptions): Promise<Peer> {
+  const child = new Deno.Command(command, {
+    args: options.args,
+    env: options.env ?? {},
+    stdin: options.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  let changed = Promise.withResolvers<void>();
+  const hasher = sha256.create();
+  let stdoutLength = 0;
+  const collect = async (stream: ReadableStream<Uint8Array>, binary: boolean) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      if (binary) {
+        hasher.update(chunk);
+        stdoutLength += chunk.length;
+      } else {
+        text += decoder.decode(chunk, { stream: true });
+      }
+      changed.resolve();
+      changed = Promise.withResolvers<void>();
+    }
+  };
+  const pumps = Promise.all([
+    collect(child.stdout, options.binaryStdout ?? false),
+    collect(child.stderr, false),
+  ]);
+  const stdin = options.stdin ? child.stdin.getWriter() : undefined;
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    changed.resolve();
+    return s;
+  });
+
+  const peer: Peer = {
+    port: options.port,
+    text: () => text,
+    stdin,
+    stdoutBytes: () => ({ length: stdoutLength, sha256: () => hasher.clone().digest().toHex() }),
+    async waitFor(pattern, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const match = text.match(pattern);
+        if (match) return match;
+        if (exited) throw new Error(`${command} exited before printing ${pattern}:\n${text}`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`${command} did not print ${pattern}:\n${text}`);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([changed.promise, new Promise((r) => timer = setTimeout(r, left))]);
+        clearTimeout(timer);
+      }
+    },
+    async stop() {
+      if (!exited) {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // It exited between the check and the kill.
+        }
+      }
+      await stdin?.close().catch(() => {});
+      await status;
+      await pumps;
+    },
+  };
+  try {
+    if (options.ready) await peer.waitFor(options.ready);
+    else await waitForListen(options.port, () => exited);
+  } catch (error) {
+    await peer.stop();
+    throw error;
+  }
+  return peer;
+}
+
+/**
+ * Polls the kernel's socket table until the port is listening. Used for `s_server -brief`,
+ * which prints nothing before its first connection; a probe connection would be taken for a
+ * client.
+ */
+async function waitForListen(port: number, exited: () => boolean): Promise<void> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && !exited()) {
+    for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+      const lines = (await Deno.readTextFile(table).catch(() => "")).split("\n");
+      if (lines.some((l) => l.includes(`:${hexPort} `) && / 0A /.test(l))) return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
+/** The four suites in OpenSSL's names. */
+export const OPENSSL_SUITES = ["AES128-SHA", "AES256-SHA", "AES128-SHA256", "AES256-SHA256"];
+
+/** Options for {@linkcode startOpenSsl}. */
+export interface OpenSslOptions {
+  /** OpenSSL cipher names to allow. @default {OPENSSL_SUITES} */
+  readonly ciphers?: readonly string[];
+  readonly encryptThenMac?: boolean;
+  readonly extendedMasterSecret?: boolean;
+  /** `-www` status page (default), or `stdin` to relay its stdin and stdout. */
+  readonly mode?: "www" | "stdin";
+  readonly cert?: string;
+  readonly chain?: string;
+  readonly key?: string;
+  readonly extraArgs?: readonly string[];
+  /** Directory for the EMS-off OpenSSL config. */
+  readonly tempDir: string;
+}
+
+/**
+ * Starts `openssl s_server -tls1_2` on a free port.
+ *
+ * @param options What to allow and how to answer.
+ * @returns The running server.
+ */
+export async function startOpenSsl(options: OpenSslOptions): Promise<Peer> {
+  const port = freePort();
+  const mode = options.mode ?? "www";
+  const args = [
+    "s_server",
+    "-accept",
+    `127.0.0.1:${port}`,
+    "-tls1_2",
+    "-cipher",
+    (options.ciphers ?? OPENSSL_SUITES).join(":"),
+    "-cert",
+    options.cert ?? pki("leaf.pem"),
+    "-cert_chain",
+    options.chain ?? pki("intermediate.pem"),
+    "-key",
+    options.key ?? pki("leaf.key"),
+    ...(options.encryptThenMac === false ? ["-no_etm"] : []),
+    ...(mode === "www" ? ["-www"] : ["-brief"]),
+    ...(options.extraArgs ?? []),
+  ];
+  const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
+  if (options.extendedMasterSecret === false) {
+    const conf = `${options.tempDir}/no-ems.cnf`;
+    await Deno.writeTextFile(
+      conf,
+      [
+        "openssl_conf = openssl_init",
+        "[openssl_init]",
+        "ssl_conf = ssl_sect",
+        "[ssl_sect]",
+        "system_default = system_default_sect",
+        "[system_default_sect]",
+        "Options = -ExtendedMasterSecret",
+        "",
+      ].join("\n"),
+    );
+    env.OPENSSL_CONF = conf;
+  }
+  return await spawn("openssl", {
+    args,
+    port,
+    env,
+    stdin: mode === "stdin",
+    binaryStdout: mode === "stdin",
+    ...(mode === "www" ? { ready: /ACCEPT/ } : {}),
+  });
+}
+
+/** Options for {@linkcode startGnutls}. */
+export interface GnutlsOptions {
+  /** Cipher and MAC priority items. @default {all four suites} */
+  readonly ciphers?: string;
+  readonly encryptThenMac?: boolean;
+  readonly extendedMasterSecret?: boolean;
+  readonly requireClientCertificate?: boolean;
+  /** Debug level; 5 logs received alerts as `Alert[level|code]`. */
+  readonly debug?: number;
+  /** PEM file with the leaf and its intermediate. */
+  readonly chainFile: string;
+}
+
+/**
+ * Starts `gnutls-serv --echo` (TLS 1.2, RSA key exchange) on a free port.
+ *
+ * @param options What to allow.
+ * @returns The running server.
+ */
+export async function startGnutls(options: GnutlsOptions): Promise<Peer> {
+  const port = freePort();
+  const ciphers = options.ciphers ?? "+AES-128-CBC:+AES-256-CBC:+SHA1:+SHA256";
+  const priority = "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+RSA:-CIPHER-ALL:-MAC-ALL:" + ciphers +
+    (options.encryptThenMac === false ? ":%NO_ETM" : "") +
+    (options.extendedMasterSecret === false ? ":%NO_SESSION_HASH" : "");
+  const args = [
+    "-p",
+    String(port),
+    "--echo",
+    `--x509certfile=${options.chainFile}`,
+    `--x509keyfile=${pki("leaf.key")}`,
+    `--priority=${priority}`,
+    ...(options.requireClientCertificate
+      ? ["--verify-client-cert", `--x509cafile=${pki("root.pem")}`, "-r"]
+      : []),
+    ...(options.debug ? ["-d", String(options.debug)] : []),
+  ];
+  return await spawn("gnutls-serv", { args, port, ready: /listening on IPv4/ });
+}

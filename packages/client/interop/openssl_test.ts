@@ -1,0 +1,327 @@
+/**
+ * Interop with `openssl s_server` (OpenSSL 3.0). Run with `deno test -A`; needs `openssl`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { SessionCache } from "@anchortls/handshake";
+import { CipherSuites, TlsAlertError } from "@anchortls/record";
+import { CertificateError } from "@anchortls/x509";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { connectTls, type ConnectTlsOptions, TruncationError } from "../mod.ts";
+import { OPENSSL_SUITES, type Peer, pki, pkiText, startOpenSsl } from "./_peers.ts";
+
+const root = await pkiText("root.pem");
+const tempDir = await Deno.makeTempDir({ prefix: "anchortls-interop-" });
+const suitesByOpenSslName = new Map([
+  ["AES128-SHA", CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA],
+  ["AES256-SHA", CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA],
+  ["AES128-SHA256", CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256],
+  ["AES256-SHA256", CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256],
+]);
+
+function base(peer: Peer): ConnectTlsOptions {
+  return { hostname: "127.0.0.1", port: peer.port, serverName: "localhost", caCerts: [root] };
+}
+
+/** GETs the `-www` status page. */
+async function statusPage(options: ConnectTlsOptions) {
+  const tls = await connectTls(options);
+  try {
+    const info = await tls.handshake;
+    const writer = tls.writable.getWriter();
+    await writer.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+    writer.releaseLock();
+    const page = await new Response(tls.readable).text();
+    return { info, page };
+  } finally {
+    await tls.close();
+  }
+}
+
+async function withServer<T>(peer: Promise<Peer>, body: (peer: Peer) => Promise<T>): Promise<T> {
+  const server = await peer;
+  try {
+    return await body(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+for (const encryptThenMac of [true, false]) {
+  for (const extendedMasterSecret of [true, false]) {
+    Deno.test(`openssl s_server: every suite, EtM ${encryptThenMac ? "on" : "off"}, EMS ${extendedMasterSecret ? "on" : "off"}`, async () => {
+      await withServer(
+        startOpenSsl({ encryptThenMac, extendedMasterSecret, tempDir }),
+        async (peer) => {
+          for (const name of OPENSSL_SUITES) {
+            const suite = suitesByOpenSslName.get(name)!;
+            const { info, page } = await statusPage({ ...base(peer), suites: [suite] });
+            assert.equal(info.suite, suite);
+            assert.equal(info.encryptThenMac, encryptThenMac);
+            assert.equal(info.extendedMasterSecret, extendedMasterSecret);
+            assert.equal(info.resumed, false);
+            assert.equal(info.secureRenegotiation, true);
+            assert.match(page, new RegExp(`Cipher is ${name}\\b`));
+            assert.match(
+              page,
+              new RegExp(`Extended master secret: ${extendedMasterSecret ? "yes" : "no"}`),
+            );
+          }
+        },
+      );
+    });
+  }
+}
+
+Deno.test("openssl s_server: client certificate required, RSA client key", async () => {
+  const extraArgs = ["-Verify", "3", "-CAfile", pki("root.pem"), "-verify_return_error"];
+  await withServer(startOpenSsl({ tempDir, extraArgs }), async (peer) => {
+    const { info, page } = await statusPage({
+      ...base(peer),
+      clientCertificate: {
+        certificateChain: (await pkiText("client.pem")) + (await pkiText("intermediate.pem")),
+        privateKey: await pkiText("client.key"),
+      },
+    });
+    assert.equal(info.clientCertificateSent, true);
+    assert.match(page, /Client certificate/);
+    assert.match(peer.text(), /verify return:1/);
+
+    // Without one, the server refuses and says so with an alert.
+    const refused = await connectTls(base(peer));
+    await assert.rejects(refused.handshake, (e) => e instanceof TlsAlertError && e.fromPeer);
+    await refused.close();
+    await peer.waitFor(/peer did not return a certificate/);
+  });
+});
+
+Deno.test("openssl s_server: session resumption by session ID", async () => {
+  await withServer(startOpenSsl({ tempDir }), async (peer) => {
+    const session = new SessionCache();
+    const first = await statusPage({ ...base(peer), session });
+    assert.equal(first.info.resumed, false);
+    assert.match(first.page, /New, TLSv1.2/);
+    assert.equal(session.size, 1);
+    const second = await statusPage({ ...base(peer), session });
+    assert.equal(second.info.resumed, true);
+    assert.match(second.page, /Reused, TLSv1.2/);
+    assert.equal(second.info.suite, first.info.suite);
+    assert.deepEqual(second.info.peerCertificates, first.info.peerCertificates);
+    session.clear();
+  });
+});
+
+Deno.test("openssl s_server: 1 MiB each way, SHA-256 equal on both sides", async () => {
+  await withServer(
+    startOpenSsl({ tempDir, mode: "stdin", ciphers: ["AES256-SHA256"] }),
+    async (peer) => {
+      const size = 1 << 20;
+      const toServer = randomBytes(size);
+      const toClient = randomBytes(size);
+      const tls = await connectTls({
+        ...base(peer),
+        suites: [CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256],
+      });
+      try {
+        await tls.handshake;
+        const writer = tls.writable.getWriter();
+        const sending = (async () => {
+          for (let at = 0; at < size; at += 50_000) {
+            await writer.write(
+              toServer.subarray(at, at + 50_000),
+            );
+          }
+        })();
+        const serverSending = (async () => {
+          for (let at = 0; at < size; at += 64_000) {
+            await peer.stdin!.write(
+              toClient.subarray(at, at + 64_000),
+            );
+          }
+        })();
+        const received = sha256.create();
+        let length = 0;
+        const reader = tls.readable.getReader();
+        while (length < size) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          received.update(value);
+          length += value.length;
+        }
+        reader.releaseLock();
+        await Promise.all([sending, serverSending]);
+        assert.equal(length, size);
+        assert.equal(received.digest().toHex(), sha256(toClient).toHex());
+        const deadline = Date.now() + 10_000;
+        while (peer.stdoutBytes().length < size && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.equal(peer.stdoutBytes().length, size);
+        assert.equal(peer.stdoutBytes().sha256(), sha256(toServer).toHex());
+        assert.match(peer.text(), /Ciphersuite: AES256-SHA256/);
+      } finally {
+        await tls.close();
+      }
+    },
+  );
+});
+
+Deno.test("openssl s_server: a server that dies without close_notify is a truncation", async () => {
+  const peer = await startOpenSsl({ tempDir, mode: "stdin" });
+  const tls = await connectTls(base(peer));
+  try {
+    await tls.handshake;
+    await peer.stop();
+    await assert.rejects(new Response(tls.readable).arrayBuffer(), TruncationError);
+  } finally {
+    await tls.close();
+    await peer.stop();
+  }
+});
+
+function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let at = 0; at < n; at += 65536) crypto.getRandomValues(out.subarray(at, at + 65536));
+  return out;
+}
+
+/** Checks the local error and the alert the server logged (`SSL alert number N`). */
+async function refusedWith(
+  peer: Peer,
+  options: Partial<ConnectTlsOptions>,
+  check: (e: unknown) => boolean,
+  serverLog: RegExp,
+): Promise<void> {
+  const tls = await connectTls({ ...base(peer), ...options });
+  await assert.rejects(tls.handshake, check);
+  await tls.close();
+  await peer.waitFor(serverLog);
+}
+
+Deno.test("openssl s_server: refusals — wrong host, untrusted root, expired, no shared suite", async () => {
+  await withServer(startOpenSsl({ tempDir }), async (peer) => {
+    await refusedWith(
+      peer,
+      { serverName: "wrong.example" },
+      (e) => e instanceof CertificateError && e.reason === "hostname_mismatch",
+      /SSL alert number 42/,
+    );
+    await refusedWith(
+      peer,
+      { caCerts: [await pkiText("other-root.pem")] },
+      (e) => e instanceof CertificateError && e.reason === "unknown_issuer",
+      /SSL alert number 48/,
+    );
+  });
+
+  const expired = await expiredServerCertificate(tempDir);
+  await withServer(
+    startOpenSsl({ tempDir, cert: expired.cert, chain: expired.root, key: expired.key }),
+    async (peer) => {
+      await refusedWith(
+        peer,
+        { caCerts: [await Deno.readTextFile(expired.root)] },
+        (e) => e instanceof CertificateError && e.reason === "expired" && e.alert === 45,
+        /SSL alert number 45/,
+      );
+    },
+  );
+
+  await withServer(startOpenSsl({ tempDir, ciphers: ["AES256-SHA256"] }), async (peer) => {
+    await refusedWith(
+      peer,
+      {
+        suites: [
+          CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
+          CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA,
+        ],
+      },
+      (e) => e instanceof TlsAlertError && e.fromPeer && e.description === 40,
+      /no shared cipher/,
+    );
+  });
+});
+
+/** A root and a leaf for localhost that expired in 2021, made with `openssl ca`. */
+async function expiredServerCertificate(dir: string) {
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command("openssl", {
+      args,
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+    }
+  };
+  await Deno.writeTextFile(`${dir}/index.txt`, "");
+  await Deno.writeTextFile(`${dir}/serial`, "01\n");
+  await Deno.writeTextFile(
+    `${dir}/ca.cnf`,
+    `[ca]\ndefault_ca = x\n[x]\ndatabase = ${dir}/index.txt\nnew_certs_dir = ${dir}\n` +
+      `serial = ${dir}/serial\n` +
+      `certificate = ${dir}/exp-root.pem\nprivate_key = ${dir}/exp-root.key\ndefault_md = sha256\n` +
+      `policy = any\nunique_subject = no\n[any]\ncommonName = supplied\n` +
+      `[server]\nbasicConstraints = CA:FALSE\nkeyUsage = digitalSignature, keyEncipherment\n` +
+      `extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost, IP:127.0.0.1\n`,
+  );
+  await run(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "exp-root.key",
+    "-out",
+    "exp-root.pem",
+    "-subj",
+    "/CN=anchortls expired test root",
+    "-days",
+    "2",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  );
+  await run(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "exp-leaf.key",
+    "-out",
+    "exp-leaf.csr",
+    "-subj",
+    "/CN=localhost",
+  );
+  await run(
+    "ca",
+    "-batch",
+    "-notext",
+    "-config",
+    "ca.cnf",
+    "-extfile",
+    "ca.cnf",
+    "-extensions",
+    "server",
+    "-rand_serial",
+    "-startdate",
+    "20200101000000Z",
+    "-enddate",
+    "20210101000000Z",
+    "-in",
+    "exp-leaf.csr",
+    "-out",
+    "exp-leaf.pem",
+  );
+  return { cert: `${dir}/exp-leaf.pem`, key: `${dir}/exp-leaf.key`, root: `${dir}/exp-root.pem` };
+}
+
+globalThis.addEventListener("unload", () => {
+  Deno.removeSync(tempDir, { recursive: true });
+});
