@@ -256,12 +256,13 @@ export class TrustCoreEmulator {
   }
 
   /**
-   * Answers one command-mode APDU, as the chip would.
+   * Answers one command-mode APDU, as the chip would. Bound to the emulator, so it can be
+   * passed on as a handler (`new CommandModeDevice(link, chip.handle)`).
    *
    * @param apdu The command APDU in MULTOS command-mode encoding.
    * @returns Response data ‖ SW1 SW2 (recorded in {@linkcode TrustCoreEmulator.sentToHost}).
    */
-  handle(apdu: Uint8Array): Uint8Array {
+  readonly handle = (apdu: Uint8Array): Uint8Array => {
     let response: Uint8Array;
     try {
       response = this.#process(apdu);
@@ -270,7 +271,7 @@ export class TrustCoreEmulator {
     }
     this.#sentToHost.push(response.slice());
     return response;
-  }
+  };
 
   /**
    * Power-cycles the chip: deselects the applet and forgets verified PINs, the security

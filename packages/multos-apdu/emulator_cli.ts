@@ -73,7 +73,7 @@ async function main(args: string[]): Promise<void> {
 
   if (values.tty !== undefined) {
     const port = await openSerialPort(values.tty, { baudRate: Number(values.baud) });
-    const device = new CommandModeDevice(port, (apdu) => chip.handle(apdu), deviceOptions);
+    const device = new CommandModeDevice(port, chip.handle, deviceOptions);
     stop.signal.addEventListener("abort", () => void device.close());
     say(`ready tty:${values.tty}`);
     await device.finished;
@@ -99,7 +99,7 @@ async function main(args: string[]): Promise<void> {
     chip.reset();
     const device = new CommandModeDevice(
       new TcpLink(conn),
-      (apdu) => chip.handle(apdu),
+      chip.handle,
       deviceOptions,
     );
     const onAbort = () => void device.close();

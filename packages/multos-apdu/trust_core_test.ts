@@ -8,6 +8,7 @@ import { ApduError } from "./apdu_error.ts";
 import { encodeCommand } from "./command.ts";
 import { decodeResponse } from "./response.ts";
 import { TrustCoreEmulator } from "./emulator.ts";
+import { TrustCore } from "./trust_core.ts";
 import {
   AccessCondition,
   DEVICE_CERTIFICATE_FILE,
@@ -30,7 +31,8 @@ const swOf = (sw: number) => (e: unknown) => e instanceof ApduError && e.sw === 
 
 Deno.test("TrustCore: select, version and random across several GET RANDOM commands", async () => {
   const chip = new TrustCoreEmulator({ version: [2, 7] });
-  const tc = connect(chip);
+  const handler = chip.handle;
+  const tc = new TrustCore({ transmit: (apdu) => Promise.resolve(handler(apdu)) });
   await tc.select();
   assert.deepEqual(await tc.version(), { major: 2, minor: 7 });
   const before = tc.stats.apdus;
