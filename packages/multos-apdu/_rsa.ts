@@ -159,3 +159,52 @@ export function pemBlock(text: string, label: string): Uint8Array | undefined {
   if (end < 0) return undefined;
   return Uint8Array.fromBase64(text.slice(start + begin.length, end).replace(/\s+/g, ""));
 }
+
+function mgf1Sha256(
+  seed: Uint8Array,
+  length: number,
+  hash: (m: Uint8Array) => Uint8Array,
+): Uint8Array {
+  const out = new Uint8Array(length);
+  const input = new Uint8Array(seed.length + 4);
+  input.set(seed);
+  for (let counter = 0, at = 0; at < length; counter++, at += 32) {
+    new DataView(input.buffer).setUint32(seed.length, counter);
+    out.set(hash(input).subarray(0, length - at), at);
+  }
+  return out;
+}
+
+/**
+ * EMSA-PSS encoding (RFC 8017 §9.1.1) of a SHA-256 digest with MGF1-SHA-256 and a 32-byte
+ * salt, then the private operation.
+ */
+export function pssSign(
+  key: RsaPrivateNumbers,
+  digest: Uint8Array,
+  hash: (m: Uint8Array) => Uint8Array,
+  random: (n: number) => Uint8Array,
+): Uint8Array {
+  const hLen = 32;
+  const emBits = key.n.toString(2).length - 1;
+  const emLen = Math.ceil(emBits / 8);
+  if (digest.length !== hLen || emLen < 2 * hLen + 2) {
+    throw new RangeError("PSS input or key too short");
+  }
+  const salt = random(hLen);
+  const mPrime = new Uint8Array(8 + 2 * hLen);
+  mPrime.set(digest, 8);
+  mPrime.set(salt, 8 + hLen);
+  const h = hash(mPrime);
+  const db = new Uint8Array(emLen - hLen - 1);
+  db[db.length - hLen - 1] = 1;
+  db.set(salt, db.length - hLen);
+  const mask = mgf1Sha256(h, db.length, hash);
+  for (let i = 0; i < db.length; i++) db[i]! ^= mask[i]!;
+  db[0]! &= 0xff >> (8 * emLen - emBits);
+  const em = new Uint8Array(emLen + 1);
+  em.set(db, 1);
+  em.set(h, 1 + db.length);
+  em[emLen] = 0xbc;
+  return rsaPrivate(key, emLen === byteLength(key.n) ? em.subarray(1) : em);
+}

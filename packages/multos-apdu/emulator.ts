@@ -20,6 +20,7 @@ import {
   pkcs1Encrypt,
   pkcs1Recover,
   pkcs1Sign,
+  pssSign,
   type RsaPrivateNumbers,
   type RsaPublicNumbers,
   toBigInt,
@@ -586,6 +587,12 @@ export class TrustCoreEmulator {
       if (!key) return refuse(0x6a88);
       if (data.length > byteLength(key.n) - 11) return refuse(0x6700);
       return this.#ok(command, pkcs1Sign(key, data));
+    }
+    if (algorithm === Alg.pssSha256) {
+      const key = sig.keyFile === undefined ? undefined : this.#rsaKeys.get(sig.keyFile);
+      if (!key) return refuse(0x6a88);
+      if (data.length !== 32) return refuse(0x6700);
+      return this.#ok(command, pssSign(key, data, sha256, this.#random));
     }
     return refuse(algorithm === undefined ? 0x6985 : 0x6a81);
   }

@@ -226,9 +226,12 @@ export class MultosCryptoProvider implements CryptoProvider {
     return this.#chip;
   }
 
-  /** PKCS#1 v1.5 schemes the device key signs with; empty without a stored certificate. */
+  /**
+   * Schemes the device key signs with, RSA-PSS (the chip's PSS-SHA256) first, then PKCS#1
+   * v1.5; empty without a stored certificate.
+   */
   get signatureSchemes(): readonly number[] {
-    return this.#chain.length ? [...PKCS1_SCHEMES.keys()] : [];
+    return this.#chain.length ? [SignatureScheme.rsa_pss_rsae_sha256, ...PKCS1_SCHEMES.keys()] : [];
   }
 
   #exclusive<T>(operation: (chip: TrustCore) => Promise<T>): Promise<T> {
@@ -387,8 +390,8 @@ export class MultosCryptoProvider implements CryptoProvider {
   }
 
   /**
-   * Signs with the device key in the chip: the host hashes the data and the chip signs the
-   * PKCS#1 v1.5 DigestInfo.
+   * Signs with the device key in the chip. The host hashes the data (the hash is not secret);
+   * the chip pads (PSS with a fresh salt, or PKCS#1 v1.5 around the DigestInfo) and signs.
    *
    * @param scheme One of {@linkcode MultosCryptoProvider.signatureSchemes}.
    * @param data The handshake messages to sign.
@@ -396,18 +399,22 @@ export class MultosCryptoProvider implements CryptoProvider {
    */
   async sign(scheme: number, data: Uint8Array): Promise<Uint8Array> {
     const pkcs1 = PKCS1_SCHEMES.get(scheme);
-    if (!pkcs1 || !this.#chain.length) {
+    const pss = scheme === SignatureScheme.rsa_pss_rsae_sha256;
+    if (!(pkcs1 || pss) || !this.#chain.length) {
       throw new RangeError(
         `the chip cannot sign with scheme 0x${scheme.toString(16).padStart(4, "0")}`,
       );
     }
-    const digestInfo = new Uint8Array([...Uint8Array.fromHex(pkcs1.prefix), ...pkcs1.hash(data)]);
+    const input = pkcs1
+      ? new Uint8Array([...Uint8Array.fromHex(pkcs1.prefix), ...pkcs1.hash(data)])
+      : sha256(data);
+    const algorithm = pkcs1 ? TrustCoreAlgorithm.rsaPkcs1 : TrustCoreAlgorithm.pssSha256;
     return await this.#exclusive(async (chip) => {
       await chip.setSecurityEnvironment(SeTemplate.signature, {
-        algorithm: TrustCoreAlgorithm.rsaPkcs1,
+        algorithm,
         keyFile: this.#deviceKeyFile,
       });
-      return await chip.signOrMac(digestInfo);
+      return await chip.signOrMac(input);
     });
   }
 

@@ -179,7 +179,29 @@ Deno.test("MultosCryptoProvider: client authentication with the chip's device ke
         data as BufferSource,
       ),
     );
-    await assert.rejects(provider.sign(SignatureScheme.rsa_pss_rsae_sha256, data), RangeError);
+    const pssKey = await crypto.subtle.importKey(
+      "spki",
+      ((await serverKey()) as { spki: Uint8Array }).spki as BufferSource,
+      { name: "RSA-PSS", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
+    assert.equal(provider.signatureSchemes[0], SignatureScheme.rsa_pss_rsae_sha256);
+    const pss = await provider.sign(SignatureScheme.rsa_pss_rsae_sha256, data);
+    assert.ok(
+      await crypto.subtle.verify(
+        { name: "RSA-PSS", saltLength: 32 },
+        pssKey,
+        pss as BufferSource,
+        data as BufferSource,
+      ),
+    );
+    assert.notDeepEqual(
+      await provider.sign(SignatureScheme.rsa_pss_rsae_sha256, data),
+      pss,
+      "fresh salt",
+    );
+    await assert.rejects(provider.sign(SignatureScheme.ecdsa_secp256r1_sha256, data), RangeError);
   }
 });
 

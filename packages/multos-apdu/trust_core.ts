@@ -456,6 +456,32 @@ export class TrustCore {
   }
 
   /**
+   * Generates an EC key pair in a private key file.
+   *
+   * @param keyFile E.g. `0x6300`.
+   * @param curve The named curve.
+   * @param ecdhOnly Restrict the key to ECDH (P2 1). @default {false}
+   * @returns The public key as the chip returns it.
+   */
+  async generateEcKey(
+    keyFile: number,
+    curve: TrustCoreCurveName,
+    ecdhOnly = false,
+  ): Promise<Uint8Array> {
+    return await this.#run(
+      "GENERATE EC KEY",
+      this.#cmd(
+        Ins.generateKey,
+        KeyType.ec,
+        ecdhOnly ? 1 : 0,
+        Uint8Array.of(...u16(keyFile), TrustCoreCurve[curve]),
+        65536,
+      ),
+      "keyGeneration",
+    );
+  }
+
+  /**
    * Loads a server's RSA public key as the untrusted key for wrap and verify. The exponent
    * goes in a 3-byte field, left-aligned, as the vendor host stack sends it.
    *

@@ -405,3 +405,20 @@ async function openSslDecrypt(ciphertext: Uint8Array): Promise<Uint8Array> {
   assert.equal(code, 0, new TextDecoder().decode(stderr));
   return stdout;
 }
+
+Deno.test("TrustCore: key generation commands, byte for byte", async () => {
+  const seen: string[] = [];
+  const tc = new TrustCore({
+    transmit: (apdu) => {
+      seen.push(apdu.toHex());
+      return Promise.resolve(Uint8Array.fromHex("04aa9000"));
+    },
+  });
+  await tc.generateRsaKey(0x6101, 2048);
+  await tc.generateEcKey(0x6300, "P-256", true);
+  // 80 46 P1 P2 | Lc 0003 | key file ‖ size (2048 → 00), or key file ‖ curve (P-256 → 17) | Le 0000
+  assert.deepEqual(seen, ["8046000000036101000000", "8046010100036300170000"]);
+  const chip = await provisionedChip();
+  const session = await openSession(chip);
+  await assert.rejects(session.generateEcKey(0x6300, "P-384"), swOf(0x6a81));
+});
