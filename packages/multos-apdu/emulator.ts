@@ -61,6 +61,12 @@ export interface TrustCoreEmulatorOptions {
   /** Bytes of file storage. @default {16384} */
   storage?: number;
   /**
+   * Secret key slots (premaster, master secret, record keys); one full handshake takes six.
+   * The vendor header declares ten.
+   * @default {10}
+   */
+  secretSlots?: number;
+  /**
    * Keeps a copy of every secret the chip makes, readable through
    * {@linkcode TrustCoreEmulator.secretsForTesting}, so a test can prove none of them ever
    * left through the APDU interface. Never enable outside tests.
@@ -119,7 +125,6 @@ const SUITE_LENGTHS: ReadonlyMap<number, { key: number; mac: number; iv: number 
   [0x003d, { key: 32, mac: 32, iv: 16 }],
 ]);
 
-const MAX_SESSION_SECRETS = 16;
 const FIRST_SESSION_HANDLE = 0x6210;
 const RANDOM_MAX = 248;
 
@@ -181,6 +186,7 @@ export class TrustCoreEmulator {
   readonly #version: readonly [number, number];
   readonly #storage: number;
   readonly #pinTries: number;
+  readonly #secretSlots: number;
   readonly #sentToHost: Uint8Array[] = [];
   readonly #history: Uint8Array[] | undefined;
   #selected = false;
@@ -210,6 +216,7 @@ export class TrustCoreEmulator {
     this.#random = options.random ?? ((n) => crypto.getRandomValues(new Uint8Array(n)));
     this.#version = options.version ?? [1, 0];
     this.#storage = options.storage ?? 16384;
+    this.#secretSlots = options.secretSlots ?? 10;
     this.#history = options.exposeSecretsForTesting ? [] : undefined;
     if (options.deviceKey) {
       this.#rsaKeys.set(DEVICE_KEY_FILE, options.deviceKey);
@@ -501,7 +508,7 @@ export class TrustCoreEmulator {
   }
 
   #store(kind: SecretKind, bytes: Uint8Array): number {
-    if (this.#secrets.size >= MAX_SESSION_SECRETS) return refuse(0x6a84);
+    if (this.#secrets.size >= this.#secretSlots) return refuse(0x6a84);
     let handle = FIRST_SESSION_HANDLE;
     while (this.#secrets.has(handle)) handle++;
     this.#secrets.set(handle, { kind, bytes });
@@ -647,7 +654,7 @@ export class TrustCoreEmulator {
       (tls.cipherSuite === undefined ? undefined : SUITE_LENGTHS.get(tls.cipherSuite));
     if (!lengths || lengths.iv !== 16) return refuse(0x6985);
     if (data.length !== 64) return refuse(0x6700);
-    if (this.#secrets.size + 4 > MAX_SESSION_SECRETS) return refuse(0x6a84);
+    if (this.#secrets.size + 4 > this.#secretSlots) return refuse(0x6a84);
     const { key, mac, iv } = lengths;
     const block = tls12Prf(master.bytes, "key expansion", data, 2 * (key + mac + iv));
     const take = (at: number, n: number) => block.slice(at, at + n);

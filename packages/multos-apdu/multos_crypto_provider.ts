@@ -137,7 +137,10 @@ class ChipSecret<Kind extends "premaster" | "master"> {
  * security-environment change when the direction changes, and an IV from a pooled GET RANDOM.
  *
  * `release` marks a handle unusable; the chip frees slots on ERASE TLS KEYS (next handshake or
- * {@linkcode MultosCryptoProvider.close}), since it has no command to erase a single slot.
+ * {@linkcode MultosCryptoProvider.close}), since it has no command to erase a single slot. A
+ * full handshake takes six of the applet's secret slots (ten in the vendor's header) and each
+ * abbreviated handshake on the kept master secret four more, so the chip answers `6A84` (an
+ * `ApduError`) once they run out; a new full handshake starts afresh.
  *
  * @example Full policy against the in-process emulator
  * ```ts

@@ -422,3 +422,20 @@ Deno.test("TrustCore: key generation commands, byte for byte", async () => {
   const session = await openSession(chip);
   await assert.rejects(session.generateEcKey(0x6300, "P-384"), swOf(0x6a81));
 });
+
+Deno.test("Emulator: secret slots run out (6A84) until ERASE TLS KEYS", async () => {
+  const chip = await provisionedChip({ secretSlots: 7 });
+  const tc = await openSession(chip);
+  const ms = await tc.generateMasterSecret(await tc.generatePremaster(), {
+    clientRandom: new Uint8Array(32),
+    serverRandom: new Uint8Array(32),
+  });
+  await tc.setSecurityEnvironment(SeTemplate.tls, { keyFile: ms.handle, cipherSuite: 0x002f });
+  await tc.generateKeyBlock(new Uint8Array(32), new Uint8Array(32));
+  await assert.rejects(tc.generateKeyBlock(new Uint8Array(32), new Uint8Array(32)), swOf(0x6a84));
+  await tc.generatePremaster();
+  await assert.rejects(tc.generatePremaster(), swOf(0x6a84));
+  await tc.eraseTlsKeys();
+  assert.equal(chip.secretCount, 0);
+  await tc.generatePremaster();
+});
