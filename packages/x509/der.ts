@@ -551,7 +551,30 @@ export function decodeOid(el: DerElement): string {
   return oidFrom(el.contents, 0, el.length, el.contentsOffset);
 }
 
+/** Decoded OIDs by a hash of their encoding; certificates repeat a few dozen OIDs. */
+const oidCache = new Map<number, { bytes: Uint8Array; text: string }>();
+const OID_CACHE_LIMIT = 512;
+
 function oidFrom(bytes: Uint8Array, start: number, end: number, base: number): string {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  const hit = oidCache.get(h);
+  if (hit && hit.bytes.length === end - start) {
+    let same = true;
+    for (let i = start; i < end; i++) {
+      if (hit.bytes[i - start] !== bytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return hit.text;
+  }
+  const text = oidText(bytes, start, end, base);
+  if (oidCache.size < OID_CACHE_LIMIT) oidCache.set(h, { bytes: bytes.slice(start, end), text });
+  return text;
+}
+
+function oidText(bytes: Uint8Array, start: number, end: number, base: number): string {
   if (start === end) throw new DerError("empty OID", base + start - 2);
   let oid = "";
   let v = 0;
@@ -640,13 +663,13 @@ function isAscii(c: Uint8Array): boolean {
 }
 
 function ascii(c: Uint8Array, el: DerElement): string {
-  let s = "";
   for (let i = 0; i < c.length; i++) {
-    const b = c[i]!;
-    if (b > 0x7f) throw new DerError("non-ASCII byte in string", el.contentsOffset + i);
-    s += String.fromCharCode(b);
+    if (c[i]! > 0x7f) throw new DerError("non-ASCII byte in string", el.contentsOffset + i);
   }
-  return s;
+  // Short strings build fastest from char codes; TextDecoder's call cost dominates for them.
+  return c.length <= 64
+    ? String.fromCharCode.apply(null, c as unknown as number[])
+    : latin1.decode(c);
 }
 
 function decodeUtf32(c: Uint8Array, el: DerElement): string {
@@ -675,13 +698,12 @@ function decodeTime(el: DerElement, generalized: boolean): Date {
       el.offset,
     );
   }
-  const digits: number[] = [];
   for (let i = 0; i < len - 1; i++) {
-    const d = c[i]! - 0x30;
-    if (d < 0 || d > 9) throw new DerError("non-digit in time", el.contentsOffset + i);
-    digits.push(d);
+    if (c[i]! < 0x30 || c[i]! > 0x39) {
+      throw new DerError("non-digit in time", el.contentsOffset + i);
+    }
   }
-  const num = (i: number): number => digits[i]! * 10 + digits[i + 1]!;
+  const num = (i: number): number => (c[i]! - 0x30) * 10 + c[i + 1]! - 0x30;
   let year: number;
   let i: number;
   if (generalized) {
@@ -701,8 +723,8 @@ function decodeTime(el: DerElement, generalized: boolean): Date {
   ) {
     throw new DerError("time field out of range", el.contentsOffset);
   }
-  const d = new Date(0);
-  d.setUTCFullYear(year, month - 1, day);
-  d.setUTCHours(hour, minute, second, 0);
+  const d = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Date.UTC reads years 0–99 as 1900–1999; only GeneralizedTime can name them.
+  if (year < 100) d.setUTCFullYear(year);
   return d;
 }

@@ -105,7 +105,7 @@ export const understoodExtensions: ReadonlySet<string> = new Set([
  */
 export function readExtensions(seq: DerReader): DecodedExtensions {
   const all: Extension[] = [];
-  const seen = new Set<string>();
+  const seen: string[] = [];
   const unknownCritical: string[] = [];
   const out: {
     -readonly [K in keyof DecodedExtensions]: DecodedExtensions[K];
@@ -119,8 +119,8 @@ export function readExtensions(seq: DerReader): DecodedExtensions {
     if (ext.nextIs(TagClass.universal, 1)) critical = ext.readBoolean();
     const valueEl = ext.expect(TagClass.universal, false, 4, "extnValue");
     ext.expectEnd();
-    if (seen.has(oid)) throw new DerError(`duplicate extension ${oid}`, extAt);
-    seen.add(oid);
+    if (seen.includes(oid)) throw new DerError(`duplicate extension ${oid}`, extAt);
+    seen.push(oid);
     all.push({ oid, critical, value: valueEl.contents });
     const inner = new DerReader(valueEl.contents, valueEl.contentsOffset, 3);
     switch (oid) {
