@@ -786,6 +786,14 @@ export class TrustCoreEmulator {
     this.#requirePin();
     const data = this.#data(command, 2);
     const id = data[0]! << 8 | data[1]!;
+    const secret = this.#secrets.get(id);
+    if (secret) {
+      // Session secrets are key files of class 62xx, so DELETE EF frees one slot (the only
+      // way short of ERASE TLS KEYS, which frees them all).
+      secret.bytes.fill(0);
+      this.#secrets.delete(id);
+      return this.#ok(command);
+    }
     const file = this.#files.get(id);
     if (!file) return refuse(0x6a82);
     if (!this.#allowed(file.update)) return refuse(0x6982);

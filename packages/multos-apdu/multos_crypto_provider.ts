@@ -106,11 +106,16 @@ class ChipSecret<Kind extends "premaster" | "master"> {
     return handle.#slot;
   }
 
-  static release(handle: unknown, owner: MultosCryptoProvider): void {
+  static release(
+    handle: unknown,
+    owner: MultosCryptoProvider,
+  ): { slot: number; generation: number } | undefined {
     if (!(handle instanceof ChipSecret) || handle.#owner !== owner) {
       throw new TypeError("not a handle of this provider");
     }
+    if (handle.#released) return undefined;
     handle.#released = true;
+    return { slot: handle.#slot, generation: handle.#generation };
   }
 
   toString(): string {
@@ -139,8 +144,10 @@ class ChipSecret<Kind extends "premaster" | "master"> {
  * `release` marks a handle unusable; the chip frees slots on ERASE TLS KEYS (next handshake or
  * {@linkcode MultosCryptoProvider.close}), since it has no command to erase a single slot. A
  * full handshake takes six of the applet's secret slots (ten in the vendor's header) and each
- * abbreviated handshake on the kept master secret four more, so the chip answers `6A84` (an
- * `ApduError`) once they run out; a new full handshake starts afresh.
+ * abbreviated handshake on the kept master secret four more. When the chip runs out (`6A84`),
+ * the provider deletes released secrets and earlier connections' record keys (DELETE EF on
+ * their handles, which are key file IDs; unconfirmed for session keys by the vendor sources)
+ * and retries, so those connections' protectors stop working.
  *
  * @example Full policy against the in-process emulator
  * ```ts
@@ -165,6 +172,10 @@ export class MultosCryptoProvider implements CryptoProvider {
   #generation = 0;
   #keysInChip = false;
   #pool: Uint8Array = new Uint8Array(0);
+  /** Slots of released premasters and master secrets in the current chip session. */
+  #freeable: number[] = [];
+  /** Key blocks of the current chip session, oldest first, with their protectors' liveness. */
+  #keyBlocks: { slots: number[]; live: { value: boolean } }[] = [];
   #poolAt = 0;
 
   private constructor(
@@ -181,16 +192,25 @@ export class MultosCryptoProvider implements CryptoProvider {
       : undefined;
   }
 
-  #sessionFor(generation: number): ChipSession {
+  #sessionFor(generation: number, live: { value: boolean }): ChipSession {
     return {
       exclusive: (operation) => this.#exclusive(operation),
       random: (length) => this.#chipRandom(length),
       checkLive: () => {
-        if (this.#generation !== generation) {
+        if (this.#generation !== generation || !live.value) {
           throw new TypeError("record keys belong to an erased chip session");
         }
       },
     };
+  }
+
+  /** Deletes released secrets and the record keys of earlier connections (DELETE EF each). */
+  async #freeSlots(chip: TrustCore): Promise<void> {
+    for (const block of this.#keyBlocks) block.live.value = false;
+    const slots = [...this.#freeable, ...this.#keyBlocks.flatMap((b) => b.slots)];
+    this.#freeable = [];
+    this.#keyBlocks = [];
+    for (const slot of slots) await chip.deleteFile(slot);
   }
 
   /**
@@ -286,6 +306,8 @@ export class MultosCryptoProvider implements CryptoProvider {
       if (this.#keysInChip) {
         await chip.eraseTlsKeys();
         this.#generation++;
+        this.#freeable = [];
+        this.#keyBlocks = [];
       }
       this.#keysInChip = true;
       await chip.loadUntrustedRsaKey(modulus, exponent);
@@ -343,10 +365,24 @@ export class MultosCryptoProvider implements CryptoProvider {
     const slot = ChipSecret.slot(master, this, "master", this.#generation);
     const block = await this.#exclusive(async (chip) => {
       await chip.setSecurityEnvironment(SeTemplate.tls, { keyFile: slot, cipherSuite: suite.id });
-      return await chip.generateKeyBlock(randoms.serverRandom, randoms.clientRandom);
+      try {
+        return await chip.generateKeyBlock(randoms.serverRandom, randoms.clientRandom);
+      } catch (e) {
+        // Out of slots (an abbreviated handshake on a kept master secret): earlier connections'
+        // record keys go, as the one-session-at-a-time rule of `full` allows, and we retry.
+        if (!(e instanceof ApduError && e.sw === StatusWord.notEnoughMemory)) throw e;
+        await this.#freeSlots(chip);
+        await chip.setSecurityEnvironment(SeTemplate.tls, { keyFile: slot, cipherSuite: suite.id });
+        return await chip.generateKeyBlock(randoms.serverRandom, randoms.clientRandom);
+      }
+    });
+    const live = { value: true };
+    this.#keyBlocks.push({
+      slots: [block.clientMac, block.serverMac, block.clientWrite, block.serverWrite],
+      live,
     });
     const etm = options.encryptThenMac;
-    const session = this.#sessionFor(this.#generation);
+    const session = this.#sessionFor(this.#generation, live);
     return {
       client: new ChipRecordProtector(session, suite, {
         mac: block.clientMac,
@@ -429,7 +465,8 @@ export class MultosCryptoProvider implements CryptoProvider {
    */
   async release(handle: PremasterHandle | MasterSecretHandle): Promise<void> {
     if (this.#software) return await this.#software.release(handle);
-    ChipSecret.release(handle, this);
+    const released = ChipSecret.release(handle, this);
+    if (released?.generation === this.#generation) this.#freeable.push(released.slot);
   }
 
   /**
@@ -443,6 +480,8 @@ export class MultosCryptoProvider implements CryptoProvider {
     await this.#exclusive((chip) => chip.eraseTlsKeys());
     this.#keysInChip = false;
     this.#generation++;
+    this.#freeable = [];
+    this.#keyBlocks = [];
   }
 }
 

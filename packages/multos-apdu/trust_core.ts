@@ -902,12 +902,18 @@ export class TrustCore {
   }
 
   /**
-   * Deletes an elementary file.
+   * Deletes an elementary file, or frees the slot of a session secret (its handle is its file
+   * ID).
    *
    * @param fileId The file.
    * @returns When deleted.
    */
   async deleteFile(fileId: number): Promise<void> {
+    // A template naming the deleted file must be set again, even if a new key gets its ID.
+    const named = Uint8Array.from(u16(fileId)).toHex();
+    for (const cached of this.#se.values()) {
+      if (cached.get(0x81) === named) cached.delete(0x81);
+    }
     await this.#run("DELETE EF", this.#cmd(Ins.deleteFile, 0, 0, Uint8Array.from(u16(fileId))));
   }
 

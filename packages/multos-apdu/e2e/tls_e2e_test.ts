@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { connectTls } from "@anchortls/client";
+import { SessionCache } from "@anchortls/handshake";
 import { type CipherSuite, CipherSuites } from "@anchortls/record";
 import {
   CommandModeDevice,
@@ -262,4 +263,37 @@ Deno.test("e2e: the chip removed mid-handshake gives a LinkError and an alert, n
     serverLog = await server.stop();
   }
   assert.match(serverLog, /alert internal error/);
+});
+
+Deno.test("e2e full: repeated session resumption with the master secret kept in the chip", async () => {
+  const server = await startServer();
+  try {
+    const chip = await provisionedChip();
+    const provider = await MultosCryptoProvider.open(inProcess(chip), { policy: "full", pin: PIN });
+    const session = new SessionCache();
+    const resumed: boolean[] = [];
+    for (let i = 0; i < 4; i++) {
+      const tls = await connectTls({
+        hostname: "127.0.0.1",
+        port: server.port,
+        serverName: "localhost",
+        caCerts: [rootPem],
+        provider,
+        session,
+      });
+      try {
+        resumed.push((await tls.handshake).resumed);
+        const writer = tls.writable.getWriter();
+        await writer.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+        writer.releaseLock();
+        assert.match(await new Response(tls.readable).text(), /^HTTP\/1\.0 200 ok/);
+      } finally {
+        await tls.close();
+      }
+    }
+    assert.deepEqual(resumed, [false, true, true, true]);
+    await provider.close();
+  } finally {
+    await server.stop();
+  }
 });
