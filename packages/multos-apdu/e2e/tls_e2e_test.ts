@@ -24,7 +24,14 @@ const testdata = new URL("../../x509/testdata/", import.meta.url).pathname;
 const rootPem = await Deno.readTextFile(testdata + "root.pem");
 
 /** Starts `openssl s_server -www` on a free port, asking for a client certificate. */
-async function startServer(): Promise<{ port: number; stop: () => Promise<string> }> {
+interface Server {
+  port: number;
+  /** Resolves when the server's stderr matches, or rejects after `ms`. */
+  logged(pattern: RegExp, ms?: number): Promise<void>;
+  stop(): Promise<string>;
+}
+
+async function startServer(): Promise<Server> {
   const child = new Deno.Command("openssl", {
     args: [
       "s_server",
@@ -49,7 +56,29 @@ async function startServer(): Promise<{ port: number; stop: () => Promise<string
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const stderr = new Response(child.stderr).text();
+  let errors = "";
+  const waiting = new Set<() => void>();
+  const drained = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      errors += chunk;
+      for (const check of waiting) check();
+    }
+  })();
+  const logged = (pattern: RegExp, ms = 10000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(check);
+        reject(new Error(`s_server never logged ${pattern}: ${errors}`));
+      }, ms);
+      const check = () => {
+        if (!pattern.test(errors)) return;
+        clearTimeout(timer);
+        waiting.delete(check);
+        resolve();
+      };
+      waiting.add(check);
+      check();
+    });
   const stop = async () => {
     try {
       child.kill("SIGTERM");
@@ -57,7 +86,8 @@ async function startServer(): Promise<{ port: number; stop: () => Promise<string
       // Already exited.
     }
     await child.status;
-    return await stderr;
+    await drained;
+    return errors;
   };
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let log = "";
@@ -66,7 +96,7 @@ async function startServer(): Promise<{ port: number; stop: () => Promise<string
       const port = log.match(/ACCEPT \S+:(\d+)/)?.[1];
       if (port) {
         lines.releaseLock();
-        return { port: Number(port), stop };
+        return { port: Number(port), logged, stop };
       }
       const { value, done } = await lines.read();
       if (done) throw new Error(`s_server did not start: ${log}`);
@@ -210,7 +240,6 @@ Deno.test({
 
 Deno.test("e2e: a chip answering 6982 (PIN never verified) fails the handshake with a fatal alert", async () => {
   const server = await startServer();
-  let serverLog = "";
   try {
     const chip = await provisionedChip();
     const provider = await MultosCryptoProvider.open(inProcess(chip), { policy: "full" });
@@ -218,10 +247,10 @@ Deno.test("e2e: a chip answering 6982 (PIN never verified) fails the handshake w
       fetchPage(provider, server.port, CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA, true),
       (e) => e instanceof ApduError && e.sw === 0x6982,
     );
+    await server.logged(/alert internal error/);
   } finally {
-    serverLog = await server.stop();
+    await server.stop();
   }
-  assert.match(serverLog, /alert internal error/);
 });
 
 Deno.test("e2e: a blocked PIN is refused before any connection", async () => {
@@ -250,19 +279,18 @@ Deno.test("e2e: the chip removed mid-handshake gives a LinkError and an alert, n
     return chip.handle(apdu);
   });
   const transport = new CommandModeTransport(hostEnd);
-  let serverLog = "";
   try {
     const provider = await MultosCryptoProvider.open(transport, { policy: "full", pin: PIN });
     await assert.rejects(
       fetchPage(provider, server.port, CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256, true),
       (e) => e instanceof LinkError,
     );
+    await server.logged(/alert internal error/);
   } finally {
     await transport.close();
     await device.close();
-    serverLog = await server.stop();
+    await server.stop();
   }
-  assert.match(serverLog, /alert internal error/);
 });
 
 Deno.test("e2e full: repeated session resumption with the master secret kept in the chip", async () => {
