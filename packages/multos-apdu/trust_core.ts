@@ -566,7 +566,7 @@ export class TrustCore {
     iv: Uint8Array,
     data: Uint8Array,
   ): Promise<Uint8Array> {
-    if (iv.length !== AES_BLOCK || data.length % AES_BLOCK !== 0) {
+    if (iv.length !== AES_BLOCK || data.length === 0 || data.length % AES_BLOCK !== 0) {
       throw new ApduError(undefined, name, { detail: "IV must be 16 bytes and data whole blocks" });
     }
     // CBC chains through the last ciphertext block, so long data runs as several commands,
