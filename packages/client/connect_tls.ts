@@ -13,7 +13,7 @@ import {
 } from "@anchortls/handshake";
 import { type CipherSuite, cipherSuiteById } from "@anchortls/record";
 import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
-import { startTls, type TlsConnection } from "./tls_connection.ts";
+import { type ByteTransport, startTls, type TlsConnection } from "./tls_connection.ts";
 
 /** A client certificate for a software provider. */
 export interface ClientCertificateOptions {
@@ -107,7 +107,7 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
     options.signal,
   );
   tcp.setNoDelay(true);
-  return startTls(tcp, {
+  return startTls(tcpTransport(tcp), {
     provider,
     trustAnchors,
     serverName,
@@ -119,6 +119,24 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
       if (cache && info.session) cache.set(cacheKey, info.session);
     },
   });
+}
+
+/**
+ * Wraps a TCP connection. Writes go through `conn.write` rather than `conn.writable`, whose
+ * failure closes the whole resource: a server that refuses our flight sends an alert and
+ * resets the connection, and the alert must still be readable after the failed write.
+ */
+function tcpTransport(conn: Deno.TcpConn): ByteTransport {
+  return {
+    readable: conn.readable,
+    writable: new WritableStream<Uint8Array>({
+      async write(chunk) {
+        for (let at = 0; at < chunk.length;) at += await conn.write(chunk.subarray(at));
+      },
+    }),
+    closeWrite: () => conn.closeWrite(),
+    close: () => conn.close(),
+  };
 }
 
 async function abortable(

@@ -104,6 +104,7 @@ class Connection implements TlsConnection {
   #writeClosed = false;
   #closed = false;
   #handshakeSettled = false;
+  #writeError: unknown;
 
   constructor(transport: ByteTransport, options: StartTlsOptions) {
     this.#transport = transport;
@@ -156,7 +157,9 @@ class Connection implements TlsConnection {
     await this.#apply(await this.#core.start(this.#now()));
     for (;;) {
       const record = await this.#read();
-      if (!record) throw new TruncationError("connection closed during the handshake");
+      if (!record) {
+        throw this.#writeError ?? new TruncationError("connection closed during the handshake");
+      }
       if (record.type === ContentType.alert) {
         this.#peerAlert(record.fragment, true);
         continue;
@@ -212,13 +215,25 @@ class Connection implements TlsConnection {
       }
     }
     flush();
-    await Promise.all(writes);
+    try {
+      await Promise.all(writes);
+    } catch (error) {
+      // A peer that refuses our flight usually says why in an alert and then closes; reading
+      // on finds that alert, and the write error is the fallback when there is none.
+      if (info || this.#core.isComplete) throw error;
+      this.#writeError ??= error;
+    }
     return info;
   }
 
   async #read(): Promise<InboundRecord | undefined> {
-    const { value, done } = await this.#records.read();
-    return done ? undefined : value;
+    try {
+      const { value, done } = await this.#records.read();
+      return done ? undefined : value;
+    } catch (error) {
+      if (this.#writeError && !(error instanceof TlsAlertError)) throw this.#writeError;
+      throw error;
+    }
   }
 
   /** Handles an alert record; returns true for close_notify, throws for fatal alerts. */

@@ -259,5 +259,5 @@ export async function startGnutls(options: GnutlsOptions): Promise<Peer> {
       : []),
     ...(options.debug ? ["-d", String(options.debug)] : []),
   ];
-  return await spawn("gnutls-serv", { args, port, ready: /listening on IPv4/ });
+  return await spawn("gnutls-serv", { args, port, ready: /listening on IPv4[^\n]*done/ });
 }

@@ -1,0 +1,199 @@
+/**
+ * Interop with `gnutls-serv --echo` (GnuTLS 3.x). Run with `deno test -A`; needs gnutls-bin.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { SessionCache } from "@anchortls/handshake";
+import { type CipherSuite, CipherSuites, TlsAlertError } from "@anchortls/record";
+import { CertificateError } from "@anchortls/x509";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { connectTls, type ConnectTlsOptions } from "../mod.ts";
+import { type GnutlsOptions, type Peer, pki, pkiText, startGnutls } from "./_peers.ts";
+
+const root = await pkiText("root.pem");
+const chainFile = pki("chain.pem");
+const suites: [CipherSuite, string][] = [
+  [CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA, "(AES-128-CBC)-(SHA1)"],
+  [CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA, "(AES-256-CBC)-(SHA1)"],
+  [CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256, "(AES-128-CBC)-(SHA256)"],
+  [CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256, "(AES-256-CBC)-(SHA256)"],
+];
+
+function base(peer: Peer): ConnectTlsOptions {
+  return { hostname: "127.0.0.1", port: peer.port, serverName: "localhost", caCerts: [root] };
+}
+
+async function withGnutls(
+  options: Omit<GnutlsOptions, "chainFile">,
+  body: (peer: Peer) => Promise<void>,
+) {
+  const peer = await startGnutls({ chainFile, ...options });
+  try {
+    await body(peer);
+  } finally {
+    await peer.stop();
+  }
+}
+
+/** Sends a line, reads the echo, closes; returns the handshake info. */
+async function echo(options: ConnectTlsOptions, line = "hello anchortls\n") {
+  const tls = await connectTls(options);
+  try {
+    const info = await tls.handshake;
+    const writer = tls.writable.getWriter();
+    await writer.write(new TextEncoder().encode(line));
+    const reader = tls.readable.getReader();
+    let text = "";
+    while (text.length < line.length) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    assert.equal(text, line);
+    return info;
+  } finally {
+    await tls.close();
+  }
+}
+
+function connectionReports(peer: Peer): string[] {
+  return peer.text().split("* Accepted connection").slice(1);
+}
+
+for (const encryptThenMac of [true, false]) {
+  for (const extendedMasterSecret of [true, false]) {
+    Deno.test(`gnutls-serv: every suite, EtM ${encryptThenMac ? "on" : "off"}, EMS ${extendedMasterSecret ? "on" : "off"}`, async () => {
+      await withGnutls({ encryptThenMac, extendedMasterSecret }, async (peer) => {
+        for (const [i, [suite, description]] of suites.entries()) {
+          const info = await echo({ ...base(peer), suites: [suite] });
+          assert.equal(info.suite, suite);
+          assert.equal(info.encryptThenMac, encryptThenMac);
+          assert.equal(info.extendedMasterSecret, extendedMasterSecret);
+          await peer.waitFor(new RegExp(`(- Options:[^\\n]*\\n[\\s\\S]*){${i + 1}}`));
+          const report = connectionReports(peer)[i]!;
+          assert.ok(report.includes(`(TLS1.2-X.509)-(RSA)-${description}`), report);
+          const options = report.match(/- Options:([^\n]*)/)![1]!;
+          assert.equal(options.includes("EtM"), encryptThenMac, options);
+          assert.equal(options.includes("extended master secret"), extendedMasterSecret, options);
+          assert.ok(options.includes("safe renegotiation"), options);
+        }
+      });
+    });
+  }
+}
+
+Deno.test("gnutls-serv: client certificate required", async () => {
+  await withGnutls({ requireClientCertificate: true }, async (peer) => {
+    const info = await echo({
+      ...base(peer),
+      clientCertificate: {
+        certificateChain: (await pkiText("client.pem")) + (await pkiText("intermediate.pem")),
+        privateKey: await pkiText("client.key"),
+      },
+    });
+    assert.equal(info.clientCertificateSent, true);
+    await peer.waitFor(/anchortls test client/);
+
+    // Without one, GnuTLS answers our empty Certificate with decode_error.
+    const refused = await connectTls(base(peer));
+    await assert.rejects(
+      refused.handshake,
+      (e) => e instanceof TlsAlertError && e.fromPeer && e.description === 50,
+    );
+    await refused.close();
+    await peer.waitFor(/No certificate was found/);
+  });
+});
+
+Deno.test("gnutls-serv: session resumption by session ID", async () => {
+  await withGnutls({}, async (peer) => {
+    const session = new SessionCache();
+    const first = await echo({ ...base(peer), session });
+    assert.equal(first.resumed, false);
+    const second = await echo({ ...base(peer), session });
+    assert.equal(second.resumed, true);
+    assert.equal(second.suite, first.suite);
+    await peer.waitFor(/This is a resumed session/);
+    session.clear();
+  });
+});
+
+Deno.test("gnutls-serv: 1 MiB echoed back, SHA-256 equal", async () => {
+  await withGnutls({}, async (peer) => {
+    // gnutls-serv echoes line by line, so the random payload travels as hex lines.
+    const size = 1 << 20;
+    const data = randomHexLines(size);
+    const tls = await connectTls(base(peer));
+    try {
+      await tls.handshake;
+      const writer = tls.writable.getWriter();
+      const sending = (async () => {
+        for (let at = 0; at < size; at += 40_000) {
+          await writer.write(data.subarray(at, at + 40_000));
+        }
+      })();
+      const hash = sha256.create();
+      let length = 0;
+      const reader = tls.readable.getReader();
+      while (length < size) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        hash.update(value);
+        length += value.length;
+      }
+      await sending;
+      assert.equal(length, size);
+      assert.equal(hash.digest().toHex(), sha256(data).toHex());
+    } finally {
+      await tls.close();
+    }
+  });
+});
+
+Deno.test("gnutls-serv: refusals — wrong host, untrusted root, no shared suite", async () => {
+  await withGnutls({ debug: 5 }, async (peer) => {
+    const wrongHost = await connectTls({ ...base(peer), serverName: "wrong.example" });
+    await assert.rejects(
+      wrongHost.handshake,
+      (e) => e instanceof CertificateError && e.reason === "hostname_mismatch",
+    );
+    await wrongHost.close();
+    await peer.waitFor(/Alert\[2\|42\]/);
+
+    const untrusted = await connectTls({
+      ...base(peer),
+      caCerts: [await pkiText("other-root.pem")],
+    });
+    await assert.rejects(
+      untrusted.handshake,
+      (e) => e instanceof CertificateError && e.reason === "unknown_issuer",
+    );
+    await untrusted.close();
+    await peer.waitFor(/Alert\[2\|48\]/);
+  });
+  await withGnutls({ ciphers: "+AES-256-CBC:+SHA256" }, async (peer) => {
+    const tls = await connectTls({
+      ...base(peer),
+      suites: [CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA],
+    });
+    await assert.rejects(
+      tls.handshake,
+      (e) => e instanceof TlsAlertError && e.fromPeer && e.description === 40,
+    );
+    await tls.close();
+    await peer.waitFor(/Error in handshake/);
+  });
+});
+
+function randomHexLines(size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  const raw = crypto.getRandomValues(new Uint8Array(32));
+  for (let at = 0; at < size; at += 65) {
+    crypto.getRandomValues(raw);
+    out.set(new TextEncoder().encode(raw.toHex()).subarray(0, Math.min(64, size - at - 1)), at);
+    out[Math.min(at + 64, size - 1)] = 0x0a;
+  }
+  return out;
+}
