@@ -24,19 +24,27 @@ export type SignatureAlgorithm =
   | { readonly kind: "ecdsa"; readonly hash: HashName; readonly oid: string }
   | { readonly kind: "unsupported"; readonly oid: string };
 
-const pkcs1: ReadonlyMap<string, HashName> = new Map([
+/** Parameterless algorithms are shared, frozen values. */
+const pkcs1: ReadonlyMap<string, SignatureAlgorithm> = fixed("rsa-pkcs1", [
   [Oid.sha1WithRsa, "SHA-1"],
   [Oid.sha256WithRsa, "SHA-256"],
   [Oid.sha384WithRsa, "SHA-384"],
   [Oid.sha512WithRsa, "SHA-512"],
 ]);
 
-const ecdsa: ReadonlyMap<string, HashName> = new Map([
+const ecdsa: ReadonlyMap<string, SignatureAlgorithm> = fixed("ecdsa", [
   [Oid.ecdsaWithSha1, "SHA-1"],
   [Oid.ecdsaWithSha256, "SHA-256"],
   [Oid.ecdsaWithSha384, "SHA-384"],
   [Oid.ecdsaWithSha512, "SHA-512"],
 ]);
+
+function fixed(
+  kind: "rsa-pkcs1" | "ecdsa",
+  entries: [string, HashName][],
+): ReadonlyMap<string, SignatureAlgorithm> {
+  return new Map(entries.map(([oid, hash]) => [oid, Object.freeze({ kind, hash, oid })]));
+}
 
 const hashes: ReadonlyMap<string, HashName> = new Map([
   [Oid.sha1, "SHA-1"],
@@ -58,16 +66,16 @@ const hashes: ReadonlyMap<string, HashName> = new Map([
 export function readSignatureAlgorithm(reader: DerReader): SignatureAlgorithm {
   const seq = reader.readSequence();
   const oid = seq.readOid();
-  const pkcs1Hash = pkcs1.get(oid);
-  if (pkcs1Hash) {
+  const pkcs1Alg = pkcs1.get(oid);
+  if (pkcs1Alg) {
     seq.readNull();
     seq.expectEnd();
-    return { kind: "rsa-pkcs1", hash: pkcs1Hash, oid };
+    return pkcs1Alg;
   }
-  const ecdsaHash = ecdsa.get(oid);
-  if (ecdsaHash) {
+  const ecdsaAlg = ecdsa.get(oid);
+  if (ecdsaAlg) {
     seq.expectEnd();
-    return { kind: "ecdsa", hash: ecdsaHash, oid };
+    return ecdsaAlg;
   }
   if (oid === Oid.rsassaPss) {
     const params = readPssParams(seq.readSequence());

@@ -412,14 +412,20 @@ export class DerReader {
 
   /** Reads a BOOLEAN (DER: only 00 and FF). @returns The value. */
   readBoolean(): boolean {
-    const el = this.expect(TagClass.universal, false, UniversalTag.boolean, "BOOLEAN");
-    return decodeBoolean(el);
+    const at = this.#base + this.#pos;
+    this.#skipExpected(packTag(TagClass.universal, false, UniversalTag.boolean), "BOOLEAN");
+    if (this.#lastEnd - this.#lastStart !== 1) throw new DerError("BOOLEAN must be one byte", at);
+    const b = this.#bytes[this.#lastStart]!;
+    if (b === 0xff) return true;
+    if (b === 0x00) return false;
+    throw new DerError("BOOLEAN must be 00 or FF", this.#base + this.#lastStart);
   }
 
   /** Reads a NULL. */
   readNull(): void {
-    const el = this.expect(TagClass.universal, false, UniversalTag.null, "NULL");
-    if (el.contents.length !== 0) throw new DerError("NULL with contents", el.offset);
+    const at = this.#base + this.#pos;
+    this.#skipExpected(packTag(TagClass.universal, false, UniversalTag.null), "NULL");
+    if (this.#lastEnd !== this.#lastStart) throw new DerError("NULL with contents", at);
   }
 
   /**
@@ -428,9 +434,11 @@ export class DerReader {
    * @returns The content bytes (a view).
    */
   readIntegerBytes(): Uint8Array {
-    const el = this.expect(TagClass.universal, false, UniversalTag.integer, "INTEGER");
-    checkInteger(el.contents, el.offset);
-    return el.contents;
+    const at = this.#base + this.#pos;
+    this.#skipExpected(packTag(TagClass.universal, false, UniversalTag.integer), "INTEGER");
+    const contents = this.#bytes.subarray(this.#lastStart, this.#lastEnd);
+    checkInteger(contents, at);
+    return contents;
   }
 
   /** Reads a non-negative INTEGER as a bigint. @returns The value. */
@@ -463,8 +471,11 @@ export class DerReader {
 
   /** Reads an OCTET STRING. @returns Its contents (a view). */
   readOctetString(): Uint8Array {
-    return this.expect(TagClass.universal, false, UniversalTag.octetString, "OCTET STRING")
-      .contents;
+    this.#skipExpected(
+      packTag(TagClass.universal, false, UniversalTag.octetString),
+      "OCTET STRING",
+    );
+    return this.#bytes.subarray(this.#lastStart, this.#lastEnd);
   }
 
   /** Reads an OBJECT IDENTIFIER. @returns The dotted-decimal form. */
