@@ -439,3 +439,67 @@ Deno.test("Emulator: secret slots run out (6A84) until ERASE TLS KEYS", async ()
   assert.equal(chip.secretCount, 0);
   await tc.generatePremaster();
 });
+
+Deno.test("TrustCore: command encodings, byte for byte (MULTOS command mode)", async () => {
+  const seen: string[] = [];
+  const answers = new Map([["8040", "c0ffee9000"], ["80a4", "530004009000"]]);
+  const tc = new TrustCore({
+    transmit: (apdu) => {
+      const hex = apdu.toHex();
+      seen.push(hex);
+      const canned = answers.get(hex.slice(0, 4)) ?? "9000";
+      return Promise.resolve(
+        Uint8Array.fromHex(canned.endsWith("9000") ? canned : canned + "9000"),
+      );
+    },
+  });
+  await tc.select();
+  await tc.verifyPin("12", 1);
+  await tc.setSecurityEnvironment(SeTemplate.signature, {
+    algorithm: Alg.hmacSha256,
+    keyFile: 0x6212,
+  });
+  await tc.setSecurityEnvironment(SeTemplate.tls, {
+    cipherSuite: 0x003c,
+    keyLengths: { key: 16, mac: 32, iv: 16 },
+  });
+  await tc.restoreSecurityEnvironment(1);
+  await tc.loadUntrustedRsaKey(Uint8Array.fromHex("c1c2c3"), Uint8Array.fromHex("010001"));
+  await tc.loadUntrustedEcKey(
+    "P-256",
+    new Uint8Array(32).fill(0xaa),
+    new Uint8Array(32).fill(0xbb),
+  );
+  await tc.eraseTlsKeys();
+  assert.equal((await tc.readModulus(0x6100)).toHex(), "c0ffee");
+  assert.equal(await tc.selectFile(0x5300), 0x0400);
+  await tc.createFile(0x5301, 0x0400, {
+    read: AccessCondition.always,
+    update: AccessCondition.securityOfficer,
+  });
+  await tc.deleteFile(0x5301);
+  assert.deepEqual(seen, [
+    // SELECT: CLA 00, P1 04 (by AID), P2 0C (no FCI), Lc 000A, the AID.
+    "00a4040c000aa00000014454434f5245",
+    // VERIFY user PIN "12" padded with FF to 12 bytes.
+    "80200001000c3132ffffffffffffffffffff",
+    // MSE SET B6: 80 01 07 (HMAC-SHA256) ‖ 81 02 6212 in one command.
+    "802241b600078001078102" + "6212",
+    // MSE SET BA: 85 02 003C ‖ 86 03 10 20 10.
+    "802241ba0009" + "8502003c" + "8603102010",
+    // MSE RESTORE SE 1: case 1 is header ‖ 0000.
+    "8022f3010000",
+    // LOAD UNTRUSTED KEY RSA: expLen 3 ‖ modLen 0003 ‖ exponent field 010001 ‖ modulus.
+    "80e600000009" + "03" + "0003" + "010001" + "c1c2c3",
+    // LOAD UNTRUSTED KEY EC: curve 17 ‖ X ‖ Y.
+    "80e601000041" + "17" + "aa".repeat(32) + "bb".repeat(32),
+    "80e700000000",
+    // READ MODULUS 6100: case 2 with Le 0200.
+    "804061000200",
+    // SELECT EF 5300: Lc 0002 ‖ FID ‖ Le 0004.
+    "80a40000000253000004",
+    // CREATE EF: 00 ‖ FID 5301 ‖ size 0400 ‖ 000000 ‖ read 01 ‖ 000000 ‖ update 08 ‖ 00.
+    "80e00000000e" + "00" + "5301" + "0400" + "000000" + "01" + "000000" + "08" + "00",
+    "80e4000000025301",
+  ]);
+});
