@@ -158,8 +158,12 @@ export interface OpenSslOptions {
   readonly ciphers?: readonly string[];
   readonly encryptThenMac?: boolean;
   readonly extendedMasterSecret?: boolean;
-  /** `-www` status page (default), or `stdin` to relay its stdin and stdout. */
-  readonly mode?: "www" | "stdin";
+  /**
+   * `www`: the `-www` status page (default). `stdin`: `-brief`, relaying its stdin to the
+   * client and the client's data to stdout (hashed as binary). `console`: stdin relay with
+   * the normal text output (plus whatever `extraArgs` adds, e.g. `-msg`), and stdin commands.
+   */
+  readonly mode?: "www" | "stdin" | "console";
   readonly cert?: string;
   readonly chain?: string;
   readonly key?: string;
@@ -191,7 +195,7 @@ export async function startOpenSsl(options: OpenSslOptions): Promise<Peer> {
     "-key",
     options.key ?? pki("leaf.key"),
     ...(options.encryptThenMac === false ? ["-no_etm"] : []),
-    ...(mode === "www" ? ["-www"] : ["-brief"]),
+    ...(mode === "www" ? ["-www"] : mode === "stdin" ? ["-brief"] : []),
     ...(options.extraArgs ?? []),
   ];
   const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
@@ -216,9 +220,9 @@ export async function startOpenSsl(options: OpenSslOptions): Promise<Peer> {
     args,
     port,
     env,
-    stdin: mode === "stdin",
+    stdin: mode !== "www",
     binaryStdout: mode === "stdin",
-    ...(mode === "www" ? { ready: /ACCEPT/ } : {}),
+    ...(mode === "stdin" ? {} : { ready: /ACCEPT/ }),
   });
 }
 

@@ -181,6 +181,28 @@ Deno.test("openssl s_server: a server that dies without close_notify is a trunca
   }
 });
 
+Deno.test("openssl s_server: a renegotiation request gets a no_renegotiation warning", async () => {
+  await withServer(
+    startOpenSsl({ tempDir, mode: "console", extraArgs: ["-msg"] }),
+    async (peer) => {
+      const tls = await connectTls(base(peer));
+      try {
+        await tls.handshake;
+        await peer.stdin!.write(new TextEncoder().encode("r\n"));
+        await peer.waitFor(/HelloRequest/);
+        // OpenSSL answers our refusal with a fatal handshake_failure of its own.
+        await assert.rejects(
+          new Response(tls.readable).arrayBuffer(),
+          (e) => e instanceof TlsAlertError && e.fromPeer && e.description === 40,
+        );
+        await peer.waitFor(/<<< TLS 1.2, Alert \[length 0002\], warning no_renegotiation/);
+      } finally {
+        await tls.close();
+      }
+    },
+  );
+});
+
 function randomBytes(n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let at = 0; at < n; at += 65536) crypto.getRandomValues(out.subarray(at, at + 65536));
