@@ -116,8 +116,6 @@ export class ApduExchange {
       throw new ApduError(undefined, this.#name, { detail: "response outside an exchange" });
     }
     const response = decodeResponse(bytes, this.#name);
-    const sw1 = response.sw >> 8;
-    const sw2 = response.sw & 0xff;
     const lastPart = this.#partIndex === this.#parts.length - 1;
     if (!lastPart) {
       if (response.sw !== StatusWord.ok) return this.#finish(response);
@@ -125,26 +123,20 @@ export class ApduExchange {
       this.#current = this.#parts[this.#partIndex]!;
       return this.#send(this.#current);
     }
-    if (sw1 === 0x61) {
+    const next = followUp(this.#current, response);
+    if (next?.ins === INS_GET_RESPONSE && response.sw >> 8 === 0x61) {
       this.#collected.push(response.data);
       if (++this.#rounds > this.#maxRounds) {
         throw new ApduError(response.sw, this.#name, {
           detail: `more than ${this.#maxRounds} GET RESPONSE rounds`,
         });
       }
-      const getResponse: CommandApdu = {
-        cla: this.#current.cla & 0x03,
-        ins: INS_GET_RESPONSE,
-        p1: 0,
-        p2: 0,
-        le: sw2 === 0 ? 256 : sw2,
-      };
-      return this.#send(getResponse);
+      return this.#send(next);
     }
-    if (sw1 === 0x6c && !this.#resent) {
+    if (next && !this.#resent) {
       this.#resent = true;
-      this.#current = { ...this.#current, le: sw2 === 0 ? 256 : sw2 };
-      return this.#send(this.#current);
+      this.#current = next;
+      return this.#send(next);
     }
     this.#collected.push(response.data);
     return this.#finish({ data: joined(this.#collected), sw: response.sw });
@@ -158,6 +150,33 @@ export class ApduExchange {
     this.#finished = true;
     return { kind: "done", response };
   }
+}
+
+/**
+ * What to send after a response, ISO 7816-4 §5.3: GET RESPONSE for `61XX` (XX more bytes,
+ * 00 meaning 256) and the same command with Le = XX for `6CXX`. A pure function; the state
+ * that chains several rounds is in {@linkcode ApduExchange}.
+ *
+ * @example Wrong Le
+ * ```ts
+ * import { followUp } from "@anchortls/multos-apdu";
+ * const next = followUp({ cla: 0x80, ins: 0x84, p1: 0, p2: 0, le: 16 }, { data: new Uint8Array(0), sw: 0x6c08 });
+ * next?.le; // 8
+ * ```
+ *
+ * @param command The command the response answers.
+ * @param response Its response.
+ * @returns The next command, or `undefined` when the response is final.
+ */
+export function followUp(command: CommandApdu, response: ResponseApdu): CommandApdu | undefined {
+  const sw1 = response.sw >> 8;
+  const count = (response.sw & 0xff) || 256;
+  if (sw1 === 0x61) {
+    // GET RESPONSE keeps the logical channel bits of the command's class byte.
+    return { cla: command.cla & 0x03, ins: INS_GET_RESPONSE, p1: 0, p2: 0, le: count };
+  }
+  if (sw1 === 0x6c) return { ...command, le: count };
+  return undefined;
 }
 
 function splitChain(command: CommandApdu, chunkSize: number): CommandApdu[] {

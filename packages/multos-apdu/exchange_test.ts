@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ApduError } from "./apdu_error.ts";
 import { ApduChannel } from "./channel.ts";
-import { ApduExchange, type ExchangeStep } from "./exchange.ts";
+import { ApduExchange, type ExchangeStep, followUp } from "./exchange.ts";
 
 function sent(step: ExchangeStep): string {
   assert.equal(step.kind, "send");
@@ -129,4 +129,22 @@ Deno.test("ApduChannel: transmitOk throws ApduError naming the command", async (
   );
   const response = await channel.transmit({ cla: 0x80, ins: 0x2a, p1: 0x9e, p2: 0x9a });
   assert.equal(response.sw, 0x6982);
+});
+
+Deno.test("followUp: the pure next-command function", () => {
+  const read = { cla: 0x81, ins: 0xb0, p1: 0, p2: 0, le: 16 };
+  const none = new Uint8Array(0);
+  assert.deepEqual(followUp(read, { data: none, sw: 0x6110 }), {
+    cla: 0x01,
+    ins: 0xc0,
+    p1: 0,
+    p2: 0,
+    le: 16,
+  });
+  assert.deepEqual(followUp(read, { data: none, sw: 0x6100 })?.le, 256);
+  assert.deepEqual(followUp(read, { data: none, sw: 0x6c04 }), { ...read, le: 4 });
+  assert.deepEqual(followUp(read, { data: none, sw: 0x6c00 })?.le, 256);
+  for (const sw of [0x9000, 0x6982, 0x6a80, 0x63c1]) {
+    assert.equal(followUp(read, { data: none, sw }), undefined);
+  }
 });
