@@ -7,34 +7,47 @@
  * @module
  */
 
-/** An RSA private key with its CRT numbers. */
+/** An RSA private key with its CRT numbers (RFC 8017 §3.2), as JWK names them. */
 export interface RsaPrivateNumbers {
+  /** Modulus. */
   readonly n: bigint;
+  /** Public exponent. */
   readonly e: bigint;
+  /** Private exponent. */
   readonly d: bigint;
+  /** First prime factor. */
   readonly p: bigint;
+  /** Second prime factor. */
   readonly q: bigint;
+  /** d mod (p − 1). */
   readonly dp: bigint;
+  /** d mod (q − 1). */
   readonly dq: bigint;
+  /** q⁻¹ mod p. */
   readonly qi: bigint;
 }
 
 /** An RSA public key. */
 export interface RsaPublicNumbers {
+  /** Modulus. */
   readonly n: bigint;
+  /** Public exponent. */
   readonly e: bigint;
 }
 
+/** Big-endian bytes to an integer. */
 export function toBigInt(bytes: Uint8Array): bigint {
   return bytes.length === 0 ? 0n : BigInt("0x" + bytes.toHex());
 }
 
+/** An integer to exactly `length` big-endian bytes. */
 export function toBytes(value: bigint, length: number): Uint8Array {
   const hex = value.toString(16);
   if (hex.length > length * 2) throw new RangeError("integer too large");
   return Uint8Array.fromHex(hex.padStart(length * 2, "0"));
 }
 
+/** Bytes needed for `n`. */
 export function byteLength(n: bigint): number {
   return Math.ceil(n.toString(16).length / 2);
 }
