@@ -127,6 +127,12 @@ for (const suite of suites) {
         }
       }
 
+      // DTLS binds epoch ‖ sequence and version FEFD into the MAC: the same protectors serve it.
+      const dtls = { type: 23, version: 0xfefd, sequence: 1n << 48n | 5n };
+      const datagram = new TextEncoder().encode("dtls record");
+      assert.deepEqual(peerReads.open(dtls, await client.seal(dtls, datagram)), datagram);
+      assert.deepEqual(await server.open(dtls, peerWrites.seal(dtls, datagram)), datagram);
+
       // Reading and writing at once: the provider serialises the chip, so both still work.
       const a = new Uint8Array(50).fill(1);
       const ctx = { type: 23, version: 0x0303, sequence: 7n };
