@@ -49,6 +49,23 @@ export function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint 
   return result;
 }
 
+/**
+ * Largest RSA modulus accepted, in bits. A peer-chosen modulus and exponent set the cost of
+ * `s^e mod n`; these bounds keep one verification in the milliseconds.
+ */
+export const MAX_RSA_BITS = 8192;
+
+/**
+ * True when an RSA key is small enough to use: modulus at most {@linkcode MAX_RSA_BITS} bits
+ * and public exponent below 2^32.
+ *
+ * @param key The RSA key.
+ * @returns Whether the key is within bounds.
+ */
+export function rsaKeyInBounds(key: { bits: number; exponent: bigint }): boolean {
+  return key.bits <= MAX_RSA_BITS && key.exponent < 1n << 32n;
+}
+
 function toBytes(value: bigint, length: number): Uint8Array | undefined {
   const hex = value.toString(16);
   if (hex.length > length * 2) return undefined;
@@ -63,6 +80,7 @@ function rsaVerifyPrimitive(
   key: { modulus: bigint; exponent: bigint; bits: number },
   signature: Uint8Array,
 ): Uint8Array | undefined {
+  if (!rsaKeyInBounds(key)) return undefined;
   const k = Math.ceil(key.bits / 8);
   if (signature.length !== k) return undefined;
   const s = BigInt("0x" + signature.toHex());
@@ -193,8 +211,8 @@ function importEcKey(key: Extract<PublicKeyInfo, { kind: "ec" }>): Promise<Crypt
 
 /**
  * Verifies a signature. Returns false, never throws, for a wrong signature, a key that does
- * not fit the algorithm, or an algorithm we do not support; policy (SHA-1, key sizes) is
- * the caller's.
+ * not fit the algorithm, an RSA key outside {@linkcode rsaKeyInBounds}, or an algorithm we do
+ * not support; policy (SHA-1, minimum key sizes) is the caller's.
  *
  * @example Checking a leaf's signature with its issuer's key
  * ```ts

@@ -6,6 +6,7 @@ import {
   ecdsaDerToP1363,
   modPow,
   pkcs1Encoding,
+  rsaKeyInBounds,
   signatureAlgorithmForScheme,
   verifySignature,
 } from "./signature.ts";
@@ -229,6 +230,18 @@ Deno.test("signature: ECDSA DER conversion is strict", () => {
   const out = ecdsaDerToP1363(small, 32)!;
   assert.equal(out[31], 1);
   assert.equal(out[63], 2);
+});
+
+Deno.test("signature: RSA keys beyond the cost bounds verify nothing", async () => {
+  assert.ok(rsaKey.kind === "rsa");
+  const key = await webCryptoKey({ name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, "leaf.key");
+  const sig = new Uint8Array(await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, message));
+  assert.equal(rsaKeyInBounds(rsaKey), true);
+  const hugeExponent = { ...rsaKey, exponent: (1n << 4000n) + 1n };
+  assert.equal(rsaKeyInBounds(hugeExponent), false);
+  assert.equal(await verifySignature(hugeExponent, pkcs1Sha256, message, sig), false);
+  assert.equal(rsaKeyInBounds({ bits: 8193, exponent: 65537n }), false);
+  assert.equal(rsaKeyInBounds({ bits: 8192, exponent: (1n << 32n) - 1n }), true);
 });
 
 Deno.test("signature: unsupported pairs and algorithms are false, never a throw", async () => {

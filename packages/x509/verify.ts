@@ -10,7 +10,7 @@ import { namesCoverHost, parseIpAddress } from "./hostname.ts";
 import { nameConstraintViolation } from "./name_constraints.ts";
 import { bytesEqual } from "./name.ts";
 import { Oid } from "./oid.ts";
-import { verifySignature } from "./signature.ts";
+import { MAX_RSA_BITS, rsaKeyInBounds, verifySignature } from "./signature.ts";
 
 /** Options for {@linkcode verifyChain}. */
 export interface VerifyChainOptions {
@@ -137,10 +137,11 @@ export async function verifyChain(options: VerifyChainOptions): Promise<Certific
   const candidates: Iterable<Certificate[]> = trustAnchors.some((a) => a.equals(leaf))
     ? [[leaf]]
     : paths([leaf], search);
+  const verified: SignatureMemo = new Map();
   let firstError: unknown;
   for (const path of candidates) {
     try {
-      await validatePath(path, options);
+      await validatePath(path, options, verified);
       return path;
     } catch (e) {
       if (!(e instanceof CertificateError)) throw e;
@@ -162,7 +163,25 @@ export async function verifyChain(options: VerifyChainOptions): Promise<Certific
   fail("unknown_issuer", last, `issuer "${top.issuer}" not found`);
 }
 
-async function validatePath(path: Certificate[], o: VerifyChainOptions): Promise<void> {
+/** Signature results by certificate and issuer, so paths sharing a link check it once. */
+type SignatureMemo = Map<Certificate, Map<Certificate, Promise<boolean>>>;
+
+function signedBy(cert: Certificate, issuer: Certificate, memo: SignatureMemo): Promise<boolean> {
+  let byIssuer = memo.get(cert);
+  if (!byIssuer) memo.set(cert, byIssuer = new Map());
+  let result = byIssuer.get(issuer);
+  if (!result) {
+    result = verifySignature(issuer.publicKey, cert.signatureAlgorithm, cert.tbs, cert.signature);
+    byIssuer.set(issuer, result);
+  }
+  return result;
+}
+
+async function validatePath(
+  path: Certificate[],
+  o: VerifyChainOptions,
+  memo: SignatureMemo,
+): Promise<void> {
   const now = o.now ?? new Date();
   const minRsaBits = o.minRsaBits ?? 2048;
   const purpose = o.purpose === "clientAuth" ? Oid.clientAuth : Oid.serverAuth;
@@ -177,6 +196,9 @@ async function validatePath(path: Certificate[], o: VerifyChainOptions): Promise
     if (key.kind === "rsa" && key.bits < minRsaBits) {
       fail("weak_key", i, `RSA key of ${key.bits} bits, below ${minRsaBits}`);
     }
+    if (key.kind === "rsa" && !rsaKeyInBounds(key)) {
+      fail("unsupported_key", i, `RSA key beyond ${MAX_RSA_BITS} bits or exponent beyond 2^32`);
+    }
   }
 
   for (let i = n - 1; i >= 0; i--) {
@@ -189,7 +211,7 @@ async function validatePath(path: Certificate[], o: VerifyChainOptions): Promise
     if (alg.hash === "SHA-1" && !o.allowSha1) {
       fail("weak_signature_algorithm", i, "SHA-1 signature");
     }
-    if (!(await verifySignature(issuer.publicKey, alg, cert.tbs, cert.signature))) {
+    if (!(await signedBy(cert, issuer, memo))) {
       fail("bad_signature", i, `signature does not verify with "${issuer.subject}"'s key`);
     }
   }
