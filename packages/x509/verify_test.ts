@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type Certificate, parseCertificate } from "./certificate.ts";
 import { certificateAlert, CertificateError, type CertificateErrorReason } from "./errors.ts";
 import { verifyChain, type VerifyChainOptions } from "./verify.ts";
-import { fixture } from "./_test_util.ts";
+import { fixture, seededRandom } from "./_test_util.ts";
 
 const now = new Date("2030-01-01T00:00:00Z");
 const root = fixture("root.pem");
@@ -263,4 +263,37 @@ Deno.test("errors: every reason maps to one of the five certificate alerts", () 
     assert.equal(e.cause, 1);
     assert.match(e.message, new RegExp(`certificate 2: ${reason}: detail`));
   }
+});
+
+Deno.test("verifyChain: mutated chains resolve or reject with CertificateError only", async () => {
+  const seed = 0x7e57c4a1;
+  const rand = seededRandom(seed);
+  const sources = ["leaf.pem", "intermediate.pem", "nc-intermediate.pem", "ec-chain-leaf.pem"]
+    .map((f) => fixture(f).der);
+  let validated = 0;
+  for (let i = 0; i < 1500; i++) {
+    const which = rand(sources.length);
+    const der = sources[which]!.slice();
+    der[rand(der.length)]! ^= 1 << rand(8);
+    let cert: Certificate;
+    try {
+      cert = parseCertificate(der);
+    } catch (e) {
+      if (e instanceof CertificateError) continue;
+      throw e;
+    }
+    const chain = which === 0 || which === 3
+      ? { leaf: cert, intermediates: [intermediate, fixture("ec-intermediate.pem")] }
+      : { leaf: fixture(which === 1 ? "leaf.pem" : "nc-ok-leaf.pem"), intermediates: [cert] };
+    try {
+      await verifyChain({ ...chain, trustAnchors: [root], now });
+      validated++;
+    } catch (e) {
+      if (!(e instanceof CertificateError)) {
+        throw new Error(`seed ${seed} iteration ${i}: ${e}`, { cause: e });
+      }
+    }
+  }
+  // A flipped bit inside a signed certificate must never validate.
+  assert.equal(validated, 0);
 });
