@@ -128,17 +128,6 @@ export class DerElement {
     return this.#bytes.subarray(this.#start, this.#end);
   }
 
-  /**
-   * One content byte, without making a view.
-   *
-   * @param i Index into the contents.
-   * @returns The byte, or undefined past the end.
-   */
-  contentByte(i: number): number | undefined {
-    const at = this.#contentsStart + i;
-    return at < this.#end ? this.#bytes[at] : undefined;
-  }
-
   /** Number of content bytes. */
   get length(): number {
     return this.#end - this.#contentsStart;
@@ -494,20 +483,6 @@ export class DerReader {
     }
     throw new DerError("expected UTCTime or GeneralizedTime", at);
   }
-}
-
-/**
- * Decodes a BOOLEAN's contents.
- *
- * @param el The element.
- * @returns The value.
- */
-export function decodeBoolean(el: DerElement): boolean {
-  if (el.contents.length !== 1) throw new DerError("BOOLEAN must be one byte", el.offset);
-  const b = el.contents[0]!;
-  if (b === 0xff) return true;
-  if (b === 0x00) return false;
-  throw new DerError("BOOLEAN must be 00 or FF", el.contentsOffset);
 }
 
 function checkInteger(bytes: Uint8Array, at: number): void {
