@@ -180,7 +180,7 @@ export function parseCertificate(der: Uint8Array, options: ParseOptions = {}): C
 /**
  * Decodes the certificates of a TLS Certificate message, leaf first.
  *
- * @example
+ * @example Splitting a server chain
  * ```ts
  * import { parseCertificateChain, parsePem } from "@anchortls/x509";
  * const pem = await Deno.readTextFile(new URL("./testdata/chain.pem", import.meta.url));

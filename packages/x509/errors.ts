@@ -58,7 +58,7 @@ const alertFor: Record<CertificateErrorReason, number> = {
 /**
  * The TLS alert a certificate failure should be answered with.
  *
- * @example
+ * @example Alert for an expired certificate
  * ```ts
  * import { certificateAlert } from "@anchortls/x509";
  * certificateAlert("expired"); // 45

@@ -56,7 +56,7 @@ function normalize(name: string): string | undefined {
  * Matches a subjectAltName dNSName (possibly a wildcard) against a host name, ignoring case
  * and one trailing dot.
  *
- * @example
+ * @example Wildcard matching
  * ```ts
  * import { hostnameMatches } from "@anchortls/x509";
  * hostnameMatches("*.example.com", "www.example.com"); // true
@@ -132,7 +132,7 @@ function parseIpv6(text: string): Uint8Array | undefined {
  * Parses an IPv4 dotted quad or an IPv6 address (RFC 4291 §2.2 text forms, optionally in
  * brackets; no zone identifiers).
  *
- * @example
+ * @example Telling addresses from names
  * ```ts
  * import { parseIpAddress } from "@anchortls/x509";
  * parseIpAddress("127.0.0.1"); // Uint8Array [127, 0, 0, 1]

@@ -33,7 +33,7 @@ export function parsePem(text: string): Uint8Array[] {
 /**
  * Encodes DER certificates as PEM.
  *
- * @example
+ * @example Round trip
  * ```ts
  * import { parsePem, toPem } from "@anchortls/x509";
  * const der = new Uint8Array([0x30, 0x00]);

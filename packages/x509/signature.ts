@@ -283,7 +283,7 @@ function pss(hash: HashName, saltLength: number): SignatureAlgorithm {
 /**
  * The signature algorithm for a TLS 1.2 SignatureAndHashAlgorithm / SignatureScheme code.
  *
- * @example
+ * @example Mapping rsa_pkcs1_sha256
  * ```ts
  * import { signatureAlgorithmForScheme } from "@anchortls/x509";
  * signatureAlgorithmForScheme(0x0401); // { kind: "rsa-pkcs1", hash: "SHA-256", ... }
