@@ -42,8 +42,22 @@ function looksLikePublicSuffix(labels: readonly string[]): boolean {
   return labels.length === 2 && /^[a-z]{2}$/.test(labels[1]!) && registryLabels.has(labels[0]!);
 }
 
+/** Internationalized names become A-labels (UTS #46 via the URL parser), as SANs hold them. */
+function toAscii(name: string): string | undefined {
+  // deno-lint-ignore no-control-regex
+  if (/^[\x00-\x7f]*$/.test(name)) return name;
+  try {
+    const host = new URL(`http://${name}/`).hostname;
+    return /^[a-z0-9.\-]+$/.test(host) ? host : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function normalize(name: string): string | undefined {
-  let n = name.toLowerCase();
+  const ascii = toAscii(name);
+  if (ascii === undefined) return undefined;
+  let n = ascii.toLowerCase();
   if (n.endsWith(".")) n = n.slice(0, -1);
   if (n.length === 0 || n.length > 253) return undefined;
   for (const label of n.split(".")) {

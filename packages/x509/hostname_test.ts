@@ -12,6 +12,12 @@ Deno.test("hostname: exact names match case-insensitively, one trailing dot igno
     ["example.com", "example.com..", false],
     ["", "", false],
     ["a..b", "a..b", false],
+    ["xn--bcher-kva.example", "bücher.example", true], // U-labels compare as A-labels
+    ["xn--bcher-kva.example", "BÜCHER.example", true],
+    ["*.xn--bcher-kva.example", "www.bücher.example", true],
+    ["bücher.example", "bücher.example", true],
+    ["xn--bcher-kva.example", "bucher.example", false],
+    ["localhost", "local host", false],
   ];
   for (const [pattern, host, want] of table) {
     assert.equal(hostnameMatches(pattern, host), want, `${pattern} vs ${host}`);
