@@ -17,9 +17,9 @@ export interface VerifyChainOptions {
   /** The end-entity certificate (first in the peer's Certificate message). */
   leaf: Certificate;
   /** Other certificates the peer sent, in any order; unused ones are ignored. */
-  intermediates: Certificate[];
+  intermediates: readonly Certificate[];
   /** Trusted roots (or any trusted CA certificates). */
-  trustAnchors: Certificate[];
+  trustAnchors: readonly Certificate[];
   /** DNS name the leaf must cover (an IP literal here is checked as `ip`). */
   hostname?: string;
   /** IP address (v4 or v6 text) the leaf must cover in an iPAddress entry. */
