@@ -86,17 +86,6 @@ export interface DecodedExtensions {
   readonly unknownCritical: readonly string[];
 }
 
-/** Extensions this package understands and enforces. */
-export const understoodExtensions: ReadonlySet<string> = new Set([
-  Oid.basicConstraints,
-  Oid.keyUsage,
-  Oid.extKeyUsage,
-  Oid.subjectAltName,
-  Oid.subjectKeyIdentifier,
-  Oid.authorityKeyIdentifier,
-  Oid.nameConstraints,
-]);
-
 /**
  * Reads the Extensions SEQUENCE and decodes the ones we understand.
  *
