@@ -6,6 +6,7 @@
  * @module
  */
 
+import { unsafe as aes } from "@noble/ciphers/aes.js";
 import { AlertDescription, TlsAlertError } from "./alert.ts";
 import type { PrekeyedHmac } from "./_prekeyed_hmac.ts";
 import type { CipherSuite } from "./cipher_suite.ts";
@@ -98,6 +99,70 @@ export class MacHeader {
     this.#view.setUint16(9, context.version);
     this.#view.setUint16(11, length);
     return this.bytes;
+  }
+}
+
+/**
+ * Views a byte buffer as 32-bit words for noble's AES core (little-endian hosts only, which
+ * every Deno target is; the protectors check it once).
+ *
+ * @param bytes A 4-byte-aligned buffer whose length is a multiple of 4.
+ * @returns The words, sharing memory with `bytes`.
+ */
+export function words(bytes: Uint8Array): Uint32Array {
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
+}
+
+/**
+ * CBC-encrypts words [from, end) in place, chaining from the block in words [from - 4, from)
+ * (the IV, or the last ciphertext block of an earlier part). The key schedule is expanded
+ * once per protector; noble's one-shot `cbc()` would expand it on every call.
+ *
+ * @param schedule From `expandKeyLE`.
+ * @param w The record as words.
+ * @param from First word to encrypt (a multiple of 4, at least 4).
+ * @param end One past the last word.
+ */
+export function cbcEncryptInPlace(
+  schedule: Uint32Array,
+  w: Uint32Array,
+  from: number,
+  end: number,
+): void {
+  let s0 = w[from - 4]!, s1 = w[from - 3]!, s2 = w[from - 2]!, s3 = w[from - 1]!;
+  for (let i = from; i < end; i += 4) {
+    const r = aes.encrypt(schedule, s0 ^ w[i]!, s1 ^ w[i + 1]!, s2 ^ w[i + 2]!, s3 ^ w[i + 3]!);
+    s0 = r.s0;
+    s1 = r.s1;
+    s2 = r.s2;
+    s3 = r.s3;
+    w[i] = s0;
+    w[i + 1] = s1;
+    w[i + 2] = s2;
+    w[i + 3] = s3;
+  }
+}
+
+/**
+ * CBC-decrypts words [4, end) in place, chaining from the IV in words [0, 4).
+ *
+ * @param schedule From `expandKeyDecLE`.
+ * @param w The fragment as words.
+ * @param end One past the last word.
+ */
+export function cbcDecryptInPlace(schedule: Uint32Array, w: Uint32Array, end: number): void {
+  let p0 = w[0]!, p1 = w[1]!, p2 = w[2]!, p3 = w[3]!;
+  for (let i = 4; i < end; i += 4) {
+    const c0 = w[i]!, c1 = w[i + 1]!, c2 = w[i + 2]!, c3 = w[i + 3]!;
+    const r = aes.decrypt(schedule, c0, c1, c2, c3);
+    w[i] = r.s0 ^ p0;
+    w[i + 1] = r.s1 ^ p1;
+    w[i + 2] = r.s2 ^ p2;
+    w[i + 3] = r.s3 ^ p3;
+    p0 = c0;
+    p1 = c1;
+    p2 = c2;
+    p3 = c3;
   }
 }
 

@@ -14,6 +14,8 @@ import { unsafe as aes } from "@noble/ciphers/aes.js";
 import {
   badRecordMac,
   BLOCK,
+  cbcDecryptInPlace,
+  cbcEncryptInPlace,
   checkKeyLengths,
   constantTimeEqual,
   encryptThenMacLengthOk,
@@ -24,6 +26,7 @@ import {
   MAX_PLAINTEXT,
   paddingGoodMask,
   roundUpToBlock,
+  words,
 } from "./_cbc_common.ts";
 import { PrekeyedHmac } from "./_prekeyed_hmac.ts";
 import type { CipherSuite } from "./cipher_suite.ts";
@@ -49,10 +52,6 @@ export interface CbcHmacProtectorOptions {
 // noble's AES core works on little-endian 32-bit words; a Uint32Array view over our byte
 // buffers only gives it those on a little-endian host, which every Deno target is.
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-function words(bytes: Uint8Array): Uint32Array {
-  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
-}
 
 /**
  * AES-CBC + HMAC-SHA1/SHA256 protection of one direction of one epoch.
@@ -133,7 +132,7 @@ export class CbcHmacProtector implements RecordProtector {
       fillIv(out, this.#random);
       out.set(plaintext, BLOCK);
       out.fill(encrypted - BLOCK - length - 1, BLOCK + length, encrypted);
-      this.#cbcEncrypt(words(out), encrypted >>> 2);
+      cbcEncryptInPlace(this.#encSchedule, words(out), 4, encrypted >>> 2);
       const header = this.#header.set(context, encrypted);
       this.#hmac.mac([header, out.subarray(0, encrypted)], out.subarray(encrypted));
       return out;
@@ -145,7 +144,7 @@ export class CbcHmacProtector implements RecordProtector {
     this.#hmac.mac([header, plaintext], out.subarray(BLOCK + length, BLOCK + length + macLength));
     // Minimal padding: every padding byte and padding_length itself hold the padding length.
     out.fill(out.length - BLOCK - length - macLength - 1, BLOCK + length + macLength);
-    this.#cbcEncrypt(words(out), out.length >>> 2);
+    cbcEncryptInPlace(this.#encSchedule, words(out), 4, out.length >>> 2);
     return out;
   }
 
@@ -203,41 +202,6 @@ export class CbcHmacProtector implements RecordProtector {
     return this.toString();
   }
 
-  /** CBC-encrypts words 4..end in place, chaining from the IV in words 0..3. */
-  #cbcEncrypt(w: Uint32Array, end: number): void {
-    const xk = this.#encSchedule;
-    let s0 = w[0]!, s1 = w[1]!, s2 = w[2]!, s3 = w[3]!;
-    for (let i = 4; i < end; i += 4) {
-      const r = aes.encrypt(xk, s0 ^ w[i]!, s1 ^ w[i + 1]!, s2 ^ w[i + 2]!, s3 ^ w[i + 3]!);
-      s0 = r.s0;
-      s1 = r.s1;
-      s2 = r.s2;
-      s3 = r.s3;
-      w[i] = s0;
-      w[i + 1] = s1;
-      w[i + 2] = s2;
-      w[i + 3] = s3;
-    }
-  }
-
-  /** CBC-decrypts words 4..end in place, chaining from the IV in words 0..3. */
-  #cbcDecrypt(w: Uint32Array, end: number): void {
-    const xk = this.#decSchedule;
-    let p0 = w[0]!, p1 = w[1]!, p2 = w[2]!, p3 = w[3]!;
-    for (let i = 4; i < end; i += 4) {
-      const c0 = w[i]!, c1 = w[i + 1]!, c2 = w[i + 2]!, c3 = w[i + 3]!;
-      const r = aes.decrypt(xk, c0, c1, c2, c3);
-      w[i] = r.s0 ^ p0;
-      w[i + 1] = r.s1 ^ p1;
-      w[i + 2] = r.s2 ^ p2;
-      w[i + 3] = r.s3 ^ p3;
-      p0 = c0;
-      p1 = c1;
-      p2 = c2;
-      p3 = c3;
-    }
-  }
-
   #openEncryptThenMac(context: RecordContext, fragment: Uint8Array): Uint8Array {
     const encrypted = fragment.length - this.#macLength;
     // Lengths are on the wire, so branching on them reveals nothing.
@@ -250,7 +214,7 @@ export class CbcHmacProtector implements RecordProtector {
     // A copy is needed anyway (the caller's bytes stay intact, and a fresh buffer is
     // word-aligned for the AES core); decrypting it in place avoids a second one.
     const buf = fragment.slice(0, encrypted);
-    this.#cbcDecrypt(words(buf), encrypted >>> 2);
+    cbcDecryptInPlace(this.#decSchedule, words(buf), encrypted >>> 2);
     const padLength = buf[encrypted - 1]!;
     if (paddingGoodMask(buf.subarray(BLOCK), padLength, 0) === 0) throw badRecordMac();
     return buf.subarray(BLOCK, encrypted - padLength - 1);
@@ -259,7 +223,7 @@ export class CbcHmacProtector implements RecordProtector {
   #openMacThenEncrypt(context: RecordContext, fragment: Uint8Array): Uint8Array {
     if (!macThenEncryptLengthOk(fragment.length, this.#macLength)) throw badRecordMac();
     const buf = fragment.slice();
-    this.#cbcDecrypt(words(buf), buf.length >>> 2);
+    cbcDecryptInPlace(this.#decSchedule, words(buf), buf.length >>> 2);
     const plain = buf.subarray(BLOCK);
     return plain.subarray(0, this.#macThenEncryptCheck.contentLength(context, plain));
   }

@@ -11,6 +11,7 @@ import { unsafe as aes } from "@noble/ciphers/aes.js";
 import {
   badRecordMac,
   BLOCK,
+  cbcEncryptInPlace,
   checkKeyLengths,
   constantTimeEqual,
   encryptThenMacLengthOk,
@@ -21,6 +22,7 @@ import {
   MAX_PLAINTEXT,
   paddingGoodMask,
   roundUpToBlock,
+  words,
 } from "./_cbc_common.ts";
 import { PrekeyedHmac } from "./_prekeyed_hmac.ts";
 import { CbcHmacProtector, type CbcHmacProtectorOptions } from "./cbc_hmac.ts";
@@ -247,35 +249,52 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
 
   async #sealMacThenEncrypt(context: RecordContext, plaintext: Uint8Array): Promise<Uint8Array> {
     const length = plaintext.length;
+    const macLength = this.#suite.macLength;
     const macInput = new Uint8Array(MAC_HEADER + length);
     macInput.set(this.#header.set(context, length));
     macInput.set(plaintext, MAC_HEADER);
-    const mac = await this.#sign(macInput);
-    const body = new Uint8Array(roundUpToBlock(length + mac.length + 1));
-    body.set(plaintext);
-    body.set(mac, length);
-    body.fill(body.length - length - mac.length - 1, length + mac.length);
-    const out = new Uint8Array(BLOCK + body.length);
+    const out = new Uint8Array(BLOCK + roundUpToBlock(length + macLength + 1));
     fillIv(out, this.#random);
-    out.set(await this.#encrypt(out.subarray(0, BLOCK), body), BLOCK);
+    // CBC is a chain, and only its last blocks hold the MAC: the whole blocks of content are
+    // encrypted by WebCrypto while WebCrypto computes the MAC (one async round trip, not two),
+    // then the short tail (rest of the content, MAC, padding) is encrypted here, chained from
+    // the last ciphertext block.
+    const head = length - (length % BLOCK);
+    const [mac, headCiphertext] = await Promise.all([
+      this.#sign(macInput),
+      head > 0
+        ? this.#encrypt(out.slice(0, BLOCK), macInput.slice(MAC_HEADER, MAC_HEADER + head))
+        : new Uint8Array(0),
+    ]);
+    out.set(headCiphertext, BLOCK);
+    const tailAt = BLOCK + head;
+    out.set(macInput.subarray(MAC_HEADER + head), tailAt);
+    out.set(mac, BLOCK + length);
+    out.fill(out.length - BLOCK - length - macLength - 1, BLOCK + length + macLength);
+    cbcEncryptInPlace(this.#encSchedule, words(out), tailAt >>> 2, out.length >>> 2);
     return out;
   }
 
   async #openEncryptThenMac(context: RecordContext, fragment: Uint8Array): Promise<Uint8Array> {
     const encrypted = fragment.length - this.#suite.macLength;
     if (!encryptThenMacLengthOk(encrypted)) throw badRecordMac();
-    // RFC 7366 §3: the MAC over IV ‖ ciphertext is checked before anything is decrypted.
     const macInput = new Uint8Array(MAC_HEADER + encrypted);
     macInput.set(this.#header.set(context, encrypted));
     macInput.set(fragment.subarray(0, encrypted), MAC_HEADER);
-    const mac = await this.#sign(macInput);
-    if (!constantTimeEqual(mac, fragment.subarray(encrypted))) throw badRecordMac();
-    // Decrypt the bytes that were authenticated (our copy), not the caller's buffer, which
-    // may have changed while the MAC was computed.
-    const plain = await this.#decrypt(
-      macInput.slice(MAC_HEADER, MAC_HEADER + BLOCK),
-      macInput.subarray(MAC_HEADER + BLOCK),
-    );
+    const received = fragment.slice(encrypted);
+    // RFC 7366 §3 asks for the MAC to be checked before decryption, so that no padding check
+    // can run on forged data. Both WebCrypto calls run at once here (one async round trip
+    // instead of two), and that still holds: nothing looks at the decrypted bytes until the
+    // MAC has verified, and a failure waits for both, so its timing says nothing either.
+    // Both work on our copy of the fragment, which the caller cannot change meanwhile.
+    const [mac, plain] = await Promise.all([
+      this.#sign(macInput),
+      this.#decrypt(
+        macInput.slice(MAC_HEADER, MAC_HEADER + BLOCK),
+        macInput.subarray(MAC_HEADER + BLOCK),
+      ),
+    ]);
+    if (!constantTimeEqual(mac, received)) throw badRecordMac();
     const padLength = plain[plain.length - 1]!;
     if (paddingGoodMask(plain, padLength, 0) === 0) throw badRecordMac();
     return plain.subarray(0, plain.length - padLength - 1);
