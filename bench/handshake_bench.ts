@@ -1,0 +1,178 @@
+/**
+ * TLS 1.2 handshake rate against a local `openssl s_server`: ours (`connectTls`, software
+ * provider) against Node.js's `node:tls` (OpenSSL inside) doing the same loop in a `node`
+ * subprocess, in the same run, against the same server. Deno's own TLS cannot be the
+ * baseline: it has no CBC suites.
+ *
+ * - full: TCP connect, full RSA handshake (TLS_RSA_WITH_AES_128_CBC_SHA256, EtM and EMS on,
+ *   chain of three RSA-2048 certificates validated), close_notify, close.
+ * - resumed: the same with an abbreviated handshake resuming a session by ID (tickets are
+ *   off in the node client so both resume the same way).
+ *
+ * The node side runs one handshake per line it reads on stdin and answers a line, so each of
+ * its iterations also pays one pipe round trip (tens of µs, small next to a handshake).
+ *
+ * Run: `deno bench -A bench/handshake_bench.ts` (needs `openssl` and `node` on the PATH).
+ *
+ * @module
+ */
+
+import { connectTls, type ConnectTlsOptions } from "@anchortls/client";
+import { SessionCache } from "@anchortls/handshake";
+import { CipherSuites } from "@anchortls/record";
+
+const pki = (name: string) =>
+  new URL(`../packages/x509/testdata/${name}`, import.meta.url).pathname;
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function readLine(reader: ReadableStreamDefaultReader<string>, buffer: { text: string }) {
+  for (;;) {
+    const newline = buffer.text.indexOf("\n");
+    if (newline >= 0) {
+      const line = buffer.text.slice(0, newline);
+      buffer.text = buffer.text.slice(newline + 1);
+      return line;
+    }
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`process ended; output so far: ${buffer.text}`);
+    buffer.text += value;
+  }
+}
+
+const port = freePort();
+const server = new Deno.Command("openssl", {
+  args: [
+    "s_server",
+    "-accept",
+    `127.0.0.1:${port}`,
+    "-tls1_2",
+    "-cipher",
+    "AES128-SHA256",
+    "-cert",
+    pki("leaf.pem"),
+    "-cert_chain",
+    pki("intermediate.pem"),
+    "-key",
+    pki("leaf.key"),
+    "-www",
+  ],
+  stdout: "piped",
+  stderr: "null",
+  stdin: "null",
+}).spawn();
+const serverOut = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+const serverBuffer = { text: "" };
+while (!(await readLine(serverOut, serverBuffer)).includes("ACCEPT"));
+(async () => {
+  while (!(await serverOut.read()).done);
+})();
+
+const nodeScript = `
+const tls = require("node:tls");
+const fs = require("node:fs");
+const { SSL_OP_NO_TICKET } = require("node:crypto").constants;
+const [port, rootPath] = process.argv.slice(1);
+const ca = fs.readFileSync(rootPath);
+let session;
+function handshake(resume) {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: "127.0.0.1", port: Number(port), servername: "localhost", ca,
+      minVersion: "TLSv1.2", maxVersion: "TLSv1.2", ciphers: "AES128-SHA256",
+      secureOptions: SSL_OP_NO_TICKET, session: resume ? session : undefined,
+    }, () => {
+      if (resume && !socket.isSessionReused()) return reject(new Error("not resumed"));
+      socket.end();
+      resolve();
+    });
+    socket.on("session", (s) => { session = s; });
+    socket.on("error", reject);
+  });
+}
+let queue = Promise.resolve();
+let pending = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk) => {
+  pending += chunk;
+  let i;
+  while ((i = pending.indexOf("\\n")) >= 0) {
+    const command = pending.slice(0, i);
+    pending = pending.slice(i + 1);
+    queue = queue.then(() => command === "ping" ? undefined : handshake(command === "resumed"))
+      .then(() => process.stdout.write("ok\\n"), (e) => process.stdout.write("error " + e.message + "\\n"));
+  }
+});
+process.stdin.on("end", () => queue.then(() => process.exit(0)));
+`;
+const node = new Deno.Command("node", {
+  args: ["-e", nodeScript, String(port), pki("root.pem")],
+  stdin: "piped",
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const nodeIn = node.stdin.getWriter();
+const nodeOut = node.stdout.pipeThrough(new TextDecoderStream()).getReader();
+const nodeBuffer = { text: "" };
+
+async function nodeHandshake(kind: "full" | "resumed" | "ping"): Promise<void> {
+  await nodeIn.write(new TextEncoder().encode(`${kind}\n`));
+  const reply = await readLine(nodeOut, nodeBuffer);
+  if (reply !== "ok") throw new Error(`node:tls ${kind} handshake: ${reply}`);
+}
+
+const options: ConnectTlsOptions = {
+  hostname: "127.0.0.1",
+  port,
+  serverName: "localhost",
+  caCerts: [await Deno.readTextFile(pki("root.pem"))],
+  suites: [CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256],
+};
+const sessions = new SessionCache();
+
+async function ourHandshake(kind: "full" | "resumed" | "prime"): Promise<void> {
+  const tls = await connectTls(kind === "full" ? options : { ...options, session: sessions });
+  const info = await tls.handshake;
+  if (kind === "resumed" && !info.resumed) throw new Error("anchortls did not resume");
+  await tls.close();
+}
+
+// Prime both session caches so the resumed groups resume from their first iteration. The
+// resumed groups run first: s_server keeps a small session cache, and the hundreds of full
+// handshakes would push the primed sessions out of it.
+await nodeHandshake("full");
+await ourHandshake("prime");
+
+Deno.bench("node:tls resumed handshake", { group: "resumed", baseline: true }, async () => {
+  await nodeHandshake("resumed");
+});
+
+Deno.bench("anchortls connectTls resumed handshake", { group: "resumed" }, async () => {
+  await ourHandshake("resumed");
+});
+
+Deno.bench("node:tls full handshake", { group: "full", baseline: true }, async () => {
+  await nodeHandshake("full");
+});
+
+Deno.bench("anchortls connectTls full handshake", { group: "full" }, async () => {
+  await ourHandshake("full");
+});
+
+Deno.bench("node subprocess pipe round trip, no handshake", { group: "overhead" }, async () => {
+  await nodeHandshake("ping");
+});
+
+globalThis.addEventListener("unload", () => {
+  try {
+    node.kill();
+    server.kill();
+  } catch {
+    // Already gone.
+  }
+});
