@@ -122,3 +122,37 @@ Deno.test("splitDatagram: several records in one datagram, and malformed datagra
   bad[16] = 99;
   expectAlert(() => splitDatagram(bad), AlertDescription.unexpected_message, "type");
 });
+
+Deno.test("deframer and splitter: seeded random input ends in records or a TlsAlertError", () => {
+  let seed = 0x5eed;
+  const next = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return seed >>> 0;
+  };
+  for (let round = 0; round < 2000; round++) {
+    const input = new Uint8Array(next() % 64).map(() => next() & 0xff);
+    // Bias the first bytes towards plausible headers so the length paths are reached too.
+    if (input.length > 3 && round % 2 === 0) {
+      input[0] = 20 + (next() % 4);
+      input[1] = round % 4 === 0 ? 0x03 : 0xfe;
+      input[2] = round % 4 === 0 ? 0x03 : 0xfd;
+    }
+    const what = `seed round ${round}: ${input.toHex()}`;
+    try {
+      const d = new TlsDeframer();
+      for (let at = 0, size = 1; at < input.length; at += size, size = 1 + (next() % 7)) {
+        d.push(input.subarray(at, at + size));
+        drain(d, []);
+      }
+    } catch (e) {
+      assert.ok(e instanceof TlsAlertError, `${what}: ${e}`);
+    }
+    try {
+      for (const r of splitDatagram(input)) assert.ok(r.fragment.length <= input.length, what);
+    } catch (e) {
+      assert.ok(e instanceof TlsAlertError, `${what}: ${e}`);
+    }
+  }
+});
