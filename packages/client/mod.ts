@@ -3,18 +3,15 @@
  * connection, runs the handshake with secrets held by a `CryptoProvider` (software or a
  * secure element), and hands back byte Web Streams.
  *
- * @example Talking to a local `openssl s_server`
- * ```ts ignore
+ * @example Options are checked before any connection is made
+ * ```ts
  * import { connectTls } from "@anchortls/client";
- * const tls = await connectTls({
- *   hostname: "127.0.0.1",
- *   port: 4433,
- *   serverName: "localhost",
- *   caCerts: [await Deno.readTextFile("root.pem")],
- * });
- * const { suite, encryptThenMac, extendedMasterSecret } = await tls.handshake;
- * await tls.close();
+ * const error = await connectTls({ hostname: "127.0.0.1", port: 4433, caCerts: [] })
+ *   .catch((e: Error) => e);
+ * error instanceof TypeError; // true: there is nothing to trust
  * ```
+ *
+ * See the package README for a complete session with a local `openssl s_server`.
  *
  * @module
  */
