@@ -28,9 +28,9 @@ import { encodeAlert } from "./messages/alert_message.ts";
 import { encodeClientHello } from "./messages/client_hello.ts";
 import { type Extension, ExtensionType } from "./messages/extensions.ts";
 import {
-  encodeTlsHandshake,
+  type HandshakeFraming,
   type HandshakeMessage,
-  TlsHandshakeDeframer,
+  TlsHandshakeFraming,
 } from "./messages/framing.ts";
 import { HandshakeType } from "./messages/handshake_type.ts";
 import { OFFERED_SIGNATURE_SCHEMES } from "./signature_scheme.ts";
@@ -64,6 +64,8 @@ export interface ClientHandshakeConfig {
   readonly encryptThenMac?: boolean;
   /** A session to offer for resumption; ignored unless it belongs to `provider`. */
   readonly session?: TlsSession;
+  /** How handshake messages are framed. @default {new TlsHandshakeFraming()} */
+  readonly framing?: HandshakeFraming;
 }
 
 /** What a finished handshake established. */
@@ -146,7 +148,7 @@ export type HandshakeAction =
  */
 export class ClientHandshake {
   readonly #config: ClientHandshakeConfig;
-  readonly #deframer = new TlsHandshakeDeframer();
+  readonly #framing: HandshakeFraming;
   #state: State | undefined;
   #context: HandshakeContext | undefined;
   #complete = false;
@@ -161,6 +163,7 @@ export class ClientHandshake {
     const suites = config.suites ?? DEFAULT_CIPHER_SUITES;
     if (suites.length === 0) throw new TypeError("at least one cipher suite must be offered");
     this.#config = config;
+    this.#framing = config.framing ?? new TlsHandshakeFraming();
   }
 
   /** True once the handshake has completed. */
@@ -195,7 +198,7 @@ export class ClientHandshake {
       extensions,
     });
     const transcript = new Transcript();
-    const message = encodeTlsHandshake(HandshakeType.client_hello, hello);
+    const message = this.#framing.frame(HandshakeType.client_hello, hello);
     transcript.add(message);
     this.#context = {
       config,
@@ -203,6 +206,7 @@ export class ClientHandshake {
       offeredExtensions: new Set(extensions.map((e) => e.type)),
       clientRandom,
       offeredSession: session,
+      framing: this.#framing,
       transcript,
       actions: [],
       now,
@@ -230,8 +234,8 @@ export class ClientHandshake {
       if (event.type === ContentType.change_cipher_spec) {
         await this.#changeCipherSpec(context, event.data);
       } else {
-        this.#deframer.push(event.data);
-        for (let m = this.#deframer.next(); m; m = this.#deframer.next()) {
+        this.#framing.push(event.data);
+        for (let m = this.#framing.next(); m; m = this.#framing.next()) {
           await this.#message(context, m);
         }
       }
@@ -247,7 +251,7 @@ export class ClientHandshake {
     if (data.length !== 1 || data[0] !== 1) {
       throw new TlsAlertError(AlertDescription.decode_error, "ChangeCipherSpec must be one byte 1");
     }
-    if (this.#deframer.hasPartialMessage) {
+    if (this.#framing.hasPartialMessage) {
       throw new TlsAlertError(
         AlertDescription.unexpected_message,
         "ChangeCipherSpec inside a fragmented handshake message",
@@ -296,7 +300,7 @@ export class ClientHandshake {
     if (done) {
       this.#complete = true;
       this.#state = undefined;
-      if (this.#deframer.hasPartialMessage) {
+      if (this.#framing.hasPartialMessage) {
         throw new TlsAlertError(
           AlertDescription.unexpected_message,
           "handshake data after the server Finished",

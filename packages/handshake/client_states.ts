@@ -30,7 +30,7 @@ import {
   decodeCertificateRequest,
 } from "./messages/certificate_request.ts";
 import { ExtensionType } from "./messages/extensions.ts";
-import { encodeTlsHandshake, type HandshakeMessage } from "./messages/framing.ts";
+import type { HandshakeFraming, HandshakeMessage } from "./messages/framing.ts";
 import { HandshakeType, handshakeTypeName } from "./messages/handshake_type.ts";
 import { decodeServerHello, type ServerHello } from "./messages/server_hello.ts";
 import {
@@ -50,6 +50,7 @@ export interface HandshakeContext {
   readonly offeredExtensions: ReadonlySet<number>;
   readonly clientRandom: Uint8Array;
   readonly offeredSession: TlsSession | undefined;
+  readonly framing: HandshakeFraming;
   readonly transcript: Transcript;
   /** Actions produced while handling the current record. */
   actions: HandshakeAction[];
@@ -132,7 +133,7 @@ function unexpected(state: State, message: HandshakeMessage): TlsAlertError {
 }
 
 function sendHandshake(context: HandshakeContext, type: number, body: Uint8Array): void {
-  const message = encodeTlsHandshake(type, body);
+  const message = context.framing.frame(type, body);
   context.transcript.add(message);
   context.actions.push({ kind: "send", contentType: ContentType.handshake, data: message });
 }

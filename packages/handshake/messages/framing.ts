@@ -122,3 +122,75 @@ export class TlsHandshakeDeframer {
     };
   }
 }
+
+/**
+ * How handshake messages are framed on one transport: TLS's 4-byte header, or DTLS's 12-byte
+ * header with message_seq (whose reassembled form is what DTLS hashes). The client state
+ * machine frames and deframes only through this, so a DTLS driver can supply its own.
+ */
+export interface HandshakeFraming {
+  /**
+   * Frames an outgoing message whole; the result is both sent (a DTLS driver may fragment it)
+   * and added to the transcript.
+   *
+   * @param type The handshake type.
+   * @param body The message body.
+   * @returns The framed message.
+   */
+  frame(type: number, body: Uint8Array): Uint8Array;
+  /**
+   * Adds incoming handshake record content.
+   *
+   * @param bytes One record's content.
+   */
+  push(bytes: Uint8Array): void;
+  /** @returns The next whole incoming message, or `undefined` when more bytes are needed. */
+  next(): HandshakeMessage | undefined;
+  /** True while part of an incoming message is buffered. */
+  readonly hasPartialMessage: boolean;
+}
+
+/**
+ * TLS framing: {@linkcode encodeTlsHandshake} out, {@linkcode TlsHandshakeDeframer} in.
+ *
+ * @example
+ * ```ts
+ * import { TlsHandshakeFraming } from "@anchortls/handshake";
+ * const framing = new TlsHandshakeFraming();
+ * framing.push(framing.frame(14, new Uint8Array(0)));
+ * framing.next()?.type; // 14
+ * ```
+ */
+export class TlsHandshakeFraming implements HandshakeFraming {
+  readonly #deframer = new TlsHandshakeDeframer();
+
+  /**
+   * Frames with the 4-byte TLS header.
+   *
+   * @param type The handshake type.
+   * @param body The body.
+   * @returns The framed message.
+   */
+  frame(type: number, body: Uint8Array): Uint8Array {
+    return encodeTlsHandshake(type, body);
+  }
+
+  /**
+   * Adds handshake record content.
+   *
+   * @param bytes One record's content.
+   */
+  push(bytes: Uint8Array): void {
+    this.#deframer.push(bytes);
+  }
+
+  /** @returns The next whole message, if buffered. */
+  next(): HandshakeMessage | undefined {
+    return this.#deframer.next();
+  }
+
+  /** True while part of a message is buffered. */
+  get hasPartialMessage(): boolean {
+    return this.#deframer.hasPartialMessage;
+  }
+}
