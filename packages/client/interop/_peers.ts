@@ -237,6 +237,8 @@ export interface GnutlsOptions {
   readonly debug?: number;
   /** PEM file with the leaf and its intermediate. */
   readonly chainFile: string;
+  /** The leaf's key. @default {the test PKI's leaf.key} */
+  readonly keyFile?: string;
 }
 
 /**
@@ -256,7 +258,7 @@ export async function startGnutls(options: GnutlsOptions): Promise<Peer> {
     String(port),
     "--echo",
     `--x509certfile=${options.chainFile}`,
-    `--x509keyfile=${pki("leaf.key")}`,
+    `--x509keyfile=${options.keyFile ?? pki("leaf.key")}`,
     `--priority=${priority}`,
     ...(options.requireClientCertificate
       ? ["--verify-client-cert", `--x509cafile=${pki("root.pem")}`, "-r"]
@@ -264,4 +266,84 @@ export async function startGnutls(options: GnutlsOptions): Promise<Peer> {
     ...(options.debug ? ["-d", String(options.debug)] : []),
   ];
   return await spawn("gnutls-serv", { args, port, ready: /listening on IPv4[^\n]*done/ });
+}
+
+/** A root and a leaf for localhost that expired in 2021, made with `openssl ca`. */
+export async function expiredServerCertificate(
+  dir: string,
+): Promise<{ cert: string; key: string; root: string }> {
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command("openssl", {
+      args,
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+    }
+  };
+  await Deno.writeTextFile(`${dir}/index.txt`, "");
+  await Deno.writeTextFile(`${dir}/serial`, "01\n");
+  await Deno.writeTextFile(
+    `${dir}/ca.cnf`,
+    `[ca]\ndefault_ca = x\n[x]\ndatabase = ${dir}/index.txt\nnew_certs_dir = ${dir}\n` +
+      `serial = ${dir}/serial\n` +
+      `certificate = ${dir}/exp-root.pem\nprivate_key = ${dir}/exp-root.key\ndefault_md = sha256\n` +
+      `policy = any\nunique_subject = no\n[any]\ncommonName = supplied\n` +
+      `[server]\nbasicConstraints = CA:FALSE\nkeyUsage = digitalSignature, keyEncipherment\n` +
+      `extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost, IP:127.0.0.1\n`,
+  );
+  await run(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "exp-root.key",
+    "-out",
+    "exp-root.pem",
+    "-subj",
+    "/CN=anchortls expired test root",
+    "-days",
+    "2",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  );
+  await run(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "exp-leaf.key",
+    "-out",
+    "exp-leaf.csr",
+    "-subj",
+    "/CN=localhost",
+  );
+  await run(
+    "ca",
+    "-batch",
+    "-notext",
+    "-config",
+    "ca.cnf",
+    "-extfile",
+    "ca.cnf",
+    "-extensions",
+    "server",
+    "-rand_serial",
+    "-startdate",
+    "20200101000000Z",
+    "-enddate",
+    "20210101000000Z",
+    "-in",
+    "exp-leaf.csr",
+    "-out",
+    "exp-leaf.pem",
+  );
+  return { cert: `${dir}/exp-leaf.pem`, key: `${dir}/exp-leaf.key`, root: `${dir}/exp-root.pem` };
 }

@@ -10,7 +10,14 @@ import { type CipherSuite, CipherSuites, TlsAlertError } from "@anchortls/record
 import { CertificateError } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { connectTls, type ConnectTlsOptions } from "../mod.ts";
-import { type GnutlsOptions, type Peer, pki, pkiText, startGnutls } from "./_peers.ts";
+import {
+  expiredServerCertificate,
+  type GnutlsOptions,
+  type Peer,
+  pki,
+  pkiText,
+  startGnutls,
+} from "./_peers.ts";
 
 const root = await pkiText("root.pem");
 const chainFile = pki("chain.pem");
@@ -26,7 +33,7 @@ function base(peer: Peer): ConnectTlsOptions {
 }
 
 async function withGnutls(
-  options: Omit<GnutlsOptions, "chainFile">,
+  options: Partial<GnutlsOptions>,
   body: (peer: Peer) => Promise<void>,
 ) {
   const peer = await startGnutls({ chainFile, ...options });
@@ -152,7 +159,7 @@ Deno.test("gnutls-serv: 1 MiB echoed back, SHA-256 equal", async () => {
   });
 });
 
-Deno.test("gnutls-serv: refusals — wrong host, untrusted root, no shared suite", async () => {
+Deno.test("gnutls-serv: refusals — wrong host, untrusted root, expired, no shared suite", async () => {
   await withGnutls({ debug: 5 }, async (peer) => {
     const wrongHost = await connectTls({ ...base(peer), serverName: "wrong.example" });
     await assert.rejects(
@@ -173,6 +180,24 @@ Deno.test("gnutls-serv: refusals — wrong host, untrusted root, no shared suite
     await untrusted.close();
     await peer.waitFor(/Alert\[2\|48\]/);
   });
+  const tempDir = await Deno.makeTempDir({ prefix: "anchortls-interop-" });
+  try {
+    const expired = await expiredServerCertificate(tempDir);
+    await withGnutls({ debug: 5, chainFile: expired.cert, keyFile: expired.key }, async (peer) => {
+      const tls = await connectTls({
+        ...base(peer),
+        caCerts: [await Deno.readTextFile(expired.root)],
+      });
+      await assert.rejects(
+        tls.handshake,
+        (e) => e instanceof CertificateError && e.reason === "expired" && e.alert === 45,
+      );
+      await tls.close();
+      await peer.waitFor(/Alert\[2\|45\]/);
+    });
+  } finally {
+    await Deno.remove(tempDir, { recursive: true });
+  }
   await withGnutls({ ciphers: "+AES-256-CBC:+SHA256" }, async (peer) => {
     const tls = await connectTls({
       ...base(peer),

@@ -10,7 +10,14 @@ import { CipherSuites, TlsAlertError } from "@anchortls/record";
 import { CertificateError } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { connectTls, type ConnectTlsOptions, TruncationError } from "../mod.ts";
-import { OPENSSL_SUITES, type Peer, pki, pkiText, startOpenSsl } from "./_peers.ts";
+import {
+  expiredServerCertificate,
+  OPENSSL_SUITES,
+  type Peer,
+  pki,
+  pkiText,
+  startOpenSsl,
+} from "./_peers.ts";
 
 const root = await pkiText("root.pem");
 const tempDir = await Deno.makeTempDir({ prefix: "anchortls-interop-" });
@@ -94,6 +101,24 @@ Deno.test("openssl s_server: client certificate required, RSA client key", async
     await assert.rejects(refused.handshake, (e) => e instanceof TlsAlertError && e.fromPeer);
     await refused.close();
     await peer.waitFor(/peer did not return a certificate/);
+  });
+});
+
+Deno.test("openssl s_server: client certificate with PKCS#1 v1.5 when the server asks only for it", async () => {
+  const extraArgs = [
+    ["-Verify", "3", "-CAfile", pki("root.pem"), "-verify_return_error"],
+    ["-client_sigalgs", "RSA+SHA256"],
+  ].flat();
+  await withServer(startOpenSsl({ tempDir, extraArgs }), async (peer) => {
+    const { info, page } = await statusPage({
+      ...base(peer),
+      clientCertificate: {
+        certificateChain: (await pkiText("client.pem")) + (await pkiText("intermediate.pem")),
+        privateKey: await pkiText("client.key"),
+      },
+    });
+    assert.equal(info.clientCertificateSent, true);
+    assert.match(page, /Client certificate/);
   });
 });
 
@@ -265,84 +290,6 @@ Deno.test("openssl s_server: refusals — wrong host, untrusted root, expired, n
     );
   });
 });
-
-/** A root and a leaf for localhost that expired in 2021, made with `openssl ca`. */
-async function expiredServerCertificate(dir: string) {
-  const run = async (...args: string[]) => {
-    const out = await new Deno.Command("openssl", {
-      args,
-      cwd: dir,
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
-    }
-  };
-  await Deno.writeTextFile(`${dir}/index.txt`, "");
-  await Deno.writeTextFile(`${dir}/serial`, "01\n");
-  await Deno.writeTextFile(
-    `${dir}/ca.cnf`,
-    `[ca]\ndefault_ca = x\n[x]\ndatabase = ${dir}/index.txt\nnew_certs_dir = ${dir}\n` +
-      `serial = ${dir}/serial\n` +
-      `certificate = ${dir}/exp-root.pem\nprivate_key = ${dir}/exp-root.key\ndefault_md = sha256\n` +
-      `policy = any\nunique_subject = no\n[any]\ncommonName = supplied\n` +
-      `[server]\nbasicConstraints = CA:FALSE\nkeyUsage = digitalSignature, keyEncipherment\n` +
-      `extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost, IP:127.0.0.1\n`,
-  );
-  await run(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "exp-root.key",
-    "-out",
-    "exp-root.pem",
-    "-subj",
-    "/CN=anchortls expired test root",
-    "-days",
-    "2",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  );
-  await run(
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "exp-leaf.key",
-    "-out",
-    "exp-leaf.csr",
-    "-subj",
-    "/CN=localhost",
-  );
-  await run(
-    "ca",
-    "-batch",
-    "-notext",
-    "-config",
-    "ca.cnf",
-    "-extfile",
-    "ca.cnf",
-    "-extensions",
-    "server",
-    "-rand_serial",
-    "-startdate",
-    "20200101000000Z",
-    "-enddate",
-    "20210101000000Z",
-    "-in",
-    "exp-leaf.csr",
-    "-out",
-    "exp-leaf.pem",
-  );
-  return { cert: `${dir}/exp-leaf.pem`, key: `${dir}/exp-leaf.key`, root: `${dir}/exp-root.pem` };
-}
 
 globalThis.addEventListener("unload", () => {
   Deno.removeSync(tempDir, { recursive: true });
