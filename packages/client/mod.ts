@@ -19,3 +19,7 @@
 export * from "./connect_tls.ts";
 export * from "./errors.ts";
 export * from "./tls_connection.ts";
+// What a connectTls user needs to configure it and to tell its errors apart.
+export { type HandshakeInfo, SessionCache } from "@anchortls/handshake";
+export { AlertDescription, CipherSuites, TlsAlertError } from "@anchortls/record";
+export { CertificateError } from "@anchortls/x509";

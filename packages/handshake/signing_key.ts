@@ -80,16 +80,29 @@ export class SigningKey {
     return this.#ecdsaSize ? ecdsaRawToDer(sig, this.#ecdsaSize) : sig;
   }
 
-  /** @returns A redacted description. */
+  /**
+   * Describes the key without revealing it.
+   *
+   * @returns A redacted description.
+   */
   toString(): string {
     return `SigningKey(${this.schemes.length} schemes, private)`;
   }
 
-  /** @returns A redacted description. */
+  /**
+   * Serialises the key as its redacted description.
+   *
+   * @returns A redacted description.
+   */
   toJSON(): string {
     return this.toString();
   }
 
+  /**
+   * Shows the redacted description in `console.log` and `Deno.inspect`.
+   *
+   * @returns A redacted description.
+   */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }

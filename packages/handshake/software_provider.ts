@@ -267,7 +267,11 @@ export class SoftwareCryptoProvider implements CryptoProvider {
     );
   }
 
-  /** @returns The client chain, leaf first; empty without a client certificate. */
+  /**
+   * Returns the client certificate chain given at construction.
+   *
+   * @returns The client chain, leaf first; empty without a client certificate.
+   */
   certificateChain(): Promise<Uint8Array[]> {
     return Promise.resolve(this.#chain.map((c) => c.slice()));
   }

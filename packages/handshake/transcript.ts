@@ -38,12 +38,20 @@ export class Transcript {
     this.#length += message.length;
   }
 
-  /** @returns SHA-256 of everything added so far; adding more afterwards is fine. */
+  /**
+   * Hashes the transcript so far without closing it.
+   *
+   * @returns SHA-256 of everything added so far; adding more afterwards is fine.
+   */
   hash(): Uint8Array {
     return this.#hash.clone().digest();
   }
 
-  /** @returns Everything added so far, concatenated (what CertificateVerify signs). */
+  /**
+   * Returns the transcript's bytes.
+   *
+   * @returns Everything added so far, concatenated (what CertificateVerify signs).
+   */
   messages(): Uint8Array {
     const out = new Uint8Array(this.#length);
     let at = 0;

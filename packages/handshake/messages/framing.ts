@@ -144,7 +144,11 @@ export interface HandshakeFraming {
    * @param bytes One record's content.
    */
   push(bytes: Uint8Array): void;
-  /** @returns The next whole incoming message, or `undefined` when more bytes are needed. */
+  /**
+   * Takes the next whole incoming message.
+   *
+   * @returns The message, or `undefined` when more bytes are needed.
+   */
   next(): HandshakeMessage | undefined;
   /** True while part of an incoming message is buffered. */
   readonly hasPartialMessage: boolean;
@@ -184,7 +188,11 @@ export class TlsHandshakeFraming implements HandshakeFraming {
     this.#deframer.push(bytes);
   }
 
-  /** @returns The next whole message, if buffered. */
+  /**
+   * Takes the next whole message.
+   *
+   * @returns The message, or `undefined` when more bytes are needed.
+   */
   next(): HandshakeMessage | undefined {
     return this.#deframer.next();
   }
