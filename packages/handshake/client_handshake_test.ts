@@ -429,3 +429,39 @@ Deno.test("ClientHandshake: after completion HelloRequest gets a no_renegotiatio
     isAlert(AlertDescription.unexpected_message),
   );
 });
+
+Deno.test("ClientHandshake: corrupted first flights end in typed errors only", async () => {
+  const seed = 0x7e57;
+  let x = seed;
+  const next = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+  const server = new TestServer();
+  const hs0 = new ClientHandshake({ provider: new SoftwareCryptoProvider(), trustAnchors });
+  const [hello] = await hs0.start(Date.now());
+  const { messages } = await server.hello(splitMessages((hello as { data: Uint8Array }).data)[0]!);
+  const flight = concat(messages);
+  // Most flips land in the certificates; aim half of them at the ServerHello and headers.
+  for (let i = 0; i < 150; i++) {
+    const bytes = flight.slice();
+    const at = i % 2 === 0 ? Math.floor(next() * 120) : Math.floor(next() * bytes.length);
+    bytes[at] = bytes[at]! ^ (1 + Math.floor(next() * 255));
+    const hs = new ClientHandshake({
+      provider: new SoftwareCryptoProvider(),
+      trustAnchors,
+      serverName: "localhost",
+    });
+    await hs.start(Date.now());
+    try {
+      await hs.handle({ type: HS, data: bytes, now: Date.now() });
+    } catch (error) {
+      assert.ok(
+        error instanceof TlsAlertError || error instanceof CertificateError,
+        `seed ${seed} case ${i} byte ${at}: ${error}`,
+      );
+    }
+  }
+});
