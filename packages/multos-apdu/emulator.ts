@@ -161,7 +161,7 @@ function equalConstantTime(a: Uint8Array, b: Uint8Array): boolean {
  * The Trust Core applet in software, behind the same APDUs as the chip.
  *
  * It keeps files, key handles, PINs with tries counters, access conditions (`6982` until the
- * user PIN is verified) and the chip's 3000-byte buffer (`6700` for a longer command). No
+ * user PIN is verified) and the chip's 3000-byte buffer (`6700` for a longer command or answer). No
  * command returns a secret key: the premaster leaves only RSA-wrapped under the server key,
  * and key block keys stay as handles. Every response it sends is recorded, so a test can check
  * what crossed the link.
@@ -428,6 +428,8 @@ export class TrustCoreEmulator {
     if (ne !== undefined && ne !== 65536 && data.length > ne) {
       return refuse(data.length <= 256 ? 0x6c00 | (data.length & 0xff) : 0x6700);
     }
+    // The answer is built in the same public buffer as the command, status word included.
+    if (data.length + 2 > CHIP_BUFFER_SIZE) return refuse(0x6700);
     return encodeResponse(data, 0x9000);
   }
 
