@@ -251,13 +251,24 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * Computes the MAC of header ‖ data[0, length) at a cost that does not depend on `length`
+ * (for every length from data.length - 255 - macLength - 1 to data.length - macLength - 1),
+ * and resolves to it. It must read `header` before it returns: the bytes are reused.
+ */
+export type ConstantCostMacAsync = (
+  header: Uint8Array,
+  data: Uint8Array,
+  length: number,
+) => Promise<Uint8Array>;
+
+/**
  * The check of a decrypted MAC-then-encrypt record, in the shape of OpenSSL's and s2n's
  * Lucky 13 fixes: the padding is checked with masks, the MAC is computed with a constant
  * number of hash compressions and read from its secret offset without secret-dependent
  * memory access, and every failure is one alert raised at one place, after all the work.
+ * Its scratch buffers are only used between awaits, so records may be checked concurrently.
  */
 export class MacThenEncryptCheck {
-  readonly #hmac: PrekeyedHmac;
   readonly #macLength: number;
   readonly #header = new MacHeader();
   readonly #computedMac: Uint8Array;
@@ -265,46 +276,51 @@ export class MacThenEncryptCheck {
   readonly #rotatedMac: Uint8Array;
 
   /**
-   * @param hmac The pre-keyed MAC of this direction.
+   * @param macLength The MAC length of the suite.
    */
-  constructor(hmac: PrekeyedHmac) {
-    this.#hmac = hmac;
-    this.#macLength = hmac.outputLength;
-    this.#computedMac = new Uint8Array(this.#macLength);
-    this.#receivedMac = new Uint8Array(this.#macLength);
-    this.#rotatedMac = new Uint8Array(this.#macLength);
+  constructor(macLength: number) {
+    this.#macLength = macLength;
+    this.#computedMac = new Uint8Array(macLength);
+    this.#receivedMac = new Uint8Array(macLength);
+    this.#rotatedMac = new Uint8Array(macLength);
   }
 
   /**
-   * Authenticates decrypted content ‖ MAC ‖ padding ‖ padding_length.
+   * Authenticates decrypted content ‖ MAC ‖ padding ‖ padding_length with the JavaScript HMAC.
    *
    * @param context What the MAC binds.
    * @param plain The decrypted bytes after the IV; at least macLength + 1 of them.
+   * @param hmac The pre-keyed MAC of this direction.
    * @returns The content length.
    * @throws {TlsAlertError} bad_record_mac, the same for a bad padding and a bad MAC.
    */
-  contentLength(context: RecordContext, plain: Uint8Array): number {
-    const macLength = this.#macLength;
-    const n = plain.length;
-    const padLength = plain[n - 1]!;
-    // Padding validity as a mask, with no branch on any decrypted byte: a timing difference
-    // between "bad padding" and "bad MAC" is exactly the oracle Vaudenay and Lucky 13 exploit.
-    let good = paddingGoodMask(plain, padLength, macLength);
-    // With bad padding, pretend there was none (as OpenSSL does): the MAC is then computed
-    // over the longest possible content and fails, with the same cost as a good record.
-    const contentLength = n - macLength - 1 - (padLength & good);
+  contentLength(context: RecordContext, plain: Uint8Array, hmac: PrekeyedHmac): number {
+    const { contentLength, good } = this.#unpad(plain);
     // The MAC's cost must not depend on contentLength either: see
     // PrekeyedHmac.macConstantCost. The header's length field is secret too, but its size is not.
     const header = this.#header.set(context, contentLength);
-    this.#hmac.macConstantCost(header, plain, contentLength, this.#computedMac);
-    // The received MAC sits at a secret offset (it depends on the padding length). Reading it
-    // with plain indexing would touch memory at a secret address; instead every position it
-    // could start at is scanned and collected into a rotated copy with masks.
-    this.#extractMac(plain, contentLength);
-    let diff = 0;
-    for (let i = 0; i < macLength; i++) diff |= this.#receivedMac[i]! ^ this.#computedMac[i]!;
-    good &= eqMask(diff, 0);
-    if (good === 0) throw badRecordMac();
+    hmac.macConstantCost(header, plain, contentLength, this.#computedMac);
+    this.#verify(plain, contentLength, good, this.#computedMac);
+    return contentLength;
+  }
+
+  /**
+   * The same check with an asynchronous constant-cost MAC (WebCrypto's).
+   *
+   * @param context What the MAC binds.
+   * @param plain The decrypted bytes after the IV; at least macLength + 1 of them.
+   * @param mac Computes the MAC at a cost independent of the content length.
+   * @returns The content length.
+   * @throws {TlsAlertError} bad_record_mac (as a rejection), the same for every failure.
+   */
+  async contentLengthAsync(
+    context: RecordContext,
+    plain: Uint8Array,
+    mac: ConstantCostMacAsync,
+  ): Promise<number> {
+    const { contentLength, good } = this.#unpad(plain);
+    const computed = await mac(this.#header.set(context, contentLength), plain, contentLength);
+    this.#verify(plain, contentLength, good, computed);
     return contentLength;
   }
 
@@ -313,6 +329,35 @@ export class MacThenEncryptCheck {
     this.#computedMac.fill(0);
     this.#receivedMac.fill(0);
     this.#rotatedMac.fill(0);
+  }
+
+  /**
+   * Reads the padding without a branch on any decrypted byte and returns the content length
+   * with a mask of all ones when the padding was good (0 when not).
+   */
+  #unpad(plain: Uint8Array): { contentLength: number; good: number } {
+    const n = plain.length;
+    const padLength = plain[n - 1]!;
+    // Padding validity as a mask: a timing difference between "bad padding" and "bad MAC" is
+    // exactly the oracle Vaudenay and Lucky 13 exploit.
+    const good = paddingGoodMask(plain, padLength, this.#macLength);
+    // With bad padding, pretend there was none (as OpenSSL does): the MAC is then computed
+    // over the longest possible content and fails, with the same cost as a good record.
+    return { contentLength: n - this.#macLength - 1 - (padLength & good), good };
+  }
+
+  /**
+   * Compares the received MAC with `computed` and raises the one alert when either the
+   * padding or the MAC was bad.
+   */
+  #verify(plain: Uint8Array, contentLength: number, good: number, computed: Uint8Array): void {
+    // The received MAC sits at a secret offset (it depends on the padding length). Reading it
+    // with plain indexing would touch memory at a secret address; instead every position it
+    // could start at is scanned and collected into a rotated copy with masks.
+    this.#extractMac(plain, contentLength);
+    let diff = 0;
+    for (let i = 0; i < this.#macLength; i++) diff |= this.#receivedMac[i]! ^ computed[i]!;
+    if ((good & eqMask(diff, 0)) === 0) throw badRecordMac();
   }
 
   /**

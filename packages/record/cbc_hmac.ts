@@ -107,7 +107,7 @@ export class CbcHmacProtector implements RecordProtector {
     this.#encSchedule = aes.expandKeyLE(encKey);
     this.#decSchedule = aes.expandKeyDecLE(encKey);
     this.#hmac = new PrekeyedHmac(suite.macAlgorithm, macKey);
-    this.#macThenEncryptCheck = new MacThenEncryptCheck(this.#hmac);
+    this.#macThenEncryptCheck = new MacThenEncryptCheck(suite.macLength);
     this.#computedMac = new Uint8Array(suite.macLength);
   }
 
@@ -225,6 +225,6 @@ export class CbcHmacProtector implements RecordProtector {
     const buf = fragment.slice();
     cbcDecryptInPlace(this.#decSchedule, words(buf), buf.length >>> 2);
     const plain = buf.subarray(BLOCK);
-    return plain.subarray(0, this.#macThenEncryptCheck.contentLength(context, plain));
+    return plain.subarray(0, this.#macThenEncryptCheck.contentLength(context, plain, this.#hmac));
   }
 }

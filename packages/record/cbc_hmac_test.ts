@@ -449,3 +449,71 @@ Deno.test("MAC-then-encrypt open makes the same number of SHA compressions for e
     assert.equal(counts.size, 1, `${suite.name}: compression counts ${[...counts]}`);
   }
 });
+
+/** Compression-function calls SHA-1 and SHA-256 make for a message of `n` bytes. */
+function hashBlocks(n: number): number {
+  return Math.ceil((n + 9) / 64);
+}
+
+/**
+ * Records the length of every message WebCrypto is asked to HMAC during `fn` (the real
+ * `sign` still runs) and turns them into the compressions its native hash makes.
+ */
+async function countWebCryptoCompressions(fn: () => Promise<unknown>): Promise<string> {
+  const original = crypto.subtle.sign;
+  const lengths: number[] = [];
+  crypto.subtle.sign = function (this: SubtleCrypto, ...args: Parameters<SubtleCrypto["sign"]>) {
+    const data = args[2];
+    lengths.push(data.byteLength);
+    return original.apply(this, args);
+  };
+  try {
+    await fn();
+  } finally {
+    crypto.subtle.sign = original;
+  }
+  return `${lengths.length} calls, ${lengths.reduce((n, l) => n + hashBlocks(l), 0)} blocks`;
+}
+
+Deno.test("WebCrypto MAC-then-encrypt open makes the same number of SHA compressions for every padding", async () => {
+  for (const suite of suites) {
+    const keys = keysFor(suite, false);
+    const p = await WebCryptoCbcHmacProtector.create({ ...keys, threshold: 0 });
+    for (const body of [304, 16400]) {
+      const counts = new Set<string>();
+      for (let pad = 0; pad <= 255; pad += body > 1000 ? 5 : 1) {
+        const content = body - suite.macLength - 1 - pad;
+        const record = referenceRecord(keys, bytes(16, pad), tls, bytes(content, pad), pad);
+        assert.equal(record.length, 16 + body);
+        counts.add(
+          await countWebCryptoCompressions(async () => {
+            assert.equal((await p.open(tls, record)).length, content);
+          }),
+        );
+        const tampered = record.slice();
+        tampered[20]! ^= 1;
+        counts.add(
+          await countWebCryptoCompressions(() =>
+            expectBadRecordMac(() => p.open(tls, tampered), "tampered")
+          ),
+        );
+      }
+      const garbage = referenceRecord(
+        keys,
+        bytes(16, 1),
+        tls,
+        bytes(body - suite.macLength - 1, 1),
+        0,
+      );
+      garbage[garbage.length - 17]! ^= 0x5a;
+      counts.add(
+        await countWebCryptoCompressions(() =>
+          expectBadRecordMac(() => p.open(tls, garbage), "garbage")
+        ),
+      );
+      assert.deepEqual([...counts], [
+        `2 calls, ${hashBlocks(13 + body - suite.macLength - 1) + 1} blocks`,
+      ], suite.name);
+    }
+  }
+});
