@@ -52,7 +52,8 @@ const SW_UNKNOWN = new Uint8Array([0x6f, 0x00]);
  *
  * Behaviour, chosen where the vendor sources are silent: in ACK mode every valid Command APDU
  * and every Reset is ACKed (`01`) before it is acted on; Comms Parameters is always ACKed, at
- * the old speed, and the new settings apply after the ACK; anything malformed, torn, unknown, followed by stray bytes or
+ * the old speed, and the new settings apply after the ACK (all of them are kept as they were
+ * when the port refuses the speed); anything malformed, torn, unknown, followed by stray bytes or
  * arriving while an APDU is being processed is NACKed (`3F`). A Reset abandons the APDU in
  * progress: its answer is never sent.
  *
@@ -177,7 +178,13 @@ export class CommandModeDevice {
         }
         // The ACK still travels at the old speed; the host re-configures its port after it.
         await this.#send(MessageTag.ack);
-        await this.#link.setBaudRate?.(parameters.baudRate);
+        try {
+          await this.#link.setBaudRate?.(parameters.baudRate);
+        } catch {
+          // The port cannot run at that speed. Keep the old settings and keep serving, as the
+          // host's transport does when its own port refuses the rate.
+          continue;
+        }
         this.#ackMode = parameters.ackMode;
       } else if (tag === MessageTag.commandApdu && !this.#busy && this.#decoder.buffered === 0) {
         if (this.#ackMode) await this.#send(MessageTag.ack);
