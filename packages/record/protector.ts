@@ -25,7 +25,9 @@ export interface RecordContext {
  * Protects and unprotects record fragments for one direction and epoch.
  *
  * Software protectors answer synchronously; a protector whose keys live in a secure element
- * answers with a promise. Callers await only when they get one.
+ * answers with a promise. Callers await only when they get one. The record writers may call
+ * `seal` again before an earlier promise settled (each call carries its own sequence number,
+ * and the records go out in call order); a protector that cannot overlap its work queues it.
  */
 export interface RecordProtector {
   /** Most bytes `seal` adds to a plaintext fragment (IV, MAC, padding). */

@@ -132,10 +132,45 @@ export interface RecordWriterOptions {
   protector?: RecordProtector;
 }
 
-function* fragments(input: OutboundMessage, limit: number): Generator<Uint8Array> {
-  for (let at = 0; at < input.data.length; at += limit) {
-    yield input.data.subarray(at, Math.min(at + limit, input.data.length));
+function* fragments(data: Uint8Array, limit: number): Generator<Uint8Array> {
+  for (let at = 0; at < data.length; at += limit) {
+    yield data.subarray(at, Math.min(at + limit, data.length));
   }
+}
+
+/**
+ * Records of one write that may be sealed at once. With an asynchronous protector (WebCrypto)
+ * a 64 KiB write then keeps both cores of a small machine busy instead of one; more in flight
+ * only holds more memory.
+ */
+const SEALS_IN_FLIGHT = 4;
+
+/**
+ * Seals records with up to {@linkcode SEALS_IN_FLIGHT} of them in flight, and emits them in
+ * the order they were started, which is the order of their sequence numbers.
+ *
+ * @param records The records to seal; the iterator assigns sequence numbers as it goes.
+ * @param seal Starts sealing one record.
+ * @param emit Receives each sealed fragment, in order.
+ */
+async function sealInOrder<T>(
+  records: Iterable<T>,
+  seal: (record: T) => Uint8Array | Promise<Uint8Array>,
+  emit: (record: T, fragment: Uint8Array) => void,
+): Promise<void> {
+  const inFlight: { record: T; fragment: Promise<Uint8Array> }[] = [];
+  for (const record of records) {
+    const fragment = Promise.resolve(seal(record));
+    // A failure is rethrown where the record is awaited; until then it must not count as an
+    // unhandled rejection, which would end the whole process.
+    fragment.catch(() => {});
+    inFlight.push({ record, fragment });
+    if (inFlight.length === SEALS_IN_FLIGHT) {
+      const first = inFlight.shift()!;
+      emit(first.record, await first.fragment);
+    }
+  }
+  for (const { record, fragment } of inFlight) emit(record, await fragment);
 }
 
 function asMessage(input: Uint8Array | OutboundMessage): OutboundMessage {
@@ -174,12 +209,12 @@ export class RecordWriter extends TransformStream<RecordWriterInput, Uint8Array>
           sequence = new SequenceCounter(TLS_SEQUENCE_LIMIT);
           return;
         }
-        const message = asMessage(input);
-        for (const plaintext of fragments(message, limit)) {
-          const context = { type: message.type, version, sequence: sequence.next() };
-          const fragment = await protector.seal(context, plaintext);
-          controller.enqueue(encodeTlsRecord({ type: message.type, version, fragment }));
-        }
+        const { type, data } = asMessage(input);
+        await sealInOrder(
+          fragments(data, limit),
+          (plaintext) => protector.seal({ type, version, sequence: sequence.next() }, plaintext),
+          (_, fragment) => controller.enqueue(encodeTlsRecord({ type, version, fragment })),
+        );
       },
     });
   }
@@ -334,23 +369,27 @@ export class DatagramRecordWriter extends TransformStream<RecordWriterInput, Uin
           sequence = new SequenceCounter(DTLS_SEQUENCE_LIMIT);
           return;
         }
-        const message = asMessage(input);
-        for (const plaintext of fragments(message, limit)) {
-          const sequenceNumber = sequence.next();
-          const context = {
-            type: message.type,
-            version,
-            sequence: (BigInt(epoch) << 48n) | sequenceNumber,
-          };
-          const fragment = await protector.seal(context, plaintext);
-          controller.enqueue(encodeDtlsRecord({
-            type: message.type,
-            version,
-            epoch,
-            sequenceNumber: Number(sequenceNumber),
-            fragment,
-          }));
-        }
+        const { type, data } = asMessage(input);
+        await sealInOrder(
+          function* () {
+            for (const plaintext of fragments(data, limit)) {
+              yield { plaintext, sequenceNumber: sequence.next() };
+            }
+          }(),
+          ({ plaintext, sequenceNumber }) =>
+            protector.seal(
+              { type, version, sequence: (BigInt(epoch) << 48n) | sequenceNumber },
+              plaintext,
+            ),
+          ({ sequenceNumber }, fragment) =>
+            controller.enqueue(encodeDtlsRecord({
+              type,
+              version,
+              epoch: epoch,
+              sequenceNumber: Number(sequenceNumber),
+              fragment,
+            })),
+        );
       },
     });
   }

@@ -3,6 +3,8 @@ import { AlertDescription, TlsAlertError } from "./alert.ts";
 import { CbcHmacProtector } from "./cbc_hmac.ts";
 import { type CipherSuite, CipherSuites } from "./cipher_suite.ts";
 import { ContentType } from "./content_type.ts";
+import type { RecordContext, RecordProtector } from "./protector.ts";
+import { WebCryptoCbcHmacProtector } from "./webcrypto_cbc_hmac.ts";
 import { decodeDtlsRecord, decodeTlsRecord, encodeTlsRecord, recordLimits } from "./header.ts";
 import {
   DatagramRecordReader,
@@ -264,4 +266,85 @@ Deno.test("datagram reader: unknown epochs are dropped, strict mode errors inste
   removed.removeEpoch(0);
   const epoch0 = Uint8Array.fromHex("16fefd000000000000000000021234");
   assert.deepEqual(await Array.fromAsync(ReadableStream.from([epoch0]).pipeThrough(removed)), []);
+});
+
+/**
+ * The real protector, with each seal answered after a delay that shrinks with the sequence
+ * number, so later records finish first; one sequence number can be made to fail.
+ */
+class OutOfOrderProtector implements RecordProtector {
+  readonly maxExpansion: number;
+  readonly started: bigint[] = [];
+  readonly #inner: CbcHmacProtector;
+  readonly #failAt: bigint | undefined;
+
+  constructor(inner: CbcHmacProtector, failAt?: bigint) {
+    this.#inner = inner;
+    this.maxExpansion = inner.maxExpansion;
+    this.#failAt = failAt;
+  }
+
+  async seal(context: RecordContext, plaintext: Uint8Array): Promise<Uint8Array> {
+    this.started.push(context.sequence);
+    const fragment = this.#inner.seal(context, plaintext);
+    await new Promise((resolve) => setTimeout(resolve, 20 - 3 * Number(context.sequence % 6n)));
+    if (context.sequence === this.#failAt) {
+      throw new TlsAlertError(AlertDescription.internal_error, "seal failed");
+    }
+    return fragment;
+  }
+
+  open(context: RecordContext, fragment: Uint8Array): Uint8Array {
+    return this.#inner.open(context, fragment);
+  }
+}
+
+Deno.test("writers seal several records of a large write at once and send them in order", async () => {
+  const k = keys(CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA, true);
+  const data = new Uint8Array(6 * 16384 + 5).map((_, i) => i * 7);
+  const slow = new OutOfOrderProtector(new CbcHmacProtector(k));
+  const wire = await write(new RecordWriter({ protector: slow }), [data, messages[0]!]);
+  assert.deepEqual(slow.started, [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n]);
+  const records = await read(wire, new RecordReader({ protector: new CbcHmacProtector(k) }));
+  assert.deepEqual(records.map((r) => r.sequence), [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n]);
+  assert.deepEqual(concat(records.slice(0, 7).map((r) => r.fragment)), data);
+
+  const dtlsSlow = new OutOfOrderProtector(new CbcHmacProtector(k));
+  const datagrams = await write(new DatagramRecordWriter(), [{ protector: dtlsSlow }, data]);
+  assert.deepEqual(
+    datagrams.map((d) => decodeDtlsRecord(d)).map((r) => [r.epoch, r.sequenceNumber]),
+    [0, 1, 2, 3, 4, 5, 6].map((n) => [1, n]),
+  );
+  const reader = new DatagramRecordReader({ strict: true });
+  reader.setEpoch(1, new CbcHmacProtector(k));
+  const opened = await Array.fromAsync(ReadableStream.from(datagrams).pipeThrough(reader));
+  assert.deepEqual(concat(opened.map((r) => r.fragment)), data);
+});
+
+Deno.test("writer: a seal failing while others are in flight errors the stream, nothing after it is sent", async () => {
+  const k = keys(CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256, false);
+  const failing = new OutOfOrderProtector(new CbcHmacProtector(k), 2n);
+  const writer = new RecordWriter({ protector: failing });
+  const sent: Uint8Array[] = [];
+  const collected = writer.readable.pipeTo(new WritableStream({ write: (c) => void sent.push(c) }));
+  const w = writer.writable.getWriter();
+  await expectStreamAlert(w.write(new Uint8Array(6 * 16384)), AlertDescription.internal_error);
+  await expectStreamAlert(collected, AlertDescription.internal_error);
+  assert.deepEqual(sent.map((r) => decodeTlsRecord(r).fragment.length), [16448, 16448]);
+  // The records still in flight settle after the error without an unhandled rejection.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+});
+
+Deno.test("RecordWriter with WebCrypto: a 64 KiB write becomes 4 records that open in order", async () => {
+  for (const suite of Object.values(CipherSuites)) {
+    for (const etm of [false, true]) {
+      const k = keys(suite, etm);
+      const data = new Uint8Array(65536 + 100).map((_, i) => i * 31 + (i >> 8));
+      const protector = await WebCryptoCbcHmacProtector.create(k);
+      const wire = await write(new RecordWriter({ protector }), [data]);
+      assert.equal(wire.length, 5);
+      const records = await read(wire, new RecordReader({ protector: new CbcHmacProtector(k) }));
+      assert.deepEqual(concat(records.map((r) => r.fragment)), data, suite.name);
+    }
+  }
 });
