@@ -122,13 +122,24 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
 }
 
 /**
- * Wraps a TCP connection. Writes go through `conn.write` rather than `conn.writable`, whose
- * failure closes the whole resource: a server that refuses our flight sends an alert and
- * resets the connection, and the alert must still be readable after the failed write.
+ * Wraps a TCP connection. Reads and writes go through `conn.read` / `conn.write` rather than
+ * `conn.readable` / `conn.writable`, because cancelling or failing those closes the whole
+ * socket: after a record fails to authenticate we still have to send bad_record_mac, and after
+ * a refused flight the server's alert must still be readable.
  */
 function tcpTransport(conn: Deno.TcpConn): ByteTransport {
   return {
-    readable: conn.readable,
+    readable: new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const buffer = new Uint8Array(READ_CHUNK);
+        const n = await conn.read(buffer);
+        if (n === null) controller.close();
+        else controller.enqueue(buffer.subarray(0, n));
+      },
+      cancel() {
+        // Leave the socket to close(): the write side may still have an alert to send.
+      },
+    }),
     writable: new WritableStream<Uint8Array>({
       async write(chunk) {
         for (let at = 0; at < chunk.length;) at += await conn.write(chunk.subarray(at));
@@ -138,6 +149,9 @@ function tcpTransport(conn: Deno.TcpConn): ByteTransport {
     close: () => conn.close(),
   };
 }
+
+/** Bytes asked of the socket per read: two full records. */
+const READ_CHUNK = 2 * (16384 + 2048 + 5);
 
 async function abortable(
   connecting: Promise<Deno.TcpConn>,

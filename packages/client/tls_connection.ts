@@ -70,6 +70,9 @@ export interface StartTlsOptions extends ClientHandshakeConfig {
 // the version; everything we accept after that is checked by the handshake itself.
 const HEADER_VERSIONS = [0x0300, 0x0301, 0x0302, 0x0303];
 
+/** How long closing waits for queued records to reach a peer that does not read. */
+const FLUSH_TIMEOUT_MS = 1000;
+
 /**
  * Runs the TLS client over an already open byte transport.
  *
@@ -105,6 +108,8 @@ class Connection implements TlsConnection {
   #closed = false;
   #handshakeSettled = false;
   #writeError: unknown;
+  #outClosed = false;
+  readonly #flushed: Promise<void>;
 
   constructor(transport: ByteTransport, options: StartTlsOptions) {
     this.#transport = transport;
@@ -112,7 +117,8 @@ class Connection implements TlsConnection {
     this.#core = new ClientHandshake(options);
     this.#records = transport.readable.pipeThrough(this.#recordReader).getReader();
     const recordWriter = new RecordWriter();
-    recordWriter.readable.pipeTo(transport.writable, { preventClose: true }).catch(() => {});
+    this.#flushed = recordWriter.readable.pipeTo(transport.writable, { preventClose: true })
+      .catch(() => {});
     this.#out = recordWriter.writable.getWriter();
     this.#out.closed.catch(() => {});
 
@@ -146,8 +152,11 @@ class Connection implements TlsConnection {
       signal?.throwIfAborted();
       return await Promise.race([this.#handshakeLoop(), aborted.promise]);
     } catch (error) {
-      await this.#fail(error);
-      throw error;
+      // When close() or a failure elsewhere ended the connection first, that is the reason the
+      // handshake stopped, not the closed-stream error it then ran into.
+      const cause = this.#failure ?? error;
+      await this.#fail(cause);
+      throw cause;
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }
@@ -333,7 +342,7 @@ class Connection implements TlsConnection {
     await this.handshake.catch(() => {});
     await this.#sendCloseNotify();
     this.#writeClosed = true;
-    await this.#out.close().catch(() => {});
+    await this.#flush();
     try {
       await this.#transport.closeWrite?.();
     } catch {
@@ -354,13 +363,8 @@ class Connection implements TlsConnection {
       const level = description === AlertDescription.user_canceled
         ? AlertLevel.warning
         : AlertLevel.fatal;
-      // A peer that stopped reading must not keep us from closing: give the alert a moment.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.#out.write({ type: ContentType.alert, data: Uint8Array.of(level, description) }),
-        new Promise((resolve) => timer = setTimeout(resolve, 1000)),
-      ]).catch(() => {});
-      clearTimeout(timer);
+      this.#out.write({ type: ContentType.alert, data: Uint8Array.of(level, description) })
+        .catch(() => {});
     }
     await this.#shutdown();
   }
@@ -376,15 +380,28 @@ class Connection implements TlsConnection {
     await this.#shutdown();
   }
 
+  /**
+   * Ends the record writer and waits until its last records (close_notify, an alert) reached the
+   * transport, but not forever: a peer that stopped reading must not keep us from closing.
+   */
+  async #flush(): Promise<void> {
+    if (!this.#outClosed) {
+      this.#outClosed = true;
+      this.#out.close().catch(() => {});
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#flushed,
+      new Promise((resolve) => timer = setTimeout(resolve, FLUSH_TIMEOUT_MS)),
+    ]);
+    clearTimeout(timer);
+  }
+
   async #shutdown(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#writeClosed = true;
-    if (this.#failure) {
-      await this.#out.abort(this.#failure).catch(() => {});
-    } else {
-      await this.#out.close().catch(() => {});
-    }
+    await this.#flush();
     await this.#records.cancel().catch(() => {});
     try {
       await this.#transport.close();

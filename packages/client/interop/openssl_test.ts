@@ -17,6 +17,7 @@ import {
   pki,
   pkiText,
   startOpenSsl,
+  startRecordCorruptingProxy,
 } from "./_peers.ts";
 
 const root = await pkiText("root.pem");
@@ -226,6 +227,30 @@ Deno.test("openssl s_server: a renegotiation request gets a no_renegotiation war
       }
     },
   );
+});
+
+Deno.test("openssl s_server: a record that fails its MAC is bad_record_mac on both sides", async () => {
+  for (const encryptThenMac of [true, false]) {
+    await withServer(startOpenSsl({ tempDir, encryptThenMac, mode: "console" }), async (peer) => {
+      const proxy = startRecordCorruptingProxy(peer.port);
+      try {
+        const tls = await connectTls({ ...base(peer), port: proxy.port });
+        try {
+          assert.equal((await tls.handshake).encryptThenMac, encryptThenMac);
+          await peer.stdin!.write(new TextEncoder().encode("corrupted on the way\n"));
+          await assert.rejects(
+            new Response(tls.readable).arrayBuffer(),
+            (e) => e instanceof TlsAlertError && !e.fromPeer && e.description === 20,
+          );
+        } finally {
+          await tls.close();
+        }
+        await peer.waitFor(/SSL alert number 20/);
+      } finally {
+        await proxy.stop();
+      }
+    });
+  }
 });
 
 function randomBytes(n: number): Uint8Array {
