@@ -9,7 +9,9 @@ import { SessionCache } from "@anchortls/handshake";
 import { CipherSuites, TlsAlertError } from "@anchortls/record";
 import { CertificateError } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { connectTls, type ConnectTlsOptions, TruncationError } from "../mod.ts";
+import { connectTls, type ConnectTlsOptions, startTls, TruncationError } from "../mod.ts";
+import { parseCertificate, parsePem } from "@anchortls/x509";
+import { SoftwareCryptoProvider } from "@anchortls/handshake";
 import {
   expiredServerCertificate,
   OPENSSL_SUITES,
@@ -251,6 +253,56 @@ Deno.test("openssl s_server: a record that fails its MAC is bad_record_mac on bo
       }
     });
   }
+});
+
+Deno.test("openssl s_server: nothing is read from the socket while nobody reads", async () => {
+  await withServer(startOpenSsl({ tempDir, mode: "stdin" }), async (peer) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: peer.port });
+    let pulled = 0;
+    const tls = startTls({
+      readable: new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const buffer = new Uint8Array(65536);
+          const n = await conn.read(buffer);
+          if (n === null) return controller.close();
+          pulled += n;
+          controller.enqueue(buffer.subarray(0, n));
+        },
+      }),
+      writable: new WritableStream({
+        async write(chunk) {
+          for (let at = 0; at < chunk.length;) at += await conn.write(chunk.subarray(at));
+        },
+      }),
+      close: () => conn.close(),
+    }, {
+      provider: new SoftwareCryptoProvider(),
+      trustAnchors: parsePem(root).map((der) => parseCertificate(der)),
+      serverName: "localhost",
+    });
+    try {
+      await tls.handshake;
+      const size = 8 << 20;
+      const feeding = peer.stdin!.write(randomBytes(size)).catch(() => {});
+      // Let the server send while we do not read, until the pulled count stops moving.
+      let last = -1;
+      while (pulled !== last) {
+        last = pulled;
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      // Data did arrive (beyond the handshake), and only a bounded amount was taken in.
+      assert.ok(pulled > 32 * 1024, `only ${pulled} bytes arrived`);
+      assert.ok(pulled < 512 * 1024, `${pulled} bytes pulled from the socket with no reader`);
+      let received = 0;
+      const reader = tls.readable.getReader();
+      while (received < size) received += (await reader.read()).value!.length;
+      reader.releaseLock();
+      await feeding;
+      assert.equal(received, size);
+    } finally {
+      await tls.close();
+    }
+  });
 });
 
 function randomBytes(n: number): Uint8Array {
