@@ -8,15 +8,45 @@
  * @module
  */
 
-import { CHIP_BUFFER_SIZE, decodeResponse, TrustCoreEmulator } from "@anchortls/multos-apdu";
+import {
+  CHIP_BUFFER_SIZE,
+  decodeResponse,
+  type RsaPrivateNumbers,
+  TrustCoreEmulator,
+} from "@anchortls/multos-apdu";
 import { TlvDecoder } from "@anchortls/transport-serial";
 import { parsePem } from "@anchortls/x509";
 import { SeededRandom } from "../random.ts";
 import { check, type FuzzTarget } from "../target.ts";
 
-const certificate = parsePem(
-  await Deno.readTextFile(new URL("../../packages/x509/testdata/client.pem", import.meta.url)),
-)[0]!;
+const testdata = new URL("../../packages/x509/testdata/", import.meta.url);
+const certificate = parsePem(await Deno.readTextFile(new URL("client.pem", testdata)))[0]!;
+const deviceKey = await rsaNumbers(await Deno.readTextFile(new URL("client.key", testdata)));
+
+/** The test PKI's client key as numbers, so each input's chip gets it without a PEM import. */
+async function rsaNumbers(pem: string): Promise<RsaPrivateNumbers> {
+  const der = Uint8Array.fromBase64(pem.replace(/-----[^-]+-----|\s/g, ""));
+  const key = await crypto.subtle.importKey(
+    "pkcs8",
+    der,
+    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+    true,
+    ["sign"],
+  );
+  const jwk = await crypto.subtle.exportKey("jwk", key);
+  const big = (field: string | undefined): bigint =>
+    BigInt("0x" + Uint8Array.fromBase64(field!, { alphabet: "base64url" }).toHex());
+  return {
+    n: big(jwk.n),
+    e: big(jwk.e),
+    d: big(jwk.d),
+    p: big(jwk.p),
+    q: big(jwk.q),
+    dp: big(jwk.dp),
+    dq: big(jwk.dq),
+    qi: big(jwk.qi),
+  };
+}
 
 const target: FuzzTarget = {
   name: "emulator",
@@ -26,6 +56,7 @@ const target: FuzzTarget = {
     const random = new SeededRandom(input.length);
     const chip = new TrustCoreEmulator({
       pin: "4711",
+      deviceKey,
       deviceCertificate: certificate,
       random: (n) => random.bytes(n),
     });
