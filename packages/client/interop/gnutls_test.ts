@@ -102,6 +102,19 @@ Deno.test("gnutls-serv: client certificate required", async () => {
     });
     assert.equal(info.clientCertificateSent, true);
     await peer.waitFor(/anchortls test client/);
+    await peer.waitFor(/- Client Signature: RSA-PSS-RSAE-SHA256/);
+
+    // An ECDSA P-256 key signs CertificateVerify in DER form. (GnuTLS does not hold the
+    // serverAuth-only extended key usage of this test certificate against it.)
+    const ecdsa = await echo({
+      ...base(peer),
+      clientCertificate: {
+        certificateChain: (await pkiText("ec-leaf.pem")) + (await pkiText("intermediate.pem")),
+        privateKey: await pkiText("ec-leaf.key"),
+      },
+    });
+    assert.equal(ecdsa.clientCertificateSent, true);
+    await peer.waitFor(/- Client Signature: ECDSA-SHA256/);
 
     // Without one, GnuTLS answers our empty Certificate with decode_error.
     const refused = await connectTls(base(peer));
