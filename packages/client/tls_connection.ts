@@ -285,7 +285,8 @@ class Connection implements TlsConnection {
         switch (record.type) {
           case ContentType.application_data:
             if (record.fragment.length === 0) continue;
-            controller.enqueue(record.fragment);
+            // A byte stream takes over the chunk's buffer; the record layer may reuse its own.
+            controller.enqueue(record.fragment.slice());
             return;
           case ContentType.alert:
             if (this.#peerAlert(record.fragment, false)) {
