@@ -17,6 +17,7 @@ import {
   AlertLevel,
   ContentType,
   type InboundRecord,
+  ProtocolVersion,
   RecordReader,
   RecordWriter,
   type RecordWriterInput,
@@ -238,7 +239,16 @@ class Connection implements TlsConnection {
   async #read(): Promise<InboundRecord | undefined> {
     try {
       const { value, done } = await this.#records.read();
-      return done ? undefined : value;
+      if (done) return undefined;
+      // Older header versions are tolerated only until the ServerHello settled TLS 1.2
+      // (RFC 5246 Appendix E.1); from the new keys on, every record must say 1.2.
+      if (this.#core.isComplete && value.version !== ProtocolVersion.tls12) {
+        throw new TlsAlertError(
+          AlertDescription.protocol_version,
+          `record version 0x${value.version.toString(16)} after TLS 1.2 was negotiated`,
+        );
+      }
+      return value;
     } catch (error) {
       if (this.#writeError && !(error instanceof TlsAlertError)) throw this.#writeError;
       throw error;
