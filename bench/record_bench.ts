@@ -6,7 +6,13 @@
  * "ours" is the synchronous CbcHmacProtector; "ours WebCrypto" is WebCryptoCbcHmacProtector
  * with its threshold at 0, so every size goes through WebCrypto (by default only ≥ 4 KiB do).
  *
- * Run: `deno bench -A bench/record_bench.ts`. Every group prints ours/baseline ratios.
+ * A second kind of group, "64 KiB write = 4 records", pushes one 65536-byte write through a
+ * RecordWriter (fragmenting, sealing, record headers) and reads the 4 records out; node:crypto
+ * sits behind the same RecordWriter as a RecordProtector, so only the protection differs. The
+ * writer seals up to 4 records of a write at once, which lets WebCrypto use both cores.
+ *
+ * Run: `deno bench -A bench/record_bench.ts`, or one group at a time with `--filter` (in one long
+ * process the WebCrypto rows degrade; see bench/README.md). Every group prints ratios.
  *
  * @module
  */
@@ -23,13 +29,15 @@ import {
   type CipherSuite,
   CipherSuites,
   type RecordContext,
+  type RecordProtector,
+  RecordWriter,
   WebCryptoCbcHmacProtector,
 } from "@anchortls/record";
 
 const sizes = [64, 256, 1400, 16384];
 const context: RecordContext = { type: 23, version: 0x0303, sequence: 42n };
 
-function macHeader(length: number): Uint8Array {
+function macHeader(context: RecordContext, length: number): Uint8Array {
   const h = new Uint8Array(13);
   const v = new DataView(h.buffer);
   v.setBigUint64(0, context.sequence);
@@ -40,11 +48,21 @@ function macHeader(length: number): Uint8Array {
 }
 
 /** The same record protection written directly against node:crypto. */
-function nodeProtector(suite: CipherSuite, etm: boolean, encKey: Uint8Array, macKey: Uint8Array) {
+function nodeProtector(
+  suite: CipherSuite,
+  etm: boolean,
+  encKey: Uint8Array,
+  macKey: Uint8Array,
+): {
+  maxExpansion: number;
+  seal(context: RecordContext, plaintext: Uint8Array): Uint8Array;
+  open(context: RecordContext, fragment: Uint8Array): Uint8Array;
+} {
   const algorithm = `aes-${suite.encKeyLength * 8}-cbc`;
   const macLength = suite.macLength;
   return {
-    seal(plaintext: Uint8Array): Uint8Array {
+    maxExpansion: 16 + macLength + 16,
+    seal(context: RecordContext, plaintext: Uint8Array): Uint8Array {
       const iv = randomBytes(16);
       const cipher = createCipheriv(algorithm, encKey, iv).setAutoPadding(false);
       if (etm) {
@@ -56,11 +74,14 @@ function nodeProtector(suite: CipherSuite, etm: boolean, encKey: Uint8Array, mac
           cipher.update(padding),
           cipher.final(),
         ]);
-        const mac = createHmac(suite.macAlgorithm, macKey).update(macHeader(ct.length)).update(ct)
+        const mac = createHmac(suite.macAlgorithm, macKey).update(macHeader(context, ct.length))
+          .update(ct)
           .digest();
         return Buffer.concat([ct, mac]);
       }
-      const mac = createHmac(suite.macAlgorithm, macKey).update(macHeader(plaintext.length))
+      const mac = createHmac(suite.macAlgorithm, macKey).update(
+        macHeader(context, plaintext.length),
+      )
         .update(plaintext).digest();
       const pad = 15 - ((plaintext.length + macLength) % 16);
       const padding = new Uint8Array(pad + 1).fill(pad);
@@ -72,11 +93,11 @@ function nodeProtector(suite: CipherSuite, etm: boolean, encKey: Uint8Array, mac
         cipher.final(),
       ]);
     },
-    open(fragment: Uint8Array): Uint8Array {
+    open(context: RecordContext, fragment: Uint8Array): Uint8Array {
       const iv = fragment.subarray(0, 16);
       if (etm) {
         const end = fragment.length - macLength;
-        const mac = createHmac(suite.macAlgorithm, macKey).update(macHeader(end))
+        const mac = createHmac(suite.macAlgorithm, macKey).update(macHeader(context, end))
           .update(fragment.subarray(0, end)).digest();
         if (!timingSafeEqual(mac, fragment.subarray(end))) throw new Error("bad_record_mac");
         const d = createDecipheriv(algorithm, encKey, iv).setAutoPadding(false);
@@ -86,13 +107,30 @@ function nodeProtector(suite: CipherSuite, etm: boolean, encKey: Uint8Array, mac
       const d = createDecipheriv(algorithm, encKey, iv).setAutoPadding(false);
       const plain = Buffer.concat([d.update(fragment.subarray(16)), d.final()]);
       const length = plain.length - plain[plain.length - 1]! - 1 - macLength;
-      const mac = createHmac(suite.macAlgorithm, macKey).update(macHeader(length))
+      const mac = createHmac(suite.macAlgorithm, macKey).update(macHeader(context, length))
         .update(plain.subarray(0, length)).digest();
       if (!timingSafeEqual(mac, plain.subarray(length, length + macLength))) {
         throw new Error("bad_record_mac");
       }
       return plain.subarray(0, length);
     },
+  };
+}
+
+/**
+ * One 64 KiB write through a long-lived RecordWriter, with the 4 records read back out.
+ *
+ * @returns The bench body.
+ */
+function writeThrough(protector: RecordProtector): () => Promise<void> {
+  const stream = new RecordWriter({ protector });
+  const writer = stream.writable.getWriter();
+  const reader = stream.readable.getReader();
+  const data = crypto.getRandomValues(new Uint8Array(65536));
+  return async () => {
+    const written = writer.write(data);
+    for (let i = 0; i < 4; i++) await reader.read();
+    await written;
   };
 }
 
@@ -112,12 +150,31 @@ for (const suite of Object.values(CipherSuites)) {
       threshold: 0,
     });
     const node = nodeProtector(suite, etm, encKey, macKey);
+    const write = `${short} ${mode} 64 KiB write = 4 records`;
+    Deno.bench({
+      name: `${write} ours`,
+      group: write,
+      fn: writeThrough(new CbcHmacProtector({ suite, encryptThenMac: etm, encKey, macKey })),
+    });
+    Deno.bench({
+      name: `${write} ours WebCrypto`,
+      group: write,
+      fn: writeThrough(
+        await WebCryptoCbcHmacProtector.create({ suite, encryptThenMac: etm, encKey, macKey }),
+      ),
+    });
+    Deno.bench({
+      name: `${write} node:crypto`,
+      group: write,
+      baseline: true,
+      fn: writeThrough(nodeProtector(suite, etm, encKey, macKey)),
+    });
     for (const size of sizes) {
       const plaintext = crypto.getRandomValues(new Uint8Array(size));
       const sealed = ours.seal(context, plaintext);
       if (
-        node.open(sealed).length !== size ||
-        ours.open(context, node.seal(plaintext)).length !== size
+        node.open(context, sealed).length !== size ||
+        ours.open(context, node.seal(context, plaintext)).length !== size
       ) {
         throw new Error(`${short} ${mode}: implementations disagree`);
       }
@@ -141,7 +198,7 @@ for (const suite of Object.values(CipherSuites)) {
         group: `${n} seal`,
         baseline: true,
         fn: () => {
-          node.seal(plaintext);
+          node.seal(context, plaintext);
         },
       });
       Deno.bench({
@@ -163,7 +220,7 @@ for (const suite of Object.values(CipherSuites)) {
         group: `${n} open`,
         baseline: true,
         fn: () => {
-          node.open(sealed);
+          node.open(context, sealed);
         },
       });
     }
