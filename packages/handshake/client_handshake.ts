@@ -25,7 +25,7 @@ import {
 import type { Certificate } from "@anchortls/x509";
 import type { CryptoProvider } from "./crypto_provider.ts";
 import { encodeAlert } from "./messages/alert_message.ts";
-import { encodeClientHello } from "./messages/client_hello.ts";
+import { type ClientHello, encodeClientHello } from "./messages/client_hello.ts";
 import { type Extension, ExtensionType } from "./messages/extensions.ts";
 import {
   type HandshakeFraming,
@@ -33,6 +33,7 @@ import {
   TlsHandshakeFraming,
 } from "./messages/framing.ts";
 import { HandshakeType } from "./messages/handshake_type.ts";
+import { decodeHelloVerifyRequest } from "./messages/hello_verify_request.ts";
 import { OFFERED_SIGNATURE_SCHEMES } from "./signature_scheme.ts";
 import type { TlsSession } from "./session_cache.ts";
 import { Transcript } from "./transcript.ts";
@@ -66,6 +67,11 @@ export interface ClientHandshakeConfig {
   readonly session?: TlsSession;
   /** How handshake messages are framed. @default {new TlsHandshakeFraming()} */
   readonly framing?: HandshakeFraming;
+  /**
+   * The protocol: DTLS 1.2 (0xfefd) puts a cookie field in the ClientHello and answers a
+   * HelloVerifyRequest; pair it with a DTLS framing. @default {ProtocolVersion.tls12}
+   */
+  readonly version?: typeof ProtocolVersion.tls12 | typeof ProtocolVersion.dtls12;
 }
 
 /** What a finished handshake established. */
@@ -151,6 +157,7 @@ export class ClientHandshake {
   readonly #framing: HandshakeFraming;
   #state: State | undefined;
   #context: HandshakeContext | undefined;
+  #hello: ClientHello | undefined;
   #complete = false;
   #failed = false;
 
@@ -189,16 +196,18 @@ export class ClientHandshake {
       : undefined;
     const clientRandom = await config.provider.random(32);
     const extensions = clientHelloExtensions(config.serverName, encryptThenMac);
-    const hello = encodeClientHello({
-      version: ProtocolVersion.tls12,
+    const version = config.version ?? ProtocolVersion.tls12;
+    this.#hello = {
+      version,
       random: clientRandom,
       sessionId: session?.id ?? new Uint8Array(0),
+      ...(version === ProtocolVersion.dtls12 ? { cookie: new Uint8Array(0) } : {}),
       cipherSuites: suites.map((s) => s.id),
       compressionMethods: [0],
       extensions,
-    });
+    };
     const transcript = new Transcript();
-    const message = this.#framing.frame(HandshakeType.client_hello, hello);
+    const message = this.#framing.frame(HandshakeType.client_hello, encodeClientHello(this.#hello));
     transcript.add(message);
     this.#context = {
       config,
@@ -207,6 +216,7 @@ export class ClientHandshake {
       clientRandom,
       offeredSession: session,
       framing: this.#framing,
+      version,
       transcript,
       actions: [],
       now,
@@ -285,6 +295,10 @@ export class ClientHandshake {
         `handshake message type ${message.type} after the handshake`,
       );
     }
+    if (message.type === HandshakeType.hello_verify_request) {
+      this.#helloVerifyRequest(context, message);
+      return;
+    }
     // RFC 5246 §7.4.1.1: a HelloRequest arriving mid-handshake is ignored, and it is not part
     // of the transcript.
     if (message.type === HandshakeType.hello_request) {
@@ -307,6 +321,26 @@ export class ClientHandshake {
         );
       }
     }
+  }
+
+  /**
+   * RFC 6347 §4.2.1: send the ClientHello again with the cookie. The first ClientHello and
+   * the HelloVerifyRequest stay out of the transcript (§4.2.6), so it starts over.
+   */
+  #helloVerifyRequest(context: HandshakeContext, message: HandshakeMessage): void {
+    const state = this.#expectState();
+    if (context.version !== ProtocolVersion.dtls12 || !(state instanceof ExpectServerHello)) {
+      throw new TlsAlertError(
+        AlertDescription.unexpected_message,
+        `expected ${state.expecting}, got HelloVerifyRequest`,
+      );
+    }
+    const { cookie } = decodeHelloVerifyRequest(message.body);
+    this.#hello = { ...this.#hello!, cookie };
+    const hello = this.#framing.frame(HandshakeType.client_hello, encodeClientHello(this.#hello));
+    context.transcript = new Transcript();
+    context.transcript.add(hello);
+    context.actions.push({ kind: "send", contentType: ContentType.handshake, data: hello });
   }
 
   #expectState(): State {

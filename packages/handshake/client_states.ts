@@ -51,7 +51,10 @@ export interface HandshakeContext {
   readonly clientRandom: Uint8Array;
   readonly offeredSession: TlsSession | undefined;
   readonly framing: HandshakeFraming;
-  readonly transcript: Transcript;
+  /** client_version of our ClientHello, which the server must echo: TLS 1.2 or DTLS 1.2. */
+  readonly version: number;
+  /** Replaced when a DTLS HelloVerifyRequest restarts it (RFC 6347 §4.2.6). */
+  transcript: Transcript;
   /** Actions produced while handling the current record. */
   actions: HandshakeAction[];
   /** Time of the current event, ms since the epoch. */
@@ -216,10 +219,11 @@ export class ExpectServerHello implements State {
 }
 
 function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
-  if (hello.version !== ProtocolVersion.tls12) {
+  if (hello.version !== context.version) {
+    const ours = context.version === ProtocolVersion.tls12 ? "TLS 1.2" : "DTLS 1.2";
     throw new TlsAlertError(
       AlertDescription.protocol_version,
-      `server chose version 0x${hello.version.toString(16)}, we speak only TLS 1.2`,
+      `server chose version 0x${hello.version.toString(16)}, we speak only ${ours}`,
     );
   }
   const suite = context.suites.find((s) => s.id === hello.cipherSuite);
@@ -368,7 +372,10 @@ async function clientFlight(
     );
   }
 
-  const { encrypted, premaster } = await provider.encryptPremaster(server.key);
+  const { encrypted, premaster } = await provider.encryptPremaster(
+    server.key,
+    context.version,
+  );
   context.handles.add(premaster);
   sendHandshake(context, HandshakeType.client_key_exchange, encodeClientKeyExchange(encrypted));
 

@@ -115,16 +115,18 @@ export interface CryptoProvider {
   random(length: number): Promise<Uint8Array>;
 
   /**
-   * Makes a premaster secret (`0x03 0x03` ‖ 46 random bytes, RFC 5246 §7.4.7.1) and encrypts it
-   * with RSAES-PKCS1-v1_5 under the server's key.
+   * Makes a premaster secret (client_version ‖ 46 random bytes, RFC 5246 §7.4.7.1: `0x03 0x03`
+   * in TLS 1.2, `0xfe 0xfd` in DTLS 1.2) and encrypts it with RSAES-PKCS1-v1_5 under the
+   * server's key.
    *
    * Software: random bytes on the host, kept in the handle. Chip: generated in a slot and
    * encrypted inside the chip; only the ciphertext leaves.
    *
    * @param serverKey The verified server certificate's RSA public key.
+   * @param clientVersion The ClientHello's client_version. @default {0x0303}
    * @returns The ciphertext for ClientKeyExchange, and the premaster's handle.
    */
-  encryptPremaster(serverKey: PublicKeyInfo): Promise<EncryptedPremaster>;
+  encryptPremaster(serverKey: PublicKeyInfo, clientVersion?: number): Promise<EncryptedPremaster>;
 
   /**
    * Derives the master secret from the premaster (RFC 5246 §8.1, or RFC 7627 §4 with EMS).

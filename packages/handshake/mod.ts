@@ -25,6 +25,7 @@ export * from "./messages/client_hello.ts";
 export * from "./messages/extensions.ts";
 export * from "./messages/framing.ts";
 export * from "./messages/handshake_type.ts";
+export * from "./messages/hello_verify_request.ts";
 export * from "./messages/server_hello.ts";
 export * from "./messages/simple_messages.ts";
 export * from "./alert_mapping.ts";

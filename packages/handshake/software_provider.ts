@@ -168,18 +168,23 @@ export class SoftwareCryptoProvider implements CryptoProvider {
   }
 
   /**
-   * Makes a premaster (0x0303 ‖ 46 random bytes) and encrypts it under the server's RSA key.
+   * Makes a premaster (client_version ‖ 46 random bytes) and encrypts it under the server's
+   * RSA key.
    *
    * @param serverKey The server certificate's key; must be RSA.
+   * @param clientVersion The ClientHello's version (0xfefd in DTLS 1.2). @default {0x0303}
    * @returns The ciphertext and the premaster handle.
    */
-  encryptPremaster(serverKey: PublicKeyInfo): Promise<EncryptedPremaster> {
+  encryptPremaster(
+    serverKey: PublicKeyInfo,
+    clientVersion: number = 0x0303,
+  ): Promise<EncryptedPremaster> {
     if (serverKey.kind !== "rsa") {
       return Promise.reject(new TypeError("RSA key exchange needs an RSA server key"));
     }
     const premaster = this.#random(PREMASTER_LENGTH);
-    premaster[0] = 0x03;
-    premaster[1] = 0x03;
+    premaster[0] = clientVersion >> 8;
+    premaster[1] = clientVersion & 0xff;
     const encrypted = rsaesPkcs1v15Encrypt(serverKey, premaster, this.#random);
     return Promise.resolve({
       encrypted,

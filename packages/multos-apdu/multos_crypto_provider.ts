@@ -294,10 +294,14 @@ export class MultosCryptoProvider implements CryptoProvider {
    * there and wraps it under that key; only the ciphertext leaves. `hybrid`: on the host.
    *
    * @param serverKey The verified server certificate's RSA key (exponent of at most 3 bytes).
+   * @param clientVersion The ClientHello's version (0xfefd in DTLS 1.2). @default {0x0303}
    * @returns The ciphertext and the premaster handle.
    */
-  async encryptPremaster(serverKey: PublicKeyInfo): Promise<EncryptedPremaster> {
-    if (this.#software) return await this.#software.encryptPremaster(serverKey);
+  async encryptPremaster(
+    serverKey: PublicKeyInfo,
+    clientVersion: number = 0x0303,
+  ): Promise<EncryptedPremaster> {
+    if (this.#software) return await this.#software.encryptPremaster(serverKey, clientVersion);
     if (serverKey.kind !== "rsa") throw new TypeError("RSA key exchange needs an RSA server key");
     const modulus = bigintBytes(serverKey.modulus);
     const exponent = bigintBytes(serverKey.exponent);
@@ -311,7 +315,7 @@ export class MultosCryptoProvider implements CryptoProvider {
       }
       this.#keysInChip = true;
       await chip.loadUntrustedRsaKey(modulus, exponent);
-      const slot = await chip.generatePremaster(3, 3);
+      const slot = await chip.generatePremaster(clientVersion >> 8, clientVersion & 0xff);
       await chip.setSecurityEnvironment(SeTemplate.confidentiality, {
         algorithm: TrustCoreAlgorithm.rsaPkcs1,
       });
