@@ -8,11 +8,11 @@ import {
   type CryptoProvider,
   type HandshakeInfo,
   SessionCache,
-  SoftwareCryptoProvider,
   type TlsSession,
 } from "@anchortls/handshake";
-import { type CipherSuite, cipherSuiteById } from "@anchortls/record";
-import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
+import type { CipherSuite } from "@anchortls/record";
+import type { Certificate } from "@anchortls/x509";
+import { softwareProvider, toCertificates, toSuite } from "./_options.ts";
 import { type ByteTransport, startTls, type TlsConnection } from "./tls_connection.ts";
 
 /** A client certificate for a software provider. */
@@ -169,33 +169,4 @@ async function abortable(
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
-}
-
-function toCertificates(input: string | Uint8Array | Certificate): Certificate[] {
-  if (typeof input === "string") return parsePem(input).map((der) => parseCertificate(der));
-  if (input instanceof Uint8Array) return [parseCertificate(input)];
-  return [input];
-}
-
-function toSuite(suite: CipherSuite | number): CipherSuite {
-  if (typeof suite !== "number") return suite;
-  const found = cipherSuiteById(suite);
-  if (!found) throw new TypeError(`unsupported cipher suite 0x${suite.toString(16)}`);
-  return found;
-}
-
-// One software provider for every connection without a client certificate, so sessions it
-// made can be resumed by later connections (a session's master secret lives in its provider).
-let sharedProvider: SoftwareCryptoProvider | undefined;
-
-async function softwareProvider(
-  clientCertificate: ClientCertificateOptions | undefined,
-): Promise<CryptoProvider> {
-  if (!clientCertificate) return sharedProvider ??= new SoftwareCryptoProvider();
-  const chain = typeof clientCertificate.certificateChain === "string"
-    ? parsePem(clientCertificate.certificateChain)
-    : clientCertificate.certificateChain;
-  return await SoftwareCryptoProvider.create({
-    clientCertificate: { chain, privateKey: clientCertificate.privateKey },
-  });
 }

@@ -1,0 +1,59 @@
+/**
+ * Option conversions shared by `connectTls` and `connectDtls`.
+ *
+ * @module
+ */
+
+import { type CryptoProvider, SoftwareCryptoProvider } from "@anchortls/handshake";
+import { type CipherSuite, cipherSuiteById } from "@anchortls/record";
+import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
+import type { ClientCertificateOptions } from "./connect_tls.ts";
+
+/**
+ * Reads trust anchors given as PEM text, DER or parsed certificates.
+ *
+ * @param input One `caCerts` entry.
+ * @returns The certificates it holds.
+ */
+export function toCertificates(input: string | Uint8Array | Certificate): Certificate[] {
+  if (typeof input === "string") return parsePem(input).map((der) => parseCertificate(der));
+  if (input instanceof Uint8Array) return [parseCertificate(input)];
+  return [input];
+}
+
+/**
+ * Resolves a suite given as an object or a code point.
+ *
+ * @param suite One `suites` entry.
+ * @returns The suite.
+ * @throws {TypeError} For a code point we do not implement.
+ */
+export function toSuite(suite: CipherSuite | number): CipherSuite {
+  if (typeof suite !== "number") return suite;
+  const found = cipherSuiteById(suite);
+  if (!found) throw new TypeError(`unsupported cipher suite 0x${suite.toString(16)}`);
+  return found;
+}
+
+// One software provider for every connection without a client certificate, so sessions it
+// made can be resumed by later connections (a session's master secret lives in its provider).
+let sharedProvider: SoftwareCryptoProvider | undefined;
+
+/**
+ * The default provider: one shared software provider, or a new one holding a client
+ * certificate.
+ *
+ * @param clientCertificate The `clientCertificate` option.
+ * @returns The provider.
+ */
+export async function softwareProvider(
+  clientCertificate: ClientCertificateOptions | undefined,
+): Promise<CryptoProvider> {
+  if (!clientCertificate) return sharedProvider ??= new SoftwareCryptoProvider();
+  const chain = typeof clientCertificate.certificateChain === "string"
+    ? parsePem(clientCertificate.certificateChain)
+    : clientCertificate.certificateChain;
+  return await SoftwareCryptoProvider.create({
+    clientCertificate: { chain, privateKey: clientCertificate.privateKey },
+  });
+}
