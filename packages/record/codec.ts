@@ -201,7 +201,10 @@ export class Writer {
 
   /** Appends one byte. @param v The byte. @returns This writer. */
   u8(v: number): this {
-    this.#buf[this.#reserve(1)] = v;
+    // Reserve first: `this.#buf[this.#reserve(1)]` would read the field before reserve()
+    // replaced the buffer, and the byte would land in the old one.
+    const at = this.#reserve(1);
+    this.#buf[at] = v;
     return this;
   }
 
@@ -234,7 +237,8 @@ export class Writer {
 
   /** Appends bytes. @param b The bytes. @returns This writer. */
   bytes(b: Uint8Array): this {
-    this.#buf.set(b, this.#reserve(b.length));
+    const at = this.#reserve(b.length);
+    this.#buf.set(b, at);
     return this;
   }
 
