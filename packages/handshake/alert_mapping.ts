@@ -30,7 +30,10 @@ export function alertForError(error: unknown): number | undefined {
     return error.fromPeer ? undefined : error.description;
   }
   if (error instanceof CertificateError) return error.alert;
-  if (error instanceof DOMException && error.name === "AbortError") {
+  // AbortSignal.timeout() aborts with a TimeoutError: the caller gave up, as with abort().
+  if (
+    error instanceof DOMException && (error.name === "AbortError" || error.name === "TimeoutError")
+  ) {
     return AlertDescription.user_canceled;
   }
   return AlertDescription.internal_error;

@@ -17,6 +17,7 @@ const table: [string, unknown, number | undefined][] = [
   ["hostname mismatch", new CertificateError("hostname_mismatch", 0), 42],
   ["malformed certificate", new CertificateError("malformed", 0), 42],
   ["abort", new DOMException("stop", "AbortError"), 90],
+  ["AbortSignal.timeout", new DOMException("late", "TimeoutError"), 90],
   ["other DOMException", new DOMException("x", "NetworkError"), 80],
   ["programming error", new TypeError("bug"), 80],
   ["thrown string", "oops", 80],
