@@ -17,6 +17,10 @@
  */
 
 export * from "./connect_tls.ts";
+export * from "./connect_dtls.ts";
+export * from "./dtls_connection.ts";
+export { connectUdp, type DatagramLink } from "./udp/mod.ts";
+export { DtlsHandshakeTimeoutError } from "@anchortls/handshake/dtls";
 export * from "./errors.ts";
 export * from "./tls_connection.ts";
 // What a connectTls user needs to configure it and to tell its errors apart.

@@ -28,3 +28,5 @@ export * from "./fragmenter.ts";
 export * from "./reassembler.ts";
 export * from "./retransmit_timer.ts";
 export * from "./flight.ts";
+export * from "./dtls_framing.ts";
+export * from "./dtls_client.ts";

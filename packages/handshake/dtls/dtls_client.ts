@@ -1,0 +1,559 @@
+/**
+ * The sans-IO DTLS 1.2 client (RFC 6347): the TLS {@linkcode ClientHandshake} state machine
+ * under a DTLS record layer with epochs, 48-bit sequence numbers, a replay window per epoch,
+ * flights fragmented to the path MTU and packed into datagrams, reassembly, and
+ * retransmission on a timer and on the peer's retransmissions.
+ *
+ * It owns no socket and no clock. The driver calls the `handle*` inputs with the time, then
+ * drains `pollTransmit()` (datagrams to send, in order) and `pollEvent()`, and calls
+ * `handleTimeout(now)` when the time from `pollTimeout()` has come. Calls must not overlap:
+ * await each before the next.
+ *
+ * @module
+ */
+
+import {
+  AlertDescription,
+  AlertLevel,
+  ContentType,
+  DTLS_HEADER_LENGTH,
+  DTLS_SEQUENCE_LIMIT,
+  encodeDtlsRecord,
+  NullProtector,
+  ProtocolVersion,
+  type RecordProtector,
+  ReplayWindow,
+  SequenceCounter,
+  splitDatagram,
+  TlsAlertError,
+} from "@anchortls/record";
+import { alertForError } from "../alert_mapping.ts";
+import {
+  ClientHandshake,
+  type ClientHandshakeConfig,
+  type HandshakeAction,
+  type HandshakeInfo,
+} from "../client_handshake.ts";
+import { decodeAlert, encodeAlert } from "../messages/alert_message.ts";
+import { DtlsHandshakeFraming } from "./dtls_framing.ts";
+import { DEFAULT_DTLS_MTU, packDatagrams } from "./fragmenter.ts";
+import {
+  type FlightEntry,
+  FlightTracker,
+  type FlightTrackerOptions,
+  planFlightRecords,
+} from "./flight.ts";
+import {
+  decodeDtlsHandshakeRecord,
+  type DtlsHandshakeFragment,
+  encodeDtlsHandshakeMessage,
+} from "./handshake_header.ts";
+import { DtlsReassembler } from "./reassembler.ts";
+import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
+
+/** Configuration of one {@linkcode DtlsClientCore}. */
+export interface DtlsClientConfig
+  extends Omit<ClientHandshakeConfig, "framing" | "version" | "session"> {
+  /**
+   * Most bytes of payload one datagram may carry: flights are fragmented to it and
+   * application writes are limited by it. @default {DEFAULT_DTLS_MTU}
+   */
+  readonly mtu?: number;
+  /** Retransmission timer and handshake deadline. @default {1 s doubling to 60 s, 120 s deadline} */
+  readonly retransmit?: FlightTrackerOptions;
+}
+
+/** Something the driver must pass on, from {@linkcode DtlsClientCore.pollEvent}. */
+export type DtlsClientEvent =
+  /** The handshake completed; application data may flow. */
+  | { readonly kind: "connected"; readonly info: HandshakeInfo }
+  /** One application data record's content: one message. */
+  | { readonly kind: "data"; readonly data: Uint8Array }
+  /** The peer sent close_notify. */
+  | { readonly kind: "closed" }
+  /** The connection failed: a fatal alert either way, or the handshake deadline passed. */
+  | { readonly kind: "failed"; readonly error: unknown };
+
+/** Counters of a {@linkcode DtlsClientCore}. */
+export interface DtlsClientStats {
+  /** Datagrams handed to `handleDatagram`. */
+  readonly datagramsReceived: number;
+  /** Datagrams handed out by `pollTransmit`. */
+  readonly datagramsSent: number;
+  /** Flight resends, on timer expiry and on the peer's retransmissions together. */
+  readonly retransmissions: number;
+  /** Flight resends on timer expiry. */
+  readonly timerRetransmissions: number;
+  /** Flight resends because the peer retransmitted the flight ours answers. */
+  readonly peerRetransmissions: number;
+  /**
+   * Records dropped silently: malformed, of an unknown epoch, failing authentication, or not
+   * acceptable in the current state (RFC 6347 §4.1.2.7).
+   */
+  readonly dropped: number;
+  /** Records dropped because the replay window had seen their sequence number. */
+  readonly replayed: number;
+  /** Application data records delivered. */
+  readonly delivered: number;
+}
+
+/** Where the connection stands. */
+export type DtlsClientState = "idle" | "handshaking" | "connected" | "closed" | "failed";
+
+interface WriteEpoch {
+  readonly protector: RecordProtector;
+  readonly sequence: SequenceCounter;
+}
+
+interface ReadEpoch {
+  readonly protector: RecordProtector;
+  readonly window: ReplayWindow;
+}
+
+const VERSION = ProtocolVersion.dtls12;
+
+function recordSequence(epoch: number, sequenceNumber: bigint): bigint {
+  return (BigInt(epoch) << 48n) | sequenceNumber;
+}
+
+/**
+ * A DTLS 1.2 client connection as a state machine.
+ *
+ * @example Driving it over any datagram transport
+ * ```ts ignore
+ * import { DtlsClientCore } from "@anchortls/handshake/dtls";
+ * const dtls = new DtlsClientCore({ provider, trustAnchors, serverName: "localhost" });
+ * await dtls.start(Date.now());
+ * for (const d of dtls.pollTransmit()) socket.send(d);
+ * // on each datagram: await dtls.handleDatagram(datagram, Date.now()), then drain
+ * // pollTransmit() and pollEvent(); at pollTimeout(): await dtls.handleTimeout(Date.now()).
+ * ```
+ */
+export class DtlsClientCore {
+  readonly #config: DtlsClientConfig;
+  readonly #mtu: number;
+  readonly #framing = new DtlsHandshakeFraming();
+  readonly #handshake: ClientHandshake;
+  readonly #reassembler = new DtlsReassembler();
+  readonly #writeEpochs = new Map<number, WriteEpoch>();
+  readonly #readEpochs = new Map<number, ReadEpoch>();
+  readonly #outbox: Uint8Array[] = [];
+  readonly #events: DtlsClientEvent[] = [];
+  #flights: FlightTracker | undefined;
+  #state: DtlsClientState = "idle";
+  #writeEpoch = 0;
+  #readEpoch = 0;
+  #peerChangeCipherSpecSeen = false;
+  #datagramsReceived = 0;
+  #datagramsSent = 0;
+  #dropped = 0;
+  #replayed = 0;
+  #delivered = 0;
+
+  /**
+   * Prepares a connection; nothing is sent until {@linkcode DtlsClientCore.start}.
+   *
+   * @param config Handshake options, MTU and retransmission timing.
+   * @throws {RangeError} When the MTU cannot carry a handshake fragment.
+   * @throws {TypeError} When no cipher suite is offered.
+   */
+  constructor(config: DtlsClientConfig) {
+    this.#config = config;
+    this.#mtu = config.mtu ?? DEFAULT_DTLS_MTU;
+    if (!Number.isSafeInteger(this.#mtu) || this.#mtu < 256 || this.#mtu > 65_507) {
+      throw new RangeError(`mtu ${this.#mtu} outside 256..65507`);
+    }
+    this.#handshake = new ClientHandshake({
+      ...config,
+      framing: this.#framing,
+      version: ProtocolVersion.dtls12,
+    });
+    const nothing = new NullProtector();
+    this.#writeEpochs.set(0, {
+      protector: nothing,
+      sequence: new SequenceCounter(DTLS_SEQUENCE_LIMIT),
+    });
+    this.#readEpochs.set(0, { protector: nothing, window: new ReplayWindow() });
+  }
+
+  /** Where the connection stands. */
+  get state(): DtlsClientState {
+    return this.#state;
+  }
+
+  /** The path MTU flights and writes are cut to. */
+  get mtu(): number {
+    return this.#mtu;
+  }
+
+  /**
+   * The largest application message one {@linkcode DtlsClientCore.send} takes: what fits one
+   * record in one datagram under the current keys (their largest expansion counted).
+   */
+  get maxMessageLength(): number {
+    const expansion = this.#writeEpochs.get(this.#writeEpoch)!.protector.maxExpansion;
+    return Math.min(this.#mtu - DTLS_HEADER_LENGTH - expansion, 1 << 14);
+  }
+
+  /** What the connection has done so far. */
+  get stats(): DtlsClientStats {
+    const flights = this.#flights?.stats;
+    const timer = flights?.timerRetransmissions ?? 0;
+    const peer = flights?.peerRetransmissions ?? 0;
+    return {
+      datagramsReceived: this.#datagramsReceived,
+      datagramsSent: this.#datagramsSent,
+      retransmissions: timer + peer,
+      timerRetransmissions: timer,
+      peerRetransmissions: peer,
+      dropped: this.#dropped,
+      replayed: this.#replayed,
+      delivered: this.#delivered,
+    };
+  }
+
+  /**
+   * Starts the handshake: the first ClientHello goes out and the handshake clock starts.
+   *
+   * @param now The current time in ms.
+   * @returns Once the ClientHello is queued in `pollTransmit()`.
+   */
+  async start(now: number): Promise<void> {
+    if (this.#state !== "idle") throw new TypeError("DTLS connection already started");
+    this.#state = "handshaking";
+    this.#flights = new FlightTracker(now, this.#config.retransmit);
+    try {
+      await this.#apply(await this.#handshake.start(now), now);
+    } catch (error) {
+      await this.#fail(error);
+    }
+  }
+
+  /**
+   * Takes one received datagram. Invalid, replayed and unexpected records are dropped and
+   * counted; a fatal problem ends the connection with a `failed` event.
+   *
+   * @param datagram The datagram's payload.
+   * @param now The current time in ms.
+   * @returns Once every record in it has been handled.
+   */
+  async handleDatagram(datagram: Uint8Array, now: number): Promise<void> {
+    if (this.#state !== "handshaking" && this.#state !== "connected") return;
+    this.#datagramsReceived++;
+    const records = splitDatagram(datagram, { onInvalid: () => this.#dropped++ });
+    for (const record of records) {
+      if (this.#state !== "handshaking" && this.#state !== "connected") return;
+      const epoch = this.#readEpochs.get(record.epoch);
+      if (epoch === undefined) {
+        // Epoch 1 before the peer's ChangeCipherSpec: lost with it, and recovered by the
+        // retransmission that follows.
+        this.#dropped++;
+        continue;
+      }
+      if (!epoch.window.check(record.sequenceNumber)) {
+        this.#replayed++;
+        continue;
+      }
+      let plaintext: Uint8Array;
+      try {
+        plaintext = await epoch.protector.open({
+          type: record.type,
+          version: record.version,
+          sequence: recordSequence(record.epoch, BigInt(record.sequenceNumber)),
+        }, record.fragment);
+      } catch {
+        this.#dropped++;
+        continue;
+      }
+      epoch.window.mark(record.sequenceNumber);
+      try {
+        await this.#record(record.type, record.epoch, plaintext, now);
+      } catch (error) {
+        await this.#fail(error);
+      }
+    }
+  }
+
+  /**
+   * Acts on the time: resends the flight when its timer expires and fails the handshake at
+   * its deadline.
+   *
+   * @param now The current time in ms.
+   * @returns Once any resend is queued.
+   */
+  async handleTimeout(now: number): Promise<void> {
+    if (this.#state !== "handshaking" || !this.#flights) return;
+    try {
+      const entries = this.#flights.handleTimeout(now);
+      if (entries) await this.#transmit(entries);
+    } catch (error) {
+      await this.#fail(error);
+    }
+  }
+
+  /**
+   * Says when {@linkcode DtlsClientCore.handleTimeout} is due.
+   *
+   * @returns The time in ms, or `undefined` when no timer runs.
+   */
+  pollTimeout(): number | undefined {
+    return this.#state === "handshaking" ? this.#flights?.pollTimeout() : undefined;
+  }
+
+  /**
+   * Takes the datagrams to send, oldest first.
+   *
+   * @returns Whole datagram payloads, each at most `mtu` bytes.
+   */
+  pollTransmit(): Uint8Array[] {
+    const out = this.#outbox.splice(0);
+    this.#datagramsSent += out.length;
+    return out;
+  }
+
+  /**
+   * Takes the next event.
+   *
+   * @returns The oldest event not yet taken, or `undefined`.
+   */
+  pollEvent(): DtlsClientEvent | undefined {
+    return this.#events.shift();
+  }
+
+  /**
+   * Protects one application message as one record in one datagram.
+   *
+   * @param message The message, at most {@linkcode DtlsClientCore.maxMessageLength} bytes.
+   * @returns Once the datagram is queued in `pollTransmit()`.
+   * @throws {TypeError} When the connection is not connected.
+   * @throws {RangeError} When the message does not fit one datagram.
+   */
+  async send(message: Uint8Array): Promise<void> {
+    if (this.#state !== "connected") {
+      throw new TypeError(`cannot send application data while ${this.#state}`);
+    }
+    const max = this.maxMessageLength;
+    if (message.length > max) {
+      throw new RangeError(
+        `a message of ${message.length} bytes does not fit one datagram: at most ${max} bytes at an MTU of ${this.#mtu}`,
+      );
+    }
+    this.#outbox.push(await this.#seal(ContentType.application_data, this.#writeEpoch, message));
+  }
+
+  /**
+   * Closes the connection: queues a close_notify (in the current epoch) and stops.
+   *
+   * @returns Once the alert is queued.
+   */
+  async close(): Promise<void> {
+    if (this.#state !== "handshaking" && this.#state !== "connected") return;
+    this.#state = "closed";
+    this.#flights?.complete(0);
+    await this.#sendAlert(AlertLevel.warning, AlertDescription.close_notify);
+  }
+
+  async #record(type: number, epoch: number, plaintext: Uint8Array, now: number): Promise<void> {
+    switch (type) {
+      case ContentType.alert:
+        return this.#alert(epoch, plaintext);
+      case ContentType.handshake:
+        return await this.#handshakeRecord(epoch, plaintext, now);
+      case ContentType.change_cipher_spec:
+        if (
+          this.#state === "handshaking" && epoch === 0 && this.#writeEpoch > 0 &&
+          !this.#peerChangeCipherSpecSeen
+        ) {
+          this.#peerChangeCipherSpecSeen = true;
+          const actions = await this.#handshake.handle({
+            type: ContentType.change_cipher_spec,
+            data: plaintext,
+            now,
+          });
+          await this.#apply(actions, now);
+        } else {
+          // A duplicate, or one from before our flight went out: a retransmission's echo.
+          this.#dropped++;
+        }
+        return;
+      case ContentType.application_data:
+        if (this.#state === "connected" && epoch === this.#readEpoch && epoch > 0) {
+          this.#delivered++;
+          this.#events.push({ kind: "data", data: plaintext.slice() });
+        } else {
+          this.#dropped++;
+        }
+        return;
+      default:
+        this.#dropped++;
+    }
+  }
+
+  #alert(epoch: number, plaintext: Uint8Array): void {
+    if (this.#state === "connected" && epoch < this.#readEpoch) {
+      // Unauthenticated once keys are in use: anyone could have sent it.
+      this.#dropped++;
+      return;
+    }
+    let alert;
+    try {
+      alert = decodeAlert(plaintext);
+    } catch {
+      this.#dropped++;
+      return;
+    }
+    if (alert.description === AlertDescription.close_notify) {
+      if (this.#state === "handshaking") {
+        this.#failed(
+          new TlsAlertError(alert.description, "during the handshake", { fromPeer: true }),
+        );
+        return;
+      }
+      this.#state = "closed";
+      this.#events.push({ kind: "closed" });
+      return;
+    }
+    if (alert.level === AlertLevel.warning) return;
+    this.#failed(
+      new TlsAlertError(alert.description, undefined, {
+        fromPeer: true,
+        level: AlertLevel.fatal,
+      }),
+    );
+  }
+
+  async #handshakeRecord(epoch: number, plaintext: Uint8Array, now: number): Promise<void> {
+    let fragments: DtlsHandshakeFragment[];
+    try {
+      fragments = decodeDtlsHandshakeRecord(plaintext);
+    } catch {
+      this.#dropped++;
+      return;
+    }
+    if (this.#state === "connected" && epoch < this.#readEpoch) return;
+    for (const fragment of fragments) {
+      const outcome = this.#reassembler.push(fragment);
+      if (outcome.kind === "retransmission") {
+        if (this.#state === "handshaking") {
+          const entries = this.#flights!.retransmissionSeen(outcome.messageSeq, now);
+          if (entries) await this.#transmit(entries);
+        }
+        continue;
+      }
+      for (let m = this.#reassembler.next(); m; m = this.#reassembler.next()) {
+        const actions = await this.#handshake.handle({
+          type: ContentType.handshake,
+          data: encodeDtlsHandshakeMessage(m),
+          now,
+        });
+        await this.#apply(actions, now);
+        if (this.#state !== "handshaking" && this.#state !== "connected") return;
+      }
+    }
+  }
+
+  async #apply(actions: readonly HandshakeAction[], now: number): Promise<void> {
+    const flight: FlightEntry[] = [];
+    for (const action of actions) {
+      switch (action.kind) {
+        case "send":
+          if (action.contentType === ContentType.handshake) {
+            const [whole] = decodeDtlsHandshakeRecord(action.data);
+            flight.push({
+              kind: "handshake",
+              epoch: this.#writeEpoch,
+              message: {
+                msgType: whole!.msgType,
+                messageSeq: whole!.messageSeq,
+                body: whole!.body,
+              },
+            });
+          } else if (action.contentType === ContentType.change_cipher_spec) {
+            flight.push({ kind: "change_cipher_spec", epoch: this.#writeEpoch });
+          } else {
+            this.#outbox.push(await this.#seal(action.contentType, this.#writeEpoch, action.data));
+          }
+          break;
+        case "install_write":
+          this.#writeEpoch++;
+          this.#writeEpochs.set(this.#writeEpoch, {
+            protector: action.protector,
+            sequence: new SequenceCounter(DTLS_SEQUENCE_LIMIT),
+          });
+          break;
+        case "install_read":
+          this.#readEpoch++;
+          this.#readEpochs.set(this.#readEpoch, {
+            protector: action.protector,
+            window: new ReplayWindow(),
+          });
+          break;
+        case "complete":
+          this.#state = "connected";
+          this.#flights!.complete(now);
+          this.#events.push({ kind: "connected", info: action.info });
+          break;
+      }
+    }
+    if (flight.length > 0) {
+      const entries = this.#flights!.send(flight, now, {
+        peerNextMessageSeq: this.#reassembler.nextMessageSeq,
+      });
+      await this.#transmit(entries);
+    }
+  }
+
+  async #transmit(entries: readonly FlightEntry[]): Promise<void> {
+    const planned = planFlightRecords(entries, {
+      mtu: this.#mtu,
+      expansion: (epoch) => this.#writeEpochs.get(epoch)!.protector.maxExpansion,
+    });
+    const records: Uint8Array[] = [];
+    for (const record of planned) {
+      records.push(await this.#seal(record.contentType, record.epoch, record.plaintext));
+    }
+    this.#outbox.push(...packDatagrams(records, this.#mtu));
+  }
+
+  async #seal(type: number, epoch: number, plaintext: Uint8Array): Promise<Uint8Array> {
+    const state = this.#writeEpochs.get(epoch)!;
+    const sequence = state.sequence.next();
+    const fragment = await state.protector.seal(
+      { type, version: VERSION, sequence: recordSequence(epoch, sequence) },
+      plaintext,
+    );
+    return encodeDtlsRecord({
+      type,
+      version: VERSION,
+      epoch,
+      sequenceNumber: Number(sequence),
+      fragment,
+    });
+  }
+
+  async #sendAlert(level: number, description: number): Promise<void> {
+    try {
+      this.#outbox.push(
+        await this.#seal(ContentType.alert, this.#writeEpoch, encodeAlert({ level, description })),
+      );
+    } catch {
+      // The keys are gone (a chip that failed): nothing more can be said to the peer.
+    }
+  }
+
+  /** Ends the connection for an error raised here: the alert it calls for goes out first. */
+  async #fail(error: unknown): Promise<void> {
+    if (this.#state === "failed" || this.#state === "closed") return;
+    const description = error instanceof DtlsHandshakeTimeoutError
+      ? undefined
+      : alertForError(error);
+    this.#failed(error);
+    if (description !== undefined) await this.#sendAlert(AlertLevel.fatal, description);
+  }
+
+  #failed(error: unknown): void {
+    this.#state = "failed";
+    this.#flights?.complete(0);
+    this.#events.push({ kind: "failed", error });
+  }
+}
