@@ -43,7 +43,8 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
-interface SpawnOptions {
+/** How {@linkcode spawn} starts a peer and tells that it is ready. */
+export interface SpawnOptions {
   readonly args: string[];
   readonly port: number;
   readonly env?: Record<string, string>;
@@ -53,7 +54,14 @@ interface SpawnOptions {
   readonly ready?: RegExp;
 }
 
-async function spawn(command: string, options: SpawnOptions): Promise<Peer> {
+/**
+ * Starts a peer process and waits until it is ready (TLS and DTLS interop tests share it).
+ *
+ * @param command The program.
+ * @param options Arguments, port, environment and readiness.
+ * @returns The running peer.
+ */
+export async function spawn(command: string, options: SpawnOptions): Promise<Peer> {
   const child = new Deno.Command(command, {
     args: options.args,
     env: options.env ?? {},
