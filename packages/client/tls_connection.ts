@@ -75,6 +75,20 @@ const HEADER_VERSIONS = [0x0300, 0x0301, 0x0302, 0x0303];
 const FLUSH_TIMEOUT_MS = 1000;
 
 /**
+ * Most warning alerts accepted in a row (OpenSSL's MAX_WARN_ALERT_COUNT): a peer streaming
+ * them would otherwise keep the connection busy forever without a byte of progress. Any other
+ * record resets the count; one more is `unexpected_message`.
+ */
+export const MAX_CONSECUTIVE_WARNING_ALERTS = 5;
+
+/**
+ * Most empty application data records accepted in a row (OpenSSL's MAX_EMPTY_RECORDS): some
+ * stacks send one before each record as a CBC countermeasure, an endless stream is an attack.
+ * A non-empty record resets the count; one more is `unexpected_message`.
+ */
+export const MAX_CONSECUTIVE_EMPTY_RECORDS = 32;
+
+/**
  * Runs the TLS client over an already open byte transport.
  *
  * @example Over a TCP connection of your own
@@ -110,6 +124,8 @@ class Connection implements TlsConnection {
   #handshakeSettled = false;
   #writeError: unknown;
   #outClosed = false;
+  #warningsInARow = 0;
+  #emptyRecordsInARow = 0;
   readonly #flushed: Promise<void>;
 
   constructor(transport: ByteTransport, options: StartTlsOptions) {
@@ -240,6 +256,9 @@ class Connection implements TlsConnection {
     try {
       const { value, done } = await this.#records.read();
       if (done) return undefined;
+      // Only a record with content is progress: alternating warnings and empty records
+      // must not reset each other's count.
+      if (value.type !== ContentType.alert && value.fragment.length > 0) this.#warningsInARow = 0;
       // Older header versions are tolerated only until the ServerHello settled TLS 1.2
       // (RFC 5246 Appendix E.1); from the new keys on, every record must say 1.2.
       if (this.#core.isComplete && value.version !== ProtocolVersion.tls12) {
@@ -278,6 +297,12 @@ class Connection implements TlsConnection {
         level: level === AlertLevel.warning ? AlertLevel.warning : AlertLevel.fatal,
       });
     }
+    if (++this.#warningsInARow > MAX_CONSECUTIVE_WARNING_ALERTS) {
+      throw new TlsAlertError(
+        AlertDescription.unexpected_message,
+        `${this.#warningsInARow} warning alerts in a row`,
+      );
+    }
     return false;
   }
 
@@ -294,7 +319,16 @@ class Connection implements TlsConnection {
         if (!record) throw new TruncationError();
         switch (record.type) {
           case ContentType.application_data:
-            if (record.fragment.length === 0) continue;
+            if (record.fragment.length === 0) {
+              if (++this.#emptyRecordsInARow > MAX_CONSECUTIVE_EMPTY_RECORDS) {
+                throw new TlsAlertError(
+                  AlertDescription.unexpected_message,
+                  `${this.#emptyRecordsInARow} empty records in a row`,
+                );
+              }
+              continue;
+            }
+            this.#emptyRecordsInARow = 0;
             // A byte stream takes over the chunk's buffer; the record layer may reuse its own.
             controller.enqueue(record.fragment.slice());
             return;
