@@ -124,6 +124,7 @@ class Connection implements TlsConnection {
   #handshakeSettled = false;
   #writeError: unknown;
   #outClosed = false;
+  #transportEnded = false;
   #warningsInARow = 0;
   #emptyRecordsInARow = 0;
   readonly #flushed: Promise<void>;
@@ -132,7 +133,16 @@ class Connection implements TlsConnection {
     this.#transport = transport;
     this.#now = options.now ?? Date.now;
     this.#core = new ClientHandshake(options);
-    this.#records = transport.readable.pipeThrough(this.#recordReader).getReader();
+    // Marks the end of the transport, so a record layer failing at that end (a record cut
+    // short) is reported as the truncation it is. A bad header among the very last bytes may
+    // be reported the same way; its decode_error stays as the cause.
+    const endOfTransport = new TransformStream<Uint8Array, Uint8Array>({
+      flush: () => {
+        this.#transportEnded = true;
+      },
+    });
+    this.#records = transport.readable.pipeThrough(endOfTransport).pipeThrough(this.#recordReader)
+      .getReader();
     const recordWriter = new RecordWriter();
     this.#flushed = recordWriter.readable.pipeTo(transport.writable, { preventClose: true })
       .catch(() => {});
@@ -270,6 +280,12 @@ class Connection implements TlsConnection {
       return value;
     } catch (error) {
       if (this.#writeError && !(error instanceof TlsAlertError)) throw this.#writeError;
+      if (
+        this.#transportEnded && error instanceof TlsAlertError && !error.fromPeer &&
+        error.description === AlertDescription.decode_error
+      ) {
+        throw new TruncationError("connection closed inside a record", { cause: error });
+      }
       throw error;
     }
   }
@@ -403,7 +419,9 @@ class Connection implements TlsConnection {
   async #fail(error: unknown): Promise<void> {
     if (this.#failure || this.#closed) return;
     this.#failure = error;
-    const description = alertForError(error);
+    // A peer that ended the stream is told nothing: no alert fits, and internal_error
+    // (alertForError's answer to an unknown error) would blame us.
+    const description = error instanceof TruncationError ? undefined : alertForError(error);
     if (description !== undefined && !this.#writeClosed) {
       const level = description === AlertDescription.user_canceled
         ? AlertLevel.warning
