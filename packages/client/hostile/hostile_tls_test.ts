@@ -1,0 +1,449 @@
+/**
+ * Hostile TLS servers against `connectTls`: each scenario must end in the right typed error,
+ * with the right alert sent by the client (decoded from what the scripted server captured),
+ * within a generous time cap that fails the test instead of hanging it.
+ */
+
+import assert from "node:assert/strict";
+import { HandshakeType } from "@anchortls/handshake";
+import { AlertDescription, AlertLevel, ContentType, TlsAlertError } from "@anchortls/record";
+import { CertificateError, parsePem } from "@anchortls/x509";
+import { connectTls, type ConnectTlsOptions, type TlsConnection } from "../mod.ts";
+import { TruncationError } from "../errors.ts";
+import {
+  pkiPath,
+  type ReceivedAlert,
+  type ScriptedPeer,
+  scriptedServer,
+  ServerHandshake,
+} from "./scripted_server.ts";
+import {
+  MAX_CONSECUTIVE_EMPTY_RECORDS,
+  MAX_CONSECUTIVE_WARNING_ALERTS,
+} from "../tls_connection.ts";
+
+/** No scenario may take longer than this; reaching it fails the test. */
+const CAP_MS = 30_000;
+
+const root = await Deno.readTextFile(pkiPath("root.pem"));
+
+interface Outcome {
+  readonly error: unknown;
+  readonly value: unknown;
+  readonly alerts: ReceivedAlert[];
+  readonly peer: ScriptedPeer;
+}
+
+/**
+ * Plays `script` against a fresh `connectTls`; `client` decides what the client does with the
+ * connection (by default it awaits the handshake).
+ */
+async function play(
+  script: (peer: ScriptedPeer) => Promise<void>,
+  client: (tls: TlsConnection) => Promise<unknown> = (tls) => tls.handshake,
+  options: Partial<ConnectTlsOptions> = {},
+): Promise<Outcome> {
+  const server = scriptedServer(script);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const cap = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`scenario still running after ${CAP_MS} ms`)),
+      CAP_MS,
+    );
+  });
+  try {
+    const tls = await connectTls({
+      hostname: "127.0.0.1",
+      port: server.port,
+      serverName: "localhost",
+      caCerts: [root],
+      ...options,
+    });
+    const result = await Promise.race([
+      client(tls).then(
+        (value) => ({ value, error: undefined }),
+        (error) => ({ value: undefined, error }),
+      ),
+      cap,
+    ]);
+    await Promise.race([tls.close(), cap]);
+    const { alerts, peer } = await Promise.race([server.done, cap]);
+    return { ...result, alerts, peer };
+  } finally {
+    clearTimeout(timer);
+    await server.close();
+  }
+}
+
+function assertAlertError(error: unknown, description: number): void {
+  assert.ok(error instanceof TlsAlertError, `expected TlsAlertError, got ${error}`);
+  assert.equal(error.description, description, error.message);
+  assert.equal(error.fromPeer, false);
+}
+
+function assertSentFatal(alerts: readonly ReceivedAlert[], description: number): void {
+  assert.deepEqual(alerts, [{ level: AlertLevel.fatal, description }]);
+}
+
+Deno.test("hostile: a record over the size limit is record_overflow", async () => {
+  const { error, alerts } = await play(async (peer) => {
+    await new ServerHandshake(peer).readClientHello();
+    // 2^14 + 2048 + 1 bytes announced, and sent.
+    const length = 16_384 + 2048 + 1;
+    const record = new Uint8Array(5 + length);
+    record.set([ContentType.handshake, 3, 3, length >> 8, length & 0xff]);
+    await peer.writeRaw(record);
+  });
+  assertAlertError(error, AlertDescription.record_overflow);
+  assertSentFatal(alerts, AlertDescription.record_overflow);
+});
+
+Deno.test("hostile: a handshake message announcing 16 MiB is refused at its header", async () => {
+  const { error, alerts, peer } = await play(async (peer) => {
+    const hs = new ServerHandshake(peer);
+    await hs.readClientHello();
+    await peer.sendHandshake([hs.serverHello()]);
+    // A Certificate announcing 2^24 - 1 bytes, then as much of its body as the client takes.
+    const body = new Uint8Array(16_384);
+    body.set([HandshakeType.certificate, 0xff, 0xff, 0xff]);
+    for (let sent = 0; sent < 1 << 24; sent += body.length) {
+      if (!await peer.send(ContentType.handshake, body)) break;
+      body.fill(0, 0, 4);
+    }
+  });
+  assertAlertError(error, AlertDescription.decode_error);
+  assertSentFatal(alerts, AlertDescription.decode_error);
+  assert.ok(peer.bytesWritten < 1 << 24, `the client took ${peer.bytesWritten} bytes`);
+});
+
+Deno.test("hostile: endless one-byte fragments stop at the handshake message limit", async () => {
+  const { error, alerts } = await play(async (peer) => {
+    const hs = new ServerHandshake(peer);
+    await hs.readClientHello();
+    await peer.sendHandshake([hs.serverHello()]);
+    // A Certificate of the largest accepted length (65 536), one byte per record, and
+    // more bytes after it than any message may hold: the client must not keep buffering.
+    const header = [HandshakeType.certificate, 0x01, 0x00, 0x00];
+    const batch = 4096;
+    for (let i = 0; i < 96 * 1024; i += batch) {
+      const records = new Uint8Array(batch * 6);
+      for (let j = 0; j < batch; j++) {
+        records.set([ContentType.handshake, 3, 3, 0, 1, header[i + j] ?? 0], j * 6);
+      }
+      if (!await peer.writeRaw(records)) break;
+    }
+  });
+  // The 65 536 zero bytes are an empty certificate_list followed by trailing bytes.
+  assertAlertError(error, AlertDescription.decode_error);
+  assertSentFatal(alerts, AlertDescription.decode_error);
+});
+
+Deno.test("hostile: ServerHelloDone before Certificate is unexpected_message", async () => {
+  const { error, alerts } = await play(async (peer) => {
+    const hs = new ServerHandshake(peer);
+    await hs.readClientHello();
+    await peer.sendHandshake([hs.serverHello(), hs.serverHelloDone()]);
+  });
+  assertAlertError(error, AlertDescription.unexpected_message);
+  assertSentFatal(alerts, AlertDescription.unexpected_message);
+});
+
+Deno.test("hostile: a ServerHello with a suite we never offered is illegal_parameter", async () => {
+  const { error, alerts } = await play(async (peer) => {
+    const hs = new ServerHandshake(peer, {
+      serverHello: (hello) => ({ ...hello, cipherSuite: 0x009c }),
+    });
+    await hs.firstFlight();
+  });
+  assertAlertError(error, AlertDescription.illegal_parameter);
+  assertSentFatal(alerts, AlertDescription.illegal_parameter);
+});
+
+Deno.test("hostile: a ServerHello with an extension we never offered is unsupported_extension", async () => {
+  const { error, alerts } = await play(async (peer) => {
+    const hs = new ServerHandshake(peer, {
+      serverHello: (hello) => ({
+        ...hello,
+        extensions: [...hello.extensions, { type: 16, data: Uint8Array.of(0, 3, 2, 0x68, 0x32) }],
+      }),
+    });
+    await hs.firstFlight();
+  });
+  assertAlertError(error, AlertDescription.unsupported_extension);
+  assertSentFatal(alerts, AlertDescription.unsupported_extension);
+});
+
+/**
+ * A real chain of 50 certificates: the test root, 48 intermediates each issued by the one
+ * above, and a leaf for localhost. Returned leaf first, root last.
+ */
+async function longChain(): Promise<Uint8Array[]> {
+  const dir = await Deno.makeTempDir({ prefix: "anchortls-chain-" });
+  const openssl = async (args: string[]) => {
+    const out = await new Deno.Command("openssl", { args, stdout: "null", stderr: "piped" })
+      .output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  };
+  try {
+    let issuer = pkiPath("root.pem");
+    let issuerKey = pkiPath("root.key");
+    const ders: Uint8Array[] = [];
+    for (let i = 1; i <= 49; i++) {
+      const leaf = i === 49;
+      const file = `${dir}/${i}.pem`;
+      await openssl([
+        "req",
+        "-new",
+        "-x509",
+        "-days",
+        "30",
+        "-sha256",
+        "-key",
+        pkiPath(leaf ? "leaf.key" : "intermediate.key"),
+        "-CA",
+        issuer,
+        "-CAkey",
+        issuerKey,
+        "-subj",
+        leaf ? "/CN=localhost" : `/CN=hostile intermediate ${i}`,
+        ...(leaf
+          ? [
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-addext",
+            "basicConstraints=CA:FALSE",
+            "-addext",
+            "keyUsage=critical,digitalSignature,keyEncipherment",
+            "-addext",
+            "extendedKeyUsage=serverAuth",
+          ]
+          : [
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+          ]),
+        "-out",
+        file,
+      ]);
+      ders.unshift(parsePem(await Deno.readTextFile(file))[0]!);
+      issuer = file;
+      issuerKey = pkiPath("intermediate.key");
+    }
+    ders.push(parsePem(root)[0]!);
+    return ders;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("hostile: a chain of 50 certificates stops at the path depth limit", async () => {
+  const chain = await longChain();
+  assert.equal(chain.length, 50);
+  const { error, alerts } = await play(async (peer) => {
+    await new ServerHandshake(peer, { chain }).firstFlight();
+  });
+  assert.ok(error instanceof CertificateError, `expected CertificateError, got ${error}`);
+  assert.equal(error.reason, "max_depth_exceeded");
+  assertSentFatal(alerts, AlertDescription.certificate_unknown);
+});
+
+Deno.test("hostile: a 1 MiB certificate is refused at the message header", async () => {
+  const { error, alerts } = await play(async (peer) => {
+    const big = new Uint8Array(1 << 20);
+    big.set([0x30, 0x83, 0x0f, 0xff, 0xfc]);
+    await new ServerHandshake(peer, { chain: [big] }).firstFlight();
+  });
+  assertAlertError(error, AlertDescription.decode_error);
+  assertSentFatal(alerts, AlertDescription.decode_error);
+});
+
+Deno.test("hostile: a server Finished with wrong verify_data is decrypt_error", async () => {
+  const { error, alerts } = await play(async (peer) => {
+    const hs = new ServerHandshake(peer);
+    await hs.firstFlight();
+    await hs.readClientFlight();
+    await hs.changeCipherSpec();
+    await peer.sendHandshake([hs.finished(true)]);
+  });
+  assertAlertError(error, AlertDescription.decrypt_error);
+  // The alert went out under the client's new keys; the server read it with them.
+  assertSentFatal(alerts, AlertDescription.decrypt_error);
+});
+
+Deno.test("hostile: application data before the server Finished is unexpected_message", async () => {
+  const { error, alerts } = await play(async (peer) => {
+    const hs = new ServerHandshake(peer);
+    await hs.firstFlight();
+    await hs.readClientFlight();
+    await hs.changeCipherSpec();
+    await peer.send(ContentType.application_data, new TextEncoder().encode("too early"));
+  });
+  assertAlertError(error, AlertDescription.unexpected_message);
+  assertSentFatal(alerts, AlertDescription.unexpected_message);
+});
+
+Deno.test("hostile: a renegotiation request gets a no_renegotiation warning and the connection goes on", async () => {
+  const { error, value, alerts } = await play(
+    async (peer) => {
+      const hs = new ServerHandshake(peer);
+      await hs.complete();
+      await peer.send(ContentType.handshake, Uint8Array.of(HandshakeType.hello_request, 0, 0, 0));
+      const answer = await peer.readRecord();
+      assert.equal(answer?.type, ContentType.alert);
+      await peer.send(ContentType.application_data, new TextEncoder().encode("still here"));
+      await peer.send(ContentType.alert, Uint8Array.of(AlertLevel.warning, 0));
+    },
+    async (tls) => {
+      await tls.handshake;
+      return await new Response(tls.readable).text();
+    },
+  );
+  assert.equal(error, undefined);
+  assert.equal(value, "still here");
+  assert.deepEqual(alerts, [
+    { level: AlertLevel.warning, description: AlertDescription.no_renegotiation },
+    { level: AlertLevel.warning, description: AlertDescription.close_notify },
+  ]);
+});
+
+Deno.test("hostile: an alert storm during the handshake ends after the warning limit", async () => {
+  const { error, alerts, peer } = await play(async (peer) => {
+    const hs = new ServerHandshake(peer);
+    await hs.readClientHello();
+    await peer.sendHandshake([hs.serverHello()]);
+    for (let i = 0; i < 10_000; i++) {
+      if (!await peer.send(ContentType.alert, Uint8Array.of(AlertLevel.warning, 112))) break;
+    }
+  });
+  assertAlertError(error, AlertDescription.unexpected_message);
+  assert.match(
+    (error as Error).message,
+    new RegExp(`${MAX_CONSECUTIVE_WARNING_ALERTS + 1} warning`),
+  );
+  assertSentFatal(alerts, AlertDescription.unexpected_message);
+  assert.ok(peer.bytesWritten < 10_000 * 7);
+});
+
+Deno.test("hostile: an alert storm after the handshake errors the readable side", async () => {
+  const { error, alerts } = await play(
+    async (peer) => {
+      await new ServerHandshake(peer).complete();
+      for (let i = 0; i < 1000; i++) {
+        if (!await peer.send(ContentType.alert, Uint8Array.of(AlertLevel.warning, 100))) break;
+      }
+    },
+    async (tls) => {
+      await tls.handshake;
+      return await new Response(tls.readable).text();
+    },
+  );
+  assertAlertError(error, AlertDescription.unexpected_message);
+  assertSentFatal(alerts, AlertDescription.unexpected_message);
+});
+
+Deno.test("hostile: a storm of empty records errors the readable side", async () => {
+  const { error, alerts } = await play(
+    async (peer) => {
+      await new ServerHandshake(peer).complete();
+      for (let i = 0; i < 1000; i++) {
+        if (!await peer.send(ContentType.application_data, new Uint8Array(0))) break;
+      }
+    },
+    async (tls) => {
+      await tls.handshake;
+      return await new Response(tls.readable).text();
+    },
+  );
+  assertAlertError(error, AlertDescription.unexpected_message);
+  assert.match((error as Error).message, new RegExp(`${MAX_CONSECUTIVE_EMPTY_RECORDS + 1} empty`));
+  assertSentFatal(alerts, AlertDescription.unexpected_message);
+});
+
+Deno.test("hostile: warnings alternating with empty records do not reset each other", async () => {
+  const { error, alerts } = await play(
+    async (peer) => {
+      await new ServerHandshake(peer).complete();
+      for (let i = 0; i < 1000; i++) {
+        if (!await peer.send(ContentType.alert, Uint8Array.of(AlertLevel.warning, 100))) break;
+        if (!await peer.send(ContentType.application_data, new Uint8Array(0))) break;
+      }
+    },
+    async (tls) => {
+      await tls.handshake;
+      return await new Response(tls.readable).text();
+    },
+  );
+  assertAlertError(error, AlertDescription.unexpected_message);
+  assertSentFatal(alerts, AlertDescription.unexpected_message);
+});
+
+Deno.test("hostile: a few warnings between data records are tolerated", async () => {
+  const { error, value } = await play(
+    async (peer) => {
+      await new ServerHandshake(peer).complete();
+      for (let i = 0; i < 3 * MAX_CONSECUTIVE_WARNING_ALERTS; i++) {
+        await peer.send(ContentType.alert, Uint8Array.of(AlertLevel.warning, 100));
+        if (i % MAX_CONSECUTIVE_WARNING_ALERTS === 0) {
+          await peer.send(ContentType.application_data, new TextEncoder().encode("."));
+        }
+      }
+      await peer.send(ContentType.alert, Uint8Array.of(AlertLevel.warning, 0));
+    },
+    async (tls) => {
+      await tls.handshake;
+      return await new Response(tls.readable).text();
+    },
+  );
+  assert.equal(error, undefined);
+  assert.equal(value, "...");
+});
+
+Deno.test("hostile: a server that stops mid-record during the handshake is a truncation", async () => {
+  const { error, alerts } = await play(async (peer) => {
+    const hs = new ServerHandshake(peer);
+    await hs.readClientHello();
+    const record = new Uint8Array(5 + 100);
+    record.set([ContentType.handshake, 3, 3, 0, 100]);
+    await peer.writeRaw(record.subarray(0, 40));
+    await peer.closeWrite();
+  });
+  assert.ok(error instanceof TruncationError, `expected TruncationError, got ${error}`);
+  assert.deepEqual(alerts, []);
+});
+
+Deno.test("hostile: a server that stops mid-record after the handshake is a truncation", async () => {
+  const { error } = await play(
+    async (peer) => {
+      const hs = new ServerHandshake(peer);
+      await hs.complete();
+      await peer.writeRaw(Uint8Array.of(ContentType.application_data, 3, 3, 0, 64, 1, 2, 3));
+      await peer.closeWrite();
+    },
+    async (tls) => {
+      await tls.handshake;
+      return await new Response(tls.readable).text();
+    },
+  );
+  assert.ok(error instanceof TruncationError, `expected TruncationError, got ${error}`);
+});
+
+Deno.test("hostile: a server that stalls mid-record is ended by the caller's signal", async () => {
+  const stalled = Promise.withResolvers<void>();
+  const { error, alerts } = await play(
+    async (peer) => {
+      await new ServerHandshake(peer).readClientHello();
+      await peer.writeRaw(Uint8Array.of(ContentType.handshake, 3, 3, 0, 100, 2, 0));
+      stalled.resolve();
+    },
+    (tls) => tls.handshake,
+    { signal: AbortSignal.timeout(500) },
+  );
+  await stalled.promise;
+  assert.ok(error instanceof DOMException, `expected DOMException, got ${error}`);
+  assert.equal(error.name, "TimeoutError");
+  assert.deepEqual(alerts, [{
+    level: AlertLevel.warning,
+    description: AlertDescription.user_canceled,
+  }]);
+});

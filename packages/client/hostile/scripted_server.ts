@@ -1,0 +1,507 @@
+/**
+ * A scripted TLS 1.2 server for hostile-peer tests: one loopback connection, written with the
+ * project's own record codec and handshake message encoders, where each test script decides
+ * exactly which bytes go out and when. Everything the client sends is captured from the first
+ * byte on by a background reader (so an alert is caught even while the script is still
+ * writing), and is decoded afterwards, decrypting with the client's keys once the client
+ * changed cipher spec, so a test can name the alert the client sent.
+ *
+ * The handshake helpers run an honest RSA key exchange with the x509 test PKI's leaf (the
+ * premaster is decrypted with BigInt arithmetic), so a script can bend any step after the
+ * certificate check.
+ *
+ * @module
+ */
+
+import {
+  type ClientHello,
+  decodeClientHello,
+  decodeClientKeyExchange,
+  deriveKeyBlock,
+  deriveMasterSecret,
+  encodeCertificate,
+  encodeServerHello,
+  encodeTlsHandshake,
+  type Extension,
+  ExtensionType,
+  finishedVerifyData,
+  type HandshakeMessage,
+  HandshakeType,
+  type ServerHello,
+  TlsHandshakeDeframer,
+} from "@anchortls/handshake";
+import {
+  CbcHmacProtector,
+  type CipherSuite,
+  cipherSuiteById,
+  ContentType,
+  encodeTlsRecord,
+  NullProtector,
+  type RecordProtector,
+  TlsDeframer,
+} from "@anchortls/record";
+import { parsePem } from "@anchortls/x509";
+import { sha256 } from "@noble/hashes/sha2.js";
+
+/** A file of the x509 package's test PKI. */
+export function pkiPath(name: string): string {
+  return new URL(`../../x509/testdata/${name}`, import.meta.url).pathname;
+}
+
+/** An alert as the client sent it. */
+export interface ReceivedAlert {
+  readonly level: number;
+  readonly description: number;
+}
+
+/** A record from the client, unprotected. */
+export interface ClientRecord {
+  readonly type: number;
+  readonly content: Uint8Array;
+}
+
+/** The largest plaintext fragment a record may carry. */
+const MAX_FRAGMENT = 16_384;
+
+/**
+ * One accepted connection: raw writes, record writes under the current server keys, and
+ * reads of the client's records under the client's keys.
+ */
+export class ScriptedPeer {
+  readonly #conn: Deno.TcpConn;
+  readonly #received: Uint8Array[] = [];
+  #receivedWake = Promise.withResolvers<void>();
+  #ended = false;
+  readonly #pump: Promise<void>;
+  readonly #deframer = new TlsDeframer({ versions: [0x0301, 0x0302, 0x0303] });
+  #readProtector: RecordProtector = new NullProtector();
+  #readSequence = 0n;
+  /** The client's keys, installed when the client's ChangeCipherSpec is read. */
+  pendingClientProtector: RecordProtector | undefined;
+  #writeProtector: RecordProtector = new NullProtector();
+  #writeSequence = 0n;
+  /** Alerts read from the client so far. */
+  readonly alerts: ReceivedAlert[] = [];
+  /** Bytes the socket accepted from the script. */
+  bytesWritten = 0;
+  /** Set when a write failed (the client closed). */
+  writeFailed = false;
+
+  constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+    this.#pump = this.#readAll();
+  }
+
+  async #readAll(): Promise<void> {
+    try {
+      for (;;) {
+        const buffer = new Uint8Array(65_536);
+        const n = await this.#conn.read(buffer);
+        if (n === null) break;
+        this.#received.push(buffer.subarray(0, n));
+        this.#receivedWake.resolve();
+      }
+    } catch {
+      // A reset ends the capture like an orderly close.
+    } finally {
+      this.#ended = true;
+      this.#receivedWake.resolve();
+    }
+  }
+
+  /**
+   * Writes raw bytes.
+   *
+   * @returns False when the client has gone (the write failed).
+   */
+  async writeRaw(bytes: Uint8Array): Promise<boolean> {
+    if (this.writeFailed) return false;
+    try {
+      for (let at = 0; at < bytes.length;) {
+        const n = await this.#conn.write(bytes.subarray(at));
+        at += n;
+        this.bytesWritten += n;
+      }
+      return true;
+    } catch {
+      this.writeFailed = true;
+      return false;
+    }
+  }
+
+  /**
+   * Seals `content` as one record under the current server keys and writes it.
+   *
+   * @returns False when the client has gone.
+   */
+  async send(type: number, content: Uint8Array): Promise<boolean> {
+    const sequence = this.#writeSequence++;
+    const fragment = await this.#writeProtector.seal(
+      { type, version: 0x0303, sequence },
+      content,
+    );
+    return await this.writeRaw(encodeTlsRecord({ type, version: 0x0303, fragment }));
+  }
+
+  /** Sends handshake messages, packed into as few records as the fragment limit allows. */
+  async sendHandshake(messages: readonly Uint8Array[]): Promise<boolean> {
+    const all = concat(messages);
+    for (let at = 0; at < all.length; at += MAX_FRAGMENT) {
+      if (!await this.send(ContentType.handshake, all.subarray(at, at + MAX_FRAGMENT))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Sends ChangeCipherSpec and protects every later record with `protector`. */
+  async changeCipherSpec(protector: RecordProtector): Promise<boolean> {
+    const ok = await this.send(ContentType.change_cipher_spec, Uint8Array.of(1));
+    this.#writeProtector = protector;
+    this.#writeSequence = 0n;
+    return ok;
+  }
+
+  /**
+   * Reads the client's next record, unprotected. Alerts are recorded in {@linkcode alerts}
+   * and returned too; the client's ChangeCipherSpec installs {@linkcode pendingClientProtector}.
+   *
+   * @returns The record, or `undefined` once the client closed.
+   */
+  async readRecord(): Promise<ClientRecord | undefined> {
+    for (;;) {
+      const record = this.#deframer.next();
+      if (record) {
+        const content = await this.#readProtector.open(
+          { type: record.type, version: record.version, sequence: this.#readSequence++ },
+          record.fragment,
+        );
+        if (record.type === ContentType.change_cipher_spec && this.pendingClientProtector) {
+          this.#readProtector = this.pendingClientProtector;
+          this.#readSequence = 0n;
+        }
+        if (record.type === ContentType.alert && content.length === 2) {
+          this.alerts.push({ level: content[0]!, description: content[1]! });
+        }
+        return { type: record.type, content };
+      }
+      const chunk = this.#received.shift();
+      if (chunk) {
+        this.#deframer.push(chunk);
+        continue;
+      }
+      if (this.#ended) return undefined;
+      await this.#receivedWake.promise;
+      this.#receivedWake = Promise.withResolvers<void>();
+    }
+  }
+
+  /**
+   * Reads the client's handshake messages until `count` of them are in (ChangeCipherSpec
+   * records pass through; the client's keys take over after it).
+   */
+  async readHandshake(count: number): Promise<HandshakeMessage[]> {
+    const deframer = new TlsHandshakeDeframer();
+    const out: HandshakeMessage[] = [];
+    while (out.length < count) {
+      const record = await this.readRecord();
+      if (!record) throw new Error(`client closed after ${out.length} of ${count} messages`);
+      if (record.type !== ContentType.handshake) continue;
+      deframer.push(record.content);
+      for (let m = deframer.next(); m; m = deframer.next()) out.push(m);
+    }
+    return out;
+  }
+
+  /**
+   * Reads everything the client still sends until it closes, and returns every alert it
+   * sent over the whole connection.
+   */
+  async drain(): Promise<ReceivedAlert[]> {
+    try {
+      while (await this.readRecord());
+    } catch {
+      // Garbage after the alert cannot hide the alert, which is already recorded.
+    }
+    return this.alerts;
+  }
+
+  /** Closes the socket and waits for the capture to end. */
+  async close(): Promise<void> {
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+    await this.#pump;
+  }
+
+  /** Half-closes: the client sees the end of the stream, the capture goes on. */
+  async closeWrite(): Promise<void> {
+    await this.#conn.closeWrite().catch(() => {});
+  }
+}
+
+/** How the honest part of the handshake should go. */
+export interface ServerHandshakeOptions {
+  /** The certificate chain to send, DER, leaf first. @default {chain.pem of the test PKI} */
+  readonly chain?: readonly Uint8Array[];
+  /** Echo encrypt_then_mac when offered. @default {true} */
+  readonly encryptThenMac?: boolean;
+  /** Echo extended_master_secret when offered. @default {true} */
+  readonly extendedMasterSecret?: boolean;
+  /** Bends the ServerHello before it is encoded. */
+  readonly serverHello?: (hello: ServerHello) => ServerHello;
+}
+
+/**
+ * The server side of an RSA key exchange, one step per method, so a script can stop or bend
+ * any of them.
+ */
+export class ServerHandshake {
+  readonly peer: ScriptedPeer;
+  readonly #options: ServerHandshakeOptions;
+  readonly #transcript: Uint8Array[] = [];
+  readonly serverRandom: Uint8Array = crypto.getRandomValues(new Uint8Array(32));
+  clientHello!: ClientHello;
+  suite!: CipherSuite;
+  encryptThenMac = false;
+  extendedMasterSecret = false;
+  /** The premaster the client encrypted, once the ClientKeyExchange was read. */
+  premaster: Uint8Array | undefined;
+  /** The master secret, once the ClientKeyExchange was read. */
+  master: Uint8Array | undefined;
+  #server: RecordProtector | undefined;
+
+  constructor(peer: ScriptedPeer, options: ServerHandshakeOptions = {}) {
+    this.peer = peer;
+    this.#options = options;
+  }
+
+  /** Adds a framed message to the transcript and returns it. */
+  add(message: Uint8Array): Uint8Array {
+    this.#transcript.push(message);
+    return message;
+  }
+
+  #hash(): Uint8Array {
+    return sha256(concat(this.#transcript));
+  }
+
+  /** Reads the ClientHello and settles suite, EtM and EMS. */
+  async readClientHello(): Promise<ClientHello> {
+    const [message] = await this.peer.readHandshake(1);
+    if (message!.type !== HandshakeType.client_hello) throw new Error("expected ClientHello");
+    this.add(message!.transcriptBytes);
+    this.clientHello = decodeClientHello(message!.body);
+    this.suite = cipherSuiteById(this.clientHello.cipherSuites[0]!)!;
+    const offered = new Set(this.clientHello.extensions.map((e) => e.type));
+    this.encryptThenMac = (this.#options.encryptThenMac ?? true) &&
+      offered.has(ExtensionType.encrypt_then_mac);
+    this.extendedMasterSecret = (this.#options.extendedMasterSecret ?? true) &&
+      offered.has(ExtensionType.extended_master_secret);
+    return this.clientHello;
+  }
+
+  /** The ServerHello (bent by the options), framed and added to the transcript. */
+  serverHello(): Uint8Array {
+    const extensions: Extension[] = [{
+      type: ExtensionType.renegotiation_info,
+      data: Uint8Array.of(0),
+    }];
+    if (this.encryptThenMac) {
+      extensions.push({ type: ExtensionType.encrypt_then_mac, data: new Uint8Array(0) });
+    }
+    if (this.extendedMasterSecret) {
+      extensions.push({ type: ExtensionType.extended_master_secret, data: new Uint8Array(0) });
+    }
+    let hello: ServerHello = {
+      version: 0x0303,
+      random: this.serverRandom,
+      sessionId: new Uint8Array(0),
+      cipherSuite: this.suite.id,
+      compressionMethod: 0,
+      extensions,
+    };
+    if (this.#options.serverHello) hello = this.#options.serverHello(hello);
+    return this.add(encodeTlsHandshake(HandshakeType.server_hello, encodeServerHello(hello)));
+  }
+
+  /** The Certificate message, framed and added to the transcript. */
+  async certificate(): Promise<Uint8Array> {
+    const chain = this.#options.chain ??
+      parsePem(await Deno.readTextFile(pkiPath("chain.pem")));
+    return this.add(encodeTlsHandshake(HandshakeType.certificate, encodeCertificate(chain)));
+  }
+
+  /** ServerHelloDone, framed and added to the transcript. */
+  serverHelloDone(): Uint8Array {
+    return this.add(encodeTlsHandshake(HandshakeType.server_hello_done, new Uint8Array(0)));
+  }
+
+  /** Reads ClientHello and sends ServerHello, Certificate, ServerHelloDone. */
+  async firstFlight(): Promise<boolean> {
+    await this.readClientHello();
+    return await this.peer.sendHandshake([
+      this.serverHello(),
+      await this.certificate(),
+      this.serverHelloDone(),
+    ]);
+  }
+
+  /**
+   * Reads ClientKeyExchange, ChangeCipherSpec and Finished; decrypts the premaster, derives
+   * the keys, and checks the client's Finished.
+   */
+  async readClientFlight(): Promise<void> {
+    const [cke] = await this.peer.readHandshake(1);
+    if (cke!.type !== HandshakeType.client_key_exchange) throw new Error("expected CKE");
+    this.add(cke!.transcriptBytes);
+    const premaster = await rsaDecrypt(
+      await Deno.readTextFile(pkiPath("leaf.key")),
+      decodeClientKeyExchange(cke!.body),
+    );
+    this.premaster = premaster;
+    this.master = deriveMasterSecret(
+      premaster,
+      this.extendedMasterSecret ? { extendedMasterSecret: true, sessionHash: this.#hash() } : {
+        extendedMasterSecret: false,
+        clientRandom: this.clientHello.random,
+        serverRandom: this.serverRandom,
+      },
+    );
+    const keys = this.keyBlock();
+    const common = { suite: this.suite, encryptThenMac: this.encryptThenMac };
+    this.peer.pendingClientProtector = new CbcHmacProtector({
+      ...common,
+      encKey: keys.clientEncKey,
+      macKey: keys.clientMacKey,
+    });
+    this.#server = new CbcHmacProtector({
+      ...common,
+      encKey: keys.serverEncKey,
+      macKey: keys.serverMacKey,
+    });
+    const expected = finishedVerifyData(this.master, "client finished", this.#hash());
+    const [finished] = await this.peer.readHandshake(1);
+    if (finished!.type !== HandshakeType.finished) throw new Error("expected Finished");
+    if (finished!.body.toHex() !== expected.toHex()) throw new Error("client Finished is wrong");
+    this.add(finished!.transcriptBytes);
+  }
+
+  /** The key block of this handshake (needs the client flight). */
+  keyBlock(): ReturnType<typeof deriveKeyBlock> {
+    return deriveKeyBlock(
+      this.master!,
+      this.clientHello.random,
+      this.serverRandom,
+      this.suite,
+    );
+  }
+
+  /** Sends ChangeCipherSpec (switching to the server keys). */
+  async changeCipherSpec(): Promise<boolean> {
+    return await this.peer.changeCipherSpec(this.#server!);
+  }
+
+  /** The server Finished; `corrupt` flips a bit of its verify_data. */
+  finished(corrupt = false): Uint8Array {
+    const verifyData = finishedVerifyData(this.master!, "server finished", this.#hash());
+    if (corrupt) verifyData[0]! ^= 1;
+    return this.add(encodeTlsHandshake(HandshakeType.finished, verifyData));
+  }
+
+  /** A whole honest handshake. */
+  async complete(): Promise<void> {
+    await this.firstFlight();
+    await this.readClientFlight();
+    await this.changeCipherSpec();
+    await this.peer.sendHandshake([this.finished()]);
+  }
+}
+
+/** A listener on a free loopback port that plays `script` against the first connection. */
+export interface ScriptedServer {
+  readonly port: number;
+  /**
+   * Settles when the script finished and the client's remaining records were drained; holds
+   * the alerts the client sent and the peer for byte counts.
+   */
+  readonly done: Promise<{ alerts: ReceivedAlert[]; peer: ScriptedPeer }>;
+  /** Stops listening and closes the connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a scripted server.
+ *
+ * @param script What the server does with the connection; the peer is drained and closed
+ *   after it returns (or throws: the error rejects `done`).
+ */
+export function scriptedServer(script: (peer: ScriptedPeer) => Promise<void>): ScriptedServer {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  let peer: ScriptedPeer | undefined;
+  const done = (async () => {
+    const conn = await listener.accept();
+    listener.close();
+    peer = new ScriptedPeer(conn);
+    try {
+      await script(peer);
+      const alerts = await peer.drain();
+      return { alerts, peer };
+    } finally {
+      await peer.close();
+    }
+  })();
+  done.catch(() => {});
+  return {
+    port,
+    done,
+    close: async () => {
+      try {
+        listener.close();
+      } catch {
+        // Closed after the accept.
+      }
+      await peer?.close();
+      await done.catch(() => {});
+    },
+  };
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** RSAES-PKCS1-v1_5 decryption with BigInt: the test server's half of the key exchange. */
+async function rsaDecrypt(keyPem: string, ciphertext: Uint8Array): Promise<Uint8Array> {
+  const der = Uint8Array.fromBase64(keyPem.replace(/-----[^-]+-----|\s+/g, ""));
+  const key = await crypto.subtle.importKey(
+    "pkcs8",
+    der,
+    { name: "RSA-OAEP", hash: "SHA-256" },
+    true,
+    ["decrypt"],
+  );
+  const jwk = await crypto.subtle.exportKey("jwk", key);
+  const big = (s: string) =>
+    BigInt("0x" + Uint8Array.fromBase64(s, { alphabet: "base64url" }).toHex());
+  const n = big(jwk.n!);
+  let result = 1n;
+  let base = BigInt("0x" + ciphertext.toHex()) % n;
+  for (let e = big(jwk.d!); e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * base) % n;
+    base = (base * base) % n;
+  }
+  const k = Math.ceil(n.toString(16).length / 2);
+  const em = Uint8Array.fromHex(result.toString(16).padStart(k * 2, "0"));
+  if (em[0] !== 0 || em[1] !== 2) throw new Error("bad PKCS#1 v1.5 padding");
+  return em.slice(em.indexOf(0, 2) + 1);
+}
