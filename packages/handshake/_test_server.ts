@@ -7,7 +7,7 @@
  * @module
  */
 
-import { CbcHmacProtector, type CipherSuite, cipherSuiteById } from "@anchortls/record";
+import { CbcHmacProtector, type CipherSuite, cipherSuiteById, Writer } from "@anchortls/record";
 import { parsePem } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { deriveKeyBlock, deriveMasterSecret, finishedVerifyData } from "./key_schedule.ts";
@@ -47,6 +47,11 @@ export interface TestServerOptions {
   firstFlight?: (messages: Uint8Array[]) => Uint8Array[];
   /** Corrupts the server Finished. */
   badFinished?: boolean;
+  /**
+   * Speak DTLS 1.2: 12-byte handshake headers numbered from `dtls.messageSeq`, version 0xfefd,
+   * and the ClientHello's cookie field.
+   */
+  dtls?: { messageSeq: number };
 }
 
 interface Session {
@@ -78,6 +83,13 @@ export class TestServer {
     return sha256(new Uint8Array(this.#transcript.flatMap((m) => [...m])));
   }
 
+  #frame(type: number, body: Uint8Array): Uint8Array {
+    const dtls = this.options.dtls;
+    if (!dtls) return encodeTlsHandshake(type, body);
+    return new Writer(12 + body.length).u8(type).u24(body.length).u16(dtls.messageSeq++).u24(0)
+      .u24(body.length).bytes(body).finish();
+  }
+
   #add(message: Uint8Array): Uint8Array {
     this.#transcript.push(message);
     return message;
@@ -86,7 +98,7 @@ export class TestServer {
   /** Answers a ClientHello: the first flight (or the resumption flight) as framed messages. */
   async hello(message: HandshakeMessage): Promise<{ messages: Uint8Array[]; resumed: boolean }> {
     this.#transcript = [message.transcriptBytes];
-    this.#clientHello = decodeClientHello(message.body);
+    this.#clientHello = decodeClientHello(message.body, { dtls: this.options.dtls !== undefined });
     const offered = new Set(this.#clientHello.extensions.map((e) => e.type));
     const o = this.options;
     const suiteId = o.suite ?? this.#clientHello.cipherSuites[0]!;
@@ -115,7 +127,7 @@ export class TestServer {
       this.#master = cached!.master;
     }
     let hello: ServerHello = {
-      version: 0x0303,
+      version: o.dtls ? 0xfefd : 0x0303,
       random: this.#serverRandom,
       sessionId: this.#sessionId,
       cipherSuite: o.suite ?? this.#suite.id,
@@ -124,16 +136,16 @@ export class TestServer {
     };
     if (o.serverHello) hello = o.serverHello(hello);
     const messages = [
-      this.#add(encodeTlsHandshake(HandshakeType.server_hello, encodeServerHello(hello))),
+      this.#add(this.#frame(HandshakeType.server_hello, encodeServerHello(hello))),
     ];
     if (this.#resumed) {
       messages.push(this.#add(this.#finished("server finished")));
       return { messages, resumed: true };
     }
     const chain = parsePem(o.chainPem ?? (await readTestdata("chain.pem")));
-    messages.push(encodeTlsHandshake(HandshakeType.certificate, encodeCertificate(chain)));
+    messages.push(this.#frame(HandshakeType.certificate, encodeCertificate(chain)));
     if (o.certificateRequest) {
-      messages.push(encodeTlsHandshake(
+      messages.push(this.#frame(
         HandshakeType.certificate_request,
         encodeCertificateRequest({
           certificateTypes: [1, 64],
@@ -142,7 +154,7 @@ export class TestServer {
         }),
       ));
     }
-    messages.push(encodeTlsHandshake(HandshakeType.server_hello_done, new Uint8Array(0)));
+    messages.push(this.#frame(HandshakeType.server_hello_done, new Uint8Array(0)));
     const sent = o.firstFlight ? o.firstFlight(messages) : messages;
     for (const m of sent.slice(1)) this.#add(m);
     return { messages: sent, resumed: false };
@@ -151,41 +163,48 @@ export class TestServer {
   /** Takes the client's second flight (handshake messages); returns the server Finished. */
   async clientFlight(messages: HandshakeMessage[]): Promise<Uint8Array> {
     for (const m of messages) {
-      if (m.type === HandshakeType.finished) {
-        const expected = this.#finishedBody("client finished");
-        if (expected.toHex() !== m.body.toHex()) throw new Error("client Finished does not verify");
-        this.#add(m.transcriptBytes);
-        continue;
-      }
-      if (m.type === HandshakeType.certificate) this.clientCertificate = decodeCertificate(m.body);
-      if (m.type === HandshakeType.certificate_verify) {
-        this.clientSignatureScheme = decodeCertificateVerify(m.body).scheme;
-      }
-      if (m.type === HandshakeType.client_key_exchange) {
-        this.#add(m.transcriptBytes);
-        const premaster = await rsaDecrypt(
-          this.options.keyPem ?? (await readTestdata("leaf.key")),
-          decodeClientKeyExchange(m.body),
-        );
-        this.#master = deriveMasterSecret(
-          premaster,
-          this.#ems ? { extendedMasterSecret: true, sessionHash: this.#hash() } : {
-            extendedMasterSecret: false,
-            clientRandom: this.#clientHello.random,
-            serverRandom: this.#serverRandom,
-          },
-        );
-        continue;
-      }
-      this.#add(m.transcriptBytes);
+      if (m.type === HandshakeType.finished) this.clientFinished(m);
+      else await this.clientMessage(m);
     }
-    if (!this.#resumed) {
-      const finished = this.#finished("server finished");
-      this.#add(finished);
-      this.sessions.set(this.#sessionId.toHex(), { master: this.#master!, suite: this.#suite });
-      return finished;
+    return this.#resumed ? new Uint8Array(0) : this.serverFinished();
+  }
+
+  /** Takes one message of the client's second flight other than Finished. */
+  async clientMessage(m: HandshakeMessage): Promise<void> {
+    if (m.type === HandshakeType.certificate) this.clientCertificate = decodeCertificate(m.body);
+    if (m.type === HandshakeType.certificate_verify) {
+      this.clientSignatureScheme = decodeCertificateVerify(m.body).scheme;
     }
-    return new Uint8Array(0);
+    this.#add(m.transcriptBytes);
+    if (m.type === HandshakeType.client_key_exchange) {
+      const premaster = await rsaDecrypt(
+        this.options.keyPem ?? (await readTestdata("leaf.key")),
+        decodeClientKeyExchange(m.body),
+      );
+      this.#master = deriveMasterSecret(
+        premaster,
+        this.#ems ? { extendedMasterSecret: true, sessionHash: this.#hash() } : {
+          extendedMasterSecret: false,
+          clientRandom: this.#clientHello.random,
+          serverRandom: this.#serverRandom,
+        },
+      );
+    }
+  }
+
+  /** Checks the client's Finished and adds it to the transcript. */
+  clientFinished(m: HandshakeMessage): void {
+    const expected = this.#finishedBody("client finished");
+    if (expected.toHex() !== m.body.toHex()) throw new Error("client Finished does not verify");
+    this.#add(m.transcriptBytes);
+  }
+
+  /** The server Finished of a full handshake; the session is kept for resumption. */
+  serverFinished(): Uint8Array {
+    const finished = this.#finished("server finished");
+    this.#add(finished);
+    this.sessions.set(this.#sessionId.toHex(), { master: this.#master!, suite: this.#suite });
+    return finished;
   }
 
   #finishedBody(label: "client finished" | "server finished"): Uint8Array {
@@ -195,7 +214,7 @@ export class TestServer {
   #finished(label: "client finished" | "server finished"): Uint8Array {
     const body = this.#finishedBody(label);
     if (this.options.badFinished) body[0]! ^= 1;
-    return encodeTlsHandshake(HandshakeType.finished, body);
+    return this.#frame(HandshakeType.finished, body);
   }
 
   /** The server's protectors for this handshake: `server` seals, `client` opens. */
