@@ -62,7 +62,12 @@ export function encodeTlsHandshake(type: number, body: Uint8Array): Uint8Array {
  * ```
  */
 export class TlsHandshakeDeframer {
+  // Received bytes live in #buffer[#start, #end): appending and taking messages move the
+  // offsets instead of copying what is left, so a message sent one byte per record, or
+  // thousands of tiny messages in one record, costs linear time, not quadratic.
   #buffer = new Uint8Array(0);
+  #start = 0;
+  #end = 0;
   readonly #maxLength: number;
 
   /**
@@ -76,7 +81,7 @@ export class TlsHandshakeDeframer {
 
   /** True while part of a message is buffered; a key change must not happen then. */
   get hasPartialMessage(): boolean {
-    return this.#buffer.length > 0;
+    return this.#end > this.#start;
   }
 
   /**
@@ -89,10 +94,19 @@ export class TlsHandshakeDeframer {
     if (bytes.length === 0) {
       throw new TlsAlertError(AlertDescription.unexpected_message, "empty handshake record");
     }
-    const next = new Uint8Array(this.#buffer.length + bytes.length);
-    next.set(this.#buffer);
-    next.set(bytes, this.#buffer.length);
-    this.#buffer = next;
+    const pending = this.#end - this.#start;
+    if (this.#end + bytes.length > this.#buffer.length) {
+      const needed = pending + bytes.length;
+      const target = needed <= this.#buffer.length
+        ? this.#buffer
+        : new Uint8Array(Math.max(needed, this.#buffer.length * 2, 1024));
+      target.set(this.#buffer.subarray(this.#start, this.#end), 0);
+      this.#buffer = target;
+      this.#start = 0;
+      this.#end = pending;
+    }
+    this.#buffer.set(bytes, this.#end);
+    this.#end += bytes.length;
   }
 
   /**
@@ -103,18 +117,20 @@ export class TlsHandshakeDeframer {
    */
   next(): HandshakeMessage | undefined {
     const b = this.#buffer;
-    if (b.length < TLS_HANDSHAKE_HEADER_LENGTH) return undefined;
-    const length = (b[1]! << 16) | (b[2]! << 8) | b[3]!;
+    const at = this.#start;
+    if (this.#end - at < TLS_HANDSHAKE_HEADER_LENGTH) return undefined;
+    const length = (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
     if (length > this.#maxLength) {
       throw new TlsAlertError(
         AlertDescription.decode_error,
         `handshake message of ${length} bytes exceeds ${this.#maxLength}`,
       );
     }
-    const end = TLS_HANDSHAKE_HEADER_LENGTH + length;
-    if (b.length < end) return undefined;
-    const transcriptBytes = b.slice(0, end);
-    this.#buffer = b.slice(end);
+    const end = at + TLS_HANDSHAKE_HEADER_LENGTH + length;
+    if (this.#end < end) return undefined;
+    const transcriptBytes = b.slice(at, end);
+    this.#start = end;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
     return {
       type: transcriptBytes[0]!,
       body: transcriptBytes.subarray(TLS_HANDSHAKE_HEADER_LENGTH),

@@ -37,3 +37,33 @@ Deno.test("TlsHandshakeDeframer: partial message is visible, oversize and empty 
     (e) => e instanceof TlsAlertError && e.description === AlertDescription.unexpected_message,
   );
 });
+
+Deno.test("TlsHandshakeDeframer: a largest-size message one byte per record", () => {
+  const body = new Uint8Array(65_536).map((_, i) => i * 7);
+  const message = encodeTlsHandshake(11, body);
+  const d = new TlsHandshakeDeframer();
+  let out;
+  for (let i = 0; i < message.length; i++) {
+    d.push(message.subarray(i, i + 1));
+    out = d.next();
+    if (i < message.length - 1) assert.equal(out, undefined);
+  }
+  assert.deepEqual(out?.transcriptBytes, message);
+  assert.equal(d.hasPartialMessage, false);
+});
+
+Deno.test("TlsHandshakeDeframer: thousands of messages in one record, then a split one", () => {
+  const d = new TlsHandshakeDeframer();
+  const many = new Uint8Array(4 * 4000);
+  for (let i = 0; i < 4000; i++) many.set(encodeTlsHandshake(i % 256, new Uint8Array(0)), i * 4);
+  const tail = encodeTlsHandshake(2, new Uint8Array(3000).fill(9));
+  d.push(new Uint8Array([...many, ...tail.subarray(0, 1000)]));
+  const types = [];
+  for (let m = d.next(); m; m = d.next()) types.push(m.type);
+  assert.deepEqual(types, Array.from({ length: 4000 }, (_, i) => i % 256));
+  assert.equal(d.hasPartialMessage, true);
+  d.push(tail.subarray(1000));
+  assert.deepEqual(d.next()?.transcriptBytes, tail);
+  assert.equal(d.next(), undefined);
+  assert.equal(d.hasPartialMessage, false);
+});
