@@ -31,8 +31,10 @@ export interface DtlsConnection {
   readonly readable: ReadableStream<Uint8Array>;
   /**
    * Application messages to the server: each write is sent as one record in one datagram,
-   * after the handshake; a write longer than `maxMessageLength` is rejected with a
-   * `RangeError`. Closing it closes the connection.
+   * after the handshake. A write longer than `maxMessageLength` is rejected with a
+   * `RangeError`, which (as for any failed write) errors this stream; use
+   * {@linkcode DtlsConnection.send} to keep going after such a refusal. Closing it closes the
+   * connection.
    */
   readonly writable: WritableStream<Uint8Array>;
   /** Settles when the handshake completes or fails. */
@@ -41,6 +43,15 @@ export interface DtlsConnection {
   readonly maxMessageLength: number;
   /** What the connection has done so far (a snapshot). */
   readonly stats: DtlsConnectionStats;
+  /**
+   * Sends one message as one record in one datagram, after the handshake.
+   *
+   * @param message At most `maxMessageLength` bytes.
+   * @returns Once the datagram is handed to the socket.
+   * @throws {RangeError} When the message does not fit one datagram; nothing is sent and the
+   *   connection goes on.
+   */
+  send(message: Uint8Array): Promise<void>;
   /** Sends close_notify (or ends the handshake) and closes the UDP socket. */
   close(): Promise<void>;
 }
@@ -109,13 +120,7 @@ class Connection implements DtlsConnection {
       new CountQueuingStrategy({ highWaterMark: options.maxQueuedMessages ?? 256 }),
     );
     this.writable = new WritableStream<Uint8Array>({
-      write: async (chunk) => {
-        await this.handshake;
-        if (this.#done) {
-          throw this.#failure ?? new ConnectionClosedError("DTLS connection is closed");
-        }
-        await this.#step(() => this.#core.send(chunk), true);
-      },
+      write: (chunk) => this.send(chunk),
       close: () => this.close(),
       abort: () => this.close(),
     });
@@ -131,6 +136,12 @@ class Connection implements DtlsConnection {
 
   get stats(): DtlsConnectionStats {
     return { ...this.#core.stats, overflowDropped: this.#overflowDropped };
+  }
+
+  async send(message: Uint8Array): Promise<void> {
+    await this.handshake;
+    if (this.#done) throw this.#failure ?? new ConnectionClosedError("DTLS connection is closed");
+    await this.#step(() => this.#core.send(message), true);
   }
 
   close(): Promise<void> {
