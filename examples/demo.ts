@@ -1,106 +1,395 @@
 // deno-lint-ignore-file no-console
 /**
- * Record-layer round trip: for every cipher suite and both MAC modes, seal a few messages into
- * TLS records (one of them larger than a record, so it is fragmented), cut the byte stream into
- * odd-sized chunks as TCP might deliver it, deframe and open the records again, and check that
- * every byte came back. Then the same over DTLS datagrams, with a replayed datagram dropped.
+ * The whole system on this machine, in well under a minute, with no arguments:
  *
- * Run: `deno run -A examples/demo.ts`
+ * 1. a fresh throwaway PKI (root, intermediate, server leaf for localhost, client);
+ * 2. `openssl s_server` for TLS 1.2 and `openssl s_server -dtls1_2` on free loopback ports;
+ * 3. the emulated MULTOS Trust Anchor (`packages/multos-apdu/emulator_cli.ts`) on one end of a
+ *    `socat` pseudo-terminal pair, the host on the other (in-process when socat is missing);
+ * 4. a TLS connection with each policy — `software` (all on the host), `hybrid` (device key
+ *    in the chip), `full` (every secret and record key in the chip) — then the same over DTLS.
+ *
+ * Each run prints the suite, EtM, EMS, the chain and the name it was verified for, where each
+ * operation ran, APDUs and link bytes, and the handshake time, then a `✓` line. Everything it
+ * started is stopped on exit, Ctrl-C included.
+ *
+ * Run: `deno run -A examples/demo.ts` (or `deno task demo`).
  *
  * @module
  */
 
 import {
-  CbcHmacProtector,
-  CipherSuites,
-  DatagramRecordReader,
-  DatagramRecordWriter,
-  RecordReader,
-  RecordWriter,
-  type RecordWriterInput,
-} from "@anchortls/record";
+  commandAvailable,
+  createTestPki,
+  type PeerProcess,
+  startOpenSslServer,
+  type TestPki,
+} from "@anchortls/client/testing";
+import { connectDtls } from "@anchortls/client";
+import type { HandshakeInfo } from "@anchortls/handshake";
+import { MultosCryptoProvider, TrustCoreEmulator } from "@anchortls/multos-apdu";
+import {
+  type ByteLink,
+  CommandModeDevice,
+  CommandModeTransport,
+  createMemoryLinkPair,
+  openSerialPort,
+} from "@anchortls/transport-serial";
+import { socatAvailable, spawnPtyPair } from "@anchortls/transport-serial/testing";
+import type { PolicyName } from "./_args.ts";
+import {
+  countingLink,
+  instrumentProvider,
+  type LinkCounters,
+  type OpenedProvider,
+  openProvider,
+} from "./_provider.ts";
+import { formatSummary } from "./_report.ts";
+import { openTls } from "./_tls.ts";
 
-const encoder = new TextEncoder();
-const messages = [
-  encoder.encode("GET /status HTTP/1.1\r\nHost: sensor-17.local\r\n\r\n"),
-  crypto.getRandomValues(new Uint8Array(1400)),
-  new Uint8Array(20000).fill(0x2a),
-];
-const totalBytes = messages.reduce((n, m) => n + m.length, 0);
+const PIN = "1234";
+const POLICIES: readonly PolicyName[] = ["software", "hybrid", "full"];
+const EMULATOR_CLI = new URL("../packages/multos-apdu/emulator_cli.ts", import.meta.url).pathname;
 
-async function collect<T>(
-  writer: TransformStream<RecordWriterInput, T>,
-  inputs: RecordWriterInput[],
-): Promise<T[]> {
-  const [out] = await Promise.all([
-    Array.fromAsync(writer.readable),
-    ReadableStream.from(inputs).pipeTo(writer.writable),
-  ]);
-  return out;
+/** Things to stop, last started first. */
+const cleanups: (() => Promise<void>)[] = [];
+let cleaning: Promise<void> | undefined;
+
+function cleanUp(): Promise<void> {
+  return cleaning ??= (async () => {
+    for (const stop of cleanups.reverse()) await stop().catch(() => {});
+  })();
 }
 
-/** Cuts bytes into chunks of 1, 3, 5, … 97, 1, 3, … bytes. */
-function oddChunks(bytes: Uint8Array): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  for (let at = 0, size = 1; at < bytes.length; at += size, size = size >= 97 ? 1 : size + 2) {
-    chunks.push(bytes.subarray(at, at + size));
+const progress = (line: string) => console.log(`• ${line}`);
+
+/** The emulated chip and the host's serial link to it. */
+interface Chip {
+  /** How the host reaches it, for the report. */
+  readonly where: string;
+  /** The host side: one command-mode transport, shared by the runs that use the chip. */
+  readonly transport: CommandModeTransport;
+  /** Bytes on the host's end of the link. */
+  readonly counters: LinkCounters;
+}
+
+/** Starts the emulator CLI on one end of a socat pty pair and opens the other end. */
+async function chipBehindPty(pki: TestPki): Promise<Chip> {
+  const pair = await spawnPtyPair();
+  cleanups.push(() => pair.close());
+  const emulator = new Deno.Command(Deno.execPath(), {
+    args: [
+      ["run", "-A", EMULATOR_CLI, "--tty", pair.paths[0], "--pin", PIN],
+      ["--key", pki.clientKey, "--cert", pki.client],
+    ].flat(),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  cleanups.push(async () => {
+    try {
+      emulator.kill("SIGTERM");
+    } catch {
+      // Already exited.
+    }
+    await emulator.output();
+  });
+  const lines = emulator.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let said = "";
+  while (!said.includes("\n")) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`the emulator exited: ${said}`);
+    said += value;
   }
-  return chunks;
+  lines.releaseLock();
+  if (!said.startsWith("ready tty:")) throw new Error(`the emulator said: ${said.trim()}`);
+  const counters: LinkCounters = { sent: 0, received: 0 };
+  const port = await openSerialPort(pair.paths[1], { baudRate: 115200 });
+  const transport = new CommandModeTransport(countingLink(port, counters));
+  cleanups.push(() => transport.close());
+  return { where: `emulator on ${pair.paths[0]} ↔ host on ${pair.paths[1]}`, transport, counters };
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+/** The same chip in this process, over an in-memory link. */
+async function chipInProcess(pki: TestPki): Promise<Chip> {
+  const chip = await TrustCoreEmulator.fromPem({
+    pin: PIN,
+    keyPem: await Deno.readTextFile(pki.clientKey),
+    certificatePem: await Deno.readTextFile(pki.client),
+  });
+  const [hostEnd, chipEnd] = createMemoryLinkPair();
+  const device = new CommandModeDevice(chipEnd, chip.handle, { onReset: () => chip.reset() });
+  cleanups.push(() => device.close());
+  const counters: LinkCounters = { sent: 0, received: 0 };
+  const transport = new CommandModeTransport(countingLink(hostEnd as ByteLink, counters));
+  cleanups.push(() => transport.close());
+  return { where: "emulator in-process (memory link)", transport, counters };
 }
 
-let failures = 0;
-for (const suite of Object.values(CipherSuites)) {
-  for (const encryptThenMac of [false, true]) {
-    const keys = {
-      suite,
-      encryptThenMac,
-      encKey: crypto.getRandomValues(new Uint8Array(suite.encKeyLength)),
-      macKey: crypto.getRandomValues(new Uint8Array(suite.macKeyLength)),
-    };
-    const records = await collect(
-      new RecordWriter({ protector: new CbcHmacProtector(keys) }),
-      messages,
-    );
-    const wire = new Uint8Array(records.reduce((n, r) => n + r.length, 0));
-    records.reduce((at, r) => (wire.set(r, at), at + r.length), 0);
-    const chunks = oddChunks(wire);
-    const opened = await Array.fromAsync(
-      ReadableStream.from(chunks).pipeThrough(
-        new RecordReader({ protector: new CbcHmacProtector(keys) }),
-      ),
-    );
-    const received = new Uint8Array(opened.reduce((n, r) => n + r.fragment.length, 0));
-    opened.reduce((at, r) => (received.set(r.fragment, at), at + r.fragment.length), 0);
-    const ok = sameBytes(received, new Uint8Array(messages.flatMap((m) => [...m])));
-    if (!ok) failures++;
+/** A provider for one run: software with the PKI's client certificate, or the chip. */
+async function providerFor(policy: PolicyName, chip: Chip, pki: TestPki): Promise<OpenedProvider> {
+  if (policy === "software") {
+    return await openProvider({
+      policy,
+      certPem: await Deno.readTextFile(pki.clientChain),
+      keyPem: await Deno.readTextFile(pki.clientKey),
+    });
+  }
+  const provider = await MultosCryptoProvider.open(chip.transport, { policy, pin: PIN });
+  return {
+    provider,
+    where: chip.where,
+    apdus: () => provider.trustCore.stats.apdus,
+    linkBytes: () => ({ ...chip.counters }),
+    close: () => provider.close(),
+  };
+}
 
-    const datagrams = await collect(
-      new DatagramRecordWriter({ protector: new CbcHmacProtector(keys) }),
-      messages,
-    );
-    const dtlsReader = new DatagramRecordReader();
-    dtlsReader.setEpoch(0, new CbcHmacProtector(keys));
-    const dtlsRecords = await Array.fromAsync(
-      ReadableStream.from([...datagrams, datagrams[0]!]).pipeThrough(dtlsReader),
-    );
-    const dtlsOk = dtlsRecords.length === datagrams.length && dtlsReader.dropped === 1;
-    if (!dtlsOk) failures++;
+/** What one run showed, for its success line. */
+interface RunResult {
+  readonly info: HandshakeInfo;
+  readonly apdus: number;
+  readonly handshakeMs: number;
+}
 
-    const mode = encryptThenMac ? "encrypt-then-MAC" : "MAC-then-encrypt";
-    console.log(
-      `${suite.name.padEnd(32)} ${mode.padEnd(16)} TLS: ${records.length} records, ` +
-        `${wire.length} bytes in ${chunks.length} chunks → ${totalBytes} bytes ${
-          ok ? "ok" : "MISMATCH"
-        } | DTLS: ${dtlsRecords.length} records, replay dropped ${dtlsOk ? "ok" : "FAILED"}`,
-    );
+/** What a run's connect step hands back. */
+interface Attempt {
+  /** Settles with the handshake. */
+  readonly info: Promise<HandshakeInfo>;
+  /** Network bytes, when counted. */
+  readonly wire?: { sent: number; received: number };
+  /** Extra summary lines taken right after the handshake. */
+  readonly extra?: () => string[];
+  /** Exchanges some data and closes; returns what it showed. */
+  after(): Promise<string>;
+}
+
+async function measured(
+  label: string,
+  opened: OpenedProvider,
+  serverName: string,
+  connect: (provider: OpenedProvider["provider"]) => Promise<Attempt>,
+): Promise<RunResult> {
+  const instrumented = instrumentProvider(opened.provider, opened.apdus);
+  const apdusBefore = opened.apdus();
+  const linkBefore = opened.linkBytes();
+  const started = performance.now();
+  const run = await connect(instrumented.provider);
+  const info = await run.info;
+  const handshakeMs = performance.now() - started;
+  const apdus = opened.apdus() - apdusBefore;
+  const link = opened.linkBytes();
+  const wire = run.wire ? { ...run.wire } : undefined;
+  const operations = instrumented.operations().map((op) => ({ ...op }));
+  const extra = run.extra?.() ?? [];
+  const check = await run.after();
+  console.log(`\n${label}`);
+  for (
+    const line of formatSummary({
+      info,
+      serverName,
+      operations,
+      chip: opened.where,
+      apdus,
+      linkBytes: link && linkBefore
+        ? { sent: link.sent - linkBefore.sent, received: link.received - linkBefore.received }
+        : undefined,
+      wire,
+      handshakeMs,
+    })
+  ) console.log(line);
+  for (const line of extra) console.log(`  ${line}`);
+  console.log(`  data      ${check}`);
+  return { info, apdus, handshakeMs };
+}
+
+function successLine(protocol: string, policy: PolicyName, result: RunResult): string {
+  const { info } = result;
+  const extensions = [
+    info.encryptThenMac ? "EtM" : "no EtM",
+    info.extendedMasterSecret ? "EMS" : "no EMS",
+  ];
+  return `✓ ${protocol} ${policy}: ${info.suite.name}, ${extensions.join(", ")}, ` +
+    `${result.apdus} APDUs, ${result.handshakeMs.toFixed(0)} ms`;
+}
+
+async function tlsRun(
+  policy: PolicyName,
+  server: PeerProcess,
+  pki: TestPki,
+  chip: Chip,
+): Promise<RunResult> {
+  const opened = await providerFor(policy, chip, pki);
+  try {
+    return await measured(`TLS ${policy}`, opened, "localhost", async (provider) => {
+      const { connection, wire } = await openTls({
+        hostname: "127.0.0.1",
+        port: server.port,
+        serverName: "localhost",
+        caPem: await Deno.readTextFile(pki.root),
+        provider,
+        encryptThenMac: true,
+        signal: AbortSignal.timeout(20_000),
+      });
+      return {
+        info: connection.handshake,
+        wire,
+        async after() {
+          try {
+            const writer = connection.writable.getWriter();
+            await writer.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+            writer.releaseLock();
+            const page = await new Response(connection.readable).text();
+            const cipher = page.match(/Cipher is (\S+)/)?.[1];
+            if (!page.startsWith("HTTP/1.0 200") || !cipher) {
+              throw new Error("s_server's status page did not come back");
+            }
+            return `GET / → ${page.length}-byte status page from s_server ("Cipher is ${cipher}")`;
+          } finally {
+            await connection.close();
+          }
+        },
+      };
+    });
+  } finally {
+    await opened.close();
   }
 }
 
-if (failures > 0) {
-  console.log(`${failures} round trips failed`);
-  Deno.exit(1);
+async function dtlsRun(
+  policy: PolicyName,
+  server: PeerProcess,
+  pki: TestPki,
+  chip: Chip,
+): Promise<RunResult> {
+  const opened = await providerFor(policy, chip, pki);
+  try {
+    return await measured(`DTLS ${policy}`, opened, "localhost", async (provider) => {
+      const connection = await connectDtls({
+        hostname: "127.0.0.1",
+        port: server.port,
+        serverName: "localhost",
+        caCerts: [await Deno.readTextFile(pki.root)],
+        provider,
+        signal: AbortSignal.timeout(20_000),
+      });
+      return {
+        info: connection.handshake,
+        extra: () => {
+          const stats = connection.stats;
+          return [
+            `datagrams ${stats.datagramsSent} sent, ${stats.datagramsReceived} received, ` +
+            `${stats.retransmissions} retransmissions`,
+          ];
+        },
+        async after() {
+          try {
+            const line = `hello over DTLS (${policy})`;
+            const writer = connection.writable.getWriter();
+            await writer.write(new TextEncoder().encode(line + "\n"));
+            writer.releaseLock();
+            await server.waitFor(new RegExp(line.replace(/[()]/g, "\\$&")), 10_000);
+            return `one datagram to s_server, which printed "${line}"`;
+          } finally {
+            await connection.close();
+          }
+        },
+      };
+    });
+  } finally {
+    await opened.close();
+  }
+}
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  if (!(await commandAvailable("openssl"))) {
+    console.log("demo: openssl is missing — install it with: apt-get install -y openssl");
+    return 1;
+  }
+  progress("making a fresh test PKI (root, intermediate, leaf for localhost, client) …");
+  const pki = await createTestPki();
+  cleanups.push(() => pki.remove());
+  progress(`  in ${pki.dir}`);
+
+  const serverIdentity = { ...pki, root: pki.cas };
+  const tlsServer = await startOpenSslServer({
+    pki: serverIdentity,
+    mode: "www",
+    clientCertificate: "request",
+  });
+  cleanups.push(() => tlsServer.stop());
+  progress(
+    `openssl s_server (TLS 1.2, asks for a client certificate) on 127.0.0.1:${tlsServer.port}`,
+  );
+  const dtlsServer = await startOpenSslServer({
+    pki: serverIdentity,
+    dtls: true,
+    mtu: 1400,
+    clientCertificate: "request",
+  });
+  cleanups.push(() => dtlsServer.stop());
+  progress(`openssl s_server -dtls1_2 on 127.0.0.1:${dtlsServer.port}`);
+
+  let chip: Chip;
+  if (await socatAvailable()) {
+    progress("starting the Trust Core emulator behind a socat pseudo-terminal pair …");
+    chip = await chipBehindPty(pki);
+  } else {
+    progress(
+      "socat is missing: the Trust Core emulator runs in-process (apt-get install -y socat)",
+    );
+    chip = await chipInProcess(pki);
+  }
+  progress(`  ${chip.where}`);
+
+  const results: string[] = [];
+  let failures = 0;
+  const attempt = async (protocol: string, policy: PolicyName, run: () => Promise<RunResult>) => {
+    progress(`${protocol} with policy ${policy} …`);
+    try {
+      const line = successLine(protocol, policy, await run());
+      console.log(line);
+      results.push(line);
+    } catch (error) {
+      failures++;
+      console.log(`✗ ${protocol} ${policy}: ${error instanceof Error ? error.message : error}`);
+    }
+  };
+  for (const policy of POLICIES) {
+    await attempt("TLS", policy, () => tlsRun(policy, tlsServer, pki, chip));
+  }
+  for (const policy of POLICIES) {
+    await attempt("DTLS", policy, () => dtlsRun(policy, dtlsServer, pki, chip));
+  }
+
+  progress("stopping the servers and the emulator …");
+  await cleanUp();
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const runs = results.length + failures;
+  if (failures > 0) {
+    console.log(`✗ demo: ${failures} of ${runs} runs failed (${seconds} s)`);
+    return 1;
+  }
+  console.log(`✓ demo complete: all ${results.length} runs succeeded in ${seconds} s`);
+  return 0;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => {
+    console.log(`\n• ${signal}: stopping everything the demo started …`);
+    cleanUp().finally(() => Deno.exit(130));
+  });
+}
+
+if (import.meta.main) {
+  let code = 1;
+  try {
+    code = await main();
+  } catch (error) {
+    console.log(`✗ demo: ${error instanceof Error ? error.message : error}`);
+  } finally {
+    await cleanUp();
+  }
+  Deno.exit(code);
 }

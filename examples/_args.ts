@@ -1,0 +1,182 @@
+/**
+ * Command-line flags shared by the example clients, parsed with `node:util` `parseArgs`.
+ * Every mistake becomes a {@linkcode UsageError} whose message fits on one line.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type CipherSuite, CipherSuites } from "@anchortls/record";
+
+/** A wrong command line: the message is printed as one line and the example exits with 2. */
+export class UsageError extends Error {
+  /**
+   * @param message What is wrong, in one line.
+   * @param options The underlying cause, if any.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsageError";
+  }
+}
+
+/** Where the secrets live. */
+export type PolicyName = "software" | "hybrid" | "full";
+
+/** The connection flags every example client takes. */
+export interface ClientFlags {
+  /** Trusted roots (PEM file). */
+  readonly ca: string | undefined;
+  /** Client certificate chain (PEM file). */
+  readonly cert: string | undefined;
+  /** Client key (PEM file). */
+  readonly key: string | undefined;
+  /** `emulator`, a serial device path, or `tcp:HOST:PORT`. */
+  readonly trustAnchor: string | undefined;
+  /** The chip's user PIN. */
+  readonly pin: string;
+  /** Where the secrets live. */
+  readonly policy: PolicyName;
+  /** The one suite to offer, when given. */
+  readonly suite: CipherSuite | undefined;
+  /** Offer Encrypt-then-MAC. */
+  readonly encryptThenMac: boolean;
+  /** The name to check in the server's certificate, when not the URL's host. */
+  readonly serverName: string | undefined;
+  /** Print a message-by-message trace. */
+  readonly verbose: boolean;
+  /** Print usage and exit. */
+  readonly help: boolean;
+}
+
+/** Usage text for the flags of {@linkcode ClientFlags}. */
+export const CLIENT_FLAGS_USAGE = `  --ca FILE             trusted root certificates (PEM); required
+  --cert FILE --key FILE
+                        client certificate chain and key (PEM); with --trust-anchor emulator
+                        they are loaded into the emulated chip
+  --trust-anchor WHERE  the MULTOS Trust Anchor: emulator (in-process), a serial device
+                        path, or tcp:HOST:PORT (e.g. packages/multos-apdu/emulator_cli.ts)
+  --pin PIN             the chip's user PIN (default 0000)
+  --policy P            software | hybrid | full (default: full with --trust-anchor,
+                        software without)
+  --suite NAME          offer only this suite (IANA or OpenSSL name, e.g. AES128-SHA256)
+  --no-etm              do not offer Encrypt-then-MAC
+  --server-name NAME    the name to check in the certificate (default: the host)
+  --verbose             print each handshake message as it passes (no secrets)
+  --help                print this help`;
+
+const OPENSSL_NAMES: Readonly<Record<string, CipherSuite>> = {
+  "AES128-SHA": CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
+  "AES256-SHA": CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA,
+  "AES128-SHA256": CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256,
+  "AES256-SHA256": CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256,
+};
+
+/**
+ * Looks a suite up by its IANA or OpenSSL name (case-insensitive).
+ *
+ * @param name e.g. `TLS_RSA_WITH_AES_128_CBC_SHA` or `AES128-SHA`.
+ * @returns The suite.
+ * @throws {UsageError} For an unknown name.
+ */
+export function suiteByName(name: string): CipherSuite {
+  const upper = name.toUpperCase();
+  const found = Object.values(CipherSuites).find((s) => s.name === upper) ??
+    OPENSSL_NAMES[upper];
+  if (!found) {
+    throw new UsageError(
+      `unknown suite "${name}": use one of ${Object.keys(OPENSSL_NAMES).join(", ")}`,
+    );
+  }
+  return found;
+}
+
+/**
+ * Parses the client flags plus positional arguments.
+ *
+ * @param args The command line (`Deno.args`).
+ * @returns The flags and the positional arguments.
+ * @throws {UsageError} For unknown flags, missing values and inconsistent combinations.
+ */
+export function parseClientArgs(args: readonly string[]): {
+  flags: ClientFlags;
+  positionals: string[];
+} {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ca: { type: "string" },
+        cert: { type: "string" },
+        key: { type: "string" },
+        "trust-anchor": { type: "string" },
+        pin: { type: "string", default: "0000" },
+        policy: { type: "string" },
+        suite: { type: "string" },
+        "no-etm": { type: "boolean", default: false },
+        "server-name": { type: "string" },
+        verbose: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.split("\n")[0]! : String(error));
+  }
+  const { values, positionals } = parsed;
+  const trustAnchor = values["trust-anchor"];
+  const policy = values.policy ?? (trustAnchor === undefined ? "software" : "full");
+  if (policy !== "software" && policy !== "hybrid" && policy !== "full") {
+    throw new UsageError(`unknown policy "${policy}": use software, hybrid or full`);
+  }
+  if (policy === "software" && trustAnchor !== undefined) {
+    throw new UsageError("--policy software keeps everything on the host: drop --trust-anchor");
+  }
+  if (policy !== "software" && trustAnchor === undefined) {
+    throw new UsageError(`--policy ${policy} needs --trust-anchor (try --trust-anchor emulator)`);
+  }
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
+  if (values.cert !== undefined && trustAnchor !== undefined && trustAnchor !== "emulator") {
+    throw new UsageError("a chip holds its own client certificate: drop --cert and --key");
+  }
+  return {
+    flags: {
+      ca: values.ca,
+      cert: values.cert,
+      key: values.key,
+      trustAnchor,
+      pin: values.pin,
+      policy,
+      suite: values.suite === undefined ? undefined : suiteByName(values.suite),
+      encryptThenMac: !values["no-etm"],
+      serverName: values["server-name"],
+      verbose: values.verbose,
+      help: values.help,
+    },
+    positionals,
+  };
+}
+
+/**
+ * Runs an example's main function: a {@linkcode UsageError} or any other failure is printed
+ * as one line on stderr (`NAME: message`) and the process exits non-zero (2 for usage).
+ *
+ * @param name The example's name, prefixed to error lines.
+ * @param main The work.
+ * @returns Never; it exits.
+ */
+export async function runMain(name: string, main: () => Promise<void>): Promise<never> {
+  try {
+    await main();
+    Deno.exit(0);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // deno-lint-ignore no-console
+    console.error(`${name}: ${message.split("\n")[0]}`);
+    Deno.exit(error instanceof UsageError ? 2 : 1);
+  }
+}

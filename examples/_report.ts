@@ -1,0 +1,82 @@
+/**
+ * The handshake summary the examples print: suite, extensions, the verified chain and name,
+ * where each provider operation ran, chip traffic and timing.
+ *
+ * @module
+ */
+
+import type { HandshakeInfo } from "@anchortls/handshake";
+import type { Certificate } from "@anchortls/x509";
+import type { OperationRecord } from "./_provider.ts";
+
+/** Everything one summary shows. */
+export interface SummaryInput {
+  /** What the handshake established. */
+  readonly info: HandshakeInfo;
+  /** The name the chain was checked for. */
+  readonly serverName: string;
+  /** Provider operations and where they ran. */
+  readonly operations: readonly OperationRecord[];
+  /** How the chip was reached (`host` without one). */
+  readonly chip: string;
+  /** APDUs during the handshake. */
+  readonly apdus: number;
+  /** Serial link bytes during the handshake, when there is a byte link. */
+  readonly linkBytes?: { sent: number; received: number } | undefined;
+  /** Network bytes during the handshake, when counted. */
+  readonly wire?: { sent: number; received: number } | undefined;
+  /** Handshake time in milliseconds. */
+  readonly handshakeMs: number;
+}
+
+/**
+ * A certificate's display name: its common name, or its subject.
+ *
+ * @param certificate The certificate.
+ * @returns A short name.
+ */
+export function certificateName(certificate: Certificate): string {
+  return certificate.subject.commonName ?? certificate.subject.toString();
+}
+
+const yesNo = (value: boolean) => value ? "yes" : "no";
+
+function operationList(operations: readonly OperationRecord[], where: "host" | "chip"): string {
+  const here = operations.filter((op) => op.where === where);
+  if (here.length === 0) return "—";
+  return here.map((op) => {
+    const times = op.calls > 1 ? ` ×${op.calls}` : "";
+    const apdus = where === "chip" ? ` (${op.apdus} APDU${op.apdus === 1 ? "" : "s"})` : "";
+    return `${op.name}${times}${apdus}`;
+  }).join(", ");
+}
+
+/**
+ * Formats the summary as indented lines.
+ *
+ * @param input What to show.
+ * @returns The lines, without trailing newlines.
+ */
+export function formatSummary(input: SummaryInput): string[] {
+  const { info } = input;
+  const chain = info.peerCertificates.map(certificateName).join(" ← ");
+  const lines = [
+    `suite     ${info.suite.name}  EtM ${yesNo(info.encryptThenMac)}  EMS ${
+      yesNo(info.extendedMasterSecret)
+    }  resumed ${yesNo(info.resumed)}  client cert ${yesNo(info.clientCertificateSent)}`,
+    `chain     ${chain}  (verified for "${input.serverName}")`,
+    `on chip   ${operationList(input.operations, "chip")}`,
+    `on host   ${operationList(input.operations, "host")}`,
+  ];
+  if (input.chip !== "host") {
+    const link = input.linkBytes
+      ? `, ${input.linkBytes.sent} bytes to the chip, ${input.linkBytes.received} back`
+      : "";
+    lines.push(`chip      ${input.chip}: ${input.apdus} APDUs${link}`);
+  }
+  if (input.wire) {
+    lines.push(`network   ${input.wire.sent} bytes sent, ${input.wire.received} received`);
+  }
+  lines.push(`time      ${input.handshakeMs.toFixed(0)} ms handshake`);
+  return lines.map((line) => `  ${line}`);
+}

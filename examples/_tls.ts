@@ -1,0 +1,121 @@
+/**
+ * Opens a TLS connection the way `connectTls` does, but over a transport the examples can
+ * watch: the bytes each way are counted and, on request, traced message by message.
+ *
+ * @module
+ */
+
+import { startTls, type TlsConnection } from "@anchortls/client";
+import type { CryptoProvider } from "@anchortls/handshake";
+import type { CipherSuite } from "@anchortls/record";
+import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
+import { observeTransport, type WireCounters } from "./_trace.ts";
+
+/** What {@linkcode openTls} needs. */
+export interface OpenTlsOptions {
+  /** Host to connect to. */
+  readonly hostname: string;
+  /** TCP port. */
+  readonly port: number;
+  /** The name sent as SNI and checked in the certificate. */
+  readonly serverName: string;
+  /** Trusted roots, PEM text. */
+  readonly caPem: string;
+  /** Where the secrets live. */
+  readonly provider: CryptoProvider;
+  /** Suites to offer, when not all four. */
+  readonly suites?: readonly CipherSuite[] | undefined;
+  /** Offer Encrypt-then-MAC. */
+  readonly encryptThenMac: boolean;
+  /** Receives the message-by-message trace, when given. */
+  readonly trace?: ((line: string) => void) | undefined;
+  /** Cancels connecting and the handshake. */
+  readonly signal?: AbortSignal;
+}
+
+/** An open connection and its byte counters. */
+export interface ObservedTls {
+  /** The connection; await `connection.handshake`. */
+  readonly connection: TlsConnection;
+  /** Bytes each way on the TCP connection so far. */
+  readonly wire: WireCounters;
+}
+
+/** The host could not be reached: one line for the user. */
+export class ConnectError extends Error {
+  /**
+   * @param message Where and why.
+   * @param options The socket error.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConnectError";
+  }
+}
+
+/**
+ * Parses the trusted roots.
+ *
+ * @param pem PEM text with one or more certificates.
+ * @returns The certificates.
+ * @throws {TypeError} When there is none.
+ */
+export function parseRoots(pem: string): Certificate[] {
+  const roots = parsePem(pem).map((der) => parseCertificate(der));
+  if (roots.length === 0) throw new TypeError("the CA file holds no certificate");
+  return roots;
+}
+
+/**
+ * Connects over TCP and starts the TLS handshake.
+ *
+ * @param options Where, whom to trust, and how to negotiate.
+ * @returns The connection and its counters.
+ * @throws {ConnectError} When the TCP connection cannot be made.
+ */
+export async function openTls(options: OpenTlsOptions): Promise<ObservedTls> {
+  const trustAnchors = parseRoots(options.caPem);
+  let tcp: Deno.TcpConn;
+  try {
+    tcp = await Deno.connect({ hostname: options.hostname, port: options.port });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.replace(/ \(os error \d+\)$/, "") : "";
+    throw new ConnectError(`cannot connect to ${options.hostname}:${options.port}: ${reason}`, {
+      cause: error,
+    });
+  }
+  tcp.setNoDelay(true);
+  const wire: WireCounters = { sent: 0, received: 0 };
+  const transport = observeTransport(
+    {
+      // conn.read/write rather than conn.readable/writable: cancelling those closes the socket
+      // before a final alert could go out (the same choice connectTls makes).
+      readable: new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const buffer = new Uint8Array(32 * 1024);
+          const n = await tcp.read(buffer).catch(() => null);
+          if (n === null) controller.close();
+          else controller.enqueue(buffer.subarray(0, n));
+        },
+      }),
+      writable: new WritableStream<Uint8Array>({
+        async write(chunk) {
+          for (let at = 0; at < chunk.length;) at += await tcp.write(chunk.subarray(at));
+        },
+      }),
+      closeWrite: () => tcp.closeWrite(),
+      close: () => tcp.close(),
+    },
+    wire,
+    options.trace,
+  );
+  const connection = startTls(transport, {
+    provider: options.provider,
+    trustAnchors,
+    serverName: options.serverName,
+    encryptThenMac: options.encryptThenMac,
+    ...(options.suites ? { suites: options.suites } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return { connection, wire };
+}

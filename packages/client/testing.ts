@@ -1,0 +1,675 @@
+/**
+ * Local peers for tests, demos and examples: a free loopback port, a throwaway PKI made with
+ * `openssl` in a temporary directory, and real servers — `openssl s_server` (TLS, or DTLS 1.2)
+ * and `gnutls-serv` (TLS or DTLS, `--echo`) — started with readiness taken from their output
+ * and always stopped.
+ *
+ * Needs `--allow-run` (openssl, gnutls-serv), `--allow-net=127.0.0.1`, `--allow-read` and
+ * `--allow-write` (the temporary directory), and `--allow-env` for `PATH`.
+ *
+ * @example A TLS server with a fresh PKI, both cleaned up
+ * ```ts ignore
+ * import { connectTls } from "@anchortls/client";
+ * import { createTestPki, startOpenSslServer } from "@anchortls/client/testing";
+ *
+ * await using pki = await createTestPki();
+ * await using server = await startOpenSslServer({ pki, mode: "www" });
+ * const tls = await connectTls({
+ *   hostname: "127.0.0.1",
+ *   port: server.port,
+ *   serverName: "localhost",
+ *   caCerts: [await Deno.readTextFile(pki.root)],
+ * });
+ * console.log((await tls.handshake).suite.name);
+ * await tls.close();
+ * ```
+ *
+ * @module
+ */
+
+import dgram from "node:dgram";
+
+/** A transport protocol. */
+export type PortTransport = "tcp" | "udp";
+
+/**
+ * A loopback TCP port nobody listens on right now. Another process may take it before you
+ * bind it; prefer servers that bind port 0 and report their port (as
+ * {@linkcode startOpenSslServer} does) where the server can.
+ *
+ * @returns The port number.
+ */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/**
+ * A loopback UDP port nobody uses right now (with the same caveat as {@linkcode freePort}).
+ *
+ * @returns The port number.
+ */
+export async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket("udp4");
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(0, "127.0.0.1", resolve);
+    });
+    return socket.address().port;
+  } finally {
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}
+
+/**
+ * Whether a program can be started here.
+ *
+ * @param command The program, e.g. `openssl` or `gnutls-serv`.
+ * @param args Arguments that make it exit at once. @default {["version"]}
+ * @returns True when it ran (whatever its exit code).
+ */
+export async function commandAvailable(
+  command: string,
+  args: readonly string[] = ["version"],
+): Promise<boolean> {
+  try {
+    await new Deno.Command(command, { args: [...args], stdout: "null", stderr: "null" }).output();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A throwaway PKI: paths of PEM files in a temporary directory. */
+export interface TestPki extends AsyncDisposable {
+  /** The directory holding every file. */
+  readonly dir: string;
+  /** Root CA certificate (the trust anchor). */
+  readonly root: string;
+  /** Intermediate CA certificate (path length 0), issued by the root. */
+  readonly intermediate: string;
+  /** Server certificate for `localhost`, `127.0.0.1` and `::1`, issued by the intermediate. */
+  readonly leaf: string;
+  /** The server certificate's RSA key (PKCS#8). */
+  readonly leafKey: string;
+  /** Server certificate followed by the intermediate. */
+  readonly chain: string;
+  /** Client certificate (clientAuth), issued by the intermediate. */
+  readonly client: string;
+  /** The client certificate's RSA key (PKCS#8). */
+  readonly clientKey: string;
+  /** Client certificate followed by the intermediate. */
+  readonly clientChain: string;
+  /**
+   * Root and intermediate in one file: what a server needs to check a client that sends only
+   * its leaf (as a chip with one certificate file does).
+   */
+  readonly cas: string;
+  /** Deletes the directory. */
+  remove(): Promise<void>;
+}
+
+/** Options for {@linkcode createTestPki}. */
+export interface TestPkiOptions {
+  /** Where to write; created if missing. @default {a new temporary directory} */
+  readonly dir?: string;
+  /** RSA key size of every key. @default {2048} */
+  readonly bits?: number;
+  /** Days the certificates are valid from now. @default {30} */
+  readonly days?: number;
+}
+
+const PKI_EXTENSIONS = `[req]
+distinguished_name = dn
+[dn]
+[root]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[intermediate]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[server]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+authorityKeyIdentifier = keyid:always
+[client]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = URI:urn:anchortls:device:test
+authorityKeyIdentifier = keyid:always
+`;
+
+/** An `openssl` command failed. */
+export class OpenSslCommandError extends Error {
+  /**
+   * @param message What failed, with openssl's own message.
+   * @param options The underlying cause, if any.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "OpenSslCommandError";
+  }
+}
+
+async function openssl(dir: string, args: string[]): Promise<void> {
+  const out = await new Deno.Command("openssl", {
+    args,
+    cwd: dir,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    const detail = new TextDecoder().decode(out.stderr).trim().split("\n")[0] ?? "";
+    throw new OpenSslCommandError(`openssl ${args[0]} failed: ${detail}`);
+  }
+}
+
+/**
+ * Makes a fresh PKI with `openssl`: root CA, intermediate CA, a server certificate for
+ * localhost / 127.0.0.1 and a client certificate, all RSA. Takes about a second.
+ *
+ * @param options Directory, key size and validity.
+ * @returns The file paths; `await using` (or `remove()`) deletes them.
+ * @throws {OpenSslCommandError} When an openssl step fails; the directory is removed then.
+ */
+export async function createTestPki(options: TestPkiOptions = {}): Promise<TestPki> {
+  const made = options.dir === undefined;
+  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "anchortls-pki-" });
+  await Deno.mkdir(dir, { recursive: true });
+  const path = (name: string) => `${dir}/${name}`;
+  const remove = async () => {
+    if (made) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    else {
+      for (const name of PKI_FILES) await Deno.remove(path(name)).catch(() => {});
+    }
+  };
+  const bits = String(options.bits ?? 2048);
+  const days = String(options.days ?? 30);
+  const subject = (cn: string) => `/O=anchortls test/CN=${cn}`;
+  try {
+    await Deno.writeTextFile(path("pki.cnf"), PKI_EXTENSIONS);
+    await Promise.all(["root", "intermediate", "leaf", "client"].map((name) =>
+      openssl(dir, [
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        `rsa_keygen_bits:${bits}`,
+        "-out",
+        `${name}.key`,
+      ])
+    ));
+    await openssl(
+      dir,
+      [
+        ["req", "-x509", "-new", "-key", "root.key", "-subj", subject("anchortls test root")],
+        ["-days", days, "-sha256", "-config", "pki.cnf", "-extensions", "root", "-out", "root.pem"],
+      ].flat(),
+    );
+    const issue = async (name: string, cn: string, issuer: string, section: string) => {
+      await openssl(
+        dir,
+        ["req", "-new", "-key", `${name}.key`, "-subj", subject(cn)].concat(
+          ["-config", "pki.cnf", "-out", `${name}.csr`],
+        ),
+      );
+      await openssl(
+        dir,
+        [
+          ["x509", "-req", "-in", `${name}.csr`, "-CA", `${issuer}.pem`, "-CAkey", `${issuer}.key`],
+          ["-set_serial", `0x${crypto.getRandomValues(new Uint8Array(12)).toHex()}`],
+          ["-days", days, "-sha256", "-extfile", "pki.cnf", "-extensions", section],
+          ["-out", `${name}.pem`],
+        ].flat(),
+      );
+      await Deno.remove(path(`${name}.csr`));
+    };
+    await issue("intermediate", "anchortls test intermediate", "root", "intermediate");
+    await Promise.all([
+      issue("leaf", "localhost", "intermediate", "server"),
+      issue("client", "anchortls test client", "intermediate", "client"),
+    ]);
+    const intermediate = await Deno.readTextFile(path("intermediate.pem"));
+    await Deno.writeTextFile(
+      path("chain.pem"),
+      await Deno.readTextFile(path("leaf.pem")) + intermediate,
+    );
+    await Deno.writeTextFile(
+      path("client-chain.pem"),
+      await Deno.readTextFile(path("client.pem")) + intermediate,
+    );
+    await Deno.writeTextFile(
+      path("cas.pem"),
+      await Deno.readTextFile(path("root.pem")) + intermediate,
+    );
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+  return {
+    dir,
+    root: path("root.pem"),
+    intermediate: path("intermediate.pem"),
+    leaf: path("leaf.pem"),
+    leafKey: path("leaf.key"),
+    chain: path("chain.pem"),
+    client: path("client.pem"),
+    clientKey: path("client.key"),
+    clientChain: path("client-chain.pem"),
+    cas: path("cas.pem"),
+    remove,
+    [Symbol.asyncDispose]: remove,
+  };
+}
+
+const PKI_FILES = [
+  "pki.cnf",
+  "root.key",
+  "root.pem",
+  "intermediate.key",
+  "intermediate.pem",
+  "leaf.key",
+  "leaf.pem",
+  "client.key",
+  "client.pem",
+  "chain.pem",
+  "client-chain.pem",
+  "cas.pem",
+];
+
+/** A running server process with its output captured. */
+export interface PeerProcess extends AsyncDisposable {
+  /** The port it serves on. */
+  readonly port: number;
+  /** Whether it has exited. */
+  readonly exited: boolean;
+  /** Everything it printed so far, stdout and stderr interleaved (stdout left out if binary). */
+  output(): string;
+  /**
+   * Waits until its output matches.
+   *
+   * @param pattern What to look for in the whole output so far.
+   * @param timeoutMs How long to wait. @default {10000}
+   * @returns The match.
+   * @throws {PeerProcessError} When it exits first or the time is up.
+   */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /**
+   * Writes to its stdin (kept open until `stop`, since openssl closes every connection at
+   * end of file on stdin).
+   *
+   * @param data Text or bytes.
+   */
+  write(data: string | Uint8Array): Promise<void>;
+  /** Stops it (SIGTERM), waits for it to exit and for its output to drain. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** A peer process failed to start or did not print what was expected. */
+export class PeerProcessError extends Error {
+  /**
+   * @param message What went wrong, with the process's output.
+   * @param options The underlying cause, if any.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PeerProcessError";
+  }
+}
+
+/** How a started process tells that it serves. */
+export type Readiness =
+  | {
+    /** Output that says it is listening; `port` group or first group gives the port. */
+    readonly output: RegExp;
+  }
+  | {
+    /** Wait until this port is bound in the kernel's socket table. */
+    readonly port: number;
+    readonly transport: PortTransport;
+  };
+
+/** Options for {@linkcode startPeerProcess}. */
+export interface PeerProcessOptions {
+  /** Program arguments. */
+  readonly args: readonly string[];
+  /** How to tell it is ready, and which port it serves on. */
+  readonly ready: Readiness;
+  /** Environment; `PATH` is passed on unless given here. Nothing else is inherited. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Stdout as bytes: passed here instead of to `output()`. */
+  readonly onStdout?: (chunk: Uint8Array) => void;
+  /** How long to wait for readiness. @default {10000} */
+  readonly timeoutMs?: number;
+  /** Run when the process has been stopped (e.g. to remove its temporary files). */
+  readonly onStop?: () => Promise<void>;
+}
+
+/**
+ * Starts a server process, captures its output, keeps its stdin open, and waits until it is
+ * ready. On any failure it is stopped before the error is thrown.
+ *
+ * @param command The program.
+ * @param options Arguments, readiness and environment.
+ * @returns The running process.
+ * @throws {PeerProcessError} When it cannot start or never becomes ready.
+ */
+export async function startPeerProcess(
+  command: string,
+  options: PeerProcessOptions,
+): Promise<PeerProcess> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(command, {
+      args: [...options.args],
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...options.env },
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    throw new PeerProcessError(`cannot start ${command}`, { cause: error });
+  }
+  let text = "";
+  let changed = Promise.withResolvers<void>();
+  const notify = () => {
+    changed.resolve();
+    changed = Promise.withResolvers<void>();
+  };
+  const collect = async (stream: ReadableStream<Uint8Array>, binary: boolean) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      if (binary) options.onStdout?.(chunk);
+      else text += decoder.decode(chunk, { stream: true });
+      notify();
+    }
+  };
+  const pumps = Promise.all([
+    collect(child.stdout, options.onStdout !== undefined),
+    collect(child.stderr, false),
+  ]).catch(() => {});
+  const stdin = child.stdin.getWriter();
+  stdin.closed.catch(() => {});
+  let exited = false;
+  const status = child.status.then(() => {
+    exited = true;
+    notify();
+  });
+  let stopping: Promise<void> | undefined;
+
+  const waitFor = async (pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = text.match(pattern);
+      if (match) return match;
+      if (exited) {
+        throw new PeerProcessError(`${command} exited before printing ${pattern}:\n${text}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new PeerProcessError(`${command} did not print ${pattern}:\n${text}`);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([changed.promise, new Promise((r) => timer = setTimeout(r, left))]);
+      clearTimeout(timer);
+    }
+  };
+  const stop = (): Promise<void> =>
+    stopping ??= (async () => {
+      if (!exited) {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // It exited between the check and the kill.
+        }
+      }
+      await stdin.close().catch(() => {});
+      await status;
+      await pumps;
+      await options.onStop?.();
+    })();
+
+  let port: number;
+  try {
+    const ready = options.ready;
+    if ("output" in ready) {
+      const match = await waitFor(ready.output, options.timeoutMs);
+      port = Number(match.groups?.port ?? match[1]);
+      if (!(port > 0)) throw new PeerProcessError(`${command} printed no port: ${match[0]}`);
+    } else {
+      port = ready.port;
+      await waitForBound(port, ready.transport, options.timeoutMs ?? 10_000, () => exited);
+      if (exited) throw new PeerProcessError(`${command} exited:\n${text}`);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    port,
+    get exited() {
+      return exited;
+    },
+    output: () => text,
+    waitFor,
+    write: (data) => stdin.write(typeof data === "string" ? new TextEncoder().encode(data) : data),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/**
+ * Polls the kernel's socket tables until a loopback port is bound: TCP in LISTEN state, or a
+ * UDP socket. Used for servers that print nothing before their first client; probing with a
+ * connection would be taken for a client.
+ */
+async function waitForBound(
+  port: number,
+  transport: PortTransport,
+  timeoutMs: number,
+  exited: () => boolean,
+): Promise<void> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const tables = transport === "tcp"
+    ? ["/proc/net/tcp", "/proc/net/tcp6"]
+    : ["/proc/net/udp", "/proc/net/udp6"];
+  const state = transport === "tcp" ? / 0A / : / 07 /;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !exited()) {
+    for (const table of tables) {
+      const lines = (await Deno.readTextFile(table).catch(() => "")).split("\n");
+      if (lines.some((l) => l.includes(`:${hexPort} `) && state.test(l))) return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (!exited()) throw new PeerProcessError(`nothing bound ${transport} port ${port}`);
+}
+
+/** The server side of a PKI: certificate, key and the chain to send. */
+export interface ServerIdentity {
+  /** Server certificate (PEM file). */
+  readonly leaf: string;
+  /** Its key (PEM file). */
+  readonly leafKey: string;
+  /** Intermediate certificate(s) sent after the leaf (PEM file). */
+  readonly intermediate: string;
+  /** Server certificate followed by the intermediate (PEM file), for gnutls-serv. */
+  readonly chain: string;
+  /** CA certificates (PEM file) that client certificates are checked against. */
+  readonly root: string;
+}
+
+/** Whether and how a server asks for a client certificate. */
+export type ClientCertificateMode = "none" | "request" | "require";
+
+/** The four RSA-key-exchange AES-CBC suites in OpenSSL's names. */
+export const OPENSSL_SUITE_NAMES: readonly string[] = [
+  "AES128-SHA",
+  "AES256-SHA",
+  "AES128-SHA256",
+  "AES256-SHA256",
+];
+
+/** Options for {@linkcode startOpenSslServer}. */
+export interface OpenSslServerOptions {
+  /** Certificates and keys, e.g. a {@linkcode TestPki}. */
+  readonly pki: ServerIdentity;
+  /** DTLS 1.2 over UDP instead of TLS 1.2 over TCP. @default {false} */
+  readonly dtls?: boolean;
+  /**
+   * `www` (TLS only): answers GET with a status page. `rev` (TLS only): echoes lines reversed.
+   * `stdin`: relays stdin to the client and the client's data to stdout, with its normal log.
+   * `quiet`: the same relay with `-quiet` (only the client's data on stdout).
+   * @default {"www" for TLS, "stdin" for DTLS}
+   */
+  readonly mode?: "www" | "rev" | "stdin" | "quiet";
+  /** OpenSSL suite names to allow. @default {OPENSSL_SUITE_NAMES} */
+  readonly ciphers?: readonly string[];
+  /** Allow Encrypt-then-MAC. @default {true} */
+  readonly encryptThenMac?: boolean;
+  /** Allow the extended master secret (off through an `OPENSSL_CONF` file). @default {true} */
+  readonly extendedMasterSecret?: boolean;
+  /** Ask for a client certificate. @default {"none"} */
+  readonly clientCertificate?: ClientCertificateMode;
+  /** DTLS path MTU; without it openssl fragments its flights into ~100-byte pieces. */
+  readonly mtu?: number;
+  /** Further `s_server` arguments, e.g. `-trace`. */
+  readonly extraArgs?: readonly string[];
+  /** Stdout as bytes (with `quiet`), instead of into `output()`. */
+  readonly onStdout?: (chunk: Uint8Array) => void;
+}
+
+/**
+ * Starts `openssl s_server` (TLS 1.2, or DTLS 1.2 with cookies) on a free loopback port. It
+ * binds port 0 and its `ACCEPT` line gives the port, so no other process can take it first
+ * (`quiet` prints nothing, so there a free port is picked and watched instead).
+ *
+ * @example
+ * ```ts ignore
+ * import { createTestPki, startOpenSslServer } from "@anchortls/client/testing";
+ * await using pki = await createTestPki();
+ * await using dtls = await startOpenSslServer({ pki, dtls: true, mtu: 1400 });
+ * console.log(dtls.port);
+ * ```
+ *
+ * @param options Identity, protocol, mode and what to allow.
+ * @returns The running server.
+ * @throws {PeerProcessError} When it does not start.
+ */
+export async function startOpenSslServer(options: OpenSslServerOptions): Promise<PeerProcess> {
+  const dtls = options.dtls ?? false;
+  const mode = options.mode ?? (dtls ? "stdin" : "www");
+  if (dtls && (mode === "www" || mode === "rev")) {
+    throw new TypeError(`openssl s_server -${mode} does not work with DTLS`);
+  }
+  const { pki } = options;
+  const quietPort = mode !== "quiet" ? 0 : dtls ? await freeUdpPort() : freePort();
+  const clientCertificate = options.clientCertificate ?? "none";
+  const args = [
+    ["s_server", "-accept", `127.0.0.1:${quietPort}`, dtls ? "-dtls1_2" : "-tls1_2"],
+    ["-cipher", (options.ciphers ?? OPENSSL_SUITE_NAMES).join(":")],
+    ["-cert", pki.leaf, "-cert_chain", pki.intermediate, "-key", pki.leafKey],
+    options.encryptThenMac === false ? ["-no_etm"] : [],
+    clientCertificate === "request" ? ["-verify", "3", "-CAfile", pki.root] : [],
+    clientCertificate === "require"
+      ? ["-Verify", "3", "-CAfile", pki.root, "-verify_return_error"]
+      : [],
+    options.mtu !== undefined ? ["-mtu", String(options.mtu)] : [],
+    mode === "www" ? ["-www"] : mode === "rev" ? ["-rev"] : mode === "quiet" ? ["-quiet"] : [],
+    [...(options.extraArgs ?? [])],
+  ].flat();
+  const env: Record<string, string> = {};
+  let confDir: string | undefined;
+  if (options.extendedMasterSecret === false) {
+    confDir = await Deno.makeTempDir({ prefix: "anchortls-openssl-" });
+    env.OPENSSL_CONF = `${confDir}/no-ems.cnf`;
+    await Deno.writeTextFile(env.OPENSSL_CONF, NO_EMS_CONF);
+  }
+  const removeConf = confDir
+    ? () => Deno.remove(confDir, { recursive: true }).catch(() => {})
+    : undefined;
+  return await startPeerProcess("openssl", {
+    args,
+    env,
+    ready: mode === "quiet"
+      ? { port: quietPort, transport: dtls ? "udp" : "tcp" }
+      : { output: /ACCEPT \S+:(\d+)/ },
+    ...(options.onStdout ? { onStdout: options.onStdout } : {}),
+    ...(removeConf ? { onStop: removeConf } : {}),
+  });
+}
+
+const NO_EMS_CONF = `openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+Options = -ExtendedMasterSecret
+`;
+
+/** Options for {@linkcode startGnutlsServer}. */
+export interface GnutlsServerOptions {
+  /** Certificates and keys, e.g. a {@linkcode TestPki} (its `chain` is sent). */
+  readonly pki: ServerIdentity;
+  /** DTLS 1.2 over UDP (`-u`, cookies on). @default {false} */
+  readonly dtls?: boolean;
+  /** Cipher and MAC priority items. @default {all four suites} */
+  readonly ciphers?: string;
+  /** Allow Encrypt-then-MAC. @default {true} */
+  readonly encryptThenMac?: boolean;
+  /** Allow the extended master secret. @default {true} */
+  readonly extendedMasterSecret?: boolean;
+  /** Ask for a client certificate. @default {"none"} */
+  readonly clientCertificate?: ClientCertificateMode;
+  /** Debug level (`-d`); 4 logs the suite and extensions, 5 the alerts received. */
+  readonly debug?: number;
+  /** Further `gnutls-serv` arguments. */
+  readonly extraArgs?: readonly string[];
+}
+
+/**
+ * Starts `gnutls-serv --echo` (TLS 1.2 or DTLS 1.2, RSA key exchange only) on a free port.
+ * It listens on every address and cannot be bound to one: connect to 127.0.0.1.
+ *
+ * @param options Identity, protocol and what to allow.
+ * @returns The running server.
+ * @throws {PeerProcessError} When it does not start (is `gnutls-bin` installed?).
+ */
+export async function startGnutlsServer(options: GnutlsServerOptions): Promise<PeerProcess> {
+  const dtls = options.dtls ?? false;
+  const port = dtls ? await freeUdpPort() : freePort();
+  const clientCertificate = options.clientCertificate ?? "none";
+  const priority = [
+    "NORMAL:-VERS-ALL",
+    dtls ? "+VERS-DTLS1.2" : "+VERS-TLS1.2",
+    "-KX-ALL:+RSA:-CIPHER-ALL:-MAC-ALL",
+    options.ciphers ?? "+AES-128-CBC:+AES-256-CBC:+SHA1:+SHA256",
+    ...(options.encryptThenMac === false ? ["%NO_ETM"] : []),
+    ...(options.extendedMasterSecret === false ? ["%NO_SESSION_HASH"] : []),
+  ].join(":");
+  const args = [
+    ["-p", String(port), "--echo", ...(dtls ? ["-u"] : [])],
+    [`--x509certfile=${options.pki.chain}`, `--x509keyfile=${options.pki.leafKey}`],
+    [`--priority=${priority}`],
+    clientCertificate === "none"
+      ? ["-a"]
+      : ["--verify-client-cert", `--x509cafile=${options.pki.root}`],
+    clientCertificate === "require" ? ["-r"] : [],
+    options.debug !== undefined ? ["-d", String(options.debug)] : [],
+    [...(options.extraArgs ?? [])],
+  ].flat();
+  return await startPeerProcess("gnutls-serv", {
+    args,
+    ready: { output: new RegExp(`listening on IPv4 \\S+ port (${port})\\.\\.\\.done`) },
+  });
+}
