@@ -136,9 +136,10 @@ class ChipSecret<Kind extends "premaster" | "master"> {
  *
  * Policy `full` runs one TLS session's keys in the chip at a time, as the vendor's offload
  * does: each new full handshake starts with ERASE TLS KEYS when an earlier one left keys
- * behind, and handles of the erased session are refused. A full handshake costs about a dozen
+ * behind, and handles of the erased session are refused. The key schedule costs about a dozen
  * APDUs (key load, premaster, wrap, master secret, key block, two Finished, and the security
- * environment changes between them); each record costs one MAC and one cipher command plus a
+ * environment changes between them); the key load is skipped when the next handshake meets
+ * the same server key. Each record costs one MAC and one cipher command plus a
  * security-environment change when the direction changes, and an IV from a pooled GET RANDOM.
  *
  * `release` marks a handle unusable; the chip frees slots on ERASE TLS KEYS (next handshake or
@@ -314,12 +315,22 @@ export class MultosCryptoProvider implements CryptoProvider {
         this.#keyBlocks = [];
       }
       this.#keysInChip = true;
-      await chip.loadUntrustedRsaKey(modulus, exponent);
+      const loaded = await chip.loadUntrustedRsaKey(modulus, exponent);
       const slot = await chip.generatePremaster(clientVersion >> 8, clientVersion & 0xff);
       await chip.setSecurityEnvironment(SeTemplate.confidentiality, {
         algorithm: TrustCoreAlgorithm.rsaPkcs1,
       });
-      const encrypted = await chip.wrap(slot);
+      let encrypted: Uint8Array;
+      try {
+        encrypted = await chip.wrap(slot);
+      } catch (e) {
+        // The load was skipped because the key was in place; a chip that lost it (one whose
+        // ERASE TLS KEYS takes the untrusted key too) refuses the wrap: load it, wrap again.
+        if (loaded || !(e instanceof ApduError)) throw e;
+        chip.forgetUntrustedKey();
+        await chip.loadUntrustedRsaKey(modulus, exponent);
+        encrypted = await chip.wrap(slot);
+      }
       if (encrypted.length !== modulus.length) {
         throw new ApduError(StatusWord.ok, "PSO WRAP", {
           detail: "wrapped premaster is not modulus-sized",

@@ -12,7 +12,7 @@ import {
   CipherSuites,
   TlsAlertError,
 } from "@anchortls/record";
-import { parseCertificate, type PublicKeyInfo } from "@anchortls/x509";
+import { parseCertificate, parsePem, type PublicKeyInfo } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { ApduError } from "./apdu_error.ts";
 import { MultosCryptoProvider } from "./multos_crypto_provider.ts";
@@ -334,4 +334,55 @@ Deno.test("MultosCryptoProvider full: abbreviated handshakes free earlier record
   const again = await third.client.seal(ctx, new Uint8Array(5));
   assert.equal(again.length, sealedByFirst.length);
   await provider.close();
+});
+
+Deno.test("MultosCryptoProvider full: the next handshake with the same server key does not load it again, and reloads it when the chip lost it", async () => {
+  const chip = await provisionedChip();
+  const sent: number[] = [];
+  const link = {
+    transmit: (apdu: Uint8Array) => {
+      sent.push(apdu[1]!);
+      return Promise.resolve(chip.handle(apdu));
+    },
+  };
+  const provider = await MultosCryptoProvider.open(link, { policy: "full", pin: PIN });
+  const key = await serverKey();
+  const [erase, load, generate, mse, pso] = [0xe7, 0xe6, 0x46, 0x22, 0x2a];
+  sent.length = 0;
+  await provider.encryptPremaster(key);
+  assert.deepEqual(sent, [load, generate, mse, pso]);
+
+  sent.length = 0;
+  const second = await provider.encryptPremaster(key);
+  assert.deepEqual(sent, [erase, generate, mse, pso]);
+  assert.deepEqual((await rsaDecrypt(second.encrypted)).subarray(0, 2), Uint8Array.of(3, 3));
+
+  // Behind the provider's back the chip's untrusted key becomes an EC point, as on a chip that
+  // lost the server key: the wrap is refused, the key loaded again and the wrap repeated.
+  const ecLoad = Uint8Array.fromHex("80e601000041" + "17" + "aa".repeat(64));
+  assert.equal(chip.handle(ecLoad).toHex(), "9000");
+  sent.length = 0;
+  const third = await provider.encryptPremaster(key);
+  assert.deepEqual(sent, [erase, generate, mse, pso, load, pso]);
+  assert.deepEqual((await rsaDecrypt(third.encrypted)).subarray(0, 2), Uint8Array.of(3, 3));
+
+  // A different server key is loaded.
+  sent.length = 0;
+  const leaf = parseCertificate(
+    parsePem(await Deno.readTextFile(new URL("leaf.pem", testdata)))[0]!,
+  ).publicKey;
+  await provider.encryptPremaster(leaf);
+  assert.deepEqual(sent, [erase, load, generate, mse, pso]);
+  await provider.close();
+
+  const strict = await MultosCryptoProvider.open(link, {
+    policy: "full",
+    pin: PIN,
+    trustCore: { untrustedKeySurvivesErase: false },
+  });
+  await strict.encryptPremaster(key);
+  sent.length = 0;
+  await strict.encryptPremaster(key);
+  assert.deepEqual(sent, [erase, load, generate, mse, pso]);
+  await strict.close();
 });

@@ -57,6 +57,15 @@ export interface TrustCoreOptions {
    * @default {true}
    */
   combineMseTags?: boolean;
+  /**
+   * Whether the loaded untrusted public key stays in the chip through ERASE TLS KEYS, so that
+   * loading the same key again (the next handshake with the same server) is skipped. The
+   * vendor sources leave it open: their host code loads the server key before every
+   * premaster. The emulator keeps it until a reset. `false` forgets it on ERASE TLS KEYS, so
+   * the next handshake loads it again.
+   * @default {true}
+   */
+  untrustedKeySurvivesErase?: boolean;
   /** Per-command timeouts handed to the transport. */
   timeouts?: TrustCoreTimeouts;
 }
@@ -155,7 +164,9 @@ const readU16 = (b: Uint8Array, at: number): number => b[at]! << 8 | b[at + 1]!;
  * Methods resolve with the command's result and reject with {@linkcode ApduError} when the
  * chip answers anything but `9000` (a wrong PIN gives `63Cx`, a missing PIN `6982`). The
  * client remembers what MANAGE SECURITY ENVIRONMENT last set in each template and skips
- * commands that would set the same values again, which halves the APDUs per record.
+ * commands that would set the same values again, which halves the APDUs per record, and
+ * which untrusted key it loaded, so a handshake with the same server does not load it again.
+ * Both assume this client is the chip's only one.
  *
  * @example Against the in-process emulator
  * ```ts
@@ -172,8 +183,11 @@ export class TrustCore {
   readonly #maxData: number;
   readonly #largeMac: "chain" | "reject";
   readonly #combineMse: boolean;
+  readonly #keepUntrustedOnErase: boolean;
   readonly #timeouts: Required<TrustCoreTimeouts>;
   #se = new Map<number, Map<number, string>>();
+  /** The LOAD UNTRUSTED KEY command (P1 and data, hex) the chip last accepted. */
+  #untrustedKey: string | undefined;
 
   /**
    * Creates a client over a transport that carries single APDUs.
@@ -190,6 +204,7 @@ export class TrustCore {
     }
     this.#largeMac = options.largeMac ?? "chain";
     this.#combineMse = options.combineMseTags ?? true;
+    this.#keepUntrustedOnErase = options.untrustedKeySurvivesErase ?? true;
     this.#timeouts = {
       command: options.timeouts?.command ?? 1000,
       crypto: options.timeouts?.crypto ?? 5000,
@@ -248,12 +263,14 @@ export class TrustCore {
   }
 
   /**
-   * Selects the Trust Core applet and forgets any cached security environment.
+   * Selects the Trust Core applet and forgets any cached security environment and untrusted
+   * key.
    *
    * @returns When the applet is selected.
    */
   async select(): Promise<void> {
     this.#se.clear();
+    this.#untrustedKey = undefined;
     await this.#run("SELECT", {
       cla: 0x00,
       ins: Ins.select,
@@ -483,13 +500,16 @@ export class TrustCore {
 
   /**
    * Loads a server's RSA public key as the untrusted key for wrap and verify. The exponent
-   * goes in a 3-byte field, left-aligned, as the vendor host stack sends it.
+   * goes in a 3-byte field, left-aligned, as the vendor host stack sends it. Nothing is sent
+   * when this client last loaded the same key and nothing has removed it since (SELECT, a
+   * failed load, ERASE TLS KEYS with `untrustedKeySurvivesErase: false`,
+   * {@linkcode TrustCore.forgetUntrustedKey}).
    *
    * @param modulus Big-endian modulus.
    * @param exponent Big-endian exponent, at most 3 bytes (e.g. `01 00 01`).
-   * @returns When loaded.
+   * @returns Whether a command was sent (`false`: the key was in place already).
    */
-  async loadUntrustedRsaKey(modulus: Uint8Array, exponent: Uint8Array): Promise<void> {
+  async loadUntrustedRsaKey(modulus: Uint8Array, exponent: Uint8Array): Promise<boolean> {
     if (exponent.length === 0 || exponent.length > 3) {
       throw new ApduError(undefined, "LOAD UNTRUSTED KEY", {
         detail: "exponent must be 1 to 3 bytes",
@@ -501,7 +521,27 @@ export class TrustCore {
     data.set(exponent, 3);
     data.set(modulus, 6);
     this.#checkData("LOAD UNTRUSTED KEY", data);
-    await this.#run("LOAD UNTRUSTED KEY", this.#cmd(Ins.loadUntrustedKey, 0, 0, data));
+    return await this.#loadUntrusted(0, data);
+  }
+
+  async #loadUntrusted(p1: number, data: Uint8Array): Promise<boolean> {
+    const key = `${p1}:${data.toHex()}`;
+    if (this.#untrustedKey === key) return false;
+    // Whatever a refused load leaves in the chip, it is not known to be this key.
+    this.#untrustedKey = undefined;
+    await this.#run("LOAD UNTRUSTED KEY", this.#cmd(Ins.loadUntrustedKey, p1, 0, data));
+    this.#untrustedKey = key;
+    return true;
+  }
+
+  /**
+   * Forgets which untrusted key the chip holds, so the next load is sent even for the same
+   * key. For when the chip may have lost it, e.g. a wrap refused after a skipped load.
+   *
+   * @returns Nothing.
+   */
+  forgetUntrustedKey(): void {
+    this.#untrustedKey = undefined;
   }
 
   /**
@@ -510,21 +550,27 @@ export class TrustCore {
    * @param curve The named curve.
    * @param x Affine X, big-endian, field length.
    * @param y Affine Y, big-endian, field length.
-   * @returns When loaded.
+   * @returns Whether a command was sent (`false`: the key was in place already, as for
+   *   {@linkcode TrustCore.loadUntrustedRsaKey}).
    */
-  async loadUntrustedEcKey(curve: TrustCoreCurveName, x: Uint8Array, y: Uint8Array): Promise<void> {
-    const data = concat([Uint8Array.of(TrustCoreCurve[curve]), x, y]);
-    await this.#run("LOAD UNTRUSTED KEY", this.#cmd(Ins.loadUntrustedKey, 1, 0, data));
+  async loadUntrustedEcKey(
+    curve: TrustCoreCurveName,
+    x: Uint8Array,
+    y: Uint8Array,
+  ): Promise<boolean> {
+    return await this.#loadUntrusted(1, concat([Uint8Array.of(TrustCoreCurve[curve]), x, y]));
   }
 
   /**
    * Erases every TLS key the chip holds (premaster, master secret, key block) and forgets the
-   * cached security environment.
+   * cached security environment (and the untrusted key with `untrustedKeySurvivesErase:
+   * false`).
    *
    * @returns When erased.
    */
   async eraseTlsKeys(): Promise<void> {
     this.#se.clear();
+    if (!this.#keepUntrustedOnErase) this.#untrustedKey = undefined;
     await this.#run("ERASE TLS KEYS", this.#cmd(Ins.eraseTlsKeys, 0, 0));
   }
 

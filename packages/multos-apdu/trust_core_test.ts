@@ -503,3 +503,43 @@ Deno.test("TrustCore: command encodings, byte for byte (MULTOS command mode)", a
     "80e4000000025301",
   ]);
 });
+
+Deno.test("TrustCore: an untrusted key already loaded is not sent again until SELECT, a refused load or another key", async () => {
+  const chip = await provisionedChip();
+  const tc = await openSession(chip);
+  const { modulus, exponent } = await clientPublicKey();
+  const other = modulus.slice();
+  other[other.length - 1]! ^= 2;
+  const load = (n = modulus, e = exponent) => tc.loadUntrustedRsaKey(n, e);
+
+  assert.equal(await load(), true);
+  const before = tc.stats.apdus;
+  assert.equal(await load(), false);
+  await tc.eraseTlsKeys();
+  assert.equal(await load(), false, "kept through ERASE TLS KEYS by default");
+  assert.equal(tc.stats.apdus - before, 1, "only the ERASE TLS KEYS was sent");
+  // The emulator did keep it: the premaster wraps under it without a new load.
+  const premaster = await tc.generatePremaster();
+  await tc.setSecurityEnvironment(SeTemplate.confidentiality, { algorithm: Alg.rsaPkcs1 });
+  assert.equal((await tc.wrap(premaster)).length, modulus.length);
+
+  assert.equal(await load(other), true);
+  assert.equal(await load(), true);
+  const x = new Uint8Array(32).fill(0xaa);
+  assert.equal(await tc.loadUntrustedEcKey("P-256", x, x), true);
+  assert.equal(await tc.loadUntrustedEcKey("P-256", x, x), false);
+  assert.equal(await load(), true);
+  await assert.rejects(load(modulus, Uint8Array.of(2)), swOf(0x6a80));
+  assert.equal(await load(), true, "a refused load leaves the chip's key unknown");
+  await tc.select();
+  await tc.verifyPin(PIN);
+  assert.equal(await load(), true, "SELECT forgets it");
+  tc.forgetUntrustedKey();
+  assert.equal(await load(), true);
+
+  const strict = await openSession(chip, { untrustedKeySurvivesErase: false });
+  assert.equal(await strict.loadUntrustedRsaKey(modulus, exponent), true);
+  assert.equal(await strict.loadUntrustedRsaKey(modulus, exponent), false);
+  await strict.eraseTlsKeys();
+  assert.equal(await strict.loadUntrustedRsaKey(modulus, exponent), true);
+});
