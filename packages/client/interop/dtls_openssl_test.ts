@@ -163,6 +163,9 @@ Deno.test("DTLS openssl s_server: a message larger than the MTU allows is refuse
       await assert.rejects(writer.write(new Uint8Array(max + 1)), /does not fit one datagram/);
       writer.releaseLock();
       await exchange(peer, dtls, "after-refusals", "send");
+      const line = `${"y".repeat(1000)}\n`;
+      await peer.stdin!.write(encoder.encode(line));
+      await readUntil(dtls, line);
     } finally {
       await dtls.close();
     }
