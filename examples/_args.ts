@@ -45,6 +45,8 @@ export interface ClientFlags {
   readonly serverName: string | undefined;
   /** Print a message-by-message trace. */
   readonly verbose: boolean;
+  /** Give up after this many milliseconds (connecting and handshake). */
+  readonly timeoutMs: number;
   /** Print usage and exit. */
   readonly help: boolean;
 }
@@ -63,6 +65,7 @@ export const CLIENT_FLAGS_USAGE = `  --ca FILE             trusted root certific
   --no-etm              do not offer Encrypt-then-MAC
   --server-name NAME    the name to check in the certificate (default: the host)
   --verbose             print each handshake message as it passes (no secrets)
+  --timeout SECONDS     give up connecting after this long (default 10)
   --help                print this help`;
 
 const OPENSSL_NAMES: Readonly<Record<string, CipherSuite>> = {
@@ -119,6 +122,7 @@ export function parseClientArgs(args: readonly string[]): {
         "no-etm": { type: "boolean", default: false },
         "server-name": { type: "string" },
         verbose: { type: "boolean", default: false },
+        timeout: { type: "string", default: "10" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -143,6 +147,10 @@ export function parseClientArgs(args: readonly string[]): {
   if (values.cert !== undefined && trustAnchor !== undefined && trustAnchor !== "emulator") {
     throw new UsageError("a chip holds its own client certificate: drop --cert and --key");
   }
+  const timeout = Number(values.timeout);
+  if (!(timeout > 0 && timeout <= 3600)) {
+    throw new UsageError(`--timeout takes seconds between 0 and 3600, not "${values.timeout}"`);
+  }
   return {
     flags: {
       ca: values.ca,
@@ -155,10 +163,28 @@ export function parseClientArgs(args: readonly string[]): {
       encryptThenMac: !values["no-etm"],
       serverName: values["server-name"],
       verbose: values.verbose,
+      timeoutMs: timeout * 1000,
       help: values.help,
     },
     positionals,
   };
+}
+
+/**
+ * Reads a file named on the command line.
+ *
+ * @param flag The flag's name, for the error.
+ * @param path The file.
+ * @returns Its text.
+ * @throws {UsageError} When it cannot be read.
+ */
+export async function readFlagFile(flag: string, path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split(":")[0] : String(error);
+    throw new UsageError(`cannot read ${flag} ${path}: ${reason}`);
+  }
 }
 
 /**

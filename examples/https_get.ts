@@ -15,7 +15,7 @@
  */
 
 import { TruncationError } from "@anchortls/client";
-import { CLIENT_FLAGS_USAGE, parseClientArgs, runMain, UsageError } from "./_args.ts";
+import { CLIENT_FLAGS_USAGE, parseClientArgs, readFlagFile, runMain, UsageError } from "./_args.ts";
 import { instrumentProvider, openProvider } from "./_provider.ts";
 import { formatSummary } from "./_report.ts";
 import { openTls } from "./_tls.ts";
@@ -27,23 +27,6 @@ status line, the headers and the body.
 
 flags:
 ${CLIENT_FLAGS_USAGE}`;
-
-/**
- * Reads a file named on the command line.
- *
- * @param flag The flag's name, for the error.
- * @param path The file.
- * @returns Its text.
- * @throws {UsageError} When it cannot be read.
- */
-export async function readFlagFile(flag: string, path: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message.split(":")[0] : String(error);
-    throw new UsageError(`cannot read ${flag} ${path}: ${reason}`);
-  }
-}
 
 /**
  * Reads an HTTP response until the server closes. A close without close_notify after some
@@ -110,7 +93,7 @@ async function main(args: string[]): Promise<void> {
       suites: flags.suite ? [flags.suite] : undefined,
       encryptThenMac: flags.encryptThenMac,
       trace: flags.verbose ? (line) => console.log(`  ${line}`) : undefined,
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(flags.timeoutMs),
     });
     try {
       const info = await connection.handshake.catch((error: Error) => {

@@ -1,0 +1,151 @@
+// deno-lint-ignore-file no-console
+/**
+ * `dtls_echo.ts HOST:PORT`: sends each line of stdin as one DTLS 1.2 message and prints what
+ * comes back, e.g. from `gnutls-serv -u --echo`. The handshake summary comes first; the same
+ * flags as `https_get.ts` choose trust, provider, suite and EtM.
+ *
+ * ```sh
+ * printf 'hello\nworld\n' | deno run -A examples/dtls_echo.ts --ca root.pem localhost:5684
+ * ```
+ *
+ * @module
+ */
+
+import { CLIENT_FLAGS_USAGE, parseClientArgs, readFlagFile, runMain, UsageError } from "./_args.ts";
+import { openDtls } from "./_dtls.ts";
+import { instrumentProvider, openProvider } from "./_provider.ts";
+import { formatSummary } from "./_report.ts";
+
+const USAGE = `usage: deno run -A examples/dtls_echo.ts [flags] HOST:PORT
+
+Sends each line of stdin as one DTLS 1.2 message and prints each answer (an echo server such
+as gnutls-serv -u --echo sends the line back). One datagram each way per line.
+
+flags:
+${CLIENT_FLAGS_USAGE}`;
+
+/**
+ * Splits `HOST:PORT` (IPv6 in brackets: `[::1]:5684`).
+ *
+ * @param text The argument.
+ * @returns Host and port.
+ * @throws {UsageError} When it is not HOST:PORT.
+ */
+export function parseHostPort(text: string): { hostname: string; port: number } {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  const hostname = match?.[1] ?? match?.[2];
+  if (!hostname || !(port >= 1 && port <= 65535)) {
+    throw new UsageError(`expected HOST:PORT, not "${text}"`);
+  }
+  return { hostname, port };
+}
+
+async function* stdinLines(): AsyncGenerator<string> {
+  let pending = "";
+  for await (const text of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    pending += text;
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    yield* lines;
+  }
+  if (pending) yield pending;
+}
+
+async function main(args: string[]): Promise<void> {
+  const { flags, positionals } = parseClientArgs(args);
+  if (flags.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (positionals.length !== 1) throw new UsageError("expected one HOST:PORT (see --help)");
+  const { hostname, port } = parseHostPort(positionals[0]!);
+  if (flags.ca === undefined) throw new UsageError("--ca FILE is required: the roots to trust");
+  const caPem = await readFlagFile("--ca", flags.ca);
+  const certPem = flags.cert === undefined ? undefined : await readFlagFile("--cert", flags.cert);
+  const keyPem = flags.key === undefined ? undefined : await readFlagFile("--key", flags.key);
+  const serverName = flags.serverName ?? hostname;
+
+  const opened = await openProvider({
+    policy: flags.policy,
+    trustAnchor: flags.trustAnchor,
+    pin: flags.pin,
+    certPem,
+    keyPem,
+  });
+  try {
+    const instrumented = instrumentProvider(opened.provider, opened.apdus);
+    const apdusBefore = opened.apdus();
+    if (flags.verbose) console.log(`DTLS handshake with ${hostname}:${port} (${serverName}):`);
+    const started = performance.now();
+    const { connection, wire } = await openDtls({
+      hostname,
+      port,
+      serverName,
+      caPem,
+      provider: instrumented.provider,
+      suites: flags.suite ? [flags.suite] : undefined,
+      encryptThenMac: flags.encryptThenMac,
+      handshakeTimeoutMs: flags.timeoutMs,
+      trace: flags.verbose ? (line) => console.log(`  ${line}`) : undefined,
+    });
+    try {
+      const info = await connection.handshake.catch((error: Error) => {
+        throw new Error(`DTLS handshake with ${hostname}:${port} failed: ${error.message}`, {
+          cause: error,
+        });
+      });
+      console.log(`DTLS 1.2 with ${hostname}:${port}`);
+      for (
+        const line of formatSummary({
+          info,
+          serverName,
+          operations: instrumented.operations(),
+          chip: opened.where,
+          apdus: opened.apdus() - apdusBefore,
+          wire: { ...wire },
+          handshakeMs: performance.now() - started,
+        })
+      ) console.log(line);
+      console.log("");
+
+      const writer = connection.writable.getWriter();
+      const reader = connection.readable.getReader();
+      const encoder = new TextEncoder();
+      const decoder = new TextDecoder();
+      let echoed = 0;
+      for await (const line of stdinLines()) {
+        await writer.write(encoder.encode(line));
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const answer = await Promise.race([
+          reader.read(),
+          new Promise<never>((_, reject) =>
+            timer = setTimeout(
+              () =>
+                reject(
+                  new Error(`no answer to line ${echoed + 1} within ${flags.timeoutMs / 1000} s`),
+                ),
+              flags.timeoutMs,
+            )
+          ),
+        ]).finally(() => clearTimeout(timer));
+        if (answer.done) throw new Error("the server closed the connection");
+        console.log(decoder.decode(answer.value).replace(/\n$/, ""));
+        echoed++;
+      }
+      writer.releaseLock();
+      reader.releaseLock();
+      const stats = connection.stats;
+      console.log(
+        `\n${echoed} line${echoed === 1 ? "" : "s"} echoed; ${stats.datagramsSent} datagrams ` +
+          `sent, ${stats.datagramsReceived} received, ${stats.retransmissions} retransmissions`,
+      );
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    await opened.close();
+  }
+}
+
+if (import.meta.main) await runMain("dtls_echo", () => main(Deno.args));
