@@ -1,16 +1,38 @@
 /**
  * Writes the seed corpus from real traffic: a `MultosCryptoProvider` runs TLS key schedules
  * (policy `full` and `hybrid`) against the Trust Core emulator behind `CommandModeDevice`,
- * over an in-memory link whose taps record every byte in both directions. Each target's
- * corpus folder is emptied and refilled; the chip's random source is seeded, so the output
- * only changes when the code does.
+ * over an in-memory link whose taps record every byte in both directions; `connectTls` and
+ * `connectDtls` talk to `openssl s_server` through tapping proxies (`capture_network.ts`);
+ * certificates come from the x509 test PKI and the captured Certificate messages. Each
+ * corpus folder written is emptied and refilled; the chip's random source is seeded, so the
+ * MULTOS output only changes when the code does (TLS traffic carries fresh randoms).
  *
- * Run: `deno run -A fuzz/capture_corpus.ts`
+ * Run: `deno run -A fuzz/capture_corpus.ts [corpus folder...]` (default: all of them)
  *
  * @module
  */
 
-import { CipherSuites } from "@anchortls/record";
+import {
+  CipherSuites,
+  ContentType,
+  type DtlsRecord,
+  splitDatagram,
+  TlsDeframer,
+  type TlsRecord,
+} from "@anchortls/record";
+import {
+  decodeCertificate,
+  decodeServerHello,
+  encodeTlsHandshake,
+  ExtensionType,
+  HandshakeType,
+  TlsHandshakeDeframer,
+} from "@anchortls/handshake";
+import {
+  decodeDtlsHandshakeRecord,
+  DtlsReassembler,
+  encodeDtlsHandshakeFragment,
+} from "@anchortls/handshake/dtls";
 import {
   ApduChannel,
   type ApduForm,
@@ -29,6 +51,8 @@ import {
 import { parseCertificate, parsePem } from "@anchortls/x509";
 import { SeededRandom } from "./random.ts";
 import { exchangeOptionsByte } from "./targets/apdu_exchange.ts";
+import { protectorOptionsByte, sealedInput } from "./targets/protector_open.ts";
+import { captureDtls, captureTls, type Conversation } from "./capture_network.ts";
 
 const testdata = new URL("../packages/x509/testdata/", import.meta.url);
 const corpusRoot = new URL("corpus/", import.meta.url);
@@ -242,19 +266,197 @@ async function write(name: string, inputs: Uint8Array[], limit = 48): Promise<nu
   return kept.size;
 }
 
+/** A record with the direction's protection state: plaintext until its ChangeCipherSpec. */
+interface SeenRecord {
+  readonly record: TlsRecord;
+  readonly bytes: Uint8Array;
+  readonly encrypted: boolean;
+}
+
+function tlsRecords(chunks: readonly Uint8Array[]): SeenRecord[] {
+  const deframer = new TlsDeframer();
+  deframer.push(join(chunks));
+  const out: SeenRecord[] = [];
+  let encrypted = false;
+  let at = 0;
+  const stream = join(chunks);
+  for (let record = deframer.next(); record; record = deframer.next()) {
+    const length = 5 + record.fragment.length;
+    out.push({ record, bytes: stream.slice(at, at + length), encrypted });
+    at += length;
+    if (record.type === ContentType.change_cipher_spec) encrypted = true;
+  }
+  return out;
+}
+
+/** Plaintext handshake messages (TLS framing) of one direction. */
+function handshakeMessages(records: readonly SeenRecord[]): Uint8Array[] {
+  const deframer = new TlsHandshakeDeframer();
+  const out: Uint8Array[] = [];
+  for (const { record, encrypted } of records) {
+    if (encrypted || record.type !== ContentType.handshake) continue;
+    deframer.push(record.fragment);
+    for (let m = deframer.next(); m; m = deframer.next()) out.push(m.transcriptBytes);
+  }
+  return out;
+}
+
+/** What the ServerHello chose, for the protector options byte. */
+function negotiated(messages: readonly Uint8Array[]): { suite: number; etm: boolean } | undefined {
+  const hello = messages.find((m) => m[0] === HandshakeType.server_hello);
+  if (!hello) return undefined;
+  const decoded = decodeServerHello(hello.subarray(4));
+  return {
+    suite: decoded.cipherSuite,
+    etm: decoded.extensions.some((e) => e.type === ExtensionType.encrypt_then_mac),
+  };
+}
+
+/** Runs of `n` consecutive items joined, for inputs that hold several records or messages. */
+function runsOf(items: readonly Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i + n <= items.length; i++) out.push(join(items.slice(i, i + n)));
+  return out;
+}
+
+interface NetworkCorpus {
+  readonly recordTls: Uint8Array[];
+  readonly recordDtls: Uint8Array[];
+  readonly protectorOpen: Uint8Array[];
+  readonly handshakeMessage: Uint8Array[];
+  readonly dtlsFragment: Uint8Array[];
+  readonly certificates: Uint8Array[];
+}
+
+function fromTls(conversations: readonly Conversation[], into: NetworkCorpus): void {
+  const random = new SeededRandom(0x71);
+  for (const conversation of conversations) {
+    const toClient = tlsRecords(conversation.toClient);
+    const toServer = tlsRecords(conversation.toServer);
+    const serverMessages = handshakeMessages(toClient);
+    const clientMessages = handshakeMessages(toServer);
+    const choice = negotiated(serverMessages);
+    for (const records of [toClient, toServer]) {
+      const bytes = records.map((r) => r.bytes);
+      into.recordTls.push(...bytes, ...runsOf(bytes, 2), ...runsOf(bytes, 4));
+      if (!choice) continue;
+      for (const { record, encrypted } of records) {
+        const options = protectorOptionsByte(choice.suite, choice.etm, record.type);
+        if (!encrypted || options < 0) continue;
+        // Keys unknown to the target: these exercise the refusal paths on real layouts.
+        into.protectorOpen.push(Uint8Array.of(options, ...record.fragment));
+      }
+    }
+    const messages = [...serverMessages, ...clientMessages];
+    into.handshakeMessage.push(...messages, join(serverMessages), join(clientMessages));
+    for (const m of messages) {
+      if (m[0] === HandshakeType.certificate) {
+        into.certificates.push(...decodeCertificate(m.subarray(4)));
+      }
+    }
+    if (choice) {
+      // The same suite and mode sealed with the target's keys, so mutations reach the MAC and
+      // padding checks past a valid record: real handshake messages and request bytes.
+      for (
+        const plaintext of [
+          ...messages.slice(0, 3),
+          new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"),
+        ]
+      ) {
+        for (const type of [ContentType.handshake, ContentType.application_data]) {
+          const options = protectorOptionsByte(choice.suite, choice.etm, type);
+          if (options >= 0) {
+            into.protectorOpen.push(sealedInput(options, plaintext, random.bytes(16)));
+          }
+        }
+      }
+    }
+  }
+}
+
+function fromDtls(conversations: readonly Conversation[], into: NetworkCorpus): void {
+  for (const conversation of conversations) {
+    for (const datagrams of [conversation.toClient, conversation.toServer]) {
+      into.recordDtls.push(...datagrams);
+      const records: DtlsRecord[] = datagrams.flatMap((d) => splitDatagram(d));
+      const plaintext = records.filter((r) => r.epoch === 0 && r.type === ContentType.handshake);
+      const fragments = plaintext.flatMap((r) => decodeDtlsHandshakeRecord(r.fragment));
+      into.dtlsFragment.push(...plaintext.map((r) => r.fragment.slice()));
+      // A whole direction's fragments in one input: the reassembler puts its flights together.
+      const distinct = new Map(fragments.map((f) => {
+        const bytes = encodeDtlsHandshakeFragment(f);
+        return [bytes.toHex(), bytes];
+      }));
+      into.dtlsFragment.push(join([...distinct.values()]));
+      const reassembler = new DtlsReassembler();
+      for (const fragment of fragments) {
+        reassembler.push(fragment);
+        for (let m = reassembler.next(); m; m = reassembler.next()) {
+          into.handshakeMessage.push(encodeTlsHandshake(m.msgType, m.body));
+        }
+      }
+    }
+  }
+}
+
+async function testdataCertificates(): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const entry of Deno.readDir(testdata)) {
+    if (!entry.name.endsWith(".pem")) continue;
+    out.push(...parsePem(await Deno.readTextFile(new URL(entry.name, testdata))));
+  }
+  return out;
+}
+
+const only = new Set(Deno.args);
+const wanted = (name: string): boolean => only.size === 0 || only.has(name);
+const counts: Record<string, number> = {};
 const traffic = await capture();
 const commandExchangeOptions = 0b0010; // expect a response, ACK mode on, cap 3072
-const counts = {
-  tlv: await write("tlv", [...traffic.toChip, ...traffic.toHost]),
-  command_exchange: await write(
-    "command_exchange",
+const multos: Record<string, () => Uint8Array[]> = {
+  tlv: () => [...traffic.toChip, ...traffic.toHost],
+  command_exchange: () =>
     traffic.toHost.map((bytes) => Uint8Array.of(commandExchangeOptions, ...bytes)),
-  ),
-  command_apdu: await write("command_apdu", traffic.apdus.flatMap((a) => reencoded(a.apdu)), 64),
-  response_apdu: await write("response_apdu", traffic.apdus.map((a) => a.response)),
-  apdu_exchange: await write("apdu_exchange", exchanges(traffic.apdus)),
-  emulator: await write("emulator", [...traffic.sessions, ...singleCommands(traffic)]),
+  command_apdu: () => traffic.apdus.flatMap((a) => reencoded(a.apdu)),
+  response_apdu: () => traffic.apdus.map((a) => a.response),
+  apdu_exchange: () => exchanges(traffic.apdus),
+  emulator: () => [...traffic.sessions, ...singleCommands(traffic)],
 };
+for (const [name, inputs] of Object.entries(multos)) {
+  if (wanted(name)) counts[name] = await write(name, inputs(), name === "command_apdu" ? 64 : 48);
+}
+const networkFolders = [
+  "record_tls",
+  "record_dtls",
+  "protector_open",
+  "handshake_message",
+  "dtls_fragment",
+  "certificate",
+];
+if (networkFolders.some(wanted)) {
+  const network: NetworkCorpus = {
+    recordTls: [],
+    recordDtls: [],
+    protectorOpen: [],
+    handshakeMessage: [],
+    dtlsFragment: [],
+    certificates: await testdataCertificates(),
+  };
+  fromTls(await captureTls(), network);
+  fromDtls(await captureDtls(), network);
+  const fits = (limit: number) => (input: Uint8Array): boolean => input.length <= limit;
+  const folders: Record<string, Uint8Array[]> = {
+    record_tls: network.recordTls.filter(fits(8192)),
+    record_dtls: network.recordDtls,
+    protector_open: network.protectorOpen,
+    handshake_message: network.handshakeMessage.filter(fits(8192)),
+    dtls_fragment: network.dtlsFragment.filter(fits(8192)),
+    certificate: network.certificates,
+  };
+  for (const [name, inputs] of Object.entries(folders)) {
+    if (wanted(name)) counts[name] = await write(name, inputs, 64);
+  }
+}
 Deno.stdout.writeSync(
   new TextEncoder().encode(
     `${traffic.apdus.length} APDUs captured; corpus files: ${JSON.stringify(counts)}\n`,
