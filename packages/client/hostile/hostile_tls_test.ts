@@ -248,6 +248,77 @@ Deno.test("hostile: a chain of 50 certificates stops at the path depth limit", a
   assertSentFatal(alerts, AlertDescription.certificate_unknown);
 });
 
+/**
+ * 48 CA certificates in 8 layers of 6, every one of a layer named alike and issued under the
+ * next layer's name (all with the same key, so key identifiers match too), under a top name
+ * nobody holds, plus a leaf for localhost: 6^8 candidate paths, none reaching a trust anchor.
+ */
+async function issuerMesh(): Promise<Uint8Array[]> {
+  const dir = await Deno.makeTempDir({ prefix: "anchortls-mesh-" });
+  const caKey = pkiPath("intermediate.key");
+  const ca = [
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign",
+  ];
+  const make = async (file: string, subject: string, issuer?: string, extra: string[] = ca) => {
+    const signer = issuer ? ["-CA", issuer, "-CAkey", caKey] : [];
+    const key = subject === "/CN=localhost" ? pkiPath("leaf.key") : caKey;
+    const args = [
+      "req",
+      "-new",
+      "-x509",
+      "-days",
+      "30",
+      "-key",
+      key,
+      "-subj",
+      subject,
+      ...signer,
+      ...extra,
+      "-out",
+      file,
+    ];
+    const out = await new Deno.Command("openssl", { args, stdout: "null", stderr: "piped" })
+      .output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+    return parsePem(await Deno.readTextFile(file))[0]!;
+  };
+  try {
+    await make(`${dir}/top.pem`, "/CN=hostile mesh top");
+    const ders: Uint8Array[] = [];
+    let issuer = `${dir}/top.pem`;
+    for (let layer = 8; layer >= 1; layer--) {
+      for (let i = 0; i < 6; i++) {
+        ders.push(await make(`${dir}/${layer}-${i}.pem`, `/CN=hostile mesh ${layer}`, issuer));
+      }
+      issuer = `${dir}/${layer}-0.pem`;
+    }
+    const leaf = await make(`${dir}/leaf.pem`, "/CN=localhost", issuer, [
+      "-addext",
+      "subjectAltName=DNS:localhost",
+      "-addext",
+      "extendedKeyUsage=serverAuth",
+    ]);
+    return [leaf, ...ders.reverse()];
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("hostile: 48 same-named issuers do not make the path search explode", async () => {
+  const chain = await issuerMesh();
+  assert.equal(chain.length, 49);
+  const { error, alerts } = await play(async (peer) => {
+    await new ServerHandshake(peer, { chain }).firstFlight();
+  });
+  assert.ok(error instanceof CertificateError, `expected CertificateError, got ${error}`);
+  // The search gives up within its budget of issuer candidates, at the deepest path it saw.
+  assert.equal(error.reason, "unknown_issuer");
+  assertSentFatal(alerts, AlertDescription.unknown_ca);
+});
+
 Deno.test("hostile: a 1 MiB certificate is refused at the message header", async () => {
   const { error, alerts } = await play(async (peer) => {
     const big = new Uint8Array(1 << 20);
