@@ -70,7 +70,10 @@ globalThis.addEventListener("unload", () => {
   }
 });
 
-/** Starts `openssl s_server -rev` on a free port, requiring a client certificate. */
+/**
+ * Starts `openssl s_server -rev` on a free port, requiring a client certificate. Local: the
+ * e2e tests' starter lives in a test file and handshake_bench.ts starts its server inline.
+ */
 async function startServer(): Promise<number> {
   const child = new Deno.Command("openssl", {
     args: [
