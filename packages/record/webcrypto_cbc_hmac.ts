@@ -38,9 +38,11 @@ export interface WebCryptoCbcHmacProtectorOptions extends CbcHmacProtectorOption
 }
 
 const MAC_HEADER = 13;
+/** A whole PKCS#7 padding block: what WebCrypto's AES-CBC adds and expects to remove. */
+const PKCS7_BLOCK = 0x10;
 /** SHA-1 and SHA-256 both compress 64-byte blocks. */
 const HASH_BLOCK = 64;
-/** Room for the longest dummy message of the MAC-then-encrypt check (at most 5 blocks). */
+/** Zeros for the dummy HMAC of the MAC-then-encrypt check (it needs at most 5 blocks). */
 const DUMMY_MESSAGE = new Uint8Array(8 * HASH_BLOCK);
 
 /**
@@ -51,8 +53,6 @@ const DUMMY_MESSAGE = new Uint8Array(8 * HASH_BLOCK);
 function hashBlocks(messageLength: number): number {
   return (messageLength + 9 + HASH_BLOCK - 1) >>> 6;
 }
-/** A whole PKCS#7 padding block: what WebCrypto's AES-CBC adds and expects to remove. */
-const PKCS7_BLOCK = 0x10;
 
 /**
  * AES-CBC + HMAC protection of one direction of one epoch, using WebCrypto for records of
