@@ -76,9 +76,11 @@ export function parseRoots(pem: string): Certificate[] {
 export async function openTls(options: OpenTlsOptions): Promise<ObservedTls> {
   const trustAnchors = parseRoots(options.caPem);
   let tcp: Deno.TcpConn;
+  const connecting = Deno.connect({ hostname: options.hostname, port: options.port });
   try {
-    tcp = await Deno.connect({ hostname: options.hostname, port: options.port });
+    tcp = await abortable(connecting, options.signal);
   } catch (error) {
+    connecting.then((conn) => conn.close(), () => {});
     const reason = error instanceof Error ? error.message.replace(/ \(os error \d+\)$/, "") : "";
     throw new ConnectError(`cannot connect to ${options.hostname}:${options.port}: ${reason}`, {
       cause: error,
@@ -118,4 +120,21 @@ export async function openTls(options: OpenTlsOptions): Promise<ObservedTls> {
     ...(options.signal ? { signal: options.signal } : {}),
   });
   return { connection, wire };
+}
+
+/** Waits for the TCP connection, or rejects when the signal fires first. */
+async function abortable(
+  connecting: Promise<Deno.TcpConn>,
+  signal: AbortSignal | undefined,
+): Promise<Deno.TcpConn> {
+  if (!signal) return await connecting;
+  signal.throwIfAborted();
+  const aborted = Promise.withResolvers<never>();
+  const onAbort = () => aborted.reject(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await Promise.race([connecting, aborted.promise]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
 }

@@ -54,6 +54,8 @@ const EMULATOR_CLI = new URL("../packages/multos-apdu/emulator_cli.ts", import.m
 /** Things to stop, last started first. */
 const cleanups: (() => Promise<void>)[] = [];
 let cleaning: Promise<void> | undefined;
+/** Set by SIGINT/SIGTERM: no new runs start, and the signal's listener does the exit. */
+let interrupted = false;
 
 function cleanUp(): Promise<void> {
   return cleaning ??= (async () => {
@@ -346,12 +348,14 @@ async function main(): Promise<number> {
   const results: string[] = [];
   let failures = 0;
   const attempt = async (protocol: string, policy: PolicyName, run: () => Promise<RunResult>) => {
+    if (interrupted) return;
     progress(`${protocol} with policy ${policy} …`);
     try {
       const line = successLine(protocol, policy, await run());
       console.log(line);
       results.push(line);
     } catch (error) {
+      if (interrupted) return;
       failures++;
       console.log(`✗ ${protocol} ${policy}: ${error instanceof Error ? error.message : error}`);
     }
@@ -377,6 +381,7 @@ async function main(): Promise<number> {
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => {
+    interrupted = true;
     console.log(`\n• ${signal}: stopping everything the demo started …`);
     cleanUp().finally(() => Deno.exit(130));
   });
@@ -391,5 +396,6 @@ if (import.meta.main) {
   } finally {
     await cleanUp();
   }
-  Deno.exit(code);
+  // After a signal, its listener exits (130) once everything is stopped.
+  if (!interrupted) Deno.exit(code);
 }

@@ -1,0 +1,99 @@
+/**
+ * The demo as the README runs it: a `deno run` subprocess with no arguments. It must finish
+ * every run with its success line, and leave nothing behind — also when interrupted with
+ * Ctrl-C (SIGINT). Needs `openssl` (and `socat` for the pseudo-terminal path).
+ */
+import assert from "node:assert/strict";
+
+const DEMO = new URL("./demo.ts", import.meta.url).pathname;
+
+function spawnDemo(): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", DEMO],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function listening(port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+Deno.test("demo: every policy over TLS and DTLS succeeds, and everything is cleaned up", async () => {
+  const out = await spawnDemo().output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, `${stdout}\n${new TextDecoder().decode(out.stderr)}`);
+  for (const protocol of ["TLS", "DTLS"]) {
+    for (const policy of ["software", "hybrid", "full"]) {
+      assert.match(
+        stdout,
+        new RegExp(
+          `^✓ ${protocol} ${policy}: TLS_RSA_WITH_AES_\\d+_CBC_SHA\\d*, EtM, EMS, \\d+ APDUs, \\d+ ms$`,
+          "m",
+        ),
+        `${protocol} ${policy} success line`,
+      );
+    }
+  }
+  assert.match(stdout, /^✓ demo complete: all 6 runs succeeded in [\d.]+ s$/m);
+  assert.doesNotMatch(stdout, /✗/);
+  // Each report names the chain, the verified name and where the operations ran.
+  assert.equal(stdout.match(/\(verified for "localhost"\)/g)?.length, 6);
+  assert.equal(stdout.match(/^ {2}on chip {3}—$/gm)?.length, 2, "software runs use no chip");
+  assert.equal(stdout.match(/^ {2}on host {3}—$/gm)?.length, 2, "full runs use no host crypto");
+  assert.equal(
+    stdout.match(/CertificateVerify \(2 APDUs\)/g)?.length,
+    4,
+    "hybrid and full sign in the chip",
+  );
+
+  const pkiDir = stdout.match(/in (\/\S+anchortls-pki-\S+)/)?.[1];
+  assert.ok(pkiDir, "the demo names its PKI directory");
+  assert.equal(await exists(pkiDir), false, "the PKI directory is removed");
+  const tlsPort = Number(
+    stdout.match(/TLS 1\.2, asks for a client certificate\) on 127\.0\.0\.1:(\d+)/)?.[1],
+  );
+  assert.equal(await listening(tlsPort), false, "s_server is stopped");
+});
+
+Deno.test("demo: Ctrl-C stops the servers and the emulator and removes the PKI", async () => {
+  const child = spawnDemo();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  try {
+    // Interrupt once the servers and the chip are up.
+    while (!/TLS with policy software/.test(seen)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+    }
+    child.kill("SIGINT");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const status = await child.status;
+  await child.stderr.cancel();
+  // Either the signal arrived mid-run (130), or the short demo had already finished (0).
+  assert.ok(status.code === 130 || status.code === 0, `exit ${status.code}:\n${seen}`);
+  if (status.code === 130) assert.match(seen, /SIGINT: stopping everything the demo started/);
+  const pkiDir = seen.match(/in (\/\S+anchortls-pki-\S+)/)?.[1];
+  assert.ok(pkiDir);
+  assert.equal(await exists(pkiDir), false, "the PKI directory is removed");
+  const tlsPort = Number(seen.match(/on 127\.0\.0\.1:(\d+)/)?.[1]);
+  assert.equal(await listening(tlsPort), false, "s_server is stopped");
+});
