@@ -87,6 +87,11 @@ export class ScriptedPeer {
   /** Set when a write failed (the client closed). */
   writeFailed = false;
 
+  /**
+   * Takes over an accepted connection and starts capturing what the client sends.
+   *
+   * @param conn The accepted TCP connection.
+   */
   constructor(conn: Deno.TcpConn) {
     this.#conn = conn;
     this.#pump = this.#readAll();
@@ -259,13 +264,19 @@ export interface ServerHandshakeOptions {
  * any of them.
  */
 export class ServerHandshake {
+  /** The connection the handshake runs on. */
   readonly peer: ScriptedPeer;
   readonly #options: ServerHandshakeOptions;
   readonly #transcript: Uint8Array[] = [];
+  /** This handshake's server random. */
   readonly serverRandom: Uint8Array = crypto.getRandomValues(new Uint8Array(32));
+  /** The client's hello, once read. */
   clientHello!: ClientHello;
+  /** The client's first suite, which the server takes. */
   suite!: CipherSuite;
+  /** Whether encrypt_then_mac was offered and is echoed. */
   encryptThenMac = false;
+  /** Whether extended_master_secret was offered and is echoed. */
   extendedMasterSecret = false;
   /** The premaster the client encrypted, once the ClientKeyExchange was read. */
   premaster: Uint8Array | undefined;
@@ -273,6 +284,12 @@ export class ServerHandshake {
   master: Uint8Array | undefined;
   #server: RecordProtector | undefined;
 
+  /**
+   * Prepares the server side of one handshake.
+   *
+   * @param peer The connection.
+   * @param options What to send and how to bend it.
+   */
   constructor(peer: ScriptedPeer, options: ServerHandshakeOptions = {}) {
     this.peer = peer;
     this.#options = options;
