@@ -53,14 +53,25 @@ const EMULATOR_CLI = new URL("../packages/multos-apdu/emulator_cli.ts", import.m
 
 /** Things to stop, last started first. */
 const cleanups: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | undefined;
-/** Set by SIGINT/SIGTERM: no new runs start, and the signal's listener does the exit. */
+let cleaning: Promise<void> = Promise.resolve();
+/** Set by SIGINT/SIGTERM: no new run starts, and the demo exits with 130. */
 let interrupted = false;
 
+/** Stops everything registered so far (one pass at a time; later calls stop later arrivals). */
 function cleanUp(): Promise<void> {
-  return cleaning ??= (async () => {
-    for (const stop of cleanups.reverse()) await stop().catch(() => {});
-  })();
+  cleaning = cleaning.then(async () => {
+    for (let stop = cleanups.pop(); stop; stop = cleanups.pop()) await stop().catch(() => {});
+  });
+  return cleaning;
+}
+
+/**
+ * Registers something to stop. After a signal it is stopped at once: it was started by a step
+ * that was already under way when Ctrl-C came.
+ */
+function track(stop: () => Promise<void>): void {
+  cleanups.push(stop);
+  if (interrupted) void cleanUp();
 }
 
 const progress = (line: string) => console.log(`• ${line}`);
@@ -78,7 +89,7 @@ interface Chip {
 /** Starts the emulator CLI on one end of a socat pty pair and opens the other end. */
 async function chipBehindPty(pki: TestPki): Promise<Chip> {
   const pair = await spawnPtyPair();
-  cleanups.push(() => pair.close());
+  track(() => pair.close());
   const emulator = new Deno.Command(Deno.execPath(), {
     args: [
       ["run", "-A", EMULATOR_CLI, "--tty", pair.paths[0], "--pin", PIN],
@@ -88,7 +99,7 @@ async function chipBehindPty(pki: TestPki): Promise<Chip> {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  cleanups.push(async () => {
+  track(async () => {
     try {
       emulator.kill("SIGTERM");
     } catch {
@@ -108,7 +119,7 @@ async function chipBehindPty(pki: TestPki): Promise<Chip> {
   const counters: LinkCounters = { sent: 0, received: 0 };
   const port = await openSerialPort(pair.paths[1], { baudRate: 115200 });
   const transport = new CommandModeTransport(countingLink(port, counters));
-  cleanups.push(() => transport.close());
+  track(() => transport.close());
   return { where: `emulator on ${pair.paths[0]} ↔ host on ${pair.paths[1]}`, transport, counters };
 }
 
@@ -121,10 +132,10 @@ async function chipInProcess(pki: TestPki): Promise<Chip> {
   });
   const [hostEnd, chipEnd] = createMemoryLinkPair();
   const device = new CommandModeDevice(chipEnd, chip.handle, { onReset: () => chip.reset() });
-  cleanups.push(() => device.close());
+  track(() => device.close());
   const counters: LinkCounters = { sent: 0, received: 0 };
   const transport = new CommandModeTransport(countingLink(hostEnd as ByteLink, counters));
-  cleanups.push(() => transport.close());
+  track(() => transport.close());
   return { where: "emulator in-process (memory link)", transport, counters };
 }
 
@@ -311,7 +322,7 @@ async function main(): Promise<number> {
   }
   progress("making a fresh test PKI (root, intermediate, leaf for localhost, client) …");
   const pki = await createTestPki();
-  cleanups.push(() => pki.remove());
+  track(() => pki.remove());
   progress(`  in ${pki.dir}`);
 
   const serverIdentity = { ...pki, root: pki.cas };
@@ -320,7 +331,7 @@ async function main(): Promise<number> {
     mode: "www",
     clientCertificate: "request",
   });
-  cleanups.push(() => tlsServer.stop());
+  track(() => tlsServer.stop());
   progress(
     `openssl s_server (TLS 1.2, asks for a client certificate) on 127.0.0.1:${tlsServer.port}`,
   );
@@ -330,7 +341,7 @@ async function main(): Promise<number> {
     mtu: 1400,
     clientCertificate: "request",
   });
-  cleanups.push(() => dtlsServer.stop());
+  track(() => dtlsServer.stop());
   progress(`openssl s_server -dtls1_2 on 127.0.0.1:${dtlsServer.port}`);
 
   let chip: Chip;
@@ -367,6 +378,7 @@ async function main(): Promise<number> {
     await attempt("DTLS", policy, () => dtlsRun(policy, dtlsServer, pki, chip));
   }
 
+  if (interrupted) return 130;
   progress("stopping the servers and the emulator …");
   await cleanUp();
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -381,9 +393,12 @@ async function main(): Promise<number> {
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => {
+    if (interrupted) return;
     interrupted = true;
     console.log(`\n• ${signal}: stopping everything the demo started …`);
-    cleanUp().finally(() => Deno.exit(130));
+    void cleanUp();
+    // The main flow unwinds quickly once its servers are gone; this is the backstop.
+    Deno.unrefTimer(setTimeout(() => cleanUp().finally(() => Deno.exit(130)), 5000));
   });
 }
 
@@ -392,10 +407,9 @@ if (import.meta.main) {
   try {
     code = await main();
   } catch (error) {
-    console.log(`✗ demo: ${error instanceof Error ? error.message : error}`);
+    if (!interrupted) console.log(`✗ demo: ${error instanceof Error ? error.message : error}`);
   } finally {
     await cleanUp();
   }
-  // After a signal, its listener exits (130) once everything is stopped.
-  if (!interrupted) Deno.exit(code);
+  Deno.exit(interrupted ? 130 : code);
 }
