@@ -151,6 +151,8 @@ authorityKeyIdentifier = keyid:always
 /** An `openssl` command failed. */
 export class OpenSslCommandError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message What failed, with openssl's own message.
    * @param options The underlying cause, if any.
    */
@@ -318,6 +320,8 @@ export interface PeerProcess extends AsyncDisposable {
 /** A peer process failed to start or did not print what was expected. */
 export class PeerProcessError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message What went wrong, with the process's output.
    * @param options The underlying cause, if any.
    */
