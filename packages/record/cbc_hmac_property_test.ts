@@ -126,7 +126,7 @@ Deno.test("CBC-HMAC property: any bent fragment is refused with bad_record_mac o
   );
 });
 
-Deno.test("CBC-HMAC property: WebCrypto and synchronous protectors agree on any fragment", async () => {
+Deno.test("CBC-HMAC property: WebCrypto and sync protectors agree on any fragment", async () => {
   await fc.assert(
     fc.asyncProperty(
       keyed,
