@@ -7,9 +7,10 @@ import assert from "node:assert/strict";
 
 const DEMO = new URL("./demo.ts", import.meta.url).pathname;
 
-function spawnDemo(): Deno.ChildProcess {
+function spawnDemo(env?: Record<string, string>): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", DEMO],
+    ...(env ? { env } : {}),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -96,4 +97,45 @@ Deno.test("demo: Ctrl-C stops the servers and the emulator and removes the PKI",
   assert.equal(await exists(pkiDir), false, "the PKI directory is removed");
   const tlsPort = Number(seen.match(/on 127\.0\.0\.1:(\d+)/)?.[1]);
   assert.equal(await listening(tlsPort), false, "s_server is stopped");
+});
+
+/** A PATH holding only the given programs (symlinked from where `which` finds them). */
+async function pathWith(dir: string, programs: string[]): Promise<string> {
+  for (const program of programs) {
+    const out = await new Deno.Command("which", { args: [program], stdout: "piped" }).output();
+    await Deno.symlink(new TextDecoder().decode(out.stdout).trim(), `${dir}/${program}`);
+  }
+  return dir;
+}
+
+Deno.test("demo: without socat the emulator runs in-process, and every run still succeeds", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await spawnDemo({ PATH: await pathWith(dir, ["openssl"]) }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, stdout);
+    assert.match(stdout, /^• socat is missing: the Trust Core emulator runs in-process/m);
+    assert.match(
+      stdout,
+      /chip {6}emulator in-process \(memory link\): 22 APDUs, \d+ bytes to the chip/,
+    );
+    assert.match(stdout, /^✓ demo complete: all 6 runs succeeded/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("demo: without openssl it says what to install, in one line, and exits non-zero", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await spawnDemo({ PATH: dir }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.notEqual(out.code, 0);
+    assert.equal(
+      stdout,
+      "demo: openssl is missing — install it with: apt-get install -y openssl\n",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
