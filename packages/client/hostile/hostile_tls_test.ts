@@ -148,6 +148,29 @@ Deno.test("hostile: ServerHelloDone before Certificate is unexpected_message", a
   assertSentFatal(alerts, AlertDescription.unexpected_message);
 });
 
+Deno.test("hostile: ChangeCipherSpec before ServerHelloDone is unexpected_message", async () => {
+  const { error, alerts } = await play(async (peer) => {
+    const hs = new ServerHandshake(peer);
+    await hs.readClientHello();
+    await peer.sendHandshake([hs.serverHello(), await hs.certificate()]);
+    await peer.send(ContentType.change_cipher_spec, Uint8Array.of(1));
+  });
+  assertAlertError(error, AlertDescription.unexpected_message);
+  assertSentFatal(alerts, AlertDescription.unexpected_message);
+});
+
+Deno.test("hostile: a Finished before ChangeCipherSpec is unexpected_message", async () => {
+  const { error, alerts } = await play(async (peer) => {
+    const hs = new ServerHandshake(peer);
+    await hs.firstFlight();
+    await hs.readClientFlight();
+    // The right verify_data, but in the clear: the keys never changed.
+    await peer.sendHandshake([hs.finished()]);
+  });
+  assertAlertError(error, AlertDescription.unexpected_message);
+  assertSentFatal(alerts, AlertDescription.unexpected_message);
+});
+
 Deno.test("hostile: a ServerHello with a suite we never offered is illegal_parameter", async () => {
   const { error, alerts } = await play(async (peer) => {
     const hs = new ServerHandshake(peer, {
