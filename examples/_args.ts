@@ -11,6 +11,8 @@ import { type CipherSuite, CipherSuites } from "@anchortls/record";
 /** A wrong command line: the message is printed as one line and the example exits with 2. */
 export class UsageError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message What is wrong, in one line.
    * @param options The underlying cause, if any.
    */

@@ -44,6 +44,8 @@ export interface ObservedTls {
 /** The host could not be reached: one line for the user. */
 export class ConnectError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message Where and why.
    * @param options The socket error.
    */

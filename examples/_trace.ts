@@ -36,7 +36,11 @@ export class TlsWireFollower {
   #protected = false;
   #protectedHandshakes = 0;
 
-  /** @param direction Who sends the bytes fed here. */
+  /**
+   * Starts following one direction.
+   *
+   * @param direction Who sends the bytes fed here.
+   */
   constructor(direction: Direction) {
     this.#direction = direction;
   }

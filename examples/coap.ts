@@ -70,6 +70,8 @@ export interface CoapMessage {
 /** Bytes that are not a well-formed CoAP message. */
 export class CoapFormatError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message What is wrong.
    * @param options The underlying cause, if any.
    */
