@@ -1,0 +1,244 @@
+/**
+ * An in-memory DTLS 1.2 server for the sans-IO client tests: the handshake package's
+ * `TestServer` (DTLS framing) under a DTLS record layer of its own, with an optional stateless
+ * cookie exchange, flights fragmented to an MTU, reassembly, a replay window, resending its
+ * last flight when the client retransmits, and an echo of application data. It has no timer:
+ * every loss is recovered by the client's.
+ *
+ * @module
+ */
+
+import {
+  type AlertDescription,
+  ContentType,
+  DTLS_SEQUENCE_LIMIT,
+  encodeDtlsRecord,
+  NullProtector,
+  ProtocolVersion,
+  type RecordProtector,
+  ReplayWindow,
+  SequenceCounter,
+  splitDatagram,
+} from "@anchortls/record";
+import { TestServer, type TestServerOptions } from "../_test_server.ts";
+import { decodeClientHello } from "../messages/client_hello.ts";
+import { HandshakeType } from "../messages/handshake_type.ts";
+import { encodeHelloVerifyRequest } from "../messages/hello_verify_request.ts";
+import type { FlightEntry } from "./flight.ts";
+import { planFlightRecords } from "./flight.ts";
+import { packDatagrams } from "./fragmenter.ts";
+import {
+  decodeDtlsHandshakeRecord,
+  type DtlsHandshakeMessage,
+  encodeDtlsHandshakeMessage,
+} from "./handshake_header.ts";
+import { DtlsReassembler } from "./reassembler.ts";
+
+/** Options of the in-memory DTLS server. */
+export interface DtlsTestServerOptions extends Omit<TestServerOptions, "dtls"> {
+  /** Answer the first ClientHello with a HelloVerifyRequest. @default {true} */
+  cookie?: boolean;
+  /** Datagram size its flights are cut to. @default {1200} */
+  mtu?: number;
+  /** Send application data back. @default {true} */
+  echo?: boolean;
+}
+
+const COOKIE = new Uint8Array(20).fill(0xc0);
+
+/** The server; feed it datagrams, send on what it returns. */
+export class DtlsTestServer {
+  readonly server: TestServer;
+  readonly options: DtlsTestServerOptions;
+  /** Application messages received, in arrival order. */
+  readonly received: Uint8Array[] = [];
+  /** Alerts received (level, description). */
+  readonly alerts: [number, number][] = [];
+  /** Flights resent because the client retransmitted. */
+  resends = 0;
+  readonly #reassembler = new DtlsReassembler();
+  readonly #write = new Map<number, { protector: RecordProtector; sequence: SequenceCounter }>();
+  readonly #read = new Map<number, { protector: RecordProtector; window: ReplayWindow }>();
+  #writeEpoch = 0;
+  #lastFlight: FlightEntry[] = [];
+  #cookieSent = false;
+  #keysReady = false;
+  #complete = false;
+
+  constructor(options: DtlsTestServerOptions = {}) {
+    this.options = options;
+    const cookie = options.cookie ?? true;
+    this.server = new TestServer({ ...options, dtls: { messageSeq: cookie ? 1 : 0 } });
+    this.#write.set(0, {
+      protector: new NullProtector(),
+      sequence: new SequenceCounter(DTLS_SEQUENCE_LIMIT),
+    });
+    this.#read.set(0, { protector: new NullProtector(), window: new ReplayWindow() });
+  }
+
+  /** True once the client's Finished verified. */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  /**
+   * Takes one datagram from the client.
+   *
+   * @returns The datagrams to send back.
+   */
+  async handle(datagram: Uint8Array): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    let records;
+    try {
+      records = splitDatagram(datagram);
+    } catch {
+      return out;
+    }
+    for (const record of records) {
+      const epoch = this.#read.get(record.epoch);
+      if (!epoch || !epoch.window.check(record.sequenceNumber)) continue;
+      let plaintext: Uint8Array;
+      try {
+        plaintext = await epoch.protector.open({
+          type: record.type,
+          version: record.version,
+          sequence: (BigInt(record.epoch) << 48n) | BigInt(record.sequenceNumber),
+        }, record.fragment);
+      } catch {
+        continue;
+      }
+      epoch.window.mark(record.sequenceNumber);
+      await this.#record(record.type, plaintext, out);
+    }
+    return out;
+  }
+
+  async #record(type: number, plaintext: Uint8Array, out: Uint8Array[]): Promise<void> {
+    if (type === ContentType.alert) {
+      this.alerts.push([plaintext[0]!, plaintext[1]!]);
+      return;
+    }
+    if (type === ContentType.change_cipher_spec) {
+      if (this.#keysReady && !this.#read.has(1)) {
+        this.#read.set(1, {
+          protector: this.server.protectors().client,
+          window: new ReplayWindow(),
+        });
+      }
+      return;
+    }
+    if (type === ContentType.application_data) {
+      this.received.push(plaintext.slice());
+      if (this.options.echo ?? true) out.push(await this.#seal(type, 1, plaintext));
+      return;
+    }
+    if (type !== ContentType.handshake) return;
+    for (const fragment of decodeDtlsHandshakeRecord(plaintext)) {
+      const outcome = this.#reassembler.push(fragment);
+      if (outcome.kind === "retransmission") {
+        this.resends++;
+        out.push(...await this.#send(this.#lastFlight));
+        continue;
+      }
+      for (let m = this.#reassembler.next(); m; m = this.#reassembler.next()) {
+        await this.#message(m, out);
+      }
+    }
+  }
+
+  async #message(m: DtlsHandshakeMessage, out: Uint8Array[]): Promise<void> {
+    const message = {
+      type: m.msgType,
+      body: m.body,
+      transcriptBytes: encodeDtlsHandshakeMessage(m),
+    };
+    if (m.msgType === HandshakeType.client_hello) {
+      const hello = decodeClientHello(m.body, { dtls: true });
+      if ((this.options.cookie ?? true) && !this.#cookieSent) {
+        if (hello.cookie?.length !== 0) throw new Error("first ClientHello carries a cookie");
+        this.#cookieSent = true;
+        // RFC 6347 §4.2.2: the HelloVerifyRequest takes the ClientHello's message_seq.
+        this.#lastFlight = [{
+          kind: "handshake",
+          epoch: 0,
+          message: {
+            msgType: HandshakeType.hello_verify_request,
+            messageSeq: m.messageSeq,
+            body: encodeHelloVerifyRequest({ version: ProtocolVersion.dtls12, cookie: COOKIE }),
+          },
+        }];
+        out.push(...await this.#send(this.#lastFlight));
+        return;
+      }
+      if ((this.options.cookie ?? true) && hello.cookie?.toHex() !== COOKIE.toHex()) {
+        throw new Error("second ClientHello without the cookie");
+      }
+      const { messages } = await this.server.hello(message);
+      this.#lastFlight = messages.map((bytes) => whole(bytes, 0));
+      out.push(...await this.#send(this.#lastFlight));
+      return;
+    }
+    if (m.msgType === HandshakeType.finished) {
+      this.server.clientFinished(message);
+      this.#complete = true;
+      const finished = this.server.serverFinished();
+      this.#write.set(1, {
+        protector: this.server.protectors().server,
+        sequence: new SequenceCounter(DTLS_SEQUENCE_LIMIT),
+      });
+      this.#writeEpoch = 1;
+      this.#lastFlight = [{ kind: "change_cipher_spec", epoch: 0 }, whole(finished, 1)];
+      out.push(...await this.#send(this.#lastFlight));
+      return;
+    }
+    await this.server.clientMessage(message);
+    if (m.msgType === HandshakeType.client_key_exchange) this.#keysReady = true;
+  }
+
+  /** Seals an alert in the current epoch, for tests that make the server complain. */
+  async alert(level: number, description: AlertDescription): Promise<Uint8Array> {
+    return await this.#seal(ContentType.alert, this.#writeEpoch, Uint8Array.of(level, description));
+  }
+
+  /** Seals application data in epoch 1, for tests that push unsolicited messages. */
+  async applicationData(data: Uint8Array): Promise<Uint8Array> {
+    return await this.#seal(ContentType.application_data, 1, data);
+  }
+
+  async #send(entries: readonly FlightEntry[]): Promise<Uint8Array[]> {
+    const mtu = this.options.mtu ?? 1200;
+    const planned = planFlightRecords(entries, {
+      mtu,
+      expansion: (epoch) => this.#write.get(epoch)!.protector.maxExpansion,
+    });
+    const records: Uint8Array[] = [];
+    for (const r of planned) records.push(await this.#seal(r.contentType, r.epoch, r.plaintext));
+    return packDatagrams(records, mtu);
+  }
+
+  async #seal(type: number, epoch: number, plaintext: Uint8Array): Promise<Uint8Array> {
+    const state = this.#write.get(epoch)!;
+    const sequence = state.sequence.next();
+    const fragment = await state.protector.seal({
+      type,
+      version: ProtocolVersion.dtls12,
+      sequence: (BigInt(epoch) << 48n) | sequence,
+    }, plaintext);
+    return encodeDtlsRecord({
+      type,
+      version: ProtocolVersion.dtls12,
+      epoch,
+      sequenceNumber: Number(sequence),
+      fragment,
+    });
+  }
+}
+
+function whole(bytes: Uint8Array, epoch: number): FlightEntry {
+  const [fragment] = decodeDtlsHandshakeRecord(bytes);
+  return {
+    kind: "handshake",
+    epoch,
+    message: { msgType: fragment!.msgType, messageSeq: fragment!.messageSeq, body: fragment!.body },
+  };
+}

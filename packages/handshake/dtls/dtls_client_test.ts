@@ -1,0 +1,361 @@
+/**
+ * The sans-IO DTLS client against the in-memory DTLS server on a seeded faulty path with a
+ * fake clock: the reference run, loss, duplication, reordering, delay, the handshake deadline,
+ * servers with and without the cookie exchange, and the record layer's silent drops, replay
+ * window, alerts and MTU limit. Nothing sleeps; each scenario runs in well under a second.
+ */
+
+import assert from "node:assert/strict";
+import {
+  AlertDescription,
+  AlertLevel,
+  CipherSuites,
+  ContentType,
+  encodeDtlsRecord,
+  ProtocolVersion,
+  TlsAlertError,
+} from "@anchortls/record";
+import { parseCertificate, parsePem } from "@anchortls/x509";
+import { SoftwareCryptoProvider } from "../software_provider.ts";
+import { readTestdata } from "../_test_server.ts";
+import { DtlsTestServer, type DtlsTestServerOptions } from "./_test_dtls_server.ts";
+import { type DtlsClientConfig, DtlsClientCore, type DtlsClientEvent } from "./dtls_client.ts";
+import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
+
+const trustAnchors = parsePem(await readTestdata("root.pem")).map((der) => parseCertificate(der));
+const provider = new SoftwareCryptoProvider();
+// The fake clock starts at the real time: the test PKI is made fresh, valid from about now.
+const START = Date.now();
+
+/** Faults of one direction: chances per datagram, and the largest extra latency. */
+interface Faults {
+  drop?: number;
+  duplicate?: number;
+  /** Extra latency drawn from 0..jitterMs, so datagrams overtake each other. */
+  jitterMs?: number;
+  /** Chance of a long delay (200..600 ms). */
+  delay?: number;
+}
+
+/** mulberry32, so each scenario replays from its seed. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface InFlight {
+  at: number;
+  order: number;
+  toServer: boolean;
+  datagram: Uint8Array;
+}
+
+/** Client, server and the path between them, on one fake clock. */
+class Scenario {
+  readonly client: DtlsClientCore;
+  readonly server: DtlsTestServer;
+  readonly events: DtlsClientEvent[] = [];
+  now = START;
+  readonly #random: () => number;
+  readonly #toServer: Faults;
+  readonly #toClient: Faults;
+  #inFlight: InFlight[] = [];
+  #order = 0;
+
+  constructor(
+    seed: number,
+    faults: { toServer?: Faults; toClient?: Faults } = {},
+    config: Partial<DtlsClientConfig> = {},
+    server: DtlsTestServerOptions = {},
+  ) {
+    this.#random = seeded(seed);
+    this.#toServer = faults.toServer ?? {};
+    this.#toClient = faults.toClient ?? {};
+    this.client = new DtlsClientCore({
+      provider,
+      trustAnchors,
+      serverName: "localhost",
+      retransmit: { initialTimeoutMs: 100, maxTimeoutMs: 1600, handshakeTimeoutMs: 30_000 },
+      ...config,
+    });
+    this.server = new DtlsTestServer(server);
+  }
+
+  #send(toServer: boolean, datagram: Uint8Array): void {
+    const f = toServer ? this.#toServer : this.#toClient;
+    if (this.#random() < (f.drop ?? 0)) return;
+    const copies = this.#random() < (f.duplicate ?? 0) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      let at = this.now + 5 + this.#random() * (f.jitterMs ?? 0);
+      if (this.#random() < (f.delay ?? 0)) at += 200 + this.#random() * 400;
+      this.#inFlight.push({ at, order: this.#order++, toServer, datagram });
+    }
+  }
+
+  /** Sends what the client has queued and collects its events. */
+  drain(): void {
+    for (const d of this.client.pollTransmit()) this.#send(true, d);
+    for (let e = this.client.pollEvent(); e; e = this.client.pollEvent()) this.events.push(e);
+  }
+
+  /** Injects a datagram towards the client, as if the server had sent it. */
+  inject(datagram: Uint8Array): void {
+    this.#inFlight.push({ at: this.now + 5, order: this.#order++, toServer: false, datagram });
+  }
+
+  /** Runs until `done` holds or nothing is left to happen; returns the fake time spent. */
+  async run(done: () => boolean, limitMs = 120_000): Promise<number> {
+    this.drain();
+    while (!done() && this.now - START < limitMs) {
+      const nextDatagram = this.#inFlight.reduce(
+        (min, d) => Math.min(min, d.at),
+        Infinity,
+      );
+      const next = Math.min(nextDatagram, this.client.pollTimeout() ?? Infinity);
+      if (next === Infinity) break;
+      this.now = Math.max(this.now, next);
+      const due = this.#inFlight.filter((d) => d.at <= this.now).sort((a, b) =>
+        a.at - b.at || a.order - b.order
+      );
+      this.#inFlight = this.#inFlight.filter((d) => d.at > this.now);
+      for (const d of due) {
+        if (d.toServer) {
+          for (const reply of await this.server.handle(d.datagram)) this.#send(false, reply);
+        } else {
+          await this.client.handleDatagram(d.datagram, this.now);
+        }
+        this.drain();
+      }
+      if ((this.client.pollTimeout() ?? Infinity) <= this.now) {
+        await this.client.handleTimeout(this.now);
+        this.drain();
+      }
+    }
+    return this.now - START;
+  }
+
+  async start(): Promise<void> {
+    await this.client.start(this.now);
+  }
+
+  async handshake(): Promise<void> {
+    await this.start();
+    await this.run(() => this.client.state !== "handshaking");
+    const failed = this.events.find((e) => e.kind === "failed");
+    if (failed?.kind === "failed") throw failed.error;
+    assert.equal(this.client.state, "connected");
+  }
+
+  /** Sends numbered messages and runs until they are echoed or the path goes quiet. */
+  async echo(count: number): Promise<Map<number, number>> {
+    for (let i = 0; i < count; i++) {
+      const m = new Uint8Array(4 + (i * 53) % 300);
+      new DataView(m.buffer).setUint32(0, i);
+      await this.client.send(m);
+    }
+    this.drain();
+    await this.run(() => false, this.now - START + 5_000);
+    const seen = new Map<number, number>();
+    for (const e of this.events) {
+      if (e.kind !== "data") continue;
+      const index = new DataView(e.data.buffer, e.data.byteOffset).getUint32(0);
+      seen.set(index, (seen.get(index) ?? 0) + 1);
+    }
+    return seen;
+  }
+}
+
+async function withSeed(seed: number, step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    throw new Error(`fault seed ${seed}: ${error instanceof Error ? error.message : error}`, {
+      cause: error,
+    });
+  }
+}
+
+Deno.test("DTLS core reference run: cookie exchange, no resend, no drop, echo", async () => {
+  const s = new Scenario(1);
+  await s.handshake();
+  const connected = s.events.find((e) => e.kind === "connected");
+  assert.equal(connected?.kind === "connected" && connected.info.extendedMasterSecret, true);
+  assert.equal(s.client.stats.retransmissions, 0);
+  assert.equal(s.client.stats.dropped, 0);
+  assert.equal(s.client.stats.replayed, 0);
+  assert.equal(s.server.resends, 0);
+  const seen = await s.echo(20);
+  assert.equal(seen.size, 20);
+  assert.ok([...seen.values()].every((n) => n === 1));
+});
+
+Deno.test("DTLS core: a server without the cookie exchange, every suite × EtM", async () => {
+  for (const suite of Object.values(CipherSuites)) {
+    for (const encryptThenMac of [true, false]) {
+      const s = new Scenario(2, {}, { suites: [suite], encryptThenMac }, { cookie: false });
+      await s.handshake();
+      assert.equal(s.server.server.clientCertificate, undefined);
+      assert.equal((await s.echo(3)).size, 3);
+    }
+  }
+});
+
+Deno.test("DTLS core: flights cut to a 300-byte MTU with a client certificate, both ways", async () => {
+  const clientProvider = await SoftwareCryptoProvider.create({
+    clientCertificate: {
+      chain: parsePem(
+        (await readTestdata("client.pem")) + (await readTestdata("intermediate.pem")),
+      ),
+      privateKey: await readTestdata("client.key"),
+    },
+  });
+  const s = new Scenario(3, {}, { mtu: 300, provider: clientProvider }, {
+    mtu: 300,
+    certificateRequest: { schemes: [0x0804, 0x0401] },
+  });
+  await s.handshake();
+  assert.equal(s.server.server.clientCertificate?.length, 2);
+  assert.ok(s.client.maxMessageLength <= 300 - 13);
+  await assert.rejects(s.client.send(new Uint8Array(s.client.maxMessageLength + 1)), RangeError);
+});
+
+const SEEDS = Array.from({ length: 20 }, (_, i) => 7000 + i);
+
+Deno.test("DTLS core under 20% loss each way: every seed completes and echoes arrive once", async () => {
+  for (const seed of SEEDS) {
+    await withSeed(seed, async () => {
+      const s = new Scenario(seed, { toServer: { drop: 0.2 }, toClient: { drop: 0.2 } }, {}, {
+        mtu: 500,
+      });
+      await s.handshake();
+      const seen = await s.echo(10);
+      assert.ok([...seen.values()].every((n) => n === 1));
+    });
+  }
+});
+
+Deno.test("DTLS core with duplication: replays are counted, never delivered twice", async () => {
+  let replayed = 0;
+  for (const seed of SEEDS.slice(0, 10)) {
+    await withSeed(seed, async () => {
+      const s = new Scenario(seed, { toServer: { duplicate: 0.5 }, toClient: { duplicate: 0.5 } });
+      await s.handshake();
+      const seen = await s.echo(20);
+      assert.equal(seen.size, 20);
+      assert.ok([...seen.values()].every((n) => n === 1));
+      replayed += s.client.stats.replayed;
+    });
+  }
+  assert.ok(replayed > 0);
+});
+
+Deno.test("DTLS core with reordering and delay: every seed completes", async () => {
+  for (const seed of SEEDS.slice(0, 10)) {
+    await withSeed(seed, async () => {
+      const s = new Scenario(
+        seed,
+        {
+          toServer: { jitterMs: 50, delay: 0.2 },
+          toClient: { jitterMs: 50, delay: 0.2, duplicate: 0.1 },
+        },
+        {},
+        { mtu: 400 },
+      );
+      await s.handshake();
+      const seen = await s.echo(10);
+      assert.ok([...seen.values()].every((n) => n === 1));
+    });
+  }
+});
+
+Deno.test("DTLS core: a silent server ends at the handshake deadline with a typed error", async () => {
+  const s = new Scenario(4, { toClient: { drop: 1 } }, {
+    retransmit: { initialTimeoutMs: 1000, maxTimeoutMs: 60_000, handshakeTimeoutMs: 20_000 },
+  });
+  await s.start();
+  const spent = await s.run(() => s.client.state !== "handshaking");
+  assert.equal(s.client.state, "failed");
+  const failed = s.events.find((e) => e.kind === "failed");
+  assert.ok(failed?.kind === "failed" && failed.error instanceof DtlsHandshakeTimeoutError);
+  assert.ok(spent >= 20_000);
+  // 1 s, then 2, 4, 8 (15 s in all) before the 20 s deadline.
+  assert.equal(s.client.stats.timerRetransmissions, 4);
+  assert.equal(s.client.pollTimeout(), undefined);
+});
+
+Deno.test("DTLS core: garbage, unknown epochs and forged records are dropped and counted", async () => {
+  const s = new Scenario(5);
+  await s.handshake();
+  const before = s.client.stats.dropped;
+  let sequenceNumber = 1000;
+  const record = (epoch: number, type: number, fragment: Uint8Array) =>
+    encodeDtlsRecord({
+      type,
+      version: ProtocolVersion.dtls12,
+      epoch,
+      sequenceNumber: sequenceNumber++,
+      fragment,
+    });
+  s.inject(Uint8Array.of(23, 0xfe, 0xfd, 0, 1)); // cut-short header
+  s.inject(record(7, ContentType.application_data, new Uint8Array(48))); // unknown epoch
+  s.inject(record(1, ContentType.application_data, new Uint8Array(48))); // bad MAC
+  s.inject(record(0, ContentType.application_data, Uint8Array.of(1, 2, 3))); // plaintext data
+  s.inject(record(0, ContentType.alert, Uint8Array.of(2, 40))); // unauthenticated alert
+  await s.run(() => false, s.now - START + 100);
+  assert.equal(s.client.stats.dropped - before, 5);
+  assert.equal(s.client.state, "connected");
+  assert.equal(s.events.filter((e) => e.kind === "data").length, 0);
+});
+
+Deno.test("DTLS core: a replayed application record is dropped by the window", async () => {
+  const s = new Scenario(6);
+  await s.handshake();
+  const datagram = await s.server.applicationData(new TextEncoder().encode("once"));
+  s.inject(datagram);
+  s.inject(datagram);
+  await s.run(() => false, s.now - START + 100);
+  assert.equal(s.events.filter((e) => e.kind === "data").length, 1);
+  assert.equal(s.client.stats.replayed, 1);
+});
+
+Deno.test("DTLS core: close_notify both ways, and a fatal alert from the server", async () => {
+  const s = new Scenario(7);
+  await s.handshake();
+  s.inject(await s.server.alert(AlertLevel.warning, AlertDescription.close_notify));
+  await s.run(() => s.client.state !== "connected");
+  assert.equal(s.client.state, "closed");
+  assert.ok(s.events.some((e) => e.kind === "closed"));
+
+  const t = new Scenario(8);
+  await t.handshake();
+  await t.client.close();
+  t.drain();
+  await t.run(() => t.server.alerts.length > 0);
+  assert.deepEqual(t.server.alerts, [[AlertLevel.warning, AlertDescription.close_notify]]);
+  await assert.rejects(t.client.send(new Uint8Array(1)), TypeError);
+
+  const u = new Scenario(9);
+  await u.handshake();
+  u.inject(await u.server.alert(AlertLevel.fatal, AlertDescription.internal_error));
+  await u.run(() => u.client.state !== "connected");
+  const failed = u.events.find((e) => e.kind === "failed");
+  assert.ok(
+    failed?.kind === "failed" && failed.error instanceof TlsAlertError && failed.error.fromPeer,
+  );
+});
+
+Deno.test("DTLS core: a bad server Finished fails with decrypt_error sent in epoch 1", async () => {
+  const s = new Scenario(10, {}, {}, { badFinished: true });
+  await assert.rejects(
+    s.handshake(),
+    (e: unknown) => e instanceof TlsAlertError && e.description === AlertDescription.decrypt_error,
+  );
+  await s.run(() => s.server.alerts.length > 0, s.now - START + 100);
+  assert.deepEqual(s.server.alerts, [[AlertLevel.fatal, AlertDescription.decrypt_error]]);
+});
