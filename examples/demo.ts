@@ -25,7 +25,6 @@ import {
   startOpenSslServer,
   type TestPki,
 } from "@anchortls/client/testing";
-import { connectDtls } from "@anchortls/client";
 import type { HandshakeInfo } from "@anchortls/handshake";
 import { MultosCryptoProvider, TrustCoreEmulator } from "@anchortls/multos-apdu";
 import {
@@ -46,6 +45,7 @@ import {
 } from "./_provider.ts";
 import { formatSummary } from "./_report.ts";
 import { openTls } from "./_tls.ts";
+import { openDtls } from "./_dtls.ts";
 
 const PIN = "1234";
 const POLICIES: readonly PolicyName[] = ["software", "hybrid", "full"];
@@ -278,16 +278,18 @@ async function dtlsRun(
   const opened = await providerFor(policy, chip, pki);
   try {
     return await measured(`DTLS ${policy}`, opened, "localhost", async (provider) => {
-      const connection = await connectDtls({
+      const { connection, wire } = await openDtls({
         hostname: "127.0.0.1",
         port: server.port,
         serverName: "localhost",
-        caCerts: [await Deno.readTextFile(pki.root)],
+        caPem: await Deno.readTextFile(pki.root),
         provider,
-        signal: AbortSignal.timeout(20_000),
+        encryptThenMac: true,
+        handshakeTimeoutMs: 20_000,
       });
       return {
         info: connection.handshake,
+        wire,
         extra: () => {
           const stats = connection.stats;
           return [
