@@ -399,6 +399,19 @@ function fromDtls(conversations: readonly Conversation[], into: NetworkCorpus): 
   }
 }
 
+/** The test PKI's private keys (PKCS#8 and EC DER): more real DER shapes for the reader. */
+async function testdataKeys(): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const entry of Deno.readDir(testdata)) {
+    if (!entry.name.endsWith(".key")) continue;
+    const text = await Deno.readTextFile(new URL(entry.name, testdata));
+    for (const m of text.matchAll(/-----BEGIN [A-Z ]+-----([^-]+)-----END/g)) {
+      out.push(Uint8Array.fromBase64(m[1]!.replace(/\s+/g, "")));
+    }
+  }
+  return out;
+}
+
 async function testdataCertificates(): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   for await (const entry of Deno.readDir(testdata)) {
@@ -432,6 +445,7 @@ const networkFolders = [
   "handshake_message",
   "dtls_fragment",
   "certificate",
+  "der",
 ];
 if (networkFolders.some(wanted)) {
   const network: NetworkCorpus = {
@@ -452,6 +466,7 @@ if (networkFolders.some(wanted)) {
     handshake_message: network.handshakeMessage.filter(fits(8192)),
     dtls_fragment: network.dtlsFragment.filter(fits(8192)),
     certificate: network.certificates,
+    der: [...network.certificates, ...await testdataKeys()],
   };
   for (const [name, inputs] of Object.entries(folders)) {
     if (wanted(name)) counts[name] = await write(name, inputs, 64);

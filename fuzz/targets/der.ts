@@ -92,7 +92,7 @@ function walk(reader: DerReader, bytes: Uint8Array, labels: Set<string>): void {
 
 const target: FuzzTarget = {
   name: "der",
-  corpus: "certificate",
+  corpus: "der",
   run(input) {
     const labels = new Set<string>();
     try {
