@@ -273,13 +273,14 @@ interface SeenRecord {
   readonly encrypted: boolean;
 }
 
+/** The records of one direction's TCP stream, each with its exact bytes. */
 function tlsRecords(chunks: readonly Uint8Array[]): SeenRecord[] {
+  const stream = join(chunks);
   const deframer = new TlsDeframer();
-  deframer.push(join(chunks));
+  deframer.push(stream);
   const out: SeenRecord[] = [];
   let encrypted = false;
   let at = 0;
-  const stream = join(chunks);
   for (let record = deframer.next(); record; record = deframer.next()) {
     const length = 5 + record.fragment.length;
     out.push({ record, bytes: stream.slice(at, at + length), encrypted });
