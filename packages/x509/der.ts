@@ -5,6 +5,8 @@
  * @module
  */
 
+import { bytesToBigInt } from "./rsa.ts";
+
 /** Deepest constructed nesting accepted; real certificates stay below 12. */
 const MAX_DEPTH = 32;
 
@@ -494,16 +496,6 @@ function checkInteger(bytes: Uint8Array, at: number): void {
   ) {
     throw new DerError("non-minimal INTEGER", at);
   }
-}
-
-/**
- * Converts big-endian unsigned bytes to a bigint.
- *
- * @param bytes The bytes.
- * @returns The value.
- */
-export function bytesToBigInt(bytes: Uint8Array): bigint {
-  return bytes.length === 0 ? 0n : BigInt("0x" + bytes.toHex());
 }
 
 /**

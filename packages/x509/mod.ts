@@ -38,5 +38,6 @@ export * from "./name_constraints.ts";
 export * from "./oid.ts";
 export * from "./pem.ts";
 export * from "./public_key.ts";
+export * from "./rsa.ts";
 export * from "./signature.ts";
 export * from "./verify.ts";

@@ -1,14 +1,23 @@
 /**
- * PEM (RFC 7468) certificate blocks.
+ * PEM (RFC 7468) blocks: certificates, and any other label on request.
  *
  * @module
  */
 
-const block = /-----BEGIN CERTIFICATE-----\r?\n?([A-Za-z0-9+/=\s]*?)-----END CERTIFICATE-----/g;
+/** Upper-case words: every label in RFC 7468, and nothing a regular expression would read. */
+const labelSyntax = /^[A-Z0-9]+(?: [A-Z0-9]+)*$/;
+
+function blockPattern(label: string): RegExp {
+  if (!labelSyntax.test(label)) throw new RangeError(`unsupported PEM label "${label}"`);
+  return new RegExp(
+    `-----BEGIN ${label}-----\\r?\\n?([A-Za-z0-9+/=\\s]*?)-----END ${label}-----`,
+    "g",
+  );
+}
 
 /**
- * Extracts the DER of every `CERTIFICATE` block; text around the blocks and other block
- * types (keys, CRLs) are ignored.
+ * Extracts the DER of every block with the given label, `CERTIFICATE` unless told; text
+ * around the blocks and blocks with other labels (keys, CRLs) are ignored.
  *
  * @example Reading a bundle
  * ```ts
@@ -17,13 +26,22 @@ const block = /-----BEGIN CERTIFICATE-----\r?\n?([A-Za-z0-9+/=\s]*?)-----END CER
  * parsePem(pem).length; // 2
  * ```
  *
+ * @example Reading a PKCS#8 key
+ * ```ts
+ * import { parsePem } from "@anchortls/x509";
+ * const pem = await Deno.readTextFile(new URL("./testdata/client.key", import.meta.url));
+ * parsePem(pem, "PRIVATE KEY").length; // 1
+ * ```
+ *
  * @param text PEM text.
- * @returns The DER bytes of each certificate, in order.
+ * @param label The label between `BEGIN ` and the dashes: upper-case words, e.g. `PRIVATE KEY`.
+ * @returns The DER bytes of each block, in order.
  * @throws {SyntaxError} When a block's base64 is invalid.
+ * @throws {RangeError} When the label is not upper-case words.
  */
-export function parsePem(text: string): Uint8Array[] {
+export function parsePem(text: string, label = "CERTIFICATE"): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (const m of text.matchAll(block)) {
+  for (const m of text.matchAll(blockPattern(label))) {
     const b64 = m[1]!.replace(/\s+/g, "");
     out.push(Uint8Array.fromBase64(b64));
   }

@@ -26,3 +26,21 @@ Deno.test("pem: bad base64 is a SyntaxError", () => {
     SyntaxError,
   );
 });
+
+Deno.test("pem: reads blocks of another label and only those", () => {
+  const text = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n" +
+    "-----BEGIN RSA PRIVATE KEY-----\nAQI=\n-----END RSA PRIVATE KEY-----\n" +
+    "-----BEGIN PRIVATE KEY-----\r\nAQID\r\nBA==\r\n-----END PRIVATE KEY-----\r\n";
+  assert.deepEqual(parsePem(text, "PRIVATE KEY"), [Uint8Array.of(1, 2, 3, 4)]);
+  assert.deepEqual(parsePem(text, "RSA PRIVATE KEY"), [Uint8Array.of(1, 2)]);
+  assert.deepEqual(parsePem(text), [Uint8Array.of(0x30, 0x00)]);
+  const key = Deno.readTextFileSync(new URL("client.key", testdata));
+  assert.equal(parsePem(key, "PRIVATE KEY").length, 1);
+  assert.deepEqual(parsePem(key), []);
+});
+
+Deno.test("pem: a label that is not upper-case words is a RangeError", () => {
+  for (const label of ["", "private key", "X.509", "A  B", "CERTIFICATE-----", " KEY"]) {
+    assert.throws(() => parsePem("", label), RangeError, label);
+  }
+});

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { bytesToBigInt, decodeBitString, DerError, DerReader, TagClass } from "./der.ts";
+import { decodeBitString, DerError, DerReader, TagClass } from "./der.ts";
+import { bytesToBigInt } from "./rsa.ts";
 import { Oid } from "./oid.ts";
 
 /** A subject public key we can use, or one we only carry along. */

@@ -11,6 +11,7 @@ import type { HashName, SignatureAlgorithm } from "./algorithm.ts";
 import { DerError, DerReader } from "./der.ts";
 import { bytesEqual } from "./name.ts";
 import type { PublicKeyInfo } from "./public_key.ts";
+import { rsaPublicOperation } from "./rsa.ts";
 
 type HashFn = ((data: Uint8Array) => Uint8Array) & { outputLen: number };
 
@@ -30,26 +31,6 @@ const digestInfoPrefix: Record<HashName, Uint8Array> = {
 };
 
 /**
- * Computes `base^exponent mod modulus`.
- *
- * @param base The base, below the modulus.
- * @param exponent A non-negative exponent.
- * @param modulus The modulus.
- * @returns The power.
- */
-export function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  let b = base % modulus;
-  let e = exponent;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % modulus;
-    e >>= 1n;
-    if (e > 0n) b = (b * b) % modulus;
-  }
-  return result;
-}
-
-/**
  * Largest RSA modulus accepted, in bits. A peer-chosen modulus and exponent set the cost of
  * `s^e mod n`; these bounds keep one verification in the milliseconds.
  */
@@ -66,12 +47,6 @@ export function rsaKeyInBounds(key: { bits: number; exponent: bigint }): boolean
   return key.bits <= MAX_RSA_BITS && key.exponent < 1n << 32n;
 }
 
-function toBytes(value: bigint, length: number): Uint8Array | undefined {
-  const hex = value.toString(16);
-  if (hex.length > length * 2) return undefined;
-  return Uint8Array.fromHex(hex.padStart(length * 2, "0"));
-}
-
 /**
  * The RSA public operation RSAVP1 (RFC 8017 §5.2.2) with its input checks: the signature is
  * exactly k bytes and, as an integer, below the modulus.
@@ -80,12 +55,8 @@ function rsaVerifyPrimitive(
   key: { modulus: bigint; exponent: bigint; bits: number },
   signature: Uint8Array,
 ): Uint8Array | undefined {
-  if (!rsaKeyInBounds(key)) return undefined;
-  const k = Math.ceil(key.bits / 8);
-  if (signature.length !== k) return undefined;
-  const s = BigInt("0x" + signature.toHex());
-  if (s >= key.modulus) return undefined;
-  return toBytes(modPow(s, key.exponent, key.modulus), k);
+  if (!rsaKeyInBounds(key) || signature.length !== Math.ceil(key.bits / 8)) return undefined;
+  return rsaPublicOperation(key, signature);
 }
 
 /**

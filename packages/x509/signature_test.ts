@@ -4,12 +4,12 @@ import type { HashName, SignatureAlgorithm } from "./algorithm.ts";
 import { DerReader } from "./der.ts";
 import {
   ecdsaDerToP1363,
-  modPow,
   pkcs1Encoding,
   rsaKeyInBounds,
   signatureAlgorithmForScheme,
   verifySignature,
 } from "./signature.ts";
+import { modPow } from "./rsa.ts";
 import { fixture, testdata } from "./_test_util.ts";
 
 const message = new TextEncoder().encode("anchortls signed message");
