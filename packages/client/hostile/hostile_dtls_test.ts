@@ -1,16 +1,36 @@
 /**
- * Hostile DTLS path against `connectDtls`: an on-path replayer between the client and a real
- * `openssl s_server -dtls1_2` sends every datagram the server ever sent again, several times,
- * after data has flowed. Nothing may be delivered twice, every replayed record must be
- * counted, and the connection must go on, all within a time cap that fails the test.
+ * Hostile DTLS peers against `connectDtls`, each within a time cap that fails the test:
+ *
+ * - an on-path replayer between the client and a real `openssl s_server -dtls1_2` sends every
+ *   datagram the server ever sent again, several times, after data has flowed: nothing may be
+ *   delivered twice, every replayed record must be counted, and the connection must go on;
+ * - a scripted DTLS server plays the TLS scenarios that make sense over datagrams. Invalid
+ *   records are dropped and counted, not answered (RFC 6347 §4.1.2.7); protocol violations in
+ *   authentic records end in the same typed errors and alerts as over TLS.
  */
 
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { splitDatagram } from "@anchortls/record";
+import { HandshakeType } from "@anchortls/handshake";
+import { encodeDtlsHandshakeFragment } from "@anchortls/handshake/dtls";
+import {
+  AlertDescription,
+  AlertLevel,
+  ContentType,
+  encodeDtlsRecord,
+  splitDatagram,
+  TlsAlertError,
+} from "@anchortls/record";
 import { connectDtls, type DtlsConnection } from "../mod.ts";
 import { startOpenSslDtls } from "../interop/_dtls_peers.ts";
-import { pkiPath } from "./scripted_server.ts";
+import { pkiPath, type ReceivedAlert } from "./scripted_server.ts";
+import { DtlsServerHandshake, ScriptedDtlsPeer } from "./scripted_dtls_server.ts";
+
+function assertAlertError(error: unknown, description: number): void {
+  assert.ok(error instanceof TlsAlertError, `expected TlsAlertError, got ${error}`);
+  assert.equal(error.description, description, error.message);
+  assert.equal(error.fromPeer, false);
+}
 
 const CAP_MS = 30_000;
 const encoder = new TextEncoder();
@@ -133,4 +153,238 @@ Deno.test("hostile DTLS: replayed records are never delivered twice, and are cou
     await path.close();
     await peer.stop();
   }
+});
+
+/** What a scripted DTLS scenario ended in. */
+interface DtlsOutcome {
+  readonly error: unknown;
+  readonly value: unknown;
+  readonly alerts: ReceivedAlert[];
+  readonly stats: DtlsConnection["stats"];
+}
+
+/**
+ * Plays `script` against a fresh `connectDtls`; `client` decides what the client does (by
+ * default it awaits the handshake). When the client fails, the alert it sends is awaited.
+ */
+async function playDtls(
+  script: (peer: ScriptedDtlsPeer, dtls: DtlsConnection) => Promise<void>,
+  client: (dtls: DtlsConnection) => Promise<unknown> = (dtls) => dtls.handshake,
+): Promise<DtlsOutcome> {
+  const peer = await ScriptedDtlsPeer.open();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const cap = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running after ${CAP_MS} ms`)), CAP_MS);
+  });
+  const dtls = await connectDtls({
+    hostname: "127.0.0.1",
+    port: peer.port,
+    serverName: "localhost",
+    caCerts: [await Deno.readTextFile(pkiPath("root.pem"))],
+    retransmit: { initialTimeoutMs: 2000, handshakeTimeoutMs: 10_000 },
+  });
+  try {
+    const scripted = script(peer, dtls);
+    scripted.catch(() => {});
+    const result = await Promise.race([
+      client(dtls).then((value) => ({ value, error: undefined }), (error) => ({
+        value: undefined,
+        error,
+      })),
+      cap,
+    ]);
+    await Promise.race([scripted, cap]);
+    const alerts = result.error ? await peer.waitForAlert(3000) : [...peer.alerts];
+    return { ...result, alerts, stats: dtls.stats };
+  } finally {
+    clearTimeout(timer);
+    await dtls.close();
+    await peer.close();
+  }
+}
+
+Deno.test("hostile DTLS: the scripted server completes an honest handshake and echoes", async () => {
+  const { error, value } = await playDtls(
+    async (peer) => {
+      await new DtlsServerHandshake(peer).complete();
+      const ping = await peer.readRecord();
+      assert.equal(ping?.type, ContentType.application_data);
+      await peer.send(ContentType.application_data, ping!.content);
+    },
+    async (dtls) => {
+      await dtls.handshake;
+      await dtls.send(encoder.encode("echo"));
+      const { value } = await dtls.readable.getReader().read();
+      return decoder.decode(value);
+    },
+  );
+  assert.equal(error, undefined);
+  assert.equal(value, "echo");
+});
+
+Deno.test("hostile DTLS: a server Finished with wrong verify_data is decrypt_error", async () => {
+  const { error, alerts } = await playDtls(async (peer) => {
+    const hs = new DtlsServerHandshake(peer);
+    await hs.firstFlight();
+    await hs.readClientFlight();
+    await hs.changeCipherSpec();
+    await peer.send(ContentType.handshake, hs.finished(true));
+  });
+  assertAlertError(error, AlertDescription.decrypt_error);
+  assert.deepEqual(alerts, [{
+    level: AlertLevel.fatal,
+    description: AlertDescription.decrypt_error,
+  }]);
+});
+
+Deno.test("hostile DTLS: a fragment announcing 16 MiB is illegal_parameter before any buffer", async () => {
+  const { error, alerts } = await playDtls(async (peer) => {
+    const hs = new DtlsServerHandshake(peer);
+    await hs.readClientHello();
+    await peer.send(ContentType.handshake, hs.serverHello());
+    await peer.send(
+      ContentType.handshake,
+      encodeDtlsHandshakeFragment({
+        msgType: HandshakeType.certificate,
+        length: 0xffffff,
+        messageSeq: 1,
+        fragmentOffset: 0,
+        body: new Uint8Array(1000),
+      }),
+    );
+  });
+  assertAlertError(error, AlertDescription.illegal_parameter);
+  assert.deepEqual(alerts, [{
+    level: AlertLevel.fatal,
+    description: AlertDescription.illegal_parameter,
+  }]);
+});
+
+Deno.test("hostile DTLS: ServerHelloDone in Certificate's place is unexpected_message", async () => {
+  const { error, alerts } = await playDtls(async (peer) => {
+    const hs = new DtlsServerHandshake(peer);
+    await hs.readClientHello();
+    await peer.send(ContentType.handshake, hs.serverHello());
+    await peer.send(ContentType.handshake, hs.serverHelloDone());
+  });
+  assertAlertError(error, AlertDescription.unexpected_message);
+  assert.deepEqual(alerts, [{
+    level: AlertLevel.fatal,
+    description: AlertDescription.unexpected_message,
+  }]);
+});
+
+Deno.test("hostile DTLS: a ServerHello with a suite we never offered is illegal_parameter", async () => {
+  const { error, alerts } = await playDtls(async (peer) => {
+    await new DtlsServerHandshake(peer, {
+      serverHello: (hello) => ({ ...hello, cipherSuite: 0x009c }),
+    }).firstFlight();
+  });
+  assertAlertError(error, AlertDescription.illegal_parameter);
+  assert.deepEqual(alerts, [{
+    level: AlertLevel.fatal,
+    description: AlertDescription.illegal_parameter,
+  }]);
+});
+
+Deno.test("hostile DTLS: records over the size limit and garbage are dropped, counted, and survived", async () => {
+  const { error, stats } = await playDtls(async (peer) => {
+    const hs = new DtlsServerHandshake(peer);
+    await hs.readClientHello();
+    const length = 16_384 + 2048 + 1;
+    await peer.sendDatagram(
+      encodeDtlsRecord({
+        type: ContentType.handshake,
+        version: 0xfefd,
+        epoch: 0,
+        sequenceNumber: 100,
+        fragment: new Uint8Array(length),
+      }),
+    );
+    await peer.sendDatagram(crypto.getRandomValues(new Uint8Array(300)));
+    await peer.send(ContentType.handshake, hs.serverHello());
+    await hs.sendCertificate();
+    await peer.send(ContentType.handshake, hs.serverHelloDone());
+    await hs.readClientFlight();
+    await hs.changeCipherSpec();
+    await peer.send(ContentType.handshake, hs.finished());
+  });
+  assert.equal(error, undefined);
+  assert.ok(stats.dropped >= 2, JSON.stringify(stats));
+});
+
+Deno.test("hostile DTLS: endless fragments of messages ahead stay within the reassembly bounds", async () => {
+  const { error } = await playDtls(async (peer, dtls) => {
+    const hs = new DtlsServerHandshake(peer);
+    await hs.readClientHello();
+    // Messages 5..200, each announcing 64 KiB: at most 8 ahead and 128 KiB are ever held.
+    // Paced by what the client took in, so the kernel's socket buffer does not drop them.
+    for (let seq = 5; seq <= 200; seq++) {
+      while (dtls.stats.datagramsReceived < peer.datagramsSent - 16) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      await peer.send(
+        ContentType.handshake,
+        encodeDtlsHandshakeFragment({
+          msgType: HandshakeType.certificate,
+          length: 65_536,
+          messageSeq: seq,
+          fragmentOffset: 0,
+          body: new Uint8Array(1000),
+        }),
+      );
+    }
+    await peer.send(ContentType.handshake, hs.serverHello());
+    await hs.sendCertificate();
+    await peer.send(ContentType.handshake, hs.serverHelloDone());
+    await hs.readClientFlight();
+    await hs.changeCipherSpec();
+    await peer.send(ContentType.handshake, hs.finished());
+  });
+  assert.equal(error, undefined);
+});
+
+Deno.test("hostile DTLS: application data before the server Finished is dropped, not delivered", async () => {
+  const { error, stats } = await playDtls(async (peer) => {
+    const hs = new DtlsServerHandshake(peer);
+    await hs.firstFlight();
+    await hs.readClientFlight();
+    await hs.changeCipherSpec();
+    await peer.send(ContentType.application_data, encoder.encode("too early"));
+    await peer.send(ContentType.handshake, hs.finished());
+  });
+  assert.equal(error, undefined);
+  assert.equal(stats.delivered, 0);
+  assert.ok(stats.dropped >= 1, JSON.stringify(stats));
+});
+
+Deno.test("hostile DTLS: a renegotiation request gets no_renegotiation and an alert storm is shrugged off", async () => {
+  const { error, value, alerts } = await playDtls(
+    async (peer) => {
+      const hs = new DtlsServerHandshake(peer);
+      await hs.complete();
+      await peer.send(
+        ContentType.handshake,
+        hs.message(HandshakeType.hello_request, new Uint8Array(0)),
+      );
+      const answer = await peer.readRecord();
+      assert.equal(answer?.type, ContentType.alert);
+      // Warnings carry no state in DTLS: each is one authenticated datagram, dropped.
+      for (let i = 0; i < 200; i++) {
+        await peer.send(ContentType.alert, Uint8Array.of(AlertLevel.warning, 100));
+      }
+      await peer.send(ContentType.application_data, encoder.encode("still here"));
+    },
+    async (dtls) => {
+      await dtls.handshake;
+      const { value } = await dtls.readable.getReader().read();
+      return decoder.decode(value);
+    },
+  );
+  assert.equal(error, undefined);
+  assert.equal(value, "still here");
+  assert.deepEqual(alerts, [{
+    level: AlertLevel.warning,
+    description: AlertDescription.no_renegotiation,
+  }]);
 });

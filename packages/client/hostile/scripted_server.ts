@@ -497,8 +497,14 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** RSAES-PKCS1-v1_5 decryption with BigInt: the test server's half of the key exchange. */
-async function rsaDecrypt(keyPem: string, ciphertext: Uint8Array): Promise<Uint8Array> {
+/**
+ * RSAES-PKCS1-v1_5 decryption with BigInt: the test server's half of the key exchange.
+ *
+ * @param keyPem The server's PKCS#8 private key.
+ * @param ciphertext The encrypted premaster.
+ * @returns The premaster.
+ */
+export async function rsaDecrypt(keyPem: string, ciphertext: Uint8Array): Promise<Uint8Array> {
   const der = Uint8Array.fromBase64(keyPem.replace(/-----[^-]+-----|\s+/g, ""));
   const key = await crypto.subtle.importKey(
     "pkcs8",
