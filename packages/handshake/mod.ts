@@ -18,6 +18,7 @@ export * from "./crypto_provider.ts";
 export * from "./signature_scheme.ts";
 export * from "./signing_key.ts";
 export * from "./software_provider.ts";
+export * from "./rsa_pkcs1.ts";
 export * from "./messages/alert_message.ts";
 export * from "./messages/certificate.ts";
 export * from "./messages/certificate_request.ts";

@@ -6,29 +6,25 @@
  * @module
  */
 
-/** The RSA public key numbers. */
-export interface RsaPublicNumbers {
-  /** The modulus n. */
-  readonly modulus: bigint;
-  /** The public exponent e. */
-  readonly exponent: bigint;
-}
+import { bigIntByteLength, type RsaPublicNumbers, rsaPublicOperation } from "@anchortls/x509";
 
 /**
  * Encrypts `message` as `EM = 0x00 ‖ 0x02 ‖ PS ‖ 0x00 ‖ M`, `C = EM^e mod n`, where PS is at
  * least 8 random nonzero bytes.
  *
- * @param key The RSA public key.
+ * @param key The RSA public key (an x509 `PublicKeyInfo` of kind `rsa` fits).
  * @param message The message, at most k − 11 bytes for a k-byte modulus.
- * @param random Source of random bytes.
+ * @param random Source of random bytes; zero bytes are dropped and more are asked for.
  * @returns The ciphertext, exactly k bytes.
+ * @throws {RangeError} When the key is below 512 bits or its exponent is even or below 3, or
+ * the message is too long.
  */
 export function rsaesPkcs1v15Encrypt(
   key: RsaPublicNumbers,
   message: Uint8Array,
   random: (length: number) => Uint8Array,
 ): Uint8Array {
-  const k = byteLength(key.modulus);
+  const k = bigIntByteLength(key.modulus);
   if (k < 64 || key.exponent < 3n || key.exponent % 2n === 0n) {
     throw new RangeError("RSA public key is too small or malformed");
   }
@@ -40,10 +36,10 @@ export function rsaesPkcs1v15Encrypt(
   const psLength = k - message.length - 3;
   em.set(nonzeroRandom(psLength, random), 2);
   em.set(message, k - message.length);
-  const m = toBigInt(em);
+  const ciphertext = rsaPublicOperation(key, em);
   em.fill(0);
-  if (m >= key.modulus) throw new RangeError("RSA modulus is smaller than the encoded message");
-  return fromBigInt(modPow(m, key.exponent, key.modulus), k);
+  if (!ciphertext) throw new RangeError("RSA modulus is smaller than the encoded message");
+  return ciphertext;
 }
 
 function nonzeroRandom(length: number, random: (length: number) => Uint8Array): Uint8Array {
@@ -55,28 +51,4 @@ function nonzeroRandom(length: number, random: (length: number) => Uint8Array): 
     }
   }
   return out;
-}
-
-function byteLength(n: bigint): number {
-  return Math.ceil(n.toString(16).length / 2);
-}
-
-function toBigInt(bytes: Uint8Array): bigint {
-  return bytes.length === 0 ? 0n : BigInt("0x" + bytes.toHex());
-}
-
-function fromBigInt(n: bigint, length: number): Uint8Array {
-  return Uint8Array.fromHex(n.toString(16).padStart(length * 2, "0"));
-}
-
-function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  let b = base % modulus;
-  let e = exponent;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % modulus;
-    b = (b * b) % modulus;
-    e >>= 1n;
-  }
-  return result;
 }
