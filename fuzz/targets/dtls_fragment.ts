@@ -1,10 +1,10 @@
 /**
  * DTLS handshake fragment target: `decodeDtlsHandshakeRecord` on the plaintext of handshake
- * records (one or many fragments back to back), then `DtlsReassembler` fed the fragments in
- * order, in reverse, and each twice. Oracles: the fragments re-encode to the exact input; the
- * reassembler never holds more than its byte bound for messages ahead, and each message it
- * delivers has the announced length, in message_seq order; when the fragments agree with each
- * other and nothing was dropped, every order gives the same messages.
+ * records (one or many fragments back to back), then `DtlsReassembler` fed the fragments in order,
+ * in reverse, and each twice. Oracles: the fragments re-encode to the exact input; the reassembler
+ * never holds more than its byte bound for messages ahead, and each message it delivers has the
+ * type and length its first stored fragment announced, in message_seq order; when the fragments
+ * agree with each other and nothing was dropped, every order gives the same messages.
  *
  * @module
  */
@@ -32,18 +32,26 @@ function reassemble(fragments: readonly DtlsHandshakeFragment[]): Reassembled {
   const first = Math.min(...fragments.map((f) => f.messageSeq));
   const reassembler = new DtlsReassembler({ ...bounds, nextMessageSeq: first });
   const messages: string[] = [];
+  // The type and length of the first stored fragment of each message: what it must become.
+  const announced = new Map<number, string>();
   let dropped = false;
   try {
     for (const fragment of fragments) {
-      if (reassembler.push(fragment).kind === "dropped") dropped = true;
+      const outcome = reassembler.push(fragment).kind;
+      if (outcome === "dropped") dropped = true;
+      if (outcome === "accepted" && !announced.has(fragment.messageSeq)) {
+        announced.set(fragment.messageSeq, `${fragment.msgType}/${fragment.length}`);
+      }
       check(
         reassembler.bufferedAheadBytes <= bounds.maxBufferedBytes,
         "reassembler holds more than its bound",
       );
       for (let m = reassembler.next(); m; m = reassembler.next()) {
         check(m.messageSeq === first + messages.length, "message out of order");
-        const announced = fragments.find((f) => f.messageSeq === m.messageSeq)!.length;
-        check(m.body.length === announced, "message length is not the announced one");
+        check(
+          announced.get(m.messageSeq) === `${m.msgType}/${m.body.length}`,
+          "message type or length is not the announced one",
+        );
         messages.push(`${m.msgType}:${m.body.toHex()}`);
       }
     }
