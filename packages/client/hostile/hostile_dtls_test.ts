@@ -21,10 +21,12 @@ import {
   splitDatagram,
   TlsAlertError,
 } from "@anchortls/record";
+import { CertificateError } from "@anchortls/x509";
 import { connectDtls, type DtlsConnection } from "../mod.ts";
 import { startOpenSslDtls } from "../interop/_dtls_peers.ts";
 import { pkiPath, type ReceivedAlert } from "./scripted_server.ts";
 import { DtlsServerHandshake, ScriptedDtlsPeer } from "./scripted_dtls_server.ts";
+import { longChain } from "./test_chains.ts";
 
 function assertAlertError(error: unknown, description: number): void {
   assert.ok(error instanceof TlsAlertError, `expected TlsAlertError, got ${error}`);
@@ -237,26 +239,47 @@ Deno.test("hostile DTLS: a server Finished with wrong verify_data is decrypt_err
   }]);
 });
 
-Deno.test("hostile DTLS: a fragment announcing 16 MiB is illegal_parameter before any buffer", async () => {
-  const { error, alerts } = await playDtls(async (peer) => {
-    const hs = new DtlsServerHandshake(peer);
-    await hs.readClientHello();
-    await peer.send(ContentType.handshake, hs.serverHello());
-    await peer.send(
-      ContentType.handshake,
-      encodeDtlsHandshakeFragment({
-        msgType: HandshakeType.certificate,
-        length: 0xffffff,
-        messageSeq: 1,
-        fragmentOffset: 0,
-        body: new Uint8Array(1000),
-      }),
-    );
+for (
+  const [name, length] of [["16 MiB", 0xffffff], ["a 1 MiB certificate", (1 << 20) + 6]] as const
+) {
+  Deno.test(`hostile DTLS: a fragment announcing ${name} is illegal_parameter before any buffer`, async () => {
+    const { error, alerts } = await playDtls(async (peer) => {
+      const hs = new DtlsServerHandshake(peer);
+      await hs.readClientHello();
+      await peer.send(ContentType.handshake, hs.serverHello());
+      await peer.send(
+        ContentType.handshake,
+        encodeDtlsHandshakeFragment({
+          msgType: HandshakeType.certificate,
+          length,
+          messageSeq: 1,
+          fragmentOffset: 0,
+          body: new Uint8Array(1000),
+        }),
+      );
+    });
+    assertAlertError(error, AlertDescription.illegal_parameter);
+    assert.deepEqual(alerts, [{
+      level: AlertLevel.fatal,
+      description: AlertDescription.illegal_parameter,
+    }]);
   });
-  assertAlertError(error, AlertDescription.illegal_parameter);
+}
+
+Deno.test("hostile DTLS: a chain of 50 certificates in 1000-byte fragments stops at the path depth limit", async () => {
+  const chain = await longChain();
+  const { error, alerts } = await playDtls(async (peer, dtls) => {
+    await new DtlsServerHandshake(peer, { chain }).firstFlight(async () => {
+      while (dtls.stats.datagramsReceived < peer.datagramsSent - 16) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    });
+  });
+  assert.ok(error instanceof CertificateError, `expected CertificateError, got ${error}`);
+  assert.equal(error.reason, "max_depth_exceeded");
   assert.deepEqual(alerts, [{
     level: AlertLevel.fatal,
-    description: AlertDescription.illegal_parameter,
+    description: AlertDescription.certificate_unknown,
   }]);
 });
 

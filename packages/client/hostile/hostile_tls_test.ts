@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { HandshakeType } from "@anchortls/handshake";
 import { AlertDescription, AlertLevel, ContentType, TlsAlertError } from "@anchortls/record";
-import { CertificateError, parsePem } from "@anchortls/x509";
+import { CertificateError } from "@anchortls/x509";
 import { connectTls, type ConnectTlsOptions, type TlsConnection } from "../mod.ts";
 import { TruncationError } from "../errors.ts";
 import {
@@ -17,6 +17,7 @@ import {
   scriptedServer,
   ServerHandshake,
 } from "./scripted_server.ts";
+import { issuerMesh, longChain } from "./test_chains.ts";
 import {
   MAX_CONSECUTIVE_EMPTY_RECORDS,
   MAX_CONSECUTIVE_WARNING_ALERTS,
@@ -196,70 +197,6 @@ Deno.test("hostile: a ServerHello with an extension we never offered is unsuppor
   assertSentFatal(alerts, AlertDescription.unsupported_extension);
 });
 
-/**
- * A real chain of 50 certificates: the test root, 48 intermediates each issued by the one
- * above, and a leaf for localhost. Returned leaf first, root last.
- */
-async function longChain(): Promise<Uint8Array[]> {
-  const dir = await Deno.makeTempDir({ prefix: "anchortls-chain-" });
-  const openssl = async (args: string[]) => {
-    const out = await new Deno.Command("openssl", { args, stdout: "null", stderr: "piped" })
-      .output();
-    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  };
-  try {
-    let issuer = pkiPath("root.pem");
-    let issuerKey = pkiPath("root.key");
-    const ders: Uint8Array[] = [];
-    for (let i = 1; i <= 49; i++) {
-      const leaf = i === 49;
-      const file = `${dir}/${i}.pem`;
-      await openssl([
-        "req",
-        "-new",
-        "-x509",
-        "-days",
-        "30",
-        "-sha256",
-        "-key",
-        pkiPath(leaf ? "leaf.key" : "intermediate.key"),
-        "-CA",
-        issuer,
-        "-CAkey",
-        issuerKey,
-        "-subj",
-        leaf ? "/CN=localhost" : `/CN=hostile intermediate ${i}`,
-        ...(leaf
-          ? [
-            "-addext",
-            "subjectAltName=DNS:localhost",
-            "-addext",
-            "basicConstraints=CA:FALSE",
-            "-addext",
-            "keyUsage=critical,digitalSignature,keyEncipherment",
-            "-addext",
-            "extendedKeyUsage=serverAuth",
-          ]
-          : [
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-          ]),
-        "-out",
-        file,
-      ]);
-      ders.unshift(parsePem(await Deno.readTextFile(file))[0]!);
-      issuer = file;
-      issuerKey = pkiPath("intermediate.key");
-    }
-    ders.push(parsePem(root)[0]!);
-    return ders;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 Deno.test("hostile: a chain of 50 certificates stops at the path depth limit", async () => {
   const chain = await longChain();
   assert.equal(chain.length, 50);
@@ -270,65 +207,6 @@ Deno.test("hostile: a chain of 50 certificates stops at the path depth limit", a
   assert.equal(error.reason, "max_depth_exceeded");
   assertSentFatal(alerts, AlertDescription.certificate_unknown);
 });
-
-/**
- * 48 CA certificates in 8 layers of 6, every one of a layer named alike and issued under the
- * next layer's name (all with the same key, so key identifiers match too), under a top name
- * nobody holds, plus a leaf for localhost: 6^8 candidate paths, none reaching a trust anchor.
- */
-async function issuerMesh(): Promise<Uint8Array[]> {
-  const dir = await Deno.makeTempDir({ prefix: "anchortls-mesh-" });
-  const caKey = pkiPath("intermediate.key");
-  const ca = [
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign",
-  ];
-  const make = async (file: string, subject: string, issuer?: string, extra: string[] = ca) => {
-    const signer = issuer ? ["-CA", issuer, "-CAkey", caKey] : [];
-    const key = subject === "/CN=localhost" ? pkiPath("leaf.key") : caKey;
-    const args = [
-      "req",
-      "-new",
-      "-x509",
-      "-days",
-      "30",
-      "-key",
-      key,
-      "-subj",
-      subject,
-      ...signer,
-      ...extra,
-      "-out",
-      file,
-    ];
-    const out = await new Deno.Command("openssl", { args, stdout: "null", stderr: "piped" })
-      .output();
-    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-    return parsePem(await Deno.readTextFile(file))[0]!;
-  };
-  try {
-    await make(`${dir}/top.pem`, "/CN=hostile mesh top");
-    const ders: Uint8Array[] = [];
-    let issuer = `${dir}/top.pem`;
-    for (let layer = 8; layer >= 1; layer--) {
-      for (let i = 0; i < 6; i++) {
-        ders.push(await make(`${dir}/${layer}-${i}.pem`, `/CN=hostile mesh ${layer}`, issuer));
-      }
-      issuer = `${dir}/${layer}-0.pem`;
-    }
-    const leaf = await make(`${dir}/leaf.pem`, "/CN=localhost", issuer, [
-      "-addext",
-      "subjectAltName=DNS:localhost",
-      "-addext",
-      "extendedKeyUsage=serverAuth",
-    ]);
-    return [leaf, ...ders.reverse()];
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("hostile: 48 same-named issuers do not make the path search explode", async () => {
   const chain = await issuerMesh();

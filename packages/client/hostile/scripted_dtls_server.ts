@@ -190,6 +190,8 @@ export class ScriptedDtlsPeer {
 
 /** How the honest part of a DTLS handshake should go. */
 export interface DtlsServerHandshakeOptions {
+  /** The certificate chain to send, DER, leaf first. @default {chain.pem of the test PKI} */
+  readonly chain?: readonly Uint8Array[];
   /** Bends the ServerHello before it is encoded. */
   readonly serverHello?: (hello: ServerHello) => ServerHello;
 }
@@ -292,9 +294,10 @@ export class DtlsServerHandshake {
     return this.message(HandshakeType.server_hello, encodeServerHello(hello));
   }
 
-  /** Sends the test PKI chain as a Certificate cut into fragments of at most 1000 bytes. */
-  async sendCertificate(): Promise<void> {
-    const chain = parsePem(await Deno.readTextFile(pkiPath("chain.pem")));
+  /** Sends the chain as a Certificate cut into fragments of at most 1000 bytes. */
+  async sendCertificate(pace: () => Promise<void> = () => Promise.resolve()): Promise<void> {
+    const chain = this.#options.chain ??
+      parsePem(await Deno.readTextFile(pkiPath("chain.pem")));
     const messageSeq = this.#messageSeq++;
     const body = encodeCertificate(chain);
     this.message(HandshakeType.certificate, body, messageSeq);
@@ -302,7 +305,10 @@ export class DtlsServerHandshake {
       { msgType: HandshakeType.certificate, messageSeq, body },
       1000,
     );
-    for (const f of fragments) await this.peer.send(ContentType.handshake, f);
+    for (const f of fragments) {
+      await pace();
+      await this.peer.send(ContentType.handshake, f);
+    }
   }
 
   /** ServerHelloDone, as a whole-message fragment. */
@@ -310,11 +316,14 @@ export class DtlsServerHandshake {
     return this.message(HandshakeType.server_hello_done, new Uint8Array(0));
   }
 
-  /** Reads ClientHello and sends ServerHello, Certificate, ServerHelloDone. */
-  async firstFlight(): Promise<void> {
+  /**
+   * Reads ClientHello and sends ServerHello, Certificate, ServerHelloDone, pacing datagrams by
+   * `pace` (so a long Certificate does not overrun the client's socket buffer).
+   */
+  async firstFlight(pace: () => Promise<void> = () => Promise.resolve()): Promise<void> {
     await this.readClientHello();
     await this.peer.send(ContentType.handshake, this.serverHello());
-    await this.sendCertificate();
+    await this.sendCertificate(pace);
     await this.peer.send(ContentType.handshake, this.serverHelloDone());
   }
 
