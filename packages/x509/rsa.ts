@@ -32,20 +32,22 @@ export function bytesToBigInt(bytes: Uint8Array): bigint {
 }
 
 /**
- * Converts a non-negative bigint to exactly `length` big-endian bytes (I2OSP, RFC 8017 §4.1).
+ * Converts a non-negative bigint to exactly `length` big-endian bytes (I2OSP, RFC 8017 §4.1),
+ * or to as few as it needs.
  *
  * @example
  * ```ts
  * import { bigIntToBytes } from "@anchortls/x509";
  * bigIntToBytes(256n, 3); // Uint8Array [0x00, 0x01, 0x00]
+ * bigIntToBytes(256n); // Uint8Array [0x01, 0x00]
  * ```
  *
  * @param value The value, below 256^length.
- * @param length The output length in bytes.
+ * @param length The output length in bytes. @default {bigIntByteLength(value)}
  * @returns The bytes.
  * @throws {RangeError} When the value is negative or does not fit.
  */
-export function bigIntToBytes(value: bigint, length: number): Uint8Array {
+export function bigIntToBytes(value: bigint, length: number = bigIntByteLength(value)): Uint8Array {
   const hex = value.toString(16);
   if (value < 0n || hex.length > length * 2) {
     throw new RangeError(`integer does not fit in ${length} bytes`);
@@ -115,8 +117,5 @@ export function rsaPublicOperation(
 ): Uint8Array | undefined {
   const value = bytesToBigInt(input);
   if (value >= key.modulus) return undefined;
-  return bigIntToBytes(
-    modPow(value, key.exponent, key.modulus),
-    bigIntByteLength(key.modulus),
-  );
+  return bigIntToBytes(modPow(value, key.exponent, key.modulus), bigIntByteLength(key.modulus));
 }

@@ -18,6 +18,12 @@ Deno.test("bytesToBigInt / bigIntToBytes: round trip, leading zeros, empty input
   assert.deepEqual(bigIntToBytes(0n, 2), new Uint8Array(2));
 });
 
+Deno.test("bigIntToBytes: without a length, as few bytes as the value needs", () => {
+  assert.deepEqual(bigIntToBytes(0x10001n), Uint8Array.fromHex("010001"));
+  assert.deepEqual(bigIntToBytes(0xff00n), Uint8Array.fromHex("ff00"));
+  assert.deepEqual(bigIntToBytes(0n), Uint8Array.of(0));
+});
+
 Deno.test("bigIntToBytes: a value that does not fit or is negative is a RangeError", () => {
   assert.throws(() => bigIntToBytes(0x10000n, 2), RangeError);
   assert.throws(() => bigIntToBytes(-1n, 4), RangeError);
