@@ -1,11 +1,20 @@
 /**
- * The emulator's RSA arithmetic: PKCS#1 v1.5 signing with the CRT, the public operation, and
- * PKCS#1 v1.5 encryption for wrapping the premaster, all with BigInt. This plays the chip's
- * part, so it is written apart from the host's code on purpose: a test comparing the two
- * sides then checks two implementations, not one.
+ * The emulator's RSA private-key operations: the CRT, PKCS#1 v1.5 and PSS signing, and the
+ * recovery of a signed DigestInfo. They stand on x509's integer primitives; only the chip has
+ * private keys, so nothing else needs this code. Signatures made here are checked by WebCrypto
+ * and OpenSSL in the tests, which encode and check the padding on their own.
  *
  * @module
  */
+
+import {
+  bigIntByteLength,
+  bigIntToBytes,
+  bytesToBigInt,
+  modPow,
+  type RsaPublicNumbers,
+  rsaPublicOperation,
+} from "@anchortls/x509";
 
 /** An RSA private key with its CRT numbers (RFC 8017 §3.2), as JWK names them. */
 export interface RsaPrivateNumbers {
@@ -27,55 +36,10 @@ export interface RsaPrivateNumbers {
   readonly qi: bigint;
 }
 
-/** An RSA public key. */
-export interface RsaPublicNumbers {
-  /** Modulus. */
-  readonly n: bigint;
-  /** Public exponent. */
-  readonly e: bigint;
-}
-
-/** Big-endian bytes to an integer. */
-export function toBigInt(bytes: Uint8Array): bigint {
-  return bytes.length === 0 ? 0n : BigInt("0x" + bytes.toHex());
-}
-
-/** An integer to exactly `length` big-endian bytes. */
-export function toBytes(value: bigint, length: number): Uint8Array {
-  const hex = value.toString(16);
-  if (hex.length > length * 2) throw new RangeError("integer too large");
-  return Uint8Array.fromHex(hex.padStart(length * 2, "0"));
-}
-
-/** Bytes needed for `n`. */
-export function byteLength(n: bigint): number {
-  return Math.ceil(n.toString(16).length / 2);
-}
-
-function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  let b = base % modulus;
-  let e = exponent;
-  while (e > 0n) {
-    if (e & 1n) result = result * b % modulus;
-    b = b * b % modulus;
-    e >>= 1n;
-  }
-  return result;
-}
-
-/** m^e mod n, the public operation. */
-export function rsaPublic(key: RsaPublicNumbers, input: Uint8Array): Uint8Array {
-  const k = byteLength(key.n);
-  const m = toBigInt(input);
-  if (m >= key.n) throw new RangeError("input not below the modulus");
-  return toBytes(modPow(m, key.e, key.n), k);
-}
-
 /** c^d mod n through the CRT (Garner), with the result checked against the public key. */
-export function rsaPrivate(key: RsaPrivateNumbers, input: Uint8Array): Uint8Array {
-  const k = byteLength(key.n);
-  const c = toBigInt(input);
+function rsaPrivate(key: RsaPrivateNumbers, input: Uint8Array): Uint8Array {
+  const k = bigIntByteLength(key.n);
+  const c = bytesToBigInt(input);
   if (c >= key.n) throw new RangeError("input not below the modulus");
   const m1 = modPow(c, key.dp, key.p);
   const m2 = modPow(c, key.dq, key.q);
@@ -83,12 +47,12 @@ export function rsaPrivate(key: RsaPrivateNumbers, input: Uint8Array): Uint8Arra
   const m = m2 + h * key.q;
   // A CRT fault would leak a factor of n in the signature (Boneh-DeMillo-Lipton).
   if (modPow(m, key.e, key.n) !== c) throw new Error("RSA CRT self-check failed");
-  return toBytes(m, k);
+  return bigIntToBytes(m, k);
 }
 
 /** EMSA-PKCS1-v1_5 block type 1 around `digestInfo`, then the private operation. */
 export function pkcs1Sign(key: RsaPrivateNumbers, digestInfo: Uint8Array): Uint8Array {
-  const k = byteLength(key.n);
+  const k = bigIntByteLength(key.n);
   if (digestInfo.length > k - 11) throw new RangeError("DigestInfo too long for the key");
   const em = new Uint8Array(k).fill(0xff);
   em[0] = 0;
@@ -100,14 +64,10 @@ export function pkcs1Sign(key: RsaPrivateNumbers, digestInfo: Uint8Array): Uint8
 
 /** The public operation and a type 1 padding check; returns the DigestInfo, or undefined. */
 export function pkcs1Recover(key: RsaPublicNumbers, signature: Uint8Array): Uint8Array | undefined {
-  const k = byteLength(key.n);
+  const k = bigIntByteLength(key.modulus);
   if (signature.length !== k) return undefined;
-  let em: Uint8Array;
-  try {
-    em = rsaPublic(key, signature);
-  } catch {
-    return undefined;
-  }
+  const em = rsaPublicOperation(key, signature);
+  if (!em) return undefined;
   if (em[0] !== 0 || em[1] !== 1) return undefined;
   let i = 2;
   while (i < k && em[i] === 0xff) i++;
@@ -115,30 +75,9 @@ export function pkcs1Recover(key: RsaPublicNumbers, signature: Uint8Array): Uint
   return em.slice(i + 1);
 }
 
-/** RSAES-PKCS1-v1_5 encryption (block type 2) with nonzero random padding. */
-export function pkcs1Encrypt(
-  key: RsaPublicNumbers,
-  message: Uint8Array,
-  random: (n: number) => Uint8Array,
-): Uint8Array {
-  const k = byteLength(key.n);
-  if (message.length > k - 11) throw new RangeError("message too long for the key");
-  const em = new Uint8Array(k);
-  em[1] = 2;
-  const psEnd = k - message.length - 1;
-  let at = 2;
-  while (at < psEnd) {
-    for (const b of random(psEnd - at)) if (b !== 0 && at < psEnd) em[at++] = b;
-  }
-  em.set(message, k - message.length);
-  const out = rsaPublic(key, em);
-  em.fill(0);
-  return out;
-}
-
 const b64url = (s: string | undefined): bigint => {
   if (s === undefined) throw new TypeError("RSA JWK lacks a field");
-  return toBigInt(Uint8Array.fromBase64(s, { alphabet: "base64url" }));
+  return bytesToBigInt(Uint8Array.fromBase64(s, { alphabet: "base64url" }));
 };
 
 /** Reads a PKCS#8 RSA private key through WebCrypto's JWK export. */
@@ -161,16 +100,6 @@ export async function importPkcs8Rsa(pkcs8: Uint8Array): Promise<RsaPrivateNumbe
     dq: b64url(jwk.dq),
     qi: b64url(jwk.qi),
   };
-}
-
-/** The base64 body of the first PEM block with this label, decoded. */
-export function pemBlock(text: string, label: string): Uint8Array | undefined {
-  const begin = `-----BEGIN ${label}-----`;
-  const start = text.indexOf(begin);
-  if (start < 0) return undefined;
-  const end = text.indexOf(`-----END ${label}-----`, start);
-  if (end < 0) return undefined;
-  return Uint8Array.fromBase64(text.slice(start + begin.length, end).replace(/\s+/g, ""));
 }
 
 function mgf1Sha256(
@@ -219,5 +148,5 @@ export function pssSign(
   em.set(db, 1);
   em.set(h, 1 + db.length);
   em[emLen] = 0xbc;
-  return rsaPrivate(key, emLen === byteLength(key.n) ? em.subarray(1) : em);
+  return rsaPrivate(key, emLen === bigIntByteLength(key.n) ? em.subarray(1) : em);
 }

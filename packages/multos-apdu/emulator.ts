@@ -9,22 +9,22 @@ import { cbc, ecb } from "@noble/ciphers/aes.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
-import { tls12Prf } from "@anchortls/handshake";
-import { parsePem } from "@anchortls/x509";
+import { rsaesPkcs1v15Encrypt, tls12Prf } from "@anchortls/handshake";
+import {
+  bigIntByteLength,
+  bigIntToBytes,
+  bytesToBigInt,
+  parsePem,
+  type RsaPublicNumbers,
+} from "@anchortls/x509";
 import { type CommandApdu, decodeCommand } from "./command.ts";
 import { encodeResponse } from "./response.ts";
 import {
-  byteLength,
   importPkcs8Rsa,
-  pemBlock,
-  pkcs1Encrypt,
   pkcs1Recover,
   pkcs1Sign,
   pssSign,
   type RsaPrivateNumbers,
-  type RsaPublicNumbers,
-  toBigInt,
-  toBytes,
 } from "./_rsa.ts";
 import {
   AccessCondition,
@@ -252,7 +252,7 @@ export class TrustCoreEmulator {
    */
   static async fromPem(options: TrustCoreEmulatorPem): Promise<TrustCoreEmulator> {
     const { keyPem, certificatePem, ...rest } = options;
-    const pkcs8 = pemBlock(keyPem, "PRIVATE KEY");
+    const pkcs8 = parsePem(keyPem, "PRIVATE KEY")[0];
     if (!pkcs8) throw new TypeError("no PKCS#8 PRIVATE KEY block in keyPem");
     const certificate = parsePem(certificatePem)[0];
     if (!certificate) throw new TypeError("no CERTIFICATE block in certificatePem");
@@ -560,7 +560,10 @@ export class TrustCoreEmulator {
         const premaster = this.#secret(data.length === 2 ? data[0]! << 8 | data[1]! : undefined, [
           "premaster",
         ]);
-        return this.#ok(command, pkcs1Encrypt(this.#untrusted.key, premaster.bytes, this.#random));
+        return this.#ok(
+          command,
+          rsaesPkcs1v15Encrypt(this.#untrusted.key, premaster.bytes, this.#random),
+        );
       }
       case 0x8681:
         return refuse(0x6a81);
@@ -594,7 +597,7 @@ export class TrustCoreEmulator {
     if (algorithm === Alg.rsaPkcs1) {
       const key = sig.keyFile === undefined ? undefined : this.#rsaKeys.get(sig.keyFile);
       if (!key) return refuse(0x6a88);
-      if (data.length > byteLength(key.n) - 11) return refuse(0x6700);
+      if (data.length > bigIntByteLength(key.n) - 11) return refuse(0x6700);
       return this.#ok(command, pkcs1Sign(key, data));
     }
     if (algorithm === Alg.pssSha256) {
@@ -712,7 +715,7 @@ export class TrustCoreEmulator {
   #readModulus(command: CommandApdu): Uint8Array {
     const key = this.#rsaKeys.get(command.p1 << 8 | command.p2);
     if (!key) return refuse(0x6a82);
-    return this.#ok(command, toBytes(key.n, byteLength(key.n)));
+    return this.#ok(command, bigIntToBytes(key.n));
   }
 
   #selectFile(command: CommandApdu): Uint8Array {
@@ -849,10 +852,11 @@ export class TrustCoreEmulator {
       if (exponentLength < 1 || exponentLength > 3 || data.length !== 6 + modulusLength) {
         return refuse(0x6a80);
       }
-      const e = toBigInt(data.subarray(3, 3 + exponentLength));
-      const n = toBigInt(data.subarray(6));
-      if (n < 1n << 511n || e < 3n || e % 2n === 0n) return refuse(0x6a80);
-      this.#untrusted = { kind: "rsa", key: { n, e } };
+      const exponent = bytesToBigInt(data.subarray(3, 3 + exponentLength));
+      const modulus = bytesToBigInt(data.subarray(6));
+      // rsaesPkcs1v15Encrypt refuses any other key; refusing it here keeps the chip's 6A80.
+      if (modulus < 1n << 511n || exponent < 3n || exponent % 2n === 0n) return refuse(0x6a80);
+      this.#untrusted = { kind: "rsa", key: { modulus, exponent } };
       return this.#ok(command);
     }
     if (command.p1 === 1) {

@@ -20,7 +20,7 @@ import {
   SoftwareCryptoProvider,
 } from "@anchortls/handshake";
 import type { CipherSuite } from "@anchortls/record";
-import type { PublicKeyInfo } from "@anchortls/x509";
+import { bigIntToBytes, type PublicKeyInfo } from "@anchortls/x509";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { ApduError } from "./apdu_error.ts";
 import type { ApduTransmitter } from "./channel.ts";
@@ -304,8 +304,8 @@ export class MultosCryptoProvider implements CryptoProvider {
   ): Promise<EncryptedPremaster> {
     if (this.#software) return await this.#software.encryptPremaster(serverKey, clientVersion);
     if (serverKey.kind !== "rsa") throw new TypeError("RSA key exchange needs an RSA server key");
-    const modulus = bigintBytes(serverKey.modulus);
-    const exponent = bigintBytes(serverKey.exponent);
+    const modulus = bigIntToBytes(serverKey.modulus);
+    const exponent = bigIntToBytes(serverKey.exponent);
     if (exponent.length > 3) throw new TypeError("the chip takes RSA exponents of at most 3 bytes");
     return await this.#exclusive(async (chip) => {
       if (this.#keysInChip) {
@@ -498,9 +498,4 @@ export class MultosCryptoProvider implements CryptoProvider {
     this.#freeable = [];
     this.#keyBlocks = [];
   }
-}
-
-function bigintBytes(value: bigint): Uint8Array {
-  const hex = value.toString(16);
-  return Uint8Array.fromHex(hex.length % 2 ? "0" + hex : hex);
 }
