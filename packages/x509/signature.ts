@@ -13,9 +13,10 @@ import { bytesEqual } from "./name.ts";
 import type { PublicKeyInfo } from "./public_key.ts";
 import { rsaPublicOperation } from "./rsa.ts";
 
-type HashFn = ((data: Uint8Array) => Uint8Array) & { outputLen: number };
+/** A hash function with its output length in bytes, as `@noble/hashes` exports them. */
+export type HashFunction = ((data: Uint8Array) => Uint8Array) & { readonly outputLen: number };
 
-const hashFns: Record<HashName, HashFn> = {
+const hashFns: Record<HashName, HashFunction> = {
   "SHA-1": sha1,
   "SHA-256": sha256,
   "SHA-384": sha384,
@@ -86,7 +87,23 @@ export function pkcs1Encoding(
   return em;
 }
 
-function mgf1(hash: HashFn, seed: Uint8Array, length: number): Uint8Array {
+/**
+ * MGF1, the mask generation function of RSA-PSS and RSA-OAEP (RFC 8017 §B.2.1): the hash of
+ * seed ‖ counter for counter 0, 1, …, concatenated and cut to `length`.
+ *
+ * @example The mask of a PSS signature with SHA-256
+ * ```ts
+ * import { mgf1 } from "@anchortls/x509";
+ * import { sha256 } from "@noble/hashes/sha2.js";
+ * mgf1(sha256, new Uint8Array(32), 223).length; // 223
+ * ```
+ *
+ * @param hash The hash, with its output length (a `@noble/hashes` hash fits).
+ * @param seed The seed.
+ * @param length The mask length in bytes.
+ * @returns The mask.
+ */
+export function mgf1(hash: HashFunction, seed: Uint8Array, length: number): Uint8Array {
   const out = new Uint8Array(length);
   const block = new Uint8Array(seed.length + 4);
   block.set(seed);

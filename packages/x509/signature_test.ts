@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { HashName, SignatureAlgorithm } from "./algorithm.ts";
 import { DerReader } from "./der.ts";
 import {
   ecdsaDerToP1363,
+  mgf1,
   pkcs1Encoding,
   rsaKeyInBounds,
   signatureAlgorithmForScheme,
@@ -260,4 +262,20 @@ Deno.test("signature: unsupported pairs and algorithms are false, never a throw"
     false,
   );
   assert.equal(signatureAlgorithmForScheme(0x0807), undefined);
+});
+
+Deno.test("mgf1: known answers with SHA-1 and SHA-256, across a block boundary", () => {
+  const text = (s: string) => new TextEncoder().encode(s);
+  assert.equal(mgf1(sha1, text("foo"), 3).toHex(), "1ac907");
+  assert.equal(mgf1(sha1, text("foo"), 5).toHex(), "1ac9075cd4");
+  assert.equal(mgf1(sha1, text("bar"), 5).toHex(), "bc0c655e01");
+  assert.equal(
+    mgf1(sha1, text("bar"), 50).toHex(),
+    "bc0c655e016bc2931d85a2e675181adcef7f581f76df2739da74faac41627be2f7f415c89e983fd0ce80ced9878641cb4876",
+  );
+  assert.equal(
+    mgf1(sha256, text("bar"), 50).toHex(),
+    "382576a7841021cc28fc4c0948753fb8312090cea942ea4c4e735d10dc724b155f9f6069f289d61daca0cb814502ef04eae1",
+  );
+  assert.equal(mgf1(sha256, text("bar"), 0).length, 0);
 });
