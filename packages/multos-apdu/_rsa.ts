@@ -7,10 +7,12 @@
  * @module
  */
 
+import { sha256 } from "@noble/hashes/sha2.js";
 import {
   bigIntByteLength,
   bigIntToBytes,
   bytesToBigInt,
+  mgf1,
   modPow,
   type RsaPublicNumbers,
   rsaPublicOperation,
@@ -102,21 +104,6 @@ export async function importPkcs8Rsa(pkcs8: Uint8Array): Promise<RsaPrivateNumbe
   };
 }
 
-function mgf1Sha256(
-  seed: Uint8Array,
-  length: number,
-  hash: (m: Uint8Array) => Uint8Array,
-): Uint8Array {
-  const out = new Uint8Array(length);
-  const input = new Uint8Array(seed.length + 4);
-  input.set(seed);
-  for (let counter = 0, at = 0; at < length; counter++, at += 32) {
-    new DataView(input.buffer).setUint32(seed.length, counter);
-    out.set(hash(input).subarray(0, length - at), at);
-  }
-  return out;
-}
-
 /**
  * EMSA-PSS encoding (RFC 8017 §9.1.1) of a SHA-256 digest with MGF1-SHA-256 and a 32-byte
  * salt, then the private operation.
@@ -124,7 +111,6 @@ function mgf1Sha256(
 export function pssSign(
   key: RsaPrivateNumbers,
   digest: Uint8Array,
-  hash: (m: Uint8Array) => Uint8Array,
   random: (n: number) => Uint8Array,
 ): Uint8Array {
   const hLen = 32;
@@ -137,11 +123,11 @@ export function pssSign(
   const mPrime = new Uint8Array(8 + 2 * hLen);
   mPrime.set(digest, 8);
   mPrime.set(salt, 8 + hLen);
-  const h = hash(mPrime);
+  const h = sha256(mPrime);
   const db = new Uint8Array(emLen - hLen - 1);
   db[db.length - hLen - 1] = 1;
   db.set(salt, db.length - hLen);
-  const mask = mgf1Sha256(h, db.length, hash);
+  const mask = mgf1(sha256, h, db.length);
   for (let i = 0; i < db.length; i++) db[i]! ^= mask[i]!;
   db[0]! &= 0xff >> (8 * emLen - emBits);
   const em = new Uint8Array(emLen + 1);

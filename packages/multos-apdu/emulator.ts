@@ -604,7 +604,7 @@ export class TrustCoreEmulator {
       const key = sig.keyFile === undefined ? undefined : this.#rsaKeys.get(sig.keyFile);
       if (!key) return refuse(0x6a88);
       if (data.length !== 32) return refuse(0x6700);
-      return this.#ok(command, pssSign(key, data, sha256, this.#random));
+      return this.#ok(command, pssSign(key, data, this.#random));
     }
     return refuse(algorithm === undefined ? 0x6985 : 0x6a81);
   }
