@@ -14,6 +14,7 @@ import {
   type RecordProtector,
   TlsAlertError,
 } from "@anchortls/record";
+import { concatBytes, equalConstantTime } from "./_bytes.ts";
 import type { TrustCore } from "./trust_core.ts";
 import { SeTemplate, TrustCoreAlgorithm } from "./trust_core_constants.ts";
 
@@ -52,23 +53,6 @@ function macHeader(context: RecordContext, length: number): Uint8Array {
   header[11] = length >> 8;
   header[12] = length & 0xff;
   return header;
-}
-
-function join(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function equalConstantTime(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 function padded(content: Uint8Array, tail: Uint8Array): Uint8Array {
@@ -161,12 +145,15 @@ export class ChipRecordProtector implements RecordProtector {
     return await this.#session.exclusive(async (chip) => {
       if (this.#encryptThenMac) {
         const ciphertext = await this.#cipher(chip, true, iv, padded(plaintext, new Uint8Array(0)));
-        const body = join(iv, ciphertext);
-        const mac = await this.#mac(chip, join(macHeader(context, body.length), body));
-        return join(body, mac);
+        const body = concatBytes([iv, ciphertext]);
+        const mac = await this.#mac(chip, concatBytes([macHeader(context, body.length), body]));
+        return concatBytes([body, mac]);
       }
-      const mac = await this.#mac(chip, join(macHeader(context, plaintext.length), plaintext));
-      return join(iv, await this.#cipher(chip, true, iv, padded(plaintext, mac)));
+      const mac = await this.#mac(
+        chip,
+        concatBytes([macHeader(context, plaintext.length), plaintext]),
+      );
+      return concatBytes([iv, await this.#cipher(chip, true, iv, padded(plaintext, mac))]);
     });
   }
 
@@ -187,7 +174,7 @@ export class ChipRecordProtector implements RecordProtector {
       if (bodyLength < 2 * BLOCK || bodyLength % BLOCK !== 0) throw badRecordMac();
       const body = fragment.subarray(0, bodyLength);
       return await this.#session.exclusive(async (chip) => {
-        const mac = await this.#mac(chip, join(macHeader(context, bodyLength), body));
+        const mac = await this.#mac(chip, concatBytes([macHeader(context, bodyLength), body]));
         if (!equalConstantTime(mac, fragment.subarray(bodyLength))) throw badRecordMac();
         const plain = await this.#cipher(
           chip,
@@ -222,7 +209,7 @@ export class ChipRecordProtector implements RecordProtector {
       for (let i = checkFrom; i < n; i++) bad |= plain[i]! ^ padLength;
       const contentLength = n - macLength - 1 - (bad ? 0 : padLength);
       const content = plain.subarray(0, contentLength);
-      const mac = await this.#mac(chip, join(macHeader(context, contentLength), content));
+      const mac = await this.#mac(chip, concatBytes([macHeader(context, contentLength), content]));
       const macOk = equalConstantTime(
         mac,
         plain.subarray(contentLength, contentLength + macLength),

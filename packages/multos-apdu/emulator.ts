@@ -17,6 +17,7 @@ import {
   parsePem,
   type RsaPublicNumbers,
 } from "@anchortls/x509";
+import { equalConstantTime } from "./_bytes.ts";
 import { type CommandApdu, decodeCommand } from "./command.ts";
 import { encodeResponse } from "./response.ts";
 import {
@@ -148,13 +149,6 @@ function padPin(pin: string): Uint8Array {
   const out = new Uint8Array(12).fill(0xff);
   out.set(bytes);
   return out;
-}
-
-function equalConstantTime(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concatBytes } from "./_bytes.ts";
 import { ApduError } from "./apdu_error.ts";
 import { ApduChannel, type ApduTransmitter, type ChannelStats } from "./channel.ts";
 import type { ApduForm, CommandApdu } from "./command.ts";
@@ -143,16 +144,6 @@ const split = (data: Uint8Array, size: number): Uint8Array[] => {
   const parts: Uint8Array[] = [];
   for (let at = 0; at < data.length; at += size) parts.push(data.subarray(at, at + size));
   return parts.length ? parts : [data];
-};
-
-const concat = (parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 };
 
 const u16 = (n: number): number[] => [n >> 8 & 0xff, n & 0xff];
@@ -357,7 +348,9 @@ export class TrustCore {
     if (fresh.length === 0) return;
     const groups = this.#combineMse ? [fresh] : fresh.map((t) => [t]);
     for (const group of groups) {
-      const data = concat(group.map(([tag, value]) => Uint8Array.of(tag, value.length, ...value)));
+      const data = concatBytes(
+        group.map(([tag, value]) => Uint8Array.of(tag, value.length, ...value)),
+      );
       try {
         await this.#run("MSE SET", this.#cmd(Ins.manageSecurityEnvironment, 0x41, template, data));
       } catch (e) {
@@ -407,13 +400,15 @@ export class TrustCore {
     input: MasterSecretInput,
   ): Promise<MasterSecretResult> {
     const extended = "sessionHash" in input;
-    const seed = extended ? input.sessionHash : concat([input.clientRandom, input.serverRandom]);
+    const seed = extended
+      ? input.sessionHash
+      : concatBytes([input.clientRandom, input.serverRandom]);
     if (!extended && (input.clientRandom.length !== 32 || input.serverRandom.length !== 32)) {
       throw new ApduError(undefined, "GENERATE MASTER SECRET", {
         detail: "randoms must be 32 bytes",
       });
     }
-    const data = concat([Uint8Array.from(u16(premaster)), seed]);
+    const data = concatBytes([Uint8Array.from(u16(premaster)), seed]);
     const out = await this.#run(
       "GENERATE MASTER SECRET",
       this.#cmd(Ins.generateKey, KeyType.masterSecret, extended ? 1 : 0, data, 65536),
@@ -438,7 +433,13 @@ export class TrustCore {
   ): Promise<KeyBlockHandles> {
     const out = await this.#run(
       "GENERATE KEY BLOCK",
-      this.#cmd(Ins.generateKey, KeyType.keyBlock, 0, concat([serverRandom, clientRandom]), 65536),
+      this.#cmd(
+        Ins.generateKey,
+        KeyType.keyBlock,
+        0,
+        concatBytes([serverRandom, clientRandom]),
+        65536,
+      ),
       "crypto",
     );
     if (out.length !== 40) {
@@ -558,7 +559,7 @@ export class TrustCore {
     x: Uint8Array,
     y: Uint8Array,
   ): Promise<boolean> {
-    return await this.#loadUntrusted(1, concat([Uint8Array.of(TrustCoreCurve[curve]), x, y]));
+    return await this.#loadUntrusted(1, concatBytes([Uint8Array.of(TrustCoreCurve[curve]), x, y]));
   }
 
   /**
@@ -621,7 +622,7 @@ export class TrustCore {
     const out: Uint8Array[] = [];
     let chainIv = iv;
     for (const part of split(data, perCommand)) {
-      const result = await this.#pso(name, operation, concat([chainIv, part]));
+      const result = await this.#pso(name, operation, concatBytes([chainIv, part]));
       if (result.length !== part.length) {
         throw new ApduError(StatusWord.ok, name, {
           detail: `${result.length} bytes for ${part.length}`,
@@ -631,7 +632,7 @@ export class TrustCore {
       const cipherPart = operation === PsoOperation.encrypt ? result : part;
       chainIv = cipherPart.slice(cipherPart.length - AES_BLOCK);
     }
-    return concat(out);
+    return concatBytes(out);
   }
 
   /**
@@ -812,7 +813,7 @@ export class TrustCore {
       }
       parts.push(out);
     }
-    return concat(parts);
+    return concatBytes(parts);
   }
 
   /**
@@ -878,7 +879,7 @@ export class TrustCore {
       }
       parts.push(out);
     }
-    return concat(parts);
+    return concatBytes(parts);
   }
 
   /**
