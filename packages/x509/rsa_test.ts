@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { parsePem } from "./pem.ts";
 import {
   bigIntByteLength,
   bigIntToBytes,
@@ -6,6 +8,7 @@ import {
   modPow,
   rsaPublicOperation,
 } from "./rsa.ts";
+import { fixture, testdata } from "./_test_util.ts";
 
 // RFC 8017's textbook-sized example key: n = 61 · 53, e = 17, d = 2753.
 const toy = { modulus: 3233n, exponent: 17n };
@@ -56,25 +59,23 @@ Deno.test("rsaPublicOperation: k-byte result, input at or above the modulus refu
   assert.equal(rsaPublicOperation(toy, Uint8Array.fromHex("ffff")), undefined);
 });
 
-Deno.test("rsaPublicOperation: undoes a WebCrypto RSASSA-PKCS1-v1_5 signature to 00 01 FF…", async () => {
-  const pair = await crypto.subtle.generateKey(
-    {
-      name: "RSASSA-PKCS1-v1_5",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["sign", "verify"],
+Deno.test("rsaPublicOperation: undoes a WebCrypto RSASSA-PKCS1-v1_5 signature by leaf.key", async () => {
+  const leaf = fixture("leaf.pem").publicKey;
+  assert.ok(leaf.kind === "rsa");
+  const pkcs8 = parsePem(Deno.readTextFileSync(new URL("leaf.key", testdata)), "PRIVATE KEY")[0]!;
+  const privateKey = await crypto.subtle.importKey(
+    "pkcs8",
+    pkcs8 as Uint8Array<ArrayBuffer>,
+    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+    false,
+    ["sign"],
   );
-  const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
-  const number = (s: string) => bytesToBigInt(Uint8Array.fromBase64(s, { alphabet: "base64url" }));
-  const key = { modulus: number(jwk.n!), exponent: number(jwk.e!) };
   const signature = new Uint8Array(
-    await crypto.subtle.sign("RSASSA-PKCS1-v1_5", pair.privateKey, new Uint8Array([1, 2, 3])),
+    await crypto.subtle.sign("RSASSA-PKCS1-v1_5", privateKey, new Uint8Array([1, 2, 3])),
   );
-  const em = rsaPublicOperation(key, signature)!;
+  const em = rsaPublicOperation(leaf, signature)!;
   assert.equal(em.length, 256);
   assert.deepEqual(em.subarray(0, 3), Uint8Array.fromHex("0001ff"));
   assert.equal(em[256 - 32 - 19 - 1], 0);
+  assert.deepEqual(em.subarray(256 - 32), sha256(new Uint8Array([1, 2, 3])));
 });
