@@ -19,7 +19,7 @@ export const MAX_PLAINTEXT = 1 << 14;
 /** Largest protected fragment (RFC 5246 §6.2.3). */
 export const MAX_CIPHERTEXT = MAX_PLAINTEXT + 2048;
 /** The largest padding TLS allows: padding_length is one byte (RFC 5246 §6.2.3.2). */
-const MAX_PADDING = 255;
+export const MAX_PADDING = 255;
 
 /** The key material a protector is built from. */
 interface CbcHmacKeys {
@@ -166,13 +166,23 @@ export function cbcDecryptInPlace(schedule: Uint32Array, w: Uint32Array, end: nu
   }
 }
 
-/** A mask of all ones (-1) when a < b, else 0; for 0 ≤ a, b < 2^31, without a branch. */
-function ltMask(a: number, b: number): number {
+/**
+ * A mask of all ones (-1) when a < b, else 0; for 0 ≤ a, b < 2^31, without a branch.
+ *
+ * @param a Left operand. @param b Right operand.
+ * @returns 0 or -1.
+ */
+export function ltMask(a: number, b: number): number {
   return (a - b) >> 31;
 }
 
-/** A mask of all ones when a === b, else 0; for 0 ≤ a, b < 2^31, without a branch. */
-function eqMask(a: number, b: number): number {
+/**
+ * A mask of all ones when a === b, else 0; for 0 ≤ a, b < 2^31, without a branch.
+ *
+ * @param a Left operand. @param b Right operand.
+ * @returns 0 or -1.
+ */
+export function eqMask(a: number, b: number): number {
   return ((a ^ b) - 1) >> 31;
 }
 

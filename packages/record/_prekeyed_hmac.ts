@@ -9,19 +9,30 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { eqMask, ltMask, MAX_PADDING } from "./_cbc_common.ts";
 
-/** The noble hash methods we use on pre-keyed states. */
+/**
+ * The noble hash methods we use on pre-keyed states. `process`, `get` and `roundClean` are
+ * protected in noble's typings but public at run time on every Merkle–Damgård hash: they are
+ * the compression function, the chaining value and the wipe of the message schedule, which
+ * `macConstantCost` needs in order to finalise at a secret length without `digestInto`.
+ */
 interface HashState {
   update(data: Uint8Array): unknown;
   digestInto(out: Uint8Array): void;
   _cloneInto(to?: HashState): HashState;
   destroy(): void;
+  process(view: DataView, offset: number): void;
+  get(): number[];
+  roundClean(): void;
 }
 
 /** The key pad occupies exactly one hash block (64 bytes for SHA-1 and SHA-256). */
 const HASH_BLOCK = 64;
-/** A finalisation fits in one block when at most 55 bytes are pending, else it takes two. */
-const ONE_BLOCK_FINAL_LIMIT = HASH_BLOCK - 9;
+/** log2(HASH_BLOCK): block index = byte offset >> BLOCK_SHIFT. */
+const BLOCK_SHIFT = 6;
+/** The 64-bit message length closing the last block. */
+const LENGTH_FIELD = 8;
 
 /**
  * An HMAC key ready for many messages.
@@ -38,10 +49,13 @@ export class PrekeyedHmac {
   readonly #inner: HashState;
   readonly #outer: HashState;
   readonly #innerScratch: HashState;
-  readonly #restScratch: HashState;
   readonly #outerScratch: HashState;
   readonly #digest: Uint8Array;
-  readonly #dummyBlock = new Uint8Array(HASH_BLOCK);
+  readonly #digestView: DataView;
+  readonly #block = new Uint8Array(HASH_BLOCK);
+  readonly #blockView = new DataView(this.#block.buffer);
+  /** The chaining value being selected: one word per 4 output bytes. */
+  readonly #state: Uint32Array;
 
   /**
    * Hashes the key pads.
@@ -51,13 +65,14 @@ export class PrekeyedHmac {
    */
   constructor(algorithm: "sha1" | "sha256", key: Uint8Array) {
     const keyed = hmac.create(algorithm === "sha1" ? sha1 : sha256, key);
-    this.#inner = keyed.iHash as HashState;
-    this.#outer = keyed.oHash as HashState;
+    this.#inner = keyed.iHash as unknown as HashState;
+    this.#outer = keyed.oHash as unknown as HashState;
     this.#innerScratch = this.#inner._cloneInto();
-    this.#restScratch = this.#inner._cloneInto();
     this.#outerScratch = this.#outer._cloneInto();
     this.outputLength = algorithm === "sha1" ? 20 : 32;
     this.#digest = new Uint8Array(this.outputLength);
+    this.#digestView = new DataView(this.#digest.buffer);
+    this.#state = new Uint32Array(this.outputLength / 4);
   }
 
   /**
@@ -73,36 +88,81 @@ export class PrekeyedHmac {
   }
 
   /**
-   * HMAC over header ‖ data[0, length), costing the same number of hash compressions for
-   * every `length` from 0 to data.length - 1 (the Lucky 13 countermeasure of s2n).
+   * HMAC over header ‖ data[0, length) that makes the same calls on the hash objects, with the
+   * same sizes, for every `length` a record of data.length bytes can have (OpenSSL's
+   * ssl3_cbc_digest_record).
    *
-   * Lucky 13 (AlFardan and Paterson 2013) measures how many compression-function calls the
-   * MAC check of a MAC-then-encrypt record makes: a longer padding leaves a shorter content,
-   * so fewer blocks are hashed, and the time difference leaks plaintext bytes. Here the work
-   * is padded back up to the maximum.
+   * Lucky 13 (AlFardan and Paterson 2013) times the MAC check of a MAC-then-encrypt record: a
+   * longer padding leaves a shorter content, so less is hashed, and the difference leaks
+   * plaintext. Equalising only the number of compressions is not enough in JavaScript: how the
+   * input is split into `update` calls changes how much @noble/hashes copies, allocates and
+   * wipes, which showed as a 0.1–0.2 µs residue between valid and invalid padding. So only a
+   * public prefix is hashed with `update`; the last blocks, where the content can end, are
+   * built here with masks (content, then 0x80, zeros and the bit length in the block where the
+   * real message ends) and compressed one by one, and the chaining value after the block that
+   * holds the length is kept with a mask.
    *
-   * @param header The 13-byte MAC header (its length field may itself be secret).
+   * @param header The 13-byte MAC header (its length field is secret too).
    * @param data Decrypted content ‖ MAC ‖ padding ‖ padding_length.
-   * @param length How many bytes of `data` are content (secret).
+   * @param length How many bytes of `data` are content (secret). Every length from
+   *   data.length − outputLength − 256 (at most 255 padding bytes) to data.length − 1 costs
+   *   the same; a shorter one, which no record can have, is still MACed correctly but starts
+   *   the masked blocks earlier.
    * @param out Receives the MAC.
    */
   macConstantCost(header: Uint8Array, data: Uint8Array, length: number, out: Uint8Array): void {
+    const headerLength = header.length;
+    const streamLength = headerLength + data.length;
+    // The public range of the content end (= where 0x80 goes) in header ‖ data.
+    const earliestEnd = headerLength +
+      Math.max(0, data.length - 1 - MAX_PADDING - this.outputLength);
+    const latestEnd = streamLength - 1;
+    const end = headerLength + length;
+    const firstBlock = Math.min(earliestEnd, end) >> BLOCK_SHIFT;
+    const lastBlock = (latestEnd + LENGTH_FIELD) >> BLOCK_SHIFT;
     const inner = this.#inner._cloneInto(this.#innerScratch);
-    inner.update(header);
-    inner.update(data.subarray(0, length));
-    // A copy of the state keeps hashing the rest of the record (received MAC and padding),
-    // so the bytes hashed in total are always data.length - 1, whatever `length` is.
-    const rest = inner._cloneInto(this.#restScratch);
-    rest.update(data.subarray(length, data.length - 1));
-    // Finalising `inner` takes one compression, or two when more than 55 bytes are pending
-    // in its last block, which again depends on `length`. When it takes one, one dummy block
-    // goes into `rest`: 64 bytes added to any state complete exactly one block. The count is
-    // computed with a sign mask rather than a comparison, so no branch depends on it here.
-    const pending = (HASH_BLOCK + header.length + length) & (HASH_BLOCK - 1);
-    const oneBlockFinal = ((ONE_BLOCK_FINAL_LIMIT - pending) >> 31) + 1;
-    rest.update(this.#dummyBlock.subarray(0, oneBlockFinal * HASH_BLOCK));
-    // The outer hash always takes one digest-sized input: constant.
-    this.#finish(inner, out);
+    // Blocks before the first one where the content can end are plain content: hashed as usual.
+    const prefix = firstBlock << BLOCK_SHIFT;
+    if (prefix > 0) {
+      inner.update(header);
+      inner.update(data.subarray(0, prefix - headerLength));
+    }
+    const endBlock = end >> BLOCK_SHIFT;
+    const endOffset = end & (HASH_BLOCK - 1);
+    // 0x80 and the 8-byte length need 9 bytes: from offset 56 on, the length spills over.
+    const lengthBlock = (end + LENGTH_FIELD) >> BLOCK_SHIFT;
+    // The key pad block counts towards the message length.
+    const bits = (HASH_BLOCK + end) * 8;
+    const block = this.#block;
+    const state = this.#state;
+    state.fill(0);
+    for (let i = firstBlock; i <= lastBlock; i++) {
+      const isEndBlock = eqMask(i, endBlock);
+      const isLengthBlock = eqMask(i, lengthBlock);
+      // A length block that is not the end block holds nothing but zeros and the length.
+      const keep = ~isLengthBlock | isEndBlock;
+      for (let j = 0; j < HASH_BLOCK; j++) {
+        const at = (i << BLOCK_SHIFT) + j;
+        let b = at < headerLength ? header[at]! : at < streamLength ? data[at - headerLength]! : 0;
+        const atOrPastEnd = isEndBlock & ~ltMask(j, endOffset);
+        const pastEnd = isEndBlock & ~ltMask(j, endOffset + 1);
+        b = (b & ~atOrPastEnd) | (0x80 & atOrPastEnd & ~pastEnd);
+        block[j] = b & keep;
+      }
+      // In the length block its last 8 bytes are zero here; the length is below 2^32 bits.
+      const view = this.#blockView;
+      view.setUint32(HASH_BLOCK - 4, view.getUint32(HASH_BLOCK - 4) | (bits & isLengthBlock));
+      inner.process(view, 0);
+      const words = inner.get();
+      for (let w = 0; w < state.length; w++) state[w] = state[w]! | (words[w]! & isLengthBlock);
+    }
+    // The message schedule and the block held record bytes.
+    inner.roundClean();
+    block.fill(0);
+    const digestView = this.#digestView;
+    for (let w = 0; w < state.length; w++) digestView.setUint32(4 * w, state[w]!);
+    state.fill(0);
+    this.#finishOuter(out);
   }
 
   /** Zeroes the saved states; the object cannot be used afterwards. */
@@ -112,13 +172,14 @@ export class PrekeyedHmac {
         this.#inner,
         this.#outer,
         this.#innerScratch,
-        this.#restScratch,
         this.#outerScratch,
       ]
     ) {
       h.destroy();
     }
     this.#digest.fill(0);
+    this.#block.fill(0);
+    this.#state.fill(0);
   }
 
   /** @returns A description without key material. */
@@ -133,6 +194,11 @@ export class PrekeyedHmac {
 
   #finish(inner: HashState, out: Uint8Array): void {
     inner.digestInto(this.#digest);
+    this.#finishOuter(out);
+  }
+
+  /** The outer hash over #digest, which always takes one digest-sized input. */
+  #finishOuter(out: Uint8Array): void {
     const outer = this.#outer._cloneInto(this.#outerScratch);
     outer.update(this.#digest);
     outer.digestInto(out);

@@ -517,3 +517,106 @@ Deno.test("WebCrypto MAC-then-encrypt open makes the same number of SHA compress
     }
   }
 });
+
+/**
+ * Records every call made on noble's SHA-1/SHA-256 objects during `fn`, by wrapping the
+ * methods of their prototypes (the real hashing still runs): which object (numbered by first
+ * use), which method, the size of each byte argument, and the object's buffering state
+ * (`pos`, `length`) on entry (except for `set`, which a clone calls on the scratch object
+ * before overwriting that state). Numbers other than `process`'s offset are secret-derived state
+ * words, so only their count is kept. Two records whose traces are equal made the hash do the
+ * same work in the same calls, which timing can only approximate.
+ */
+function traceHashCalls(algorithm: "sha1" | "sha256", fn: () => void): string[] {
+  const sample = algorithm === "sha1" ? sha1.create() : sha256.create();
+  const wrapped: [object, string, unknown][] = [];
+  const ids = new Map<object, number>();
+  const trace: string[] = [];
+  const shape = (arg: unknown) =>
+    arg instanceof Uint8Array
+      ? `u8[${arg.length}]`
+      : arg instanceof DataView
+      ? `view[${arg.byteLength}]`
+      : typeof arg === "number"
+      ? "n"
+      : String(arg === undefined ? "none" : typeof arg);
+  for (let proto = Object.getPrototypeOf(sample); proto !== Object.prototype;) {
+    for (const method of Object.getOwnPropertyNames(proto)) {
+      const original = proto[method];
+      if (method === "constructor" || typeof original !== "function") continue;
+      wrapped.push([proto, method, original]);
+      proto[method] = function (this: { pos: number; length: number }, ...args: unknown[]) {
+        if (!ids.has(this)) ids.set(this, ids.size);
+        const shown = method === "process"
+          ? [shape(args[0]), String(args[1])]
+          : args.map((a) => args.length > 2 ? "n" : shape(a));
+        // `set` is first called on a scratch object before the clone overwrites its state.
+        const state = method === "set" ? "" : ` pos=${this.pos} length=${this.length}`;
+        trace.push(`#${ids.get(this)}.${method}(${shown})${state}`);
+        return original.apply(this, args);
+      };
+    }
+    proto = Object.getPrototypeOf(proto);
+  }
+  try {
+    fn();
+  } finally {
+    for (const [proto, method, original] of wrapped) {
+      (proto as Record<string, unknown>)[method] = original;
+    }
+  }
+  return trace;
+}
+
+/** IV ‖ AES-CBC(plain) with no padding added: any plaintext, well-formed or not. */
+function encryptRaw(keys: Keys, iv: Uint8Array, plain: Uint8Array): Uint8Array {
+  const algorithm = `aes-${keys.suite.encKeyLength * 8}-cbc`;
+  const c = createCipheriv(algorithm, keys.encKey, iv).setAutoPadding(false);
+  return concat(iv, new Uint8Array(c.update(plain)), new Uint8Array(c.final()));
+}
+
+Deno.test("MAC-then-encrypt open makes the same hash calls for every padding, valid or not", () => {
+  for (const suite of suites) {
+    const keys = keysFor(suite, false);
+    const p = new CbcHmacProtector(keys);
+    const smallest = 16 * Math.ceil((suite.macLength + 1) / 16);
+    for (const body of [smallest, smallest + 16, 304, 512, 1424, 16400]) {
+      const traces = new Map<string, string>();
+      const open = (what: string, record: Uint8Array, opens: boolean) => {
+        const trace = traceHashCalls(suite.macAlgorithm, () => {
+          if (opens) p.open(tls, record);
+          else assert.throws(() => p.open(tls, record), TlsAlertError, what);
+        });
+        const key = trace.join("\n");
+        if (!traces.has(key)) traces.set(key, what);
+      };
+      for (let pad = 0; pad <= 255; pad++) {
+        const content = body - suite.macLength - 1 - pad;
+        if (content >= 0) {
+          const record = referenceRecord(keys, bytes(16, pad), tls, bytes(content, pad), pad);
+          assert.equal(record.length, 16 + body);
+          open(`valid padding ${pad}, right MAC`, record, true);
+          // Flips the last MAC byte (and garbles a block before it), leaving the padding intact.
+          const tampered = record.slice();
+          tampered[body - pad - 2]! ^= 1;
+          open(`valid padding ${pad}, wrong MAC`, tampered, false);
+        }
+        // Last byte pad, the pad bytes before it pad ^ 1 (or too long for the record).
+        const plain = bytes(body, pad + 1000);
+        plain.fill(pad ^ 1, Math.max(0, body - 1 - pad), body - 1);
+        plain[body - 1] = pad;
+        if (pad > 0) open(`invalid padding ${pad}`, encryptRaw(keys, bytes(16, pad), plain), false);
+      }
+      const [first] = traces.values();
+      assert.equal(
+        traces.size,
+        1,
+        `${suite.name}, ${body}-byte body: ${traces.size} different call patterns, first from ${first}; others from ${
+          [...traces.values()].slice(1, 4).join("; ")
+        }`,
+      );
+      const [trace] = traces.keys();
+      assert.match(trace!, /process\(view\[/, "the trace sees the compressions");
+    }
+  }
+});
