@@ -133,24 +133,29 @@ export class PrekeyedHmac {
     const lengthBlock = (end + LENGTH_FIELD) >> BLOCK_SHIFT;
     // The key pad block counts towards the message length.
     const bits = (HASH_BLOCK + end) * 8;
-    const block = this.#block;
+    const view = this.#blockView;
     const state = this.#state;
     state.fill(0);
     for (let i = firstBlock; i <= lastBlock; i++) {
+      this.#loadBlock(header, data, i << BLOCK_SHIFT);
       const isEndBlock = eqMask(i, endBlock);
       const isLengthBlock = eqMask(i, lengthBlock);
       // A length block that is not the end block holds nothing but zeros and the length.
       const keep = ~isLengthBlock | isEndBlock;
-      for (let j = 0; j < HASH_BLOCK; j++) {
-        const at = (i << BLOCK_SHIFT) + j;
-        let b = at < headerLength ? header[at]! : at < streamLength ? data[at - headerLength]! : 0;
-        const atOrPastEnd = isEndBlock & ~ltMask(j, endOffset);
-        const pastEnd = isEndBlock & ~ltMask(j, endOffset + 1);
-        b = (b & ~atOrPastEnd) | (0x80 & atOrPastEnd & ~pastEnd);
-        block[j] = b & keep;
+      for (let at = 0; at < HASH_BLOCK; at += 4) {
+        // In the end block, of this big-endian word keep the bytes before endOffset, put 0x80
+        // at endOffset and zero the rest; `d` is how many of its bytes come before endOffset.
+        const d = endOffset - at;
+        const atLeastZero = d & ~(d >> 31);
+        const kept = atLeastZero - ((atLeastZero - 4) & ~ltMask(atLeastZero, 4));
+        // Two shifts of up to 16 bits: one shift by 32 would be a shift by 0 in JavaScript.
+        const keptMask = ~((-1 >>> (4 * kept)) >>> (4 * kept));
+        const marker = (0x80 << (8 * (3 - d))) & ~ltMask(d, 0) & ltMask(d, 4);
+        const word = view.getUint32(at);
+        const ended = (word & keptMask) | marker;
+        view.setUint32(at, ((word & ~isEndBlock) | (ended & isEndBlock)) & keep);
       }
       // In the length block its last 8 bytes are zero here; the length is below 2^32 bits.
-      const view = this.#blockView;
       view.setUint32(HASH_BLOCK - 4, view.getUint32(HASH_BLOCK - 4) | (bits & isLengthBlock));
       inner.process(view, 0);
       const words = inner.get();
@@ -158,7 +163,7 @@ export class PrekeyedHmac {
     }
     // The message schedule and the block held record bytes.
     inner.roundClean();
-    block.fill(0);
+    this.#block.fill(0);
     const digestView = this.#digestView;
     for (let w = 0; w < state.length; w++) digestView.setUint32(4 * w, state[w]!);
     state.fill(0);
@@ -190,6 +195,23 @@ export class PrekeyedHmac {
   /** @returns The same redacted text as `toString`. */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
+  }
+
+  /**
+   * Copies bytes [from, from + 64) of header ‖ data into #block, zeros past the end. Every
+   * length here depends only on `from` and the public sizes.
+   */
+  #loadBlock(header: Uint8Array, data: Uint8Array, from: number): void {
+    const block = this.#block;
+    let filled = 0;
+    if (from < header.length) {
+      block.set(header.subarray(from));
+      filled = header.length - from;
+    }
+    const dataFrom = from + filled - header.length;
+    const take = Math.max(0, Math.min(HASH_BLOCK - filled, data.length - dataFrom));
+    block.set(data.subarray(dataFrom, dataFrom + take), filled);
+    block.fill(0, filled + take);
   }
 
   #finish(inner: HashState, out: Uint8Array): void {
