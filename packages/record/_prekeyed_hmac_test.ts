@@ -108,6 +108,27 @@ Deno.test("macConstantCost equals HMAC(header ‖ data[0, length)) for every len
   }
 });
 
+Deno.test("macConstantCost is right for every length a record of any size can have", () => {
+  for (const algorithm of ["sha1", "sha256"] as const) {
+    const key = new Uint8Array(20).fill(9);
+    const h = new PrekeyedHmac(algorithm, key);
+    const header = Uint8Array.fromHex("00000000000000071703030000");
+    // Sizes around the block boundaries of header ‖ data and the largest record.
+    for (const size of [1, 32, 50, 51, 52, 64, 115, 116, 117, 128, 512, 1424, 16400]) {
+      const data = new Uint8Array(size).map((_, i) => i * 7 + size);
+      const shortest = Math.max(0, size - h.outputLength - 256);
+      for (let length = shortest; length < size; length++) {
+        const out = new Uint8Array(h.outputLength);
+        h.macConstantCost(header, data, length, out);
+        const expected = createHmac(algorithm, key).update(header).update(
+          data.subarray(0, length),
+        ).digest("hex");
+        assert.equal(out.toHex(), expected, `${algorithm} size ${size} length ${length}`);
+      }
+    }
+  }
+});
+
 Deno.test("PrekeyedHmac prints no key material", () => {
   const h = new PrekeyedHmac("sha1", new Uint8Array(20).fill(0xee));
   assert.equal(String(h), "PrekeyedHmac(160 bit)");
