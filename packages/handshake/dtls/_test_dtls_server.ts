@@ -195,6 +195,11 @@ export class DtlsTestServer {
     if (m.msgType === HandshakeType.client_key_exchange) this.#keysReady = true;
   }
 
+  /** Sends the last flight again, as a server's own retransmission timer would. */
+  async resendLastFlight(): Promise<Uint8Array[]> {
+    return await this.#send(this.#lastFlight);
+  }
+
   /** Seals an alert in the current epoch, for tests that make the server complain. */
   async alert(level: number, description: AlertDescription): Promise<Uint8Array> {
     return await this.#seal(ContentType.alert, this.#writeEpoch, Uint8Array.of(level, description));

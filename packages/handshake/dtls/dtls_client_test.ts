@@ -62,6 +62,8 @@ class Scenario {
   readonly server: DtlsTestServer;
   readonly events: DtlsClientEvent[] = [];
   now = START;
+  /** While true, every datagram towards the server is lost. */
+  blockToServer = false;
   readonly #random: () => number;
   readonly #toServer: Faults;
   readonly #toClient: Faults;
@@ -89,6 +91,7 @@ class Scenario {
 
   #send(toServer: boolean, datagram: Uint8Array): void {
     const f = toServer ? this.#toServer : this.#toClient;
+    if (toServer && this.blockToServer) return;
     if (this.#random() < (f.drop ?? 0)) return;
     const copies = this.#random() < (f.duplicate ?? 0) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
@@ -187,6 +190,9 @@ Deno.test("DTLS core reference run: cookie exchange, no resend, no drop, echo", 
   const connected = s.events.find((e) => e.kind === "connected");
   assert.equal(connected?.kind === "connected" && connected.info.extendedMasterSecret, true);
   assert.equal(s.client.stats.retransmissions, 0);
+  // ClientHello, ClientHello with the cookie, and ClientKeyExchange + ChangeCipherSpec +
+  // Finished packed into one datagram.
+  assert.equal(s.client.stats.datagramsSent, 3);
   assert.equal(s.client.stats.dropped, 0);
   assert.equal(s.client.stats.replayed, 0);
   assert.equal(s.server.resends, 0);
@@ -228,16 +234,19 @@ Deno.test("DTLS core: flights cut to a 300-byte MTU with a client certificate, b
 const SEEDS = Array.from({ length: 20 }, (_, i) => 7000 + i);
 
 Deno.test("DTLS core under 20% loss each way: every seed completes and echoes arrive once", async () => {
+  let timer = 0;
   for (const seed of SEEDS) {
     await withSeed(seed, async () => {
       const s = new Scenario(seed, { toServer: { drop: 0.2 }, toClient: { drop: 0.2 } }, {}, {
         mtu: 500,
       });
       await s.handshake();
+      timer += s.client.stats.timerRetransmissions;
       const seen = await s.echo(10);
       assert.ok([...seen.values()].every((n) => n === 1));
     });
   }
+  assert.ok(timer > 0, "lost flights were resent on the timer");
 });
 
 Deno.test("DTLS core with duplication: replays are counted, never delivered twice", async () => {
@@ -358,4 +367,35 @@ Deno.test("DTLS core: a bad server Finished fails with decrypt_error sent in epo
   );
   await s.run(() => s.server.alerts.length > 0, s.now - START + 100);
   assert.deepEqual(s.server.alerts, [[AlertLevel.fatal, AlertDescription.decrypt_error]]);
+});
+
+Deno.test("DTLS core: a ServerHello with the TLS version is protocol_version", async () => {
+  const s = new Scenario(11, {}, {}, {
+    serverHello: (hello) => ({ ...hello, version: ProtocolVersion.tls12 }),
+  });
+  await assert.rejects(
+    s.handshake(),
+    (e: unknown) =>
+      e instanceof TlsAlertError && e.description === AlertDescription.protocol_version,
+  );
+});
+
+Deno.test("DTLS core: the server's retransmitted flight makes the client resend its lost one at once", async () => {
+  const s = new Scenario(12, {}, {
+    retransmit: { initialTimeoutMs: 1000, handshakeTimeoutMs: 30_000 },
+  });
+  await s.start();
+  await s.run(() => s.client.stats.datagramsSent >= 2);
+  s.blockToServer = true;
+  await s.run(() => s.client.stats.datagramsSent >= 3);
+  const started = s.now;
+  // Half a timeout later the server, which never saw our flight, sends its own again.
+  s.now += 600;
+  for (const d of await s.server.resendLastFlight()) s.inject(d);
+  s.blockToServer = false;
+  await s.run(() => s.client.state !== "handshaking");
+  assert.equal(s.client.state, "connected");
+  assert.equal(s.client.stats.peerRetransmissions, 1);
+  assert.equal(s.client.stats.timerRetransmissions, 0);
+  assert.ok(s.now - started < 1000, "done before the retransmission timer would have fired");
 });
