@@ -6,7 +6,7 @@
  *   beside `openssl s_client -dtls1_2` doing the same handshake and close as a process (so
  *   its figure includes starting the process, and s_client's own wait of about 0.5 s before
  *   it exits after a DTLS close: what a script that shells out pays per handshake).
- * - record: protecting and unprotecting one 1400-byte datagram (one record of 1336 bytes of
+ * - record: protecting and unprotecting one 1400-byte datagram (one record of 1323 bytes of
  *   application data under AES-128-CBC/HMAC-SHA256 with EtM), with the DTLS header, epoch‖
  *   sequence binding and the replay window, beside the bare protector call.
  *
