@@ -52,7 +52,10 @@ export interface DtlsConnection {
    *   connection goes on.
    */
   send(message: Uint8Array): Promise<void>;
-  /** Sends close_notify (or ends the handshake) and closes the UDP socket. */
+  /**
+   * Sends close_notify (or ends the handshake) and closes the UDP socket; `readable` ends, or
+   * errors with `ConnectionClosedError` if the handshake had not completed.
+   */
   close(): Promise<void>;
 }
 
@@ -100,6 +103,7 @@ class Connection implements DtlsConnection {
   #done = false;
   #readableOpen = true;
   #overflowDropped = 0;
+  #connected = false;
   #closing: Promise<void> | undefined;
 
   constructor(link: DatagramLink, options: StartDtlsOptions) {
@@ -147,7 +151,11 @@ class Connection implements DtlsConnection {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#step(() => this.#core.close()).catch(() => {});
-      this.#finish(new ConnectionClosedError("DTLS connection closed before the handshake"));
+      this.#finish(
+        this.#connected
+          ? undefined
+          : new ConnectionClosedError("DTLS connection closed before the handshake completed"),
+      );
       await this.#link.close();
     })();
     return this.#closing;
@@ -195,6 +203,7 @@ class Connection implements DtlsConnection {
     for (let event = this.#core.pollEvent(); event; event = this.#core.pollEvent()) {
       switch (event.kind) {
         case "connected":
+          this.#connected = true;
           this.#handshakeResult.resolve(event.info);
           this.#signal?.removeEventListener("abort", this.#onAbort);
           break;

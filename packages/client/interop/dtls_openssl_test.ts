@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import {
   connectDtls,
   type ConnectDtlsOptions,
+  ConnectionClosedError,
   type DtlsConnection,
   TlsAlertError,
 } from "@anchortls/client";
@@ -110,6 +111,8 @@ Deno.test("DTLS openssl s_server -no_etm: the offer is declined and MAC-then-enc
     } finally {
       await dtls.close();
     }
+    assert.equal((await dtls.readable.getReader().read()).done, true, "close ends readable");
+    await assert.rejects(dtls.send(Uint8Array.of(1)), ConnectionClosedError);
   } finally {
     await peer.stop();
   }
