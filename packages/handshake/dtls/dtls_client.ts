@@ -342,14 +342,17 @@ export class DtlsClientCore {
   }
 
   /**
-   * Closes the connection: queues a close_notify (in the current epoch) and stops.
+   * Closes the connection: queues a close_notify (in the current epoch), preceded by a
+   * user_canceled warning while the handshake is still running (RFC 5246 §7.2.2), and stops.
    *
-   * @returns Once the alert is queued.
+   * @returns Once the alerts are queued.
    */
   async close(): Promise<void> {
     if (this.#state !== "handshaking" && this.#state !== "connected") return;
+    const handshaking = this.#state === "handshaking";
     this.#state = "closed";
     this.#flights?.complete(0);
+    if (handshaking) await this.#sendAlert(AlertLevel.warning, AlertDescription.user_canceled);
     await this.#sendAlert(AlertLevel.warning, AlertDescription.close_notify);
   }
 

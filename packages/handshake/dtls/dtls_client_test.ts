@@ -399,3 +399,18 @@ Deno.test("DTLS core: the server's retransmitted flight makes the client resend 
   assert.equal(s.client.stats.timerRetransmissions, 0);
   assert.ok(s.now - started < 1000, "done before the retransmission timer would have fired");
 });
+
+Deno.test("DTLS core: closing during the handshake sends user_canceled, then close_notify", async () => {
+  const s = new Scenario(13);
+  await s.start();
+  await s.run(() => s.client.stats.datagramsSent >= 2);
+  await s.client.close();
+  s.drain();
+  await s.run(() => s.server.alerts.length >= 2);
+  assert.deepEqual(s.server.alerts, [
+    [AlertLevel.warning, AlertDescription.user_canceled],
+    [AlertLevel.warning, AlertDescription.close_notify],
+  ]);
+  assert.equal(s.client.state, "closed");
+  assert.equal(s.client.pollTimeout(), undefined);
+});
