@@ -274,7 +274,8 @@ export type ConstantCostMacAsync = (
 /**
  * The check of a decrypted MAC-then-encrypt record, in the shape of OpenSSL's and s2n's
  * Lucky 13 fixes: the padding is checked with masks, the MAC is computed with a constant
- * number of hash compressions and read from its secret offset without secret-dependent
+ * number of hash compressions (in JavaScript, with the same hash calls whatever the padding)
+ * and read from its secret offset without secret-dependent
  * memory access, and every failure is one alert raised at one place, after all the work.
  * Its scratch buffers are only used between awaits, so records may be checked concurrently.
  */
@@ -306,7 +307,7 @@ export class MacThenEncryptCheck {
    */
   contentLength(context: RecordContext, plain: Uint8Array, hmac: PrekeyedHmac): number {
     const { contentLength, good } = this.#unpad(plain);
-    // The MAC's cost must not depend on contentLength either: see
+    // The MAC's work must not depend on contentLength either: see
     // PrekeyedHmac.macConstantCost. The header's length field is secret too, but its size is not.
     const header = this.#header.set(context, contentLength);
     hmac.macConstantCost(header, plain, contentLength, this.#computedMac);
