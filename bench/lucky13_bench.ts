@@ -21,8 +21,9 @@
  *   of medians (case − reference) for valid and for invalid padding of length L, with each
  *   case's interquartile range, and two control rows: a second, independent series of the
  *   reference record, whose difference shows the noise, and the reference record one block
- *   longer, which shows how small a real difference the loop resolves. `ROUNDS=n` sets the
- *   number of rounds (default 200).
+ *   longer, which shows how small a real difference the loop resolves; last, valid minus
+ *   invalid padding of the same length averaged over all lengths, with its standard error.
+ *   `ROUNDS=n` sets the number of rounds (default 200).
  *
  * @module
  */
@@ -191,6 +192,17 @@ if (!import.meta.main) {
     const validDeltas = s.valid.map((_, l) => delta(3 + l));
     const invalidDeltas = s.invalid.map((_, l) => delta(3 + 256 + l));
     const iqrs = stats.slice(3).map((st) => st.iqr * 1000).toSorted((a, b) => a - b);
+    // The residue a per-length row cannot show: valid minus invalid padding of the same length,
+    // averaged over the lengths, with its standard error.
+    const paired = validDeltas.map((v, l) => v - invalidDeltas[l]!);
+    const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const pairedMean = mean(paired);
+    const sd = Math.sqrt(mean(paired.map((x) => (x - pairedMean) ** 2)));
+    out(
+      `valid − invalid padding, mean over L = 0..255: ${us(pairedMean)} µs (standard error ${
+        (sd / Math.sqrt(paired.length) * 1000).toFixed(3)
+      } µs; L < 57: ${us(mean(paired.slice(0, 57)))}, L ≥ 57: ${us(mean(paired.slice(57)))})`,
+    );
     out(
       `summary: valid padding Δ ${spread(validDeltas)}; invalid padding Δ ${
         spread(invalidDeltas)
