@@ -19,11 +19,61 @@
 export * from "./connect_tls.ts";
 export * from "./connect_dtls.ts";
 export * from "./dtls_connection.ts";
-export { connectUdp, type DatagramLink } from "./udp/mod.ts";
-export { DtlsHandshakeTimeoutError } from "@anchortls/handshake/dtls";
+export * from "./udp/mod.ts";
+export {
+  type DtlsClientConfig,
+  type DtlsClientStats,
+  DtlsHandshakeTimeoutError,
+  type RetransmitOptions,
+} from "@anchortls/handshake/dtls";
 export * from "./errors.ts";
 export * from "./tls_connection.ts";
-// What a connectTls user needs to configure it and to tell its errors apart.
-export { type HandshakeInfo, SessionCache } from "@anchortls/handshake";
-export { AlertDescription, CipherSuites, TlsAlertError } from "@anchortls/record";
-export { CertificateError } from "@anchortls/x509";
+// What a connectTls/connectDtls user needs to configure it and to tell its errors apart.
+export {
+  type ClientHandshakeConfig,
+  type CryptoProvider,
+  type HandshakeInfo,
+  SessionCache,
+  type TlsSession,
+} from "@anchortls/handshake";
+export {
+  AlertDescription,
+  AlertLevel,
+  type CipherSuite,
+  CipherSuites,
+  TlsAlertError,
+} from "@anchortls/record";
+export { type Certificate, CertificateError, type CertificateErrorReason } from "@anchortls/x509";
+
+// Further types from the packages below this one that appear in this package's signatures, so
+// its documentation is complete without them.
+export type {
+  CryptoPolicy,
+  EncryptedPremaster,
+  FinishedLabel,
+  HandshakeFraming,
+  HandshakeMessage,
+  HelloRandoms,
+  MasterSecretContext,
+  MasterSecretHandle,
+  PremasterHandle,
+  RecordKeyOptions,
+  RecordKeys,
+  SecretHandle,
+} from "@anchortls/handshake";
+export type { FlightTrackerOptions } from "@anchortls/handshake/dtls";
+export type { ProtocolVersion, RecordContext, RecordProtector } from "@anchortls/record";
+export type {
+  Attribute,
+  AuthorityKeyIdentifier,
+  BasicConstraints,
+  CertificateExtension,
+  DistinguishedName,
+  GeneralName,
+  GeneralSubtree,
+  HashName,
+  KeyUsage,
+  NameConstraints,
+  PublicKeyInfo,
+  SignatureAlgorithm,
+} from "@anchortls/x509";

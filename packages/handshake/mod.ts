@@ -34,3 +34,32 @@ export * from "./client_handshake.ts";
 export * from "./session_cache.ts";
 export * from "./transcript.ts";
 export * from "./server_name.ts";
+
+// Types from the packages below this one that appear in this package's signatures, so its
+// documentation is complete without them.
+export type {
+  AlertLevel,
+  CipherSuite,
+  ContentType,
+  ProtocolVersion,
+  Reader,
+  RecordContext,
+  RecordProtector,
+  Writer,
+} from "@anchortls/record";
+export type {
+  Attribute,
+  AuthorityKeyIdentifier,
+  BasicConstraints,
+  Certificate,
+  CertificateExtension,
+  DistinguishedName,
+  GeneralName,
+  GeneralSubtree,
+  HashName,
+  KeyUsage,
+  NameConstraints,
+  PublicKeyInfo,
+  RsaPublicNumbers,
+  SignatureAlgorithm,
+} from "@anchortls/x509";

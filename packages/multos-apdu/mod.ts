@@ -33,3 +33,22 @@ export * from "./response.ts";
 export * from "./status_word.ts";
 export * from "./trust_core.ts";
 export * from "./trust_core_constants.ts";
+
+// Types from the packages below this one that appear in this package's signatures, so its
+// documentation is complete without them.
+export type {
+  CryptoPolicy,
+  CryptoProvider,
+  EncryptedPremaster,
+  FinishedLabel,
+  HelloRandoms,
+  MasterSecretContext,
+  MasterSecretHandle,
+  PremasterHandle,
+  RecordKeyOptions,
+  RecordKeys,
+  SecretHandle,
+} from "@anchortls/handshake";
+export type { CipherSuite, RecordContext, RecordProtector } from "@anchortls/record";
+export type { ApduTransport, TransmitOptions } from "@anchortls/transport-serial";
+export type { PublicKeyInfo } from "@anchortls/x509";

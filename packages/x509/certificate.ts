@@ -12,7 +12,7 @@ import {
   type AuthorityKeyIdentifier,
   type BasicConstraints,
   type DecodedExtensions,
-  type Extension,
+  type CertificateExtension,
   type KeyUsage,
   type NameConstraints,
   readExtensions,
@@ -49,7 +49,7 @@ export class Certificate {
   /** The subject public key. */
   readonly publicKey: PublicKeyInfo;
   /** Every extension in encoded order, raw. */
-  readonly extensions: readonly Extension[];
+  readonly extensions: readonly CertificateExtension[];
   /** basicConstraints, if present. */
   readonly basicConstraints: BasicConstraints | undefined;
   /** keyUsage, if present. */

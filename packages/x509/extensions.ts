@@ -10,7 +10,7 @@ import { decodeGeneralName, type GeneralName, readGeneralNames } from "./general
 import { Oid } from "./oid.ts";
 
 /** One extension as encoded. */
-export interface Extension {
+export interface CertificateExtension {
   /** Extension OID. */
   readonly oid: string;
   /** The critical flag. */
@@ -67,7 +67,7 @@ export interface NameConstraints {
 /** The decoded form of the extensions we understand. */
 export interface DecodedExtensions {
   /** All extensions in encoded order. */
-  readonly all: readonly Extension[];
+  readonly all: readonly CertificateExtension[];
   /** basicConstraints, if present. */
   readonly basicConstraints?: BasicConstraints;
   /** keyUsage, if present. */
@@ -93,7 +93,7 @@ export interface DecodedExtensions {
  * @returns Raw and decoded extensions.
  */
 export function readExtensions(seq: DerReader): DecodedExtensions {
-  const all: Extension[] = [];
+  const all: CertificateExtension[] = [];
   const seen: string[] = [];
   const unknownCritical: string[] = [];
   const out: {
