@@ -11,8 +11,8 @@ import { CertificateError } from "./errors.ts";
 import {
   type AuthorityKeyIdentifier,
   type BasicConstraints,
-  type DecodedExtensions,
   type CertificateExtension,
+  type DecodedExtensions,
   type KeyUsage,
   type NameConstraints,
   readExtensions,
