@@ -23,15 +23,10 @@ import {
 } from "@anchortls/handshake";
 import { type CipherSuite, ContentType } from "@anchortls/record";
 import { connectTls, type TlsConnection } from "./mod.ts";
-import { startOpenSsl } from "./interop/_peers.ts";
-import {
-  pkiPath,
-  type ScriptedPeer,
-  scriptedServer,
-  ServerHandshake,
-} from "./hostile/scripted_server.ts";
+import { fixedPki, fixedPkiFile, startOpenSslServer } from "./testing.ts";
+import { type ScriptedPeer, scriptedServer, ServerHandshake } from "./hostile/scripted_server.ts";
 
-const root = await Deno.readTextFile(pkiPath("root.pem"));
+const root = await Deno.readTextFile(fixedPkiFile("root.pem"));
 
 /** A random source that remembers what it gave, so the premaster can be recomputed. */
 function recordingRandom(): { random: (n: number) => Uint8Array; outputs: Uint8Array[] } {
@@ -326,8 +321,8 @@ function relay(target: number): { port: number; fromServer: Uint8Array[]; close(
 
 async function opensslRun(tempDir: string, suiteName: string): Promise<Run> {
   const keylog = `${tempDir}/keys-${suiteName}.log`;
-  const peer = await startOpenSsl({
-    tempDir,
+  const peer = await startOpenSslServer({
+    pki: fixedPki,
     ciphers: [suiteName],
     extraArgs: ["-keylogfile", keylog],
   });

@@ -28,6 +28,7 @@
  */
 
 import dgram from "node:dgram";
+import { type CipherSuite, CipherSuites } from "@anchortls/record";
 
 /** A transport protocol. */
 export type PortTransport = "tcp" | "udp";
@@ -52,11 +53,17 @@ export function freePort(): number {
  * @returns The port number.
  */
 export async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket("udp4");
+  // Bound on every address, IPv4 and IPv6: gnutls-serv binds all of them, so a port free only
+  // on 127.0.0.1 could still make it fail.
+  return await boundUdpPort(dgram.createSocket({ type: "udp6", ipv6Only: false }), "::")
+    .catch(() => boundUdpPort(dgram.createSocket("udp4"), "0.0.0.0"));
+}
+
+async function boundUdpPort(socket: dgram.Socket, address: string): Promise<number> {
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
-      socket.bind(0, "127.0.0.1", resolve);
+      socket.bind(0, address, resolve);
     });
     return socket.address().port;
   } finally {
@@ -111,6 +118,38 @@ export interface TestPki extends AsyncDisposable {
   /** Deletes the directory. */
   remove(): Promise<void>;
 }
+
+/**
+ * A file of the x509 package's fixed test PKI (`packages/x509/testdata`, made once by its
+ * `make_pki.sh`): the same certificates in every run, for tests that compare against them
+ * or need its odd certificates (`ec-leaf.pem`, `other-root.pem`, ...). Only in a checkout of
+ * the repository.
+ *
+ * @param name The file name, e.g. `root.pem`.
+ * @returns Its path.
+ */
+export function fixedPkiFile(name: string): string {
+  return new URL(`../x509/testdata/${name}`, import.meta.url).pathname;
+}
+
+/**
+ * The fixed test PKI ({@linkcode fixedPkiFile}) as a server identity: root, intermediate,
+ * RSA leaf for localhost / 127.0.0.1, and the client certificate and key.
+ */
+export const fixedPki: ServerIdentity & {
+  /** Client certificate (clientAuth), issued by the intermediate. */
+  readonly client: string;
+  /** The client certificate's RSA key. */
+  readonly clientKey: string;
+} = {
+  root: fixedPkiFile("root.pem"),
+  intermediate: fixedPkiFile("intermediate.pem"),
+  leaf: fixedPkiFile("leaf.pem"),
+  leafKey: fixedPkiFile("leaf.key"),
+  chain: fixedPkiFile("chain.pem"),
+  client: fixedPkiFile("client.pem"),
+  clientKey: fixedPkiFile("client.key"),
+};
 
 /** Options for {@linkcode createTestPki}. */
 export interface TestPkiOptions {
@@ -515,13 +554,17 @@ export interface ServerIdentity {
 /** Whether and how a server asks for a client certificate. */
 export type ClientCertificateMode = "none" | "request" | "require";
 
+/** The four RSA-key-exchange AES-CBC suites, each with its OpenSSL name. */
+export const OPENSSL_SUITES: readonly { readonly openssl: string; readonly suite: CipherSuite }[] =
+  [
+    { openssl: "AES128-SHA", suite: CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA },
+    { openssl: "AES256-SHA", suite: CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA },
+    { openssl: "AES128-SHA256", suite: CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256 },
+    { openssl: "AES256-SHA256", suite: CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256 },
+  ];
+
 /** The four RSA-key-exchange AES-CBC suites in OpenSSL's names. */
-export const OPENSSL_SUITE_NAMES: readonly string[] = [
-  "AES128-SHA",
-  "AES256-SHA",
-  "AES128-SHA256",
-  "AES256-SHA256",
-];
+export const OPENSSL_SUITE_NAMES: readonly string[] = OPENSSL_SUITES.map((s) => s.openssl);
 
 /** Options for {@linkcode startOpenSslServer}. */
 export interface OpenSslServerOptions {
@@ -533,9 +576,11 @@ export interface OpenSslServerOptions {
    * `www` (TLS only): answers GET with a status page. `rev` (TLS only): echoes lines reversed.
    * `stdin`: relays stdin to the client and the client's data to stdout, with its normal log.
    * `quiet`: the same relay with `-quiet` (only the client's data on stdout).
+   * `brief`: the same relay with `-brief` (the client's data on stdout, a summary of each
+   * connection, e.g. `Ciphersuite: AES256-SHA256`, on stderr).
    * @default {"www" for TLS, "stdin" for DTLS}
    */
-  readonly mode?: "www" | "rev" | "stdin" | "quiet";
+  readonly mode?: "www" | "rev" | "stdin" | "quiet" | "brief";
   /** OpenSSL suite names to allow. @default {OPENSSL_SUITE_NAMES} */
   readonly ciphers?: readonly string[];
   /** Allow Encrypt-then-MAC. @default {true} */
@@ -548,14 +593,18 @@ export interface OpenSslServerOptions {
   readonly mtu?: number;
   /** Further `s_server` arguments, e.g. `-trace`. */
   readonly extraArgs?: readonly string[];
-  /** Stdout as bytes (with `quiet`), instead of into `output()`. */
+  /**
+   * Stdout as bytes (with `quiet` or `brief`, where stdout is the client's data), instead of
+   * into `output()`: e.g. to count and hash what the client sent.
+   */
   readonly onStdout?: (chunk: Uint8Array) => void;
 }
 
 /**
  * Starts `openssl s_server` (TLS 1.2, or DTLS 1.2 with cookies) on a free loopback port. It
  * binds port 0 and its `ACCEPT` line gives the port, so no other process can take it first
- * (`quiet` prints nothing, so there a free port is picked and watched instead).
+ * (`quiet` and `brief` print nothing before the first client, so there a free port is picked
+ * and watched instead).
  *
  * @example
  * ```ts ignore
@@ -576,7 +625,8 @@ export async function startOpenSslServer(options: OpenSslServerOptions): Promise
     throw new TypeError(`openssl s_server -${mode} does not work with DTLS`);
   }
   const { pki } = options;
-  const quietPort = mode !== "quiet" ? 0 : dtls ? await freeUdpPort() : freePort();
+  const silent = mode === "quiet" || mode === "brief";
+  const quietPort = !silent ? 0 : dtls ? await freeUdpPort() : freePort();
   const clientCertificate = options.clientCertificate ?? "none";
   const args = [
     ["s_server", "-accept", `127.0.0.1:${quietPort}`, dtls ? "-dtls1_2" : "-tls1_2"],
@@ -588,7 +638,7 @@ export async function startOpenSslServer(options: OpenSslServerOptions): Promise
       ? ["-Verify", "3", "-CAfile", pki.root, "-verify_return_error"]
       : [],
     options.mtu !== undefined ? ["-mtu", String(options.mtu)] : [],
-    mode === "www" ? ["-www"] : mode === "rev" ? ["-rev"] : mode === "quiet" ? ["-quiet"] : [],
+    mode === "stdin" ? [] : [`-${mode}`],
     [...(options.extraArgs ?? [])],
   ].flat();
   const env: Record<string, string> = {};
@@ -604,7 +654,7 @@ export async function startOpenSslServer(options: OpenSslServerOptions): Promise
   return await startPeerProcess("openssl", {
     args,
     env,
-    ready: mode === "quiet"
+    ready: silent
       ? { port: quietPort, transport: dtls ? "udp" : "tcp" }
       : { output: /ACCEPT \S+:(\d+)/ },
     ...(options.onStdout ? { onStdout: options.onStdout } : {}),

@@ -3,9 +3,13 @@
  * and against our own client. Needs `openssl` and `gnutls-bin`.
  */
 import assert from "node:assert/strict";
+import dgram from "node:dgram";
 import { connectDtls, connectTls } from "./mod.ts";
 import {
   createTestPki,
+  fixedPki,
+  fixedPkiFile,
+  freeUdpPort,
   PeerProcessError,
   startGnutlsServer,
   startOpenSslServer,
@@ -122,6 +126,52 @@ Deno.test("testing: openssl s_server -quiet relays the client's bytes to onStdou
   reader.releaseLock();
   writer.releaseLock();
   await tls.close();
+});
+
+Deno.test("testing: openssl s_server -brief with the fixed PKI: data to onStdout, summary in output()", async () => {
+  assert.match(
+    await opensslVerify(
+      "-CAfile",
+      fixedPki.root,
+      "-untrusted",
+      fixedPki.intermediate,
+      fixedPki.leaf,
+    ),
+    /: OK/,
+  );
+  assert.equal(fixedPkiFile("leaf.pem"), fixedPki.leaf);
+  let received = "";
+  await using server = await startOpenSslServer({
+    pki: fixedPki,
+    mode: "brief",
+    ciphers: ["AES256-SHA256"],
+    onStdout: (chunk) => received += new TextDecoder().decode(chunk),
+  });
+  const tls = await connectTls({
+    hostname: "127.0.0.1",
+    port: server.port,
+    caCerts: [await Deno.readTextFile(fixedPki.root)],
+    serverName: "localhost",
+  });
+  const writer = tls.writable.getWriter();
+  await writer.write(new TextEncoder().encode("briefly\n"));
+  await server.waitFor(/Ciphersuite: AES256-SHA256/);
+  for (let i = 0; i < 100 && received === ""; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(received, "briefly\n");
+  assert.doesNotMatch(server.output(), /briefly/);
+  writer.releaseLock();
+  await tls.close();
+});
+
+Deno.test("testing: freeUdpPort gives a port that IPv4 loopback can bind", async () => {
+  const port = await freeUdpPort();
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(port, "127.0.0.1", resolve);
+  });
+  assert.equal(socket.address().port, port);
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
 });
 
 Deno.test("testing: DTLS servers from openssl and gnutls-serv complete a connectDtls handshake", async () => {

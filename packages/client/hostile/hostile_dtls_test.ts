@@ -23,8 +23,8 @@ import {
 } from "@anchortls/record";
 import { CertificateError } from "@anchortls/x509";
 import { connectDtls, type DtlsConnection } from "../mod.ts";
-import { startOpenSslDtls } from "../interop/_dtls_peers.ts";
-import { pkiPath, type ReceivedAlert } from "./scripted_server.ts";
+import { fixedPki, fixedPkiFile, startOpenSslServer } from "../testing.ts";
+import type { ReceivedAlert } from "./scripted_server.ts";
 import { DtlsServerHandshake, ScriptedDtlsPeer } from "./scripted_dtls_server.ts";
 import { longChain } from "./test_chains.ts";
 
@@ -98,7 +98,7 @@ async function readUntil(dtls: DtlsConnection, text: string): Promise<string> {
 }
 
 Deno.test("hostile DTLS: replayed records are never delivered twice, and are counted", async () => {
-  const peer = await startOpenSslDtls({ mtu: 1400 });
+  const peer = await startOpenSslServer({ pki: fixedPki, dtls: true, mtu: 1400 });
   const path = await replayer(peer.port);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const cap = new Promise<never>((_, reject) => {
@@ -108,7 +108,7 @@ Deno.test("hostile DTLS: replayed records are never delivered twice, and are cou
     hostname: "127.0.0.1",
     port: path.port,
     serverName: "localhost",
-    caCerts: [await Deno.readTextFile(pkiPath("root.pem"))],
+    caCerts: [await Deno.readTextFile(fixedPkiFile("root.pem"))],
     retransmit: { initialTimeoutMs: 300, handshakeTimeoutMs: 15_000 },
   });
   try {
@@ -117,9 +117,9 @@ Deno.test("hostile DTLS: replayed records are never delivered twice, and are cou
         await dtls.handshake;
         await dtls.send(encoder.encode("hello\n"));
         await peer.waitFor(/hello\n/);
-        await peer.stdin!.write(encoder.encode("one\n"));
+        await peer.write(encoder.encode("one\n"));
         assert.equal(await readUntil(dtls, "one\n"), "one\n");
-        await peer.stdin!.write(encoder.encode("two\n"));
+        await peer.write(encoder.encode("two\n"));
         assert.equal(await readUntil(dtls, "two\n"), "two\n");
         const before = dtls.stats;
         assert.equal(before.delivered, 2);
@@ -129,7 +129,7 @@ Deno.test("hostile DTLS: replayed records are never delivered twice, and are cou
         const old = path.recorded.slice();
         const oldRecords = old.reduce((n, d) => n + splitDatagram(d).length, 0);
         await path.replay(3);
-        await peer.stdin!.write(encoder.encode("three\n"));
+        await peer.write(encoder.encode("three\n"));
         // The next thing delivered is the new record: no replayed "one" or "two" before it.
         assert.equal(await readUntil(dtls, "three\n"), "three\n");
 
@@ -182,7 +182,7 @@ async function playDtls(
     hostname: "127.0.0.1",
     port: peer.port,
     serverName: "localhost",
-    caCerts: [await Deno.readTextFile(pkiPath("root.pem"))],
+    caCerts: [await Deno.readTextFile(fixedPkiFile("root.pem"))],
     retransmit: { initialTimeoutMs: 2000, handshakeTimeoutMs: 10_000 },
   });
   try {

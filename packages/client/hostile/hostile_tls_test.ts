@@ -11,7 +11,6 @@ import { CertificateError } from "@anchortls/x509";
 import { connectTls, type ConnectTlsOptions, type TlsConnection } from "../mod.ts";
 import { TruncationError } from "../errors.ts";
 import {
-  pkiPath,
   type ReceivedAlert,
   type ScriptedPeer,
   scriptedServer,
@@ -22,11 +21,12 @@ import {
   MAX_CONSECUTIVE_EMPTY_RECORDS,
   MAX_CONSECUTIVE_WARNING_ALERTS,
 } from "../tls_connection.ts";
+import { fixedPkiFile } from "../testing.ts";
 
 /** No scenario may take longer than this; reaching it fails the test. */
 const CAP_MS = 30_000;
 
-const root = await Deno.readTextFile(pkiPath("root.pem"));
+const root = await Deno.readTextFile(fixedPkiFile("root.pem"));
 
 interface Outcome {
   readonly error: unknown;

@@ -41,7 +41,8 @@ import {
 } from "@anchortls/record";
 import { parsePem } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { pkiPath, type ReceivedAlert, rsaDecrypt } from "./scripted_server.ts";
+import { type ReceivedAlert, rsaDecrypt } from "./scripted_server.ts";
+import { fixedPkiFile } from "../testing.ts";
 
 const DTLS12 = 0xfefd;
 
@@ -297,7 +298,7 @@ export class DtlsServerHandshake {
   /** Sends the chain as a Certificate cut into fragments of at most 1000 bytes. */
   async sendCertificate(pace: () => Promise<void> = () => Promise.resolve()): Promise<void> {
     const chain = this.#options.chain ??
-      parsePem(await Deno.readTextFile(pkiPath("chain.pem")));
+      parsePem(await Deno.readTextFile(fixedPkiFile("chain.pem")));
     const messageSeq = this.#messageSeq++;
     const body = encodeCertificate(chain);
     this.message(HandshakeType.certificate, body, messageSeq);
@@ -333,7 +334,7 @@ export class DtlsServerHandshake {
     if (cke.type !== HandshakeType.client_key_exchange) throw new Error("expected CKE");
     this.#transcript.push(cke.bytes);
     const premaster = await rsaDecrypt(
-      await Deno.readTextFile(pkiPath("leaf.key")),
+      await Deno.readTextFile(fixedPkiFile("leaf.key")),
       decodeClientKeyExchange(cke.body),
     );
     this.#master = deriveMasterSecret(

@@ -42,11 +42,7 @@ import {
 } from "@anchortls/record";
 import { parsePem } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
-
-/** A file of the x509 package's test PKI. */
-export function pkiPath(name: string): string {
-  return new URL(`../../x509/testdata/${name}`, import.meta.url).pathname;
-}
+import { fixedPkiFile } from "../testing.ts";
 
 /** An alert as the client sent it. */
 export interface ReceivedAlert {
@@ -347,7 +343,7 @@ export class ServerHandshake {
   /** The Certificate message, framed and added to the transcript. */
   async certificate(): Promise<Uint8Array> {
     const chain = this.#options.chain ??
-      parsePem(await Deno.readTextFile(pkiPath("chain.pem")));
+      parsePem(await Deno.readTextFile(fixedPkiFile("chain.pem")));
     return this.add(encodeTlsHandshake(HandshakeType.certificate, encodeCertificate(chain)));
   }
 
@@ -375,7 +371,7 @@ export class ServerHandshake {
     if (cke!.type !== HandshakeType.client_key_exchange) throw new Error("expected CKE");
     this.add(cke!.transcriptBytes);
     const premaster = await rsaDecrypt(
-      await Deno.readTextFile(pkiPath("leaf.key")),
+      await Deno.readTextFile(fixedPkiFile("leaf.key")),
       decodeClientKeyExchange(cke!.body),
     );
     this.premaster = premaster;

@@ -7,7 +7,7 @@
  */
 
 import { parsePem } from "@anchortls/x509";
-import { pkiPath } from "./scripted_server.ts";
+import { fixedPkiFile } from "../testing.ts";
 
 /**
  * A real chain of 50 certificates: the test root, 48 intermediates each issued by the one
@@ -21,8 +21,8 @@ export async function longChain(): Promise<Uint8Array[]> {
     if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
   };
   try {
-    let issuer = pkiPath("root.pem");
-    let issuerKey = pkiPath("root.key");
+    let issuer = fixedPkiFile("root.pem");
+    let issuerKey = fixedPkiFile("root.key");
     const ders: Uint8Array[] = [];
     for (let i = 1; i <= 49; i++) {
       const leaf = i === 49;
@@ -35,7 +35,7 @@ export async function longChain(): Promise<Uint8Array[]> {
         "30",
         "-sha256",
         "-key",
-        pkiPath(leaf ? "leaf.key" : "intermediate.key"),
+        fixedPkiFile(leaf ? "leaf.key" : "intermediate.key"),
         "-CA",
         issuer,
         "-CAkey",
@@ -64,9 +64,9 @@ export async function longChain(): Promise<Uint8Array[]> {
       ]);
       ders.unshift(parsePem(await Deno.readTextFile(file))[0]!);
       issuer = file;
-      issuerKey = pkiPath("intermediate.key");
+      issuerKey = fixedPkiFile("intermediate.key");
     }
-    ders.push(parsePem(await Deno.readTextFile(pkiPath("root.pem")))[0]!);
+    ders.push(parsePem(await Deno.readTextFile(fixedPkiFile("root.pem")))[0]!);
     return ders;
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -80,7 +80,7 @@ export async function longChain(): Promise<Uint8Array[]> {
  */
 export async function issuerMesh(): Promise<Uint8Array[]> {
   const dir = await Deno.makeTempDir({ prefix: "anchortls-mesh-" });
-  const caKey = pkiPath("intermediate.key");
+  const caKey = fixedPkiFile("intermediate.key");
   const ca = [
     "-addext",
     "basicConstraints=critical,CA:TRUE",
@@ -89,7 +89,7 @@ export async function issuerMesh(): Promise<Uint8Array[]> {
   ];
   const make = async (file: string, subject: string, issuer?: string, extra: string[] = ca) => {
     const signer = issuer ? ["-CA", issuer, "-CAkey", caKey] : [];
-    const key = subject === "/CN=localhost" ? pkiPath("leaf.key") : caKey;
+    const key = subject === "/CN=localhost" ? fixedPkiFile("leaf.key") : caKey;
     const args = [
       "req",
       "-new",

@@ -15,18 +15,31 @@ import {
   DtlsHandshakeTimeoutError,
   TlsAlertError,
 } from "@anchortls/client";
-import { type Peer, pkiText } from "./_peers.ts";
-import { DTLS_SUITES, startGnutlsDtls } from "./_dtls_peers.ts";
+import {
+  fixedPki,
+  fixedPkiFile,
+  type GnutlsServerOptions,
+  OPENSSL_SUITES,
+  type PeerProcess,
+  startGnutlsServer,
+} from "../testing.ts";
+
+/** `gnutls-serv -u --echo` with the fixed test PKI. */
+function startGnutlsDtls(
+  options: Omit<GnutlsServerOptions, "pki" | "dtls"> = {},
+): Promise<PeerProcess> {
+  return startGnutlsServer({ pki: fixedPki, dtls: true, ...options });
+}
 
 async function connect(
-  peer: Peer,
+  peer: PeerProcess,
   options: Partial<ConnectDtlsOptions> = {},
 ): Promise<DtlsConnection> {
   return await connectDtls({
     hostname: "127.0.0.1",
     port: peer.port,
     serverName: "localhost",
-    caCerts: [await pkiText("root.pem")],
+    caCerts: [await Deno.readTextFile(fixedPkiFile("root.pem"))],
     retransmit: { initialTimeoutMs: 300, handshakeTimeoutMs: 15_000 },
     ...options,
   });
@@ -86,7 +99,7 @@ async function echo(dtls: DtlsConnection, sizes: readonly number[], window = 16)
 Deno.test("DTLS gnutls-serv: every suite × Encrypt-then-MAC, with the cookie exchange, echoed", async () => {
   const peer = await startGnutlsDtls();
   try {
-    for (const { openssl, suite } of DTLS_SUITES) {
+    for (const { openssl, suite } of OPENSSL_SUITES) {
       for (const encryptThenMac of [true, false]) {
         const tag = `${openssl}-${encryptThenMac ? "etm" : "mte"}`;
         const dtls = await connect(peer, { suites: [suite], encryptThenMac });
@@ -108,7 +121,7 @@ Deno.test("DTLS gnutls-serv: every suite × Encrypt-then-MAC, with the cookie ex
 
 Deno.test("DTLS gnutls-serv --nocookie: a server that skips HelloVerifyRequest", async () => {
   for (const encryptThenMac of [true, false]) {
-    const peer = await startGnutlsDtls({ cookie: false, encryptThenMac });
+    const peer = await startGnutlsDtls({ encryptThenMac, extraArgs: ["--nocookie"] });
     try {
       const dtls = await connect(peer);
       try {
@@ -124,12 +137,13 @@ Deno.test("DTLS gnutls-serv --nocookie: a server that skips HelloVerifyRequest",
 });
 
 Deno.test("DTLS gnutls-serv -r: client certificate required", async () => {
-  const peer = await startGnutlsDtls({ requireClientCertificate: true });
+  const peer = await startGnutlsDtls({ clientCertificate: "require" });
   try {
     const dtls = await connect(peer, {
       clientCertificate: {
-        certificateChain: (await pkiText("client.pem")) + (await pkiText("intermediate.pem")),
-        privateKey: await pkiText("client.key"),
+        certificateChain: (await Deno.readTextFile(fixedPkiFile("client.pem"))) +
+          (await Deno.readTextFile(fixedPkiFile("intermediate.pem"))),
+        privateKey: await Deno.readTextFile(fixedPkiFile("client.key")),
       },
     });
     try {

@@ -13,12 +13,20 @@
 import assert from "node:assert/strict";
 import { connectDtls, type DtlsConnection } from "@anchortls/client";
 import { type FaultRates, startUdpFaultProxy, withFaultSeed } from "../dtls_testing/mod.ts";
-import { type Peer, pkiText } from "./_peers.ts";
-import { startGnutlsDtls, startOpenSslDtls } from "./_dtls_peers.ts";
+import {
+  fixedPki,
+  fixedPkiFile,
+  type PeerProcess,
+  startGnutlsServer,
+  startOpenSslServer,
+} from "../testing.ts";
 
 const SEEDS = Array.from({ length: 20 }, (_, i) => 1000 + i);
 const LOSS: FaultRates = { drop: 0.2 };
 const RETRANSMIT = { initialTimeoutMs: 100, maxTimeoutMs: 800, handshakeTimeoutMs: 60_000 };
+
+const gnutlsDtls = () => startGnutlsServer({ pki: fixedPki, dtls: true });
+const opensslDtls = () => startOpenSslServer({ pki: fixedPki, dtls: true });
 
 /** Runs `task` for every item, at most `width` at a time. */
 async function pool<T>(items: readonly T[], width: number, task: (item: T) => Promise<void>) {
@@ -40,7 +48,7 @@ async function pool<T>(items: readonly T[], width: number, task: (item: T) => Pr
  * with the given faults in front, connects and runs `body`; everything is stopped after.
  */
 async function throughProxy(
-  start: () => Promise<Peer>,
+  start: () => Promise<PeerProcess>,
   seed: number,
   faults: { toServer: FaultRates; toClient: FaultRates },
   body: (dtls: DtlsConnection) => Promise<void>,
@@ -59,7 +67,7 @@ async function throughProxy(
           hostname: proxy.hostname,
           port: proxy.port,
           serverName: "localhost",
-          caCerts: [await pkiText("root.pem")],
+          caCerts: [await Deno.readTextFile(fixedPkiFile("root.pem"))],
           retransmit: RETRANSMIT,
         });
         try {
@@ -118,7 +126,7 @@ Deno.test("DTLS under 20% loss each way: gnutls-serv completes the handshake for
     SEEDS,
     5,
     (seed) =>
-      throughProxy(startGnutlsDtls, seed, { toServer: LOSS, toClient: LOSS }, async (dtls) => {
+      throughProxy(gnutlsDtls, seed, { toServer: LOSS, toClient: LOSS }, async (dtls) => {
         const info = await dtls.handshake;
         assert.equal(info.extendedMasterSecret, true);
         await echoOnce(dtls, 10);
@@ -133,7 +141,7 @@ Deno.test("DTLS under 20% loss each way: openssl s_server (100-byte Certificate 
     SEEDS,
     SEEDS.length,
     (seed) =>
-      throughProxy(startOpenSslDtls, seed, { toServer: LOSS, toClient: LOSS }, async (dtls) => {
+      throughProxy(opensslDtls, seed, { toServer: LOSS, toClient: LOSS }, async (dtls) => {
         await dtls.handshake;
         assert.ok(dtls.stats.datagramsReceived > 0);
       }),
@@ -147,7 +155,7 @@ Deno.test("DTLS duplicated, reordered and delayed datagrams: nothing is delivere
     SEEDS.slice(0, 10),
     5,
     (seed) =>
-      throughProxy(startGnutlsDtls, seed, { toServer: noisy, toClient: noisy }, async (dtls) => {
+      throughProxy(gnutlsDtls, seed, { toServer: noisy, toClient: noisy }, async (dtls) => {
         await dtls.handshake;
         const echoed = await echoOnce(dtls, 40);
         assert.equal(echoed, 40, "no loss was configured, so every message comes back");

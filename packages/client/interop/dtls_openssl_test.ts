@@ -16,21 +16,34 @@ import {
   type DtlsConnection,
   TlsAlertError,
 } from "@anchortls/client";
-import { type Peer, pkiText } from "./_peers.ts";
-import { DTLS_SUITES, startOpenSslDtls } from "./_dtls_peers.ts";
+import {
+  fixedPki,
+  fixedPkiFile,
+  OPENSSL_SUITES,
+  type OpenSslServerOptions,
+  type PeerProcess,
+  startOpenSslServer,
+} from "../testing.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** `openssl s_server -dtls1_2` relaying stdin, with the fixed test PKI. */
+function startOpenSslDtls(
+  options: Omit<OpenSslServerOptions, "pki" | "dtls"> = {},
+): Promise<PeerProcess> {
+  return startOpenSslServer({ pki: fixedPki, dtls: true, ...options });
+}
+
 async function connect(
-  peer: Peer,
+  peer: PeerProcess,
   options: Partial<ConnectDtlsOptions> = {},
 ): Promise<DtlsConnection> {
   return await connectDtls({
     hostname: "127.0.0.1",
     port: peer.port,
     serverName: "localhost",
-    caCerts: [await pkiText("root.pem")],
+    caCerts: [await Deno.readTextFile(fixedPkiFile("root.pem"))],
     retransmit: { initialTimeoutMs: 300, handshakeTimeoutMs: 15_000 },
     ...options,
   });
@@ -53,7 +66,7 @@ async function readUntil(dtls: DtlsConnection, text: string): Promise<void> {
 
 /** One message each way: ours shows in s_server's output, its stdin line reaches us. */
 async function exchange(
-  peer: Peer,
+  peer: PeerProcess,
   dtls: DtlsConnection,
   tag: string,
   via: "writable" | "send" = "writable",
@@ -67,7 +80,7 @@ async function exchange(
     writer.releaseLock();
   }
   await peer.waitFor(new RegExp(`ping ${tag}\\n`));
-  await peer.stdin!.write(encoder.encode(`pong ${tag}\n`));
+  await peer.write(encoder.encode(`pong ${tag}\n`));
   await readUntil(dtls, `pong ${tag}\n`);
 }
 
@@ -75,7 +88,7 @@ Deno.test("DTLS openssl s_server: every suite × Encrypt-then-MAC, cookie exchan
   const peer = await startOpenSslDtls({ mtu: 1400 });
   try {
     let closes = 0;
-    for (const { openssl, suite } of DTLS_SUITES) {
+    for (const { openssl, suite } of OPENSSL_SUITES) {
       for (const encryptThenMac of [true, false]) {
         const tag = `${openssl}-${encryptThenMac ? "etm" : "mte"}`;
         const dtls = await connect(peer, { suites: [suite], encryptThenMac });
@@ -119,13 +132,14 @@ Deno.test("DTLS openssl s_server -no_etm: the offer is declined and MAC-then-enc
 });
 
 Deno.test("DTLS openssl s_server: ~100-byte Certificate fragments in, a required client certificate out in 400-byte datagrams", async () => {
-  const peer = await startOpenSslDtls({ requireClientCertificate: true });
+  const peer = await startOpenSslDtls({ clientCertificate: "require" });
   try {
     const dtls = await connect(peer, {
       mtu: 400,
       clientCertificate: {
-        certificateChain: (await pkiText("client.pem")) + (await pkiText("intermediate.pem")),
-        privateKey: await pkiText("client.key"),
+        certificateChain: (await Deno.readTextFile(fixedPkiFile("client.pem"))) +
+          (await Deno.readTextFile(fixedPkiFile("intermediate.pem"))),
+        privateKey: await Deno.readTextFile(fixedPkiFile("client.key")),
       },
     });
     try {
@@ -167,7 +181,7 @@ Deno.test("DTLS openssl s_server: a message larger than the MTU allows is refuse
       writer.releaseLock();
       await exchange(peer, dtls, "after-refusals", "send");
       const line = `${"y".repeat(1000)}\n`;
-      await peer.stdin!.write(encoder.encode(line));
+      await peer.write(encoder.encode(line));
       await readUntil(dtls, line);
     } finally {
       await dtls.close();

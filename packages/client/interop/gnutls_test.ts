@@ -11,16 +11,15 @@ import { CertificateError } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { connectTls, type ConnectTlsOptions } from "../mod.ts";
 import {
-  expiredServerCertificate,
-  type GnutlsOptions,
-  type Peer,
-  pki,
-  pkiText,
-  startGnutls,
-} from "./_peers.ts";
+  fixedPki,
+  fixedPkiFile,
+  type GnutlsServerOptions,
+  type PeerProcess,
+  startGnutlsServer,
+} from "../testing.ts";
+import { expiredServerCertificate } from "./_faults.ts";
 
-const root = await pkiText("root.pem");
-const chainFile = pki("chain.pem");
+const root = await Deno.readTextFile(fixedPkiFile("root.pem"));
 const suites: [CipherSuite, string][] = [
   [CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA, "(AES-128-CBC)-(SHA1)"],
   [CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA, "(AES-256-CBC)-(SHA1)"],
@@ -28,15 +27,16 @@ const suites: [CipherSuite, string][] = [
   [CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256, "(AES-256-CBC)-(SHA256)"],
 ];
 
-function base(peer: Peer): ConnectTlsOptions {
+function base(peer: PeerProcess): ConnectTlsOptions {
   return { hostname: "127.0.0.1", port: peer.port, serverName: "localhost", caCerts: [root] };
 }
 
 async function withGnutls(
-  options: Partial<GnutlsOptions>,
-  body: (peer: Peer) => Promise<void>,
+  options: Partial<GnutlsServerOptions>,
+  body: (peer: PeerProcess) => Promise<void>,
 ) {
-  const peer = await startGnutls({ chainFile, ...options });
+  // Without -a or -r, gnutls-serv asks for a client certificate and takes none as well.
+  const peer = await startGnutlsServer({ pki: fixedPki, clientCertificate: "request", ...options });
   try {
     await body(peer);
   } finally {
@@ -65,8 +65,8 @@ async function echo(options: ConnectTlsOptions, line = "hello anchortls\n") {
   }
 }
 
-function connectionReports(peer: Peer): string[] {
-  return peer.text().split("* Accepted connection").slice(1);
+function connectionReports(peer: PeerProcess): string[] {
+  return peer.output().split("* Accepted connection").slice(1);
 }
 
 for (const encryptThenMac of [true, false]) {
@@ -92,12 +92,13 @@ for (const encryptThenMac of [true, false]) {
 }
 
 Deno.test("gnutls-serv: client certificate required", async () => {
-  await withGnutls({ requireClientCertificate: true }, async (peer) => {
+  await withGnutls({ clientCertificate: "require" }, async (peer) => {
     const info = await echo({
       ...base(peer),
       clientCertificate: {
-        certificateChain: (await pkiText("client.pem")) + (await pkiText("intermediate.pem")),
-        privateKey: await pkiText("client.key"),
+        certificateChain: (await Deno.readTextFile(fixedPkiFile("client.pem"))) +
+          (await Deno.readTextFile(fixedPkiFile("intermediate.pem"))),
+        privateKey: await Deno.readTextFile(fixedPkiFile("client.key")),
       },
     });
     assert.equal(info.clientCertificateSent, true);
@@ -109,8 +110,9 @@ Deno.test("gnutls-serv: client certificate required", async () => {
     const ecdsa = await echo({
       ...base(peer),
       clientCertificate: {
-        certificateChain: (await pkiText("ec-leaf.pem")) + (await pkiText("intermediate.pem")),
-        privateKey: await pkiText("ec-leaf.key"),
+        certificateChain: (await Deno.readTextFile(fixedPkiFile("ec-leaf.pem"))) +
+          (await Deno.readTextFile(fixedPkiFile("intermediate.pem"))),
+        privateKey: await Deno.readTextFile(fixedPkiFile("ec-leaf.key")),
       },
     });
     assert.equal(ecdsa.clientCertificateSent, true);
@@ -184,7 +186,7 @@ Deno.test("gnutls-serv: refusals — wrong host, untrusted root, expired, no sha
 
     const untrusted = await connectTls({
       ...base(peer),
-      caCerts: [await pkiText("other-root.pem")],
+      caCerts: [await Deno.readTextFile(fixedPkiFile("other-root.pem"))],
     });
     await assert.rejects(
       untrusted.handshake,
@@ -196,18 +198,21 @@ Deno.test("gnutls-serv: refusals — wrong host, untrusted root, expired, no sha
   const tempDir = await Deno.makeTempDir({ prefix: "anchortls-interop-" });
   try {
     const expired = await expiredServerCertificate(tempDir);
-    await withGnutls({ debug: 5, chainFile: expired.cert, keyFile: expired.key }, async (peer) => {
-      const tls = await connectTls({
-        ...base(peer),
-        caCerts: [await Deno.readTextFile(expired.root)],
-      });
-      await assert.rejects(
-        tls.handshake,
-        (e) => e instanceof CertificateError && e.reason === "expired" && e.alert === 45,
-      );
-      await tls.close();
-      await peer.waitFor(/Alert\[2\|45\]/);
-    });
+    await withGnutls(
+      { debug: 5, pki: { ...fixedPki, chain: expired.cert, leafKey: expired.key } },
+      async (peer) => {
+        const tls = await connectTls({
+          ...base(peer),
+          caCerts: [await Deno.readTextFile(expired.root)],
+        });
+        await assert.rejects(
+          tls.handshake,
+          (e) => e instanceof CertificateError && e.reason === "expired" && e.alert === 45,
+        );
+        await tls.close();
+        await peer.waitFor(/Alert\[2\|45\]/);
+      },
+    );
   } finally {
     await Deno.remove(tempDir, { recursive: true });
   }

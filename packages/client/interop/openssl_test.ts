@@ -13,25 +13,29 @@ import { connectTls, type ConnectTlsOptions, startTls, TruncationError } from ".
 import { parseCertificate, parsePem } from "@anchortls/x509";
 import { SoftwareCryptoProvider } from "@anchortls/handshake";
 import {
-  expiredServerCertificate,
+  fixedPki,
+  fixedPkiFile,
+  OPENSSL_SUITE_NAMES,
   OPENSSL_SUITES,
-  type Peer,
-  pki,
-  pkiText,
-  startOpenSsl,
-  startRecordCorruptingProxy,
-} from "./_peers.ts";
+  type OpenSslServerOptions,
+  type PeerProcess,
+  type ServerIdentity,
+  startOpenSslServer,
+} from "../testing.ts";
+import { expiredServerCertificate, startRecordCorruptingProxy } from "./_faults.ts";
 
-const root = await pkiText("root.pem");
+const root = await Deno.readTextFile(fixedPkiFile("root.pem"));
 const tempDir = await Deno.makeTempDir({ prefix: "anchortls-interop-" });
-const suitesByOpenSslName = new Map([
-  ["AES128-SHA", CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA],
-  ["AES256-SHA", CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA],
-  ["AES128-SHA256", CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256],
-  ["AES256-SHA256", CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256],
-]);
+const suitesByOpenSslName = new Map(OPENSSL_SUITES.map((s) => [s.openssl, s.suite]));
 
-function base(peer: Peer): ConnectTlsOptions {
+/** `openssl s_server -tls1_2` with the fixed test PKI unless another is given. */
+function startOpenSsl(
+  options: Omit<OpenSslServerOptions, "pki"> & { readonly pki?: ServerIdentity },
+): Promise<PeerProcess> {
+  return startOpenSslServer({ pki: fixedPki, ...options });
+}
+
+function base(peer: PeerProcess): ConnectTlsOptions {
   return { hostname: "127.0.0.1", port: peer.port, serverName: "localhost", caCerts: [root] };
 }
 
@@ -50,7 +54,10 @@ async function statusPage(options: ConnectTlsOptions) {
   }
 }
 
-async function withServer<T>(peer: Promise<Peer>, body: (peer: Peer) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  peer: Promise<PeerProcess>,
+  body: (peer: PeerProcess) => Promise<T>,
+): Promise<T> {
   const server = await peer;
   try {
     return await body(server);
@@ -63,9 +70,9 @@ for (const encryptThenMac of [true, false]) {
   for (const extendedMasterSecret of [true, false]) {
     Deno.test(`openssl s_server: every suite, EtM ${encryptThenMac ? "on" : "off"}, EMS ${extendedMasterSecret ? "on" : "off"}`, async () => {
       await withServer(
-        startOpenSsl({ encryptThenMac, extendedMasterSecret, tempDir }),
+        startOpenSsl({ encryptThenMac, extendedMasterSecret }),
         async (peer) => {
-          for (const name of OPENSSL_SUITES) {
+          for (const name of OPENSSL_SUITE_NAMES) {
             const suite = suitesByOpenSslName.get(name)!;
             const { info, page } = await statusPage({ ...base(peer), suites: [suite] });
             assert.equal(info.suite, suite);
@@ -86,18 +93,18 @@ for (const encryptThenMac of [true, false]) {
 }
 
 Deno.test("openssl s_server: client certificate required, RSA client key", async () => {
-  const extraArgs = ["-Verify", "3", "-CAfile", pki("root.pem"), "-verify_return_error"];
-  await withServer(startOpenSsl({ tempDir, extraArgs }), async (peer) => {
+  await withServer(startOpenSsl({ clientCertificate: "require" }), async (peer) => {
     const { info, page } = await statusPage({
       ...base(peer),
       clientCertificate: {
-        certificateChain: (await pkiText("client.pem")) + (await pkiText("intermediate.pem")),
-        privateKey: await pkiText("client.key"),
+        certificateChain: (await Deno.readTextFile(fixedPkiFile("client.pem"))) +
+          (await Deno.readTextFile(fixedPkiFile("intermediate.pem"))),
+        privateKey: await Deno.readTextFile(fixedPkiFile("client.key")),
       },
     });
     assert.equal(info.clientCertificateSent, true);
     assert.match(page, /Client certificate/);
-    assert.match(peer.text(), /verify return:1/);
+    assert.match(peer.output(), /verify return:1/);
 
     // Without one, the server refuses and says so with an alert.
     const refused = await connectTls(base(peer));
@@ -108,16 +115,14 @@ Deno.test("openssl s_server: client certificate required, RSA client key", async
 });
 
 Deno.test("openssl s_server: client certificate with PKCS#1 v1.5 when the server asks only for it", async () => {
-  const extraArgs = [
-    ["-Verify", "3", "-CAfile", pki("root.pem"), "-verify_return_error"],
-    ["-client_sigalgs", "RSA+SHA256"],
-  ].flat();
-  await withServer(startOpenSsl({ tempDir, extraArgs }), async (peer) => {
+  const extraArgs = ["-client_sigalgs", "RSA+SHA256"];
+  await withServer(startOpenSsl({ clientCertificate: "require", extraArgs }), async (peer) => {
     const { info, page } = await statusPage({
       ...base(peer),
       clientCertificate: {
-        certificateChain: (await pkiText("client.pem")) + (await pkiText("intermediate.pem")),
-        privateKey: await pkiText("client.key"),
+        certificateChain: (await Deno.readTextFile(fixedPkiFile("client.pem"))) +
+          (await Deno.readTextFile(fixedPkiFile("intermediate.pem"))),
+        privateKey: await Deno.readTextFile(fixedPkiFile("client.key")),
       },
     });
     assert.equal(info.clientCertificateSent, true);
@@ -126,7 +131,7 @@ Deno.test("openssl s_server: client certificate with PKCS#1 v1.5 when the server
 });
 
 Deno.test("openssl s_server: session resumption by session ID", async () => {
-  await withServer(startOpenSsl({ tempDir }), async (peer) => {
+  await withServer(startOpenSsl({}), async (peer) => {
     const session = new SessionCache();
     const first = await statusPage({ ...base(peer), session });
     assert.equal(first.info.resumed, false);
@@ -142,8 +147,17 @@ Deno.test("openssl s_server: session resumption by session ID", async () => {
 });
 
 Deno.test("openssl s_server: 1 MiB each way, SHA-256 equal on both sides", async () => {
+  const fromClient = sha256.create();
+  let fromClientLength = 0;
   await withServer(
-    startOpenSsl({ tempDir, mode: "stdin", ciphers: ["AES256-SHA256"] }),
+    startOpenSsl({
+      mode: "brief",
+      ciphers: ["AES256-SHA256"],
+      onStdout: (chunk) => {
+        fromClient.update(chunk);
+        fromClientLength += chunk.length;
+      },
+    }),
     async (peer) => {
       const size = 1 << 20;
       const toServer = randomBytes(size);
@@ -164,7 +178,7 @@ Deno.test("openssl s_server: 1 MiB each way, SHA-256 equal on both sides", async
         })();
         const serverSending = (async () => {
           for (let at = 0; at < size; at += 64_000) {
-            await peer.stdin!.write(
+            await peer.write(
               toClient.subarray(at, at + 64_000),
             );
           }
@@ -183,12 +197,12 @@ Deno.test("openssl s_server: 1 MiB each way, SHA-256 equal on both sides", async
         assert.equal(length, size);
         assert.equal(received.digest().toHex(), sha256(toClient).toHex());
         const deadline = Date.now() + 10_000;
-        while (peer.stdoutBytes().length < size && Date.now() < deadline) {
+        while (fromClientLength < size && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 20));
         }
-        assert.equal(peer.stdoutBytes().length, size);
-        assert.equal(peer.stdoutBytes().sha256(), sha256(toServer).toHex());
-        assert.match(peer.text(), /Ciphersuite: AES256-SHA256/);
+        assert.equal(fromClientLength, size);
+        assert.equal(fromClient.digest().toHex(), sha256(toServer).toHex());
+        assert.match(peer.output(), /Ciphersuite: AES256-SHA256/);
       } finally {
         await tls.close();
       }
@@ -197,7 +211,7 @@ Deno.test("openssl s_server: 1 MiB each way, SHA-256 equal on both sides", async
 });
 
 Deno.test("openssl s_server: a server that dies without close_notify is a truncation", async () => {
-  const peer = await startOpenSsl({ tempDir, mode: "stdin" });
+  const peer = await startOpenSsl({ mode: "brief" });
   const tls = await connectTls(base(peer));
   try {
     await tls.handshake;
@@ -211,12 +225,12 @@ Deno.test("openssl s_server: a server that dies without close_notify is a trunca
 
 Deno.test("openssl s_server: a renegotiation request gets a no_renegotiation warning", async () => {
   await withServer(
-    startOpenSsl({ tempDir, mode: "console", extraArgs: ["-msg"] }),
+    startOpenSsl({ mode: "stdin", extraArgs: ["-msg"] }),
     async (peer) => {
       const tls = await connectTls(base(peer));
       try {
         await tls.handshake;
-        await peer.stdin!.write(new TextEncoder().encode("r\n"));
+        await peer.write(new TextEncoder().encode("r\n"));
         await peer.waitFor(/HelloRequest/);
         // OpenSSL answers our refusal with a fatal handshake_failure of its own.
         await assert.rejects(
@@ -233,13 +247,13 @@ Deno.test("openssl s_server: a renegotiation request gets a no_renegotiation war
 
 Deno.test("openssl s_server: a record that fails its MAC is bad_record_mac on both sides", async () => {
   for (const encryptThenMac of [true, false]) {
-    await withServer(startOpenSsl({ tempDir, encryptThenMac, mode: "console" }), async (peer) => {
+    await withServer(startOpenSsl({ encryptThenMac, mode: "stdin" }), async (peer) => {
       const proxy = startRecordCorruptingProxy(peer.port);
       try {
         const tls = await connectTls({ ...base(peer), port: proxy.port });
         try {
           assert.equal((await tls.handshake).encryptThenMac, encryptThenMac);
-          await peer.stdin!.write(new TextEncoder().encode("corrupted on the way\n"));
+          await peer.write(new TextEncoder().encode("corrupted on the way\n"));
           await assert.rejects(
             new Response(tls.readable).arrayBuffer(),
             (e) => e instanceof TlsAlertError && !e.fromPeer && e.description === 20,
@@ -256,7 +270,7 @@ Deno.test("openssl s_server: a record that fails its MAC is bad_record_mac on bo
 });
 
 Deno.test("openssl s_server: nothing is read from the socket while nobody reads", async () => {
-  await withServer(startOpenSsl({ tempDir, mode: "stdin" }), async (peer) => {
+  await withServer(startOpenSsl({ mode: "brief" }), async (peer) => {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: peer.port });
     let pulled = 0;
     const tls = startTls({
@@ -283,7 +297,7 @@ Deno.test("openssl s_server: nothing is read from the socket while nobody reads"
     try {
       await tls.handshake;
       const size = 8 << 20;
-      const feeding = peer.stdin!.write(randomBytes(size)).catch(() => {});
+      const feeding = peer.write(randomBytes(size)).catch(() => {});
       // Let the server send while we do not read, until the pulled count stops moving.
       let last = -1;
       while (pulled !== last) {
@@ -313,7 +327,7 @@ function randomBytes(n: number): Uint8Array {
 
 /** Checks the local error and the alert the server logged (`SSL alert number N`). */
 async function refusedWith(
-  peer: Peer,
+  peer: PeerProcess,
   options: Partial<ConnectTlsOptions>,
   check: (e: unknown) => boolean,
   serverLog: RegExp,
@@ -325,7 +339,7 @@ async function refusedWith(
 }
 
 Deno.test("openssl s_server: refusals — wrong host, untrusted root, expired, no shared suite", async () => {
-  await withServer(startOpenSsl({ tempDir }), async (peer) => {
+  await withServer(startOpenSsl({}), async (peer) => {
     await refusedWith(
       peer,
       { serverName: "wrong.example" },
@@ -334,7 +348,7 @@ Deno.test("openssl s_server: refusals — wrong host, untrusted root, expired, n
     );
     await refusedWith(
       peer,
-      { caCerts: [await pkiText("other-root.pem")] },
+      { caCerts: [await Deno.readTextFile(fixedPkiFile("other-root.pem"))] },
       (e) => e instanceof CertificateError && e.reason === "unknown_issuer",
       /SSL alert number 48/,
     );
@@ -342,7 +356,9 @@ Deno.test("openssl s_server: refusals — wrong host, untrusted root, expired, n
 
   const expired = await expiredServerCertificate(tempDir);
   await withServer(
-    startOpenSsl({ tempDir, cert: expired.cert, chain: expired.root, key: expired.key }),
+    startOpenSsl({
+      pki: { ...fixedPki, leaf: expired.cert, intermediate: expired.root, leafKey: expired.key },
+    }),
     async (peer) => {
       await refusedWith(
         peer,
@@ -353,7 +369,7 @@ Deno.test("openssl s_server: refusals — wrong host, untrusted root, expired, n
     },
   );
 
-  await withServer(startOpenSsl({ tempDir, ciphers: ["AES256-SHA256"] }), async (peer) => {
+  await withServer(startOpenSsl({ ciphers: ["AES256-SHA256"] }), async (peer) => {
     await refusedWith(
       peer,
       {
