@@ -593,6 +593,8 @@ export interface OpenSslServerOptions {
   readonly mtu?: number;
   /** Further `s_server` arguments, e.g. `-trace`. */
   readonly extraArgs?: readonly string[];
+  /** Run when the server has been stopped, e.g. to remove files made for it. */
+  readonly onStop?: () => Promise<void>;
   /**
    * Stdout as bytes (with `quiet` or `brief`, where stdout is the client's data), instead of
    * into `output()`: e.g. to count and hash what the client sent.
@@ -648,9 +650,10 @@ export async function startOpenSslServer(options: OpenSslServerOptions): Promise
     env.OPENSSL_CONF = `${confDir}/no-ems.cnf`;
     await Deno.writeTextFile(env.OPENSSL_CONF, NO_EMS_CONF);
   }
-  const removeConf = confDir
-    ? () => Deno.remove(confDir, { recursive: true }).catch(() => {})
-    : undefined;
+  const onStop = async () => {
+    if (confDir) await Deno.remove(confDir, { recursive: true }).catch(() => {});
+    await options.onStop?.();
+  };
   return await startPeerProcess("openssl", {
     args,
     env,
@@ -658,7 +661,7 @@ export async function startOpenSslServer(options: OpenSslServerOptions): Promise
       ? { port: quietPort, transport: dtls ? "udp" : "tcp" }
       : { output: /ACCEPT \S+:(\d+)/ },
     ...(options.onStdout ? { onStdout: options.onStdout } : {}),
-    ...(removeConf ? { onStop: removeConf } : {}),
+    onStop,
   });
 }
 

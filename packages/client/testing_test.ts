@@ -141,11 +141,13 @@ Deno.test("testing: openssl s_server -brief with the fixed PKI: data to onStdout
   );
   assert.equal(fixedPkiFile("leaf.pem"), fixedPki.leaf);
   let received = "";
+  let stops = 0;
   await using server = await startOpenSslServer({
     pki: fixedPki,
     mode: "brief",
     ciphers: ["AES256-SHA256"],
     onStdout: (chunk) => received += new TextDecoder().decode(chunk),
+    onStop: () => Promise.resolve(void stops++),
   });
   const tls = await connectTls({
     hostname: "127.0.0.1",
@@ -161,6 +163,9 @@ Deno.test("testing: openssl s_server -brief with the fixed PKI: data to onStdout
   assert.doesNotMatch(server.output(), /briefly/);
   writer.releaseLock();
   await tls.close();
+  await server.stop();
+  await server.stop();
+  assert.equal(stops, 1);
 });
 
 Deno.test("testing: freeUdpPort gives a port that IPv4 loopback can bind", async () => {

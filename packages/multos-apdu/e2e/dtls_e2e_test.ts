@@ -5,111 +5,36 @@
  * (openssl), `--allow-net` (127.0.0.1) and `--allow-read`.
  */
 import assert from "node:assert/strict";
-import dgram from "node:dgram";
 import { connectDtls } from "@anchortls/client";
+import { fixedPki, type PeerProcess, startOpenSslServer } from "@anchortls/client/testing";
 import { type CipherSuite, CipherSuites } from "@anchortls/record";
 import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
 import type { TrustCoreEmulator } from "../emulator.ts";
 import { contains, PIN, provisionedChip } from "../_test_support.ts";
 
-const testdata = new URL("../../x509/testdata/", import.meta.url).pathname;
-const rootPem = await Deno.readTextFile(testdata + "root.pem");
+const rootPem = await Deno.readTextFile(fixedPki.root);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-interface Server {
-  readonly port: number;
-  /** Resolves once stdout has matched, or rejects after `ms`. */
-  printed(pattern: RegExp, ms?: number): Promise<void>;
-  /** Writes to s_server's stdin, which it sends to the client. */
-  say(text: string): Promise<void>;
-  stop(): Promise<void>;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
-/** `openssl s_server -dtls1_2` requiring a client certificate; stdin stays open until stop. */
-async function startServer(): Promise<Server> {
-  const port = await freeUdpPort();
-  const caFile = await Deno.makeTempFile({ suffix: ".pem" });
-  await Deno.writeTextFile(
-    caFile,
-    rootPem + await Deno.readTextFile(testdata + "intermediate.pem"),
-  );
-  const child = new Deno.Command("openssl", {
-    args: [
-      "s_server",
-      "-dtls1_2",
-      "-accept",
-      `127.0.0.1:${port}`,
-      "-mtu",
-      "1400",
-      "-cert",
-      testdata + "leaf.pem",
-      "-key",
-      testdata + "leaf.key",
-      "-cert_chain",
-      testdata + "intermediate.pem",
-      // The chip sends its leaf alone; the store holds what completes its chain.
-      "-CAfile",
-      caFile,
-      "-Verify",
-      "3",
-      "-verify_return_error",
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdin = child.stdin.getWriter();
-  let output = "";
-  const waiting = new Set<() => void>();
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      output += chunk;
-      for (const check of waiting) check();
-    }
-  };
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-  const printed = (pattern: RegExp, ms = 10_000) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        waiting.delete(check);
-        reject(new Error(`s_server never printed ${pattern}: ${output}`));
-      }, ms);
-      const check = () => {
-        if (!pattern.test(output)) return;
-        clearTimeout(timer);
-        waiting.delete(check);
-        resolve();
-      };
-      waiting.add(check);
-      check();
-    });
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already exited.
-    }
-    await stdin.close().catch(() => {});
-    await child.status;
-    await drained;
-    await Deno.remove(caFile).catch(() => {});
-  };
+/**
+ * `openssl s_server -dtls1_2` requiring a client certificate. The chip sends its leaf alone,
+ * so the server's store holds the root and the intermediate that completes its chain.
+ */
+async function startServer(): Promise<PeerProcess> {
+  const casFile = await Deno.makeTempFile({ suffix: ".pem" });
   try {
-    await printed(/ACCEPT/);
+    await Deno.writeTextFile(casFile, rootPem + await Deno.readTextFile(fixedPki.intermediate));
+    return await startOpenSslServer({
+      pki: { ...fixedPki, root: casFile },
+      dtls: true,
+      mtu: 1400,
+      clientCertificate: "require",
+      onStop: () => Deno.remove(casFile).catch(() => {}),
+    });
   } catch (error) {
-    await stop();
+    await Deno.remove(casFile).catch(() => {});
     throw error;
   }
-  return { port, printed, say: (text) => stdin.write(encoder.encode(text)), stop };
 }
 
 function inProcess(chip: TrustCoreEmulator) {
@@ -151,8 +76,8 @@ for (const policy of ["full", "hybrid"] as const) {
             assert.ok(info.extendedMasterSecret, tag);
             assert.ok(info.clientCertificateSent, tag);
             await dtls.send(encoder.encode(`from the chip ${tag}\n`));
-            await server.printed(new RegExp(`from the chip ${tag}\\n`));
-            await server.say(`to the chip ${tag}\n`);
+            await server.waitFor(new RegExp(`from the chip ${tag}\\n`));
+            await server.write(`to the chip ${tag}\n`);
             const { value } = await dtls.readable.getReader().read();
             assert.equal(decoder.decode(value), `to the chip ${tag}\n`);
             if (policy === "full") assertNoSecretSent(chip);
@@ -168,7 +93,7 @@ for (const policy of ["full", "hybrid"] as const) {
             await provider.close();
           }
           closes++;
-          await server.printed(new RegExp("(?:DONE|shutting down)[\\s\\S]*".repeat(closes)));
+          await server.waitFor(new RegExp("(?:DONE|shutting down)[\\s\\S]*".repeat(closes)));
         }
       }
     } finally {

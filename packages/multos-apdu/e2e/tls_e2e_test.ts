@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { connectTls } from "@anchortls/client";
+import { fixedPki, type PeerProcess, startOpenSslServer } from "@anchortls/client/testing";
 import { SessionCache } from "@anchortls/handshake";
 import { type CipherSuite, CipherSuites } from "@anchortls/record";
 import {
@@ -20,92 +21,17 @@ import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
 import type { TrustCoreEmulator } from "../emulator.ts";
 import { contains, PIN, provisionedChip } from "../_test_support.ts";
 
-const testdata = new URL("../../x509/testdata/", import.meta.url).pathname;
-const rootPem = await Deno.readTextFile(testdata + "root.pem");
+const rootPem = await Deno.readTextFile(fixedPki.root);
 
 /** Starts `openssl s_server -www` on a free port, asking for a client certificate. */
-interface Server {
-  port: number;
-  /** Resolves when the server's stderr matches, or rejects after `ms`. */
-  logged(pattern: RegExp, ms?: number): Promise<void>;
-  stop(): Promise<string>;
-}
-
-async function startServer(): Promise<Server> {
-  const child = new Deno.Command("openssl", {
-    args: [
-      "s_server",
-      "-accept",
-      "127.0.0.1:0",
-      "-tls1_2",
-      "-www",
-      "-cert",
-      testdata + "leaf.pem",
-      "-key",
-      testdata + "leaf.key",
-      "-cert_chain",
-      testdata + "intermediate.pem",
-      "-CAfile",
-      testdata + "root.pem",
-      "-chainCAfile",
-      testdata + "intermediate.pem",
-      "-Verify",
-      "3",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let errors = "";
-  const waiting = new Set<() => void>();
-  const drained = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      errors += chunk;
-      for (const check of waiting) check();
-    }
-  })();
-  const logged = (pattern: RegExp, ms = 10000) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        waiting.delete(check);
-        reject(new Error(`s_server never logged ${pattern}: ${errors}`));
-      }, ms);
-      const check = () => {
-        if (!pattern.test(errors)) return;
-        clearTimeout(timer);
-        waiting.delete(check);
-        resolve();
-      };
-      waiting.add(check);
-      check();
-    });
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already exited.
-    }
-    await child.status;
-    await drained;
-    return errors;
-  };
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  try {
-    for (;;) {
-      const port = log.match(/ACCEPT \S+:(\d+)/)?.[1];
-      if (port) {
-        lines.releaseLock();
-        return { port: Number(port), logged, stop };
-      }
-      const { value, done } = await lines.read();
-      if (done) throw new Error(`s_server did not start: ${log}`);
-      log += value;
-    }
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+function startServer(): Promise<PeerProcess> {
+  return startOpenSslServer({
+    pki: fixedPki,
+    mode: "www",
+    // Asks for the certificate (-Verify) but serves the page even when its chain fails, so the
+    // page shows what the chip sent; the chip sends its leaf alone.
+    extraArgs: ["-CAfile", fixedPki.root, "-chainCAfile", fixedPki.intermediate, "-Verify", "3"],
+  });
 }
 
 async function fetchPage(
@@ -192,9 +118,9 @@ Deno.test({
         "--pin",
         PIN,
         "--key",
-        testdata + "client.key",
+        fixedPki.clientKey,
         "--cert",
-        testdata + "client.pem",
+        fixedPki.client,
       ],
       stdin: "null",
       stdout: "piped",
@@ -247,7 +173,7 @@ Deno.test("e2e: a chip answering 6982 (PIN never verified) fails the handshake w
       fetchPage(provider, server.port, CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA, true),
       (e) => e instanceof ApduError && e.sw === 0x6982,
     );
-    await server.logged(/alert internal error/);
+    await server.waitFor(/alert internal error/);
   } finally {
     await server.stop();
   }
@@ -285,7 +211,7 @@ Deno.test("e2e: the chip removed mid-handshake gives a LinkError and an alert, n
       fetchPage(provider, server.port, CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256, true),
       (e) => e instanceof LinkError,
     );
-    await server.logged(/alert internal error/);
+    await server.waitFor(/alert internal error/);
   } finally {
     await transport.close();
     await device.close();
