@@ -15,8 +15,8 @@
  * @module
  */
 
-import dgram from "node:dgram";
 import { connectDtls } from "@anchortls/client";
+import { fixedPki, startOpenSslServer } from "@anchortls/client/testing";
 import {
   CbcHmacProtector,
   CipherSuites,
@@ -28,49 +28,16 @@ import {
   splitDatagram,
 } from "@anchortls/record";
 
-const pki = (name: string) =>
-  new URL(`../packages/x509/testdata/${name}`, import.meta.url).pathname;
+const server = await startOpenSslServer({
+  pki: fixedPki,
+  dtls: true,
+  mode: "quiet",
+  mtu: 1400,
+  ciphers: ["AES128-SHA256"],
+});
 
-async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
-const port = await freeUdpPort();
-const server = new Deno.Command("openssl", {
-  args: [
-    "s_server",
-    "-dtls1_2",
-    "-accept",
-    `127.0.0.1:${port}`,
-    "-mtu",
-    "1400",
-    "-cipher",
-    "AES128-SHA256",
-    "-cert",
-    pki("leaf.pem"),
-    "-cert_chain",
-    pki("intermediate.pem"),
-    "-key",
-    pki("leaf.key"),
-    "-quiet",
-  ],
-  // s_server ends its connections at end of stdin: keep it open.
-  stdin: "piped",
-  stdout: "null",
-  stderr: "null",
-}).spawn();
-// -quiet prints nothing; wait until the socket is bound.
-for (let i = 0; i < 200; i++) {
-  const table = await Deno.readTextFile("/proc/net/udp");
-  if (table.includes(`:${port.toString(16).toUpperCase().padStart(4, "0")} `)) break;
-  await new Promise((r) => setTimeout(r, 10));
-}
-
-const rootPem = await Deno.readTextFile(pki("root.pem"));
+const rootPem = await Deno.readTextFile(fixedPki.root);
+const port = server.port;
 
 Deno.bench(
   "openssl s_client -dtls1_2 (process)",
@@ -85,7 +52,7 @@ Deno.bench(
         "-servername",
         "localhost",
         "-CAfile",
-        pki("root.pem"),
+        fixedPki.root,
         "-verify_return_error",
         "-cipher",
         "AES128-SHA256",
@@ -184,10 +151,4 @@ Deno.bench(
   },
 );
 
-globalThis.addEventListener("unload", () => {
-  try {
-    server.kill();
-  } catch {
-    // Already gone.
-  }
-});
+globalThis.addEventListener("unload", () => void server.stop());

@@ -18,18 +18,9 @@
  */
 
 import { connectTls, type ConnectTlsOptions } from "@anchortls/client";
+import { fixedPki, startOpenSslServer } from "@anchortls/client/testing";
 import { SessionCache } from "@anchortls/handshake";
 import { CipherSuites } from "@anchortls/record";
-
-const pki = (name: string) =>
-  new URL(`../packages/x509/testdata/${name}`, import.meta.url).pathname;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 async function readLine(reader: ReadableStreamDefaultReader<string>, buffer: { text: string }) {
   for (;;) {
@@ -45,33 +36,8 @@ async function readLine(reader: ReadableStreamDefaultReader<string>, buffer: { t
   }
 }
 
-const port = freePort();
-const server = new Deno.Command("openssl", {
-  args: [
-    "s_server",
-    "-accept",
-    `127.0.0.1:${port}`,
-    "-tls1_2",
-    "-cipher",
-    "AES128-SHA256",
-    "-cert",
-    pki("leaf.pem"),
-    "-cert_chain",
-    pki("intermediate.pem"),
-    "-key",
-    pki("leaf.key"),
-    "-www",
-  ],
-  stdout: "piped",
-  stderr: "null",
-  stdin: "null",
-}).spawn();
-const serverOut = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-const serverBuffer = { text: "" };
-while (!(await readLine(serverOut, serverBuffer)).includes("ACCEPT"));
-(async () => {
-  while (!(await serverOut.read()).done);
-})();
+const server = await startOpenSslServer({ pki: fixedPki, mode: "www", ciphers: ["AES128-SHA256"] });
+const port = server.port;
 
 const nodeScript = `
 const tls = require("node:tls");
@@ -111,7 +77,7 @@ process.stdin.on("data", (chunk) => {
 process.stdin.on("end", () => queue.then(() => process.exit(0)));
 `;
 const node = new Deno.Command("node", {
-  args: ["-e", nodeScript, String(port), pki("root.pem")],
+  args: ["-e", nodeScript, String(port), fixedPki.root],
   stdin: "piped",
   stdout: "piped",
   stderr: "inherit",
@@ -130,7 +96,7 @@ const options: ConnectTlsOptions = {
   hostname: "127.0.0.1",
   port,
   serverName: "localhost",
-  caCerts: [await Deno.readTextFile(pki("root.pem"))],
+  caCerts: [await Deno.readTextFile(fixedPki.root)],
   suites: [CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256],
 };
 const sessions = new SessionCache();
@@ -171,8 +137,8 @@ Deno.bench("node subprocess pipe round trip, no handshake", { group: "overhead" 
 globalThis.addEventListener("unload", () => {
   try {
     node.kill();
-    server.kill();
   } catch {
     // Already gone.
   }
+  void server.stop();
 });

@@ -31,6 +31,7 @@
  */
 
 import { connectTls, type ConnectTlsOptions, type TlsConnection } from "@anchortls/client";
+import { fixedPki, startOpenSslServer } from "@anchortls/client/testing";
 import { type CryptoProvider, SoftwareCryptoProvider } from "@anchortls/handshake";
 import { MultosCryptoProvider, TrustCoreEmulator } from "@anchortls/multos-apdu";
 import { CipherSuites } from "@anchortls/record";
@@ -52,11 +53,9 @@ const COUNTED_HANDSHAKES = 8;
 const COUNTED_ECHOES = 30;
 const INS_PSO = 0x2a;
 
-const pki = (name: string) =>
-  new URL(`../packages/x509/testdata/${name}`, import.meta.url).pathname;
-const rootPem = await Deno.readTextFile(pki("root.pem"));
-const clientKeyPem = await Deno.readTextFile(pki("client.key"));
-const clientCertPem = await Deno.readTextFile(pki("client.pem"));
+const rootPem = await Deno.readTextFile(fixedPki.root);
+const clientKeyPem = await Deno.readTextFile(fixedPki.clientKey);
+const clientCertPem = await Deno.readTextFile(fixedPki.client);
 
 /** Everything that must stop when the run ends (deno bench has no teardown hook). */
 const cleanups: (() => void)[] = [];
@@ -70,53 +69,16 @@ globalThis.addEventListener("unload", () => {
   }
 });
 
-/**
- * Starts `openssl s_server -rev` on a free port, requiring a client certificate. Local: the
- * e2e tests' starter lives in a test file and handshake_bench.ts starts its server inline.
- */
+/** Starts `openssl s_server -rev` on a free port, asking for a client certificate. */
 async function startServer(): Promise<number> {
-  const child = new Deno.Command("openssl", {
-    args: [
-      "s_server",
-      "-accept",
-      "127.0.0.1:0",
-      "-tls1_2",
-      "-cipher",
-      "AES128-SHA256",
-      "-rev",
-      "-cert",
-      pki("leaf.pem"),
-      "-key",
-      pki("leaf.key"),
-      "-cert_chain",
-      pki("intermediate.pem"),
-      "-CAfile",
-      pki("root.pem"),
-      "-chainCAfile",
-      pki("intermediate.pem"),
-      "-Verify",
-      "3",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  cleanups.push(() => child.kill("SIGTERM"));
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  for (;;) {
-    const port = log.match(/ACCEPT \S+:(\d+)/)?.[1];
-    if (port) {
-      // Keep the pipe drained so s_server never blocks on a full stdout.
-      (async () => {
-        while (!(await reader.read()).done);
-      })().catch(() => undefined);
-      return Number(port);
-    }
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`s_server did not start: ${log}`);
-    log += value;
-  }
+  const server = await startOpenSslServer({
+    pki: fixedPki,
+    mode: "rev",
+    ciphers: ["AES128-SHA256"],
+    extraArgs: ["-CAfile", fixedPki.root, "-chainCAfile", fixedPki.intermediate, "-Verify", "3"],
+  });
+  cleanups.push(() => void server.stop());
+  return server.port;
 }
 
 /** Bytes that crossed one chip link, counted on the host's end, and the APDUs sent. */
@@ -208,9 +170,9 @@ async function ptyChip(meter: Meter): Promise<ApduTransport> {
       "--pin",
       PIN,
       "--key",
-      pki("client.key"),
+      fixedPki.clientKey,
       "--cert",
-      pki("client.pem"),
+      fixedPki.client,
     ],
     stdin: "null",
     stdout: "piped",
