@@ -14,9 +14,12 @@ import {
   type ConnectTlsOptions,
   SessionCache,
 } from "@anchortls/client";
-
-const testdata = new URL("../packages/x509/testdata/", import.meta.url);
-const pki = (name: string): string => new URL(name, testdata).pathname;
+import {
+  fixedPki,
+  fixedPkiFile,
+  type OpenSslServerOptions,
+  startOpenSslServer,
+} from "@anchortls/client/testing";
 
 /** Bytes of one connection, each direction in the order they crossed the proxy. */
 export interface Conversation {
@@ -26,73 +29,6 @@ export interface Conversation {
   readonly toServer: Uint8Array[];
   /** Server to client: TCP chunks or UDP datagrams. */
   readonly toClient: Uint8Array[];
-}
-
-interface Server {
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
-/** Starts `openssl s_server` and waits for its ACCEPT line (at most 10 s). */
-async function startOpenSsl(args: string[], dtls: boolean): Promise<Server> {
-  const port = dtls ? await freeUdpPort() : freePort();
-  const child = new Deno.Command("openssl", {
-    args: ["s_server", "-accept", `127.0.0.1:${port}`, ...args],
-    // s_server ends its connections at end of stdin: keep stdin open until stop().
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const ready = Promise.withResolvers<void>();
-  const drain = async (stream: ReadableStream<Uint8Array>): Promise<void> => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      output += decoder.decode(chunk, { stream: true });
-      if (/ACCEPT/.test(output)) ready.resolve();
-    }
-  };
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-  const stop = async (): Promise<void> => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await child.stdin.abort().catch(() => undefined);
-    await child.status;
-    await drained;
-  };
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const up = await Promise.race([
-      ready.promise.then(() => true),
-      child.status.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 10_000))),
-    ]);
-    if (!up) throw new Error(`openssl s_server did not start:\n${output}`);
-  } catch (error) {
-    await stop();
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-  return { port, stop };
 }
 
 /** A TCP proxy on a free loopback port that records both directions of each connection. */
@@ -165,18 +101,15 @@ async function udpTap(
   };
 }
 
-const serverArgs = [
-  "-cert",
-  pki("leaf.pem"),
-  "-key",
-  pki("leaf.key"),
-  "-cert_chain",
-  pki("intermediate.pem"),
-];
+/** What a run sets on `openssl s_server` (its identity is always the fixed test PKI). */
+type ServerSettings = Pick<OpenSslServerOptions, "ciphers" | "mtu" | "extraArgs">;
+
+/** openssl's own default cipher list: what the client offers decides the suite. */
+const OPENSSL_DEFAULT_CIPHERS = ["DEFAULT"];
 
 interface TlsRun {
   readonly name: string;
-  readonly server: string[];
+  readonly server: ServerSettings;
   readonly client: Partial<ConnectTlsOptions>;
   /** Connections with the same client options (a session cache in them resumes). */
   readonly connections?: number;
@@ -205,35 +138,40 @@ async function getStatusPage(options: ConnectTlsOptions): Promise<void> {
  * @returns One conversation per connection.
  */
 export async function captureTls(): Promise<Conversation[]> {
-  const root = await Deno.readTextFile(pki("root.pem"));
+  const root = await Deno.readTextFile(fixedPki.root);
   const cache = new SessionCache();
   const runs: TlsRun[] = [
     ...["AES128-SHA", "AES256-SHA", "AES128-SHA256", "AES256-SHA256"].map((suite) => ({
       name: `tls ${suite}`,
-      server: ["-cipher", suite],
+      server: { ciphers: [suite] },
       client: {},
     })),
-    { name: "tls mac-then-encrypt", server: [], client: { encryptThenMac: false } },
+    { name: "tls mac-then-encrypt", server: {}, client: { encryptThenMac: false } },
     {
       name: "tls client certificate",
-      server: ["-Verify", "1", "-verifyCAfile", pki("root.pem")],
+      server: { extraArgs: ["-Verify", "1", "-verifyCAfile", fixedPki.root] },
       client: {
         clientCertificate: {
-          certificateChain: await Deno.readTextFile(pki("client.pem")),
-          privateKey: await Deno.readTextFile(pki("client.key")),
+          certificateChain: await Deno.readTextFile(fixedPki.client),
+          privateKey: await Deno.readTextFile(fixedPki.clientKey),
         },
       },
     },
-    { name: "tls resumption", server: [], client: { session: cache }, connections: 2 },
+    { name: "tls resumption", server: {}, client: { session: cache }, connections: 2 },
     {
       name: "tls untrusted server",
-      server: [],
-      client: { caCerts: [await Deno.readTextFile(pki("other-root.pem"))] },
+      server: {},
+      client: { caCerts: [await Deno.readTextFile(fixedPkiFile("other-root.pem"))] },
     },
   ];
   const conversations: Conversation[] = [];
   for (const run of runs) {
-    const server = await startOpenSsl([...serverArgs, "-www", ...run.server], false);
+    const server = await startOpenSslServer({
+      pki: fixedPki,
+      mode: "www",
+      ciphers: OPENSSL_DEFAULT_CIPHERS,
+      ...run.server,
+    });
     try {
       // One proxy port per run: the session cache is keyed by name and port.
       const tap = tcpTap(server.port, run.name, conversations);
@@ -264,22 +202,24 @@ export async function captureTls(): Promise<Conversation[]> {
  * @returns One conversation per connection.
  */
 export async function captureDtls(): Promise<Conversation[]> {
-  const root = await Deno.readTextFile(pki("root.pem"));
-  const runs: { name: string; server: string[]; client: Partial<ConnectDtlsOptions> }[] = [
-    { name: "dtls default", server: [], client: {} },
-    { name: "dtls mtu 400", server: ["-mtu", "400"], client: { mtu: 400 } },
+  const root = await Deno.readTextFile(fixedPki.root);
+  const runs: { name: string; server: ServerSettings; client: Partial<ConnectDtlsOptions> }[] = [
+    { name: "dtls default", server: {}, client: {} },
+    { name: "dtls mtu 400", server: { mtu: 400 }, client: { mtu: 400 } },
     {
       name: "dtls mac-then-encrypt",
-      server: ["-cipher", "AES128-SHA"],
+      server: { ciphers: ["AES128-SHA"] },
       client: { encryptThenMac: false, mtu: 256 },
     },
   ];
   const conversations: Conversation[] = [];
   for (const run of runs) {
-    const server = await startOpenSsl(
-      [...serverArgs, "-dtls1_2", ...run.server],
-      true,
-    );
+    const server = await startOpenSslServer({
+      pki: fixedPki,
+      dtls: true,
+      ciphers: OPENSSL_DEFAULT_CIPHERS,
+      ...run.server,
+    });
     const record: Conversation = { name: run.name, toServer: [], toClient: [] };
     const tap = await udpTap(server.port, record);
     try {
