@@ -7,7 +7,6 @@
  */
 
 import assert from "node:assert/strict";
-import dgram from "node:dgram";
 import {
   ContentType,
   encodeDtlsRecord,
@@ -15,11 +14,10 @@ import {
   splitDatagram,
   Writer,
 } from "@anchortls/record";
+import { fixedPki, startOpenSslServer } from "../testing.ts";
 import { connectUdp, type DatagramLink } from "../udp/mod.ts";
 import { withFaultSeed } from "./fault_plan.ts";
 import { startUdpFaultProxy, type UdpFaultProxyOptions } from "./udp_fault_proxy.ts";
-
-const pki = new URL("../../x509/testdata/", import.meta.url);
 
 /** A ClientHello without cookie in one DTLS record: AES128-SHA, null compression, no extensions. */
 function clientHelloDatagram(recordSeq: number): Uint8Array {
@@ -46,56 +44,18 @@ function isHelloVerifyRequest(datagram: Uint8Array): boolean {
   return record?.type === ContentType.handshake && record.fragment[0] === 3;
 }
 
-async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
 /** Runs `body` against s_server behind a proxy; everything is stopped afterwards. */
 async function withServerBehindProxy(
   faults: Omit<UdpFaultProxyOptions, "serverPort">,
   body: (link: DatagramLink, describe: () => string) => Promise<void>,
 ): Promise<void> {
-  const port = await freeUdpPort();
-  const child = new Deno.Command("openssl", {
-    args: [
-      "s_server",
-      "-dtls1_2",
-      "-accept",
-      `127.0.0.1:${port}`,
-      "-cert",
-      new URL("leaf.pem", pki).pathname,
-      "-key",
-      new URL("leaf.key", pki).pathname,
-    ],
-    // s_server closes its connections at end of stdin, so stdin stays open until we kill it.
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  let output = "";
-  let listening!: () => void;
-  const ready = new Promise<void>((resolve) => (listening = resolve));
-  const drained = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stdout) {
-      output += decoder.decode(chunk, { stream: true });
-      if (output.includes("ACCEPT")) listening();
-    }
-  })();
-  let guard: ReturnType<typeof setTimeout> | undefined;
+  const server = await startOpenSslServer({ pki: fixedPki, dtls: true });
   try {
-    const up = await Promise.race([
-      ready.then(() => true),
-      child.status.then(() => false),
-      new Promise<boolean>((resolve) => (guard = setTimeout(() => resolve(false), 10_000))),
-    ]);
-    clearTimeout(guard);
-    assert.ok(up, `openssl s_server did not start:\n${output}`);
-    const proxy = await startUdpFaultProxy({ ...faults, serverPort: port, maxRunMs: 20_000 });
+    const proxy = await startUdpFaultProxy({
+      ...faults,
+      serverPort: server.port,
+      maxRunMs: 20_000,
+    });
     const link = await connectUdp(proxy.hostname, proxy.port);
     try {
       await withFaultSeed(
@@ -108,15 +68,7 @@ async function withServerBehindProxy(
       await proxy.close();
     }
   } finally {
-    clearTimeout(guard);
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already exited: nothing to kill.
-    }
-    await child.stdin.abort().catch(() => {});
-    await child.status;
-    await drained;
+    await server.stop();
   }
 }
 
