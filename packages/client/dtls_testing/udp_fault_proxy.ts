@@ -20,7 +20,7 @@ import {
   type FaultPlanOptions,
   type FaultStats,
   formatFaultStats,
-} from "./fault_plan.ts";
+} from "@anchortls/handshake/dtls/testing";
 
 /** Default longest life of a proxy. */
 export const DEFAULT_PROXY_MAX_RUN_MS = 60_000;

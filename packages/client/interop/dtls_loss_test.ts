@@ -12,7 +12,8 @@
 
 import assert from "node:assert/strict";
 import { connectDtls, type DtlsConnection } from "@anchortls/client";
-import { type FaultRates, startUdpFaultProxy, withFaultSeed } from "../dtls_testing/mod.ts";
+import { type FaultRates, withFaultSeed } from "@anchortls/handshake/dtls/testing";
+import { startUdpFaultProxy } from "../dtls_testing/udp_fault_proxy.ts";
 import {
   fixedPki,
   fixedPkiFile,

@@ -21,6 +21,7 @@ import { readTestdata } from "../_test_server.ts";
 import { DtlsTestServer, type DtlsTestServerOptions } from "./_test_dtls_server.ts";
 import { type DtlsClientConfig, DtlsClientCore, type DtlsClientEvent } from "./dtls_client.ts";
 import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
+import { SeededRandom } from "./testing.ts";
 
 const trustAnchors = parsePem(await readTestdata("root.pem")).map((der) => parseCertificate(der));
 const provider = new SoftwareCryptoProvider();
@@ -35,18 +36,6 @@ interface Faults {
   jitterMs?: number;
   /** Chance of a long delay (200..600 ms). */
   delay?: number;
-}
-
-/** mulberry32, so each scenario replays from its seed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface InFlight {
@@ -64,7 +53,7 @@ class Scenario {
   now = START;
   /** While true, every datagram towards the server is lost. */
   blockToServer = false;
-  readonly #random: () => number;
+  readonly #random: SeededRandom;
   readonly #toServer: Faults;
   readonly #toClient: Faults;
   #inFlight: InFlight[] = [];
@@ -76,7 +65,7 @@ class Scenario {
     config: Partial<DtlsClientConfig> = {},
     server: DtlsTestServerOptions = {},
   ) {
-    this.#random = seeded(seed);
+    this.#random = new SeededRandom(seed);
     this.#toServer = faults.toServer ?? {};
     this.#toClient = faults.toClient ?? {};
     this.client = new DtlsClientCore({
@@ -92,11 +81,11 @@ class Scenario {
   #send(toServer: boolean, datagram: Uint8Array): void {
     const f = toServer ? this.#toServer : this.#toClient;
     if (toServer && this.blockToServer) return;
-    if (this.#random() < (f.drop ?? 0)) return;
-    const copies = this.#random() < (f.duplicate ?? 0) ? 2 : 1;
+    if (this.#random.next() < (f.drop ?? 0)) return;
+    const copies = this.#random.next() < (f.duplicate ?? 0) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
-      let at = this.now + 5 + this.#random() * (f.jitterMs ?? 0);
-      if (this.#random() < (f.delay ?? 0)) at += 200 + this.#random() * 400;
+      let at = this.now + 5 + this.#random.next() * (f.jitterMs ?? 0);
+      if (this.#random.next() < (f.delay ?? 0)) at += 200 + this.#random.next() * 400;
       this.#inFlight.push({ at, order: this.#order++, toServer, datagram });
     }
   }

@@ -13,20 +13,9 @@ import { packDatagrams } from "./fragmenter.ts";
 import { decodeDtlsHandshakeRecord, type DtlsHandshakeMessage } from "./handshake_header.ts";
 import { DtlsReassembler } from "./reassembler.ts";
 import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
+import { SeededRandom } from "./testing.ts";
 
 const MTU = 400;
-
-/** mulberry32: a seeded generator, so each scenario replays exactly from its seed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function message(msgType: number, messageSeq: number, length: number): DtlsHandshakeMessage {
   const body = new Uint8Array(length).map((_, i) => (i * 7 + msgType * 13 + messageSeq) & 0xff);
@@ -98,7 +87,7 @@ interface Outcome {
 
 /** Runs the handshake's flights over the lossy path until the client has the server's Finished. */
 function run(seed: number, toServer: Path, toClient: Path): Outcome {
-  const random = seeded(seed);
+  const random = new SeededRandom(seed);
   const client = new Endpoint();
   const server = new Endpoint();
   const queue: InFlight[] = [];
@@ -112,10 +101,10 @@ function run(seed: number, toServer: Path, toClient: Path): Outcome {
     const sender = from === "client" ? client : server;
     for (const datagram of sender.datagrams(entries)) {
       datagrams++;
-      const drop = random() < path.drop;
-      const copies = random() < path.duplicate ? 2 : 1;
+      const drop = random.next() < path.drop;
+      const copies = random.next() < path.duplicate ? 2 : 1;
       for (let i = 0; i < copies; i++) {
-        const at = now + 1 + Math.floor(random() * path.jitterMs);
+        const at = now + 1 + Math.floor(random.next() * path.jitterMs);
         if (!drop) {
           queue.push({ at, order: order++, to: from === "client" ? "server" : "client", datagram });
         }
