@@ -21,53 +21,30 @@ import { readTestdata } from "../_test_server.ts";
 import { DtlsTestServer, type DtlsTestServerOptions } from "./_test_dtls_server.ts";
 import { type DtlsClientConfig, DtlsClientCore, type DtlsClientEvent } from "./dtls_client.ts";
 import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
-import { SeededRandom } from "./testing.ts";
+import { FakeClock, type FaultRates, LossyChannel, withFaultSeed } from "./testing.ts";
 
 const trustAnchors = parsePem(await readTestdata("root.pem")).map((der) => parseCertificate(der));
 const provider = new SoftwareCryptoProvider();
 // The fake clock starts at the real time: the test PKI is made fresh, valid from about now.
 const START = Date.now();
 
-/** Faults of one direction: chances per datagram, and the largest extra latency. */
-interface Faults {
-  drop?: number;
-  duplicate?: number;
-  /** Extra latency drawn from 0..jitterMs, so datagrams overtake each other. */
-  jitterMs?: number;
-  /** Chance of a long delay (200..600 ms). */
-  delay?: number;
-}
-
-interface InFlight {
-  at: number;
-  order: number;
-  toServer: boolean;
-  datagram: Uint8Array;
-}
-
-/** Client, server and the path between them, on one fake clock. */
+/** Client, server and the seeded lossy path between them, on one fake clock. */
 class Scenario {
   readonly client: DtlsClientCore;
   readonly server: DtlsTestServer;
   readonly events: DtlsClientEvent[] = [];
-  now = START;
+  readonly clock = new FakeClock(START);
   /** While true, every datagram towards the server is lost. */
   blockToServer = false;
-  readonly #random: SeededRandom;
-  readonly #toServer: Faults;
-  readonly #toClient: Faults;
-  #inFlight: InFlight[] = [];
-  #order = 0;
+  readonly #path: LossyChannel;
 
   constructor(
     seed: number,
-    faults: { toServer?: Faults; toClient?: Faults } = {},
+    faults: { toServer?: FaultRates; toClient?: FaultRates } = {},
     config: Partial<DtlsClientConfig> = {},
     server: DtlsTestServerOptions = {},
   ) {
-    this.#random = new SeededRandom(seed);
-    this.#toServer = faults.toServer ?? {};
-    this.#toClient = faults.toClient ?? {};
+    this.#path = new LossyChannel({ seed, ...faults });
     this.client = new DtlsClientCore({
       provider,
       trustAnchors,
@@ -78,47 +55,39 @@ class Scenario {
     this.server = new DtlsTestServer(server);
   }
 
-  #send(toServer: boolean, datagram: Uint8Array): void {
-    const f = toServer ? this.#toServer : this.#toClient;
-    if (toServer && this.blockToServer) return;
-    if (this.#random.next() < (f.drop ?? 0)) return;
-    const copies = this.#random.next() < (f.duplicate ?? 0) ? 2 : 1;
-    for (let i = 0; i < copies; i++) {
-      let at = this.now + 5 + this.#random.next() * (f.jitterMs ?? 0);
-      if (this.#random.next() < (f.delay ?? 0)) at += 200 + this.#random.next() * 400;
-      this.#inFlight.push({ at, order: this.#order++, toServer, datagram });
-    }
+  /** The fake time now. */
+  get now(): number {
+    return this.clock.now;
   }
 
   /** Sends what the client has queued and collects its events. */
   drain(): void {
-    for (const d of this.client.pollTransmit()) this.#send(true, d);
+    for (const d of this.client.pollTransmit()) {
+      if (!this.blockToServer) this.#path.send("toServer", d, this.now);
+    }
     for (let e = this.client.pollEvent(); e; e = this.client.pollEvent()) this.events.push(e);
   }
 
-  /** Injects a datagram towards the client, as if the server had sent it. */
+  /** Injects a datagram towards the client along the path, as if the server had sent it. */
   inject(datagram: Uint8Array): void {
-    this.#inFlight.push({ at: this.now + 5, order: this.#order++, toServer: false, datagram });
+    this.#path.send("toClient", datagram, this.now);
   }
 
   /** Runs until `done` holds or nothing is left to happen; returns the fake time spent. */
   async run(done: () => boolean, limitMs = 120_000): Promise<number> {
     this.drain();
     while (!done() && this.now - START < limitMs) {
-      const nextDatagram = this.#inFlight.reduce(
-        (min, d) => Math.min(min, d.at),
-        Infinity,
+      const next = Math.min(
+        this.#path.pollTimeout() ?? Infinity,
+        this.client.pollTimeout() ?? Infinity,
       );
-      const next = Math.min(nextDatagram, this.client.pollTimeout() ?? Infinity);
       if (next === Infinity) break;
-      this.now = Math.max(this.now, next);
-      const due = this.#inFlight.filter((d) => d.at <= this.now).sort((a, b) =>
-        a.at - b.at || a.order - b.order
-      );
-      this.#inFlight = this.#inFlight.filter((d) => d.at > this.now);
-      for (const d of due) {
-        if (d.toServer) {
-          for (const reply of await this.server.handle(d.datagram)) this.#send(false, reply);
+      this.clock.advanceTo(next);
+      for (const d of this.#path.deliver(this.now)) {
+        if (d.direction === "toServer") {
+          for (const reply of await this.server.handle(d.datagram)) {
+            this.#path.send("toClient", reply, this.now);
+          }
         } else {
           await this.client.handleDatagram(d.datagram, this.now);
         }
@@ -160,16 +129,6 @@ class Scenario {
       seen.set(index, (seen.get(index) ?? 0) + 1);
     }
     return seen;
-  }
-}
-
-async function withSeed(seed: number, step: () => Promise<void>): Promise<void> {
-  try {
-    await step();
-  } catch (error) {
-    throw new Error(`fault seed ${seed}: ${error instanceof Error ? error.message : error}`, {
-      cause: error,
-    });
   }
 }
 
@@ -225,7 +184,7 @@ const SEEDS = Array.from({ length: 20 }, (_, i) => 7000 + i);
 Deno.test("DTLS core under 20% loss each way: every seed completes and echoes arrive once", async () => {
   let timer = 0;
   for (const seed of SEEDS) {
-    await withSeed(seed, async () => {
+    await withFaultSeed(seed, async () => {
       const s = new Scenario(seed, { toServer: { drop: 0.2 }, toClient: { drop: 0.2 } }, {}, {
         mtu: 500,
       });
@@ -241,7 +200,7 @@ Deno.test("DTLS core under 20% loss each way: every seed completes and echoes ar
 Deno.test("DTLS core with duplication: replays are counted, never delivered twice", async () => {
   let replayed = 0;
   for (const seed of SEEDS.slice(0, 10)) {
-    await withSeed(seed, async () => {
+    await withFaultSeed(seed, async () => {
       const s = new Scenario(seed, { toServer: { duplicate: 0.5 }, toClient: { duplicate: 0.5 } });
       await s.handshake();
       const seen = await s.echo(20);
@@ -255,12 +214,12 @@ Deno.test("DTLS core with duplication: replays are counted, never delivered twic
 
 Deno.test("DTLS core with reordering and delay: every seed completes", async () => {
   for (const seed of SEEDS.slice(0, 10)) {
-    await withSeed(seed, async () => {
+    await withFaultSeed(seed, async () => {
       const s = new Scenario(
         seed,
         {
-          toServer: { jitterMs: 50, delay: 0.2 },
-          toClient: { jitterMs: 50, delay: 0.2, duplicate: 0.1 },
+          toServer: { reorder: 0.3, delay: 0.2, delayMs: [200, 600] },
+          toClient: { reorder: 0.3, delay: 0.2, delayMs: [200, 600], duplicate: 0.1 },
         },
         {},
         { mtu: 400 },
@@ -379,7 +338,7 @@ Deno.test("DTLS core: the server's retransmitted flight makes the client resend 
   await s.run(() => s.client.stats.datagramsSent >= 3);
   const started = s.now;
   // Half a timeout later the server, which never saw our flight, sends its own again.
-  s.now += 600;
+  s.clock.advance(600);
   for (const d of await s.server.resendLastFlight()) s.inject(d);
   s.blockToServer = false;
   await s.run(() => s.client.state !== "handshaking");

@@ -13,7 +13,7 @@ import { packDatagrams } from "./fragmenter.ts";
 import { decodeDtlsHandshakeRecord, type DtlsHandshakeMessage } from "./handshake_header.ts";
 import { DtlsReassembler } from "./reassembler.ts";
 import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
-import { SeededRandom } from "./testing.ts";
+import { FakeClock, type FaultRates, LossyChannel } from "./testing.ts";
 
 const MTU = 400;
 
@@ -37,20 +37,6 @@ const certificate = message(11, 2, 1800);
 const flight4 = [message(2, 1, 70), certificate, message(14, 3, 0)].map((m) => hs(0, m));
 const flight5 = [hs(0, message(16, 2, 258)), ccs, hs(1, message(20, 3, 12))];
 const flight6 = [ccs, hs(1, message(20, 4, 12))];
-
-interface Path {
-  drop: number;
-  duplicate: number;
-  /** Largest extra latency; datagrams overtake each other within it. */
-  jitterMs: number;
-}
-
-interface InFlight {
-  at: number;
-  order: number;
-  to: Side;
-  datagram: Uint8Array;
-}
 
 type Side = "client" | "server";
 
@@ -86,29 +72,19 @@ interface Outcome {
 }
 
 /** Runs the handshake's flights over the lossy path until the client has the server's Finished. */
-function run(seed: number, toServer: Path, toClient: Path): Outcome {
-  const random = new SeededRandom(seed);
+function run(seed: number, toServer: FaultRates, toClient: FaultRates): Outcome {
+  const path = new LossyChannel({ seed, toServer, toClient, latencyMs: 1 });
   const client = new Endpoint();
   const server = new Endpoint();
-  const queue: InFlight[] = [];
-  let order = 0;
+  const clock = new FakeClock();
   let datagrams = 0;
-  let now = 0;
 
   const transmit = (from: Side, entries: readonly FlightEntry[] | undefined): void => {
     if (entries === undefined) return;
-    const path = from === "client" ? toServer : toClient;
     const sender = from === "client" ? client : server;
     for (const datagram of sender.datagrams(entries)) {
       datagrams++;
-      const drop = random.next() < path.drop;
-      const copies = random.next() < path.duplicate ? 2 : 1;
-      for (let i = 0; i < copies; i++) {
-        const at = now + 1 + Math.floor(random.next() * path.jitterMs);
-        if (!drop) {
-          queue.push({ at, order: order++, to: from === "client" ? "server" : "client", datagram });
-        }
-      }
+      path.send(from === "client" ? "toServer" : "toClient", datagram, clock.now);
     }
   };
 
@@ -117,12 +93,12 @@ function run(seed: number, toServer: Path, toClient: Path): Outcome {
     if (m.msgType === 3) {
       transmit(
         "client",
-        client.flights.send([hs(0, clientHelloWithCookie)], now, { peerNextMessageSeq }),
+        client.flights.send([hs(0, clientHelloWithCookie)], clock.now, { peerNextMessageSeq }),
       );
     } else if (m.msgType === 14) {
-      transmit("client", client.flights.send(flight5, now, { peerNextMessageSeq }));
+      transmit("client", client.flights.send(flight5, clock.now, { peerNextMessageSeq }));
     } else if (m.msgType === 20) {
-      client.flights.complete(now);
+      client.flights.complete(clock.now);
       client.done = true;
     }
   };
@@ -133,10 +109,13 @@ function run(seed: number, toServer: Path, toClient: Path): Outcome {
       // A stateless cookie exchange: the HelloVerifyRequest is not a tracked flight.
       transmit("server", [hs(0, helloVerifyRequest)]);
     } else if (m.msgType === 1) {
-      transmit("server", server.flights.send(flight4, now, { peerNextMessageSeq }));
+      transmit("server", server.flights.send(flight4, clock.now, { peerNextMessageSeq }));
     } else if (m.msgType === 20) {
-      transmit("server", server.flights.send(flight6, now, { peerNextMessageSeq, final: true }));
-      server.flights.complete(now);
+      transmit(
+        "server",
+        server.flights.send(flight6, clock.now, { peerNextMessageSeq, final: true }),
+      );
+      server.flights.complete(clock.now);
       server.done = true;
     }
   };
@@ -151,7 +130,7 @@ function run(seed: number, toServer: Path, toClient: Path): Outcome {
           if (side === "server" && outcome.messageSeq === 0 && !server.flights.stats.flights) {
             transmit("server", [hs(0, helloVerifyRequest)]);
           } else {
-            transmit(side, me.flights.retransmissionSeen(outcome.messageSeq, now));
+            transmit(side, me.flights.retransmissionSeen(outcome.messageSeq, clock.now));
           }
         }
       }
@@ -162,19 +141,20 @@ function run(seed: number, toServer: Path, toClient: Path): Outcome {
     }
   };
 
-  transmit("client", client.flights.send([hs(0, clientHello)], now, { peerNextMessageSeq: 0 }));
+  transmit(
+    "client",
+    client.flights.send([hs(0, clientHello)], clock.now, { peerNextMessageSeq: 0 }),
+  );
   while (!client.done) {
     const wake = [
-      ...queue.map((q) => q.at),
+      path.pollTimeout(),
       client.flights.pollTimeout(),
       server.flights.pollTimeout(),
     ].filter((t): t is number => t !== undefined);
-    assert.ok(wake.length > 0, `seed ${seed}: nothing left to happen at ${now} ms`);
-    now = Math.max(now, Math.min(...wake));
-    queue.sort((a, b) => a.at - b.at || a.order - b.order);
-    while (queue.length > 0 && queue[0]!.at <= now) {
-      const item = queue.shift()!;
-      receive(item.to, item.datagram);
+    assert.ok(wake.length > 0, `seed ${seed}: nothing left to happen at ${clock.now} ms`);
+    const now = clock.advanceTo(Math.min(...wake));
+    for (const d of path.deliver(now)) {
+      receive(d.direction === "toServer" ? "server" : "client", d.datagram);
     }
     if ((client.flights.pollTimeout() ?? Infinity) <= now) {
       transmit("client", client.flights.handleTimeout(now));
@@ -183,10 +163,10 @@ function run(seed: number, toServer: Path, toClient: Path): Outcome {
       transmit("server", server.flights.handleTimeout(now));
     }
   }
-  return { client, server, now, datagrams };
+  return { client, server, now: clock.now, datagrams };
 }
 
-const clean: Path = { drop: 0, duplicate: 0, jitterMs: 1 };
+const clean: FaultRates = {};
 
 Deno.test("reference: a clean path needs no retransmission at all", () => {
   const { client, server } = run(1, clean, clean);
@@ -206,7 +186,8 @@ Deno.test("reference: a clean path needs no retransmission at all", () => {
 });
 
 Deno.test("with 20% loss each way, duplicates and reordering, every seed of 30 completes", () => {
-  const lossy: Path = { drop: 0.2, duplicate: 0.1, jitterMs: 30 };
+  // Every datagram also waits 0..29 ms more, so datagrams overtake each other.
+  const lossy: FaultRates = { drop: 0.2, duplicate: 0.1, delay: 1, delayMs: [0, 29] };
   let retransmissions = 0;
   for (let seed = 1; seed <= 30; seed++) {
     const { client, server, now } = run(seed, lossy, lossy);
@@ -226,7 +207,7 @@ Deno.test("with 20% loss each way, duplicates and reordering, every seed of 30 c
 });
 
 Deno.test("a dead path ends in a typed timeout at the handshake deadline", () => {
-  const dead: Path = { drop: 1, duplicate: 0, jitterMs: 1 };
+  const dead: FaultRates = { drop: 1 };
   assert.throws(
     () => run(7, dead, clean),
     (err: unknown) =>
