@@ -160,6 +160,7 @@ export class ClientHandshake {
   #hello: ClientHello | undefined;
   #complete = false;
   #failed = false;
+  #aborted = false;
 
   /**
    * Prepares a handshake; nothing is sent until {@linkcode ClientHandshake.start}.
@@ -175,7 +176,7 @@ export class ClientHandshake {
 
   /** True once the handshake has completed. */
   get isComplete(): boolean {
-    return this.#complete;
+    return this.#complete && !this.#aborted;
   }
 
   /**
@@ -237,6 +238,7 @@ export class ClientHandshake {
   async handle(event: HandshakeEvent): Promise<HandshakeAction[]> {
     const context = this.#context;
     if (!context) throw new TypeError("handshake not started");
+    if (this.#aborted) throw abortedError();
     if (this.#failed) throw new TypeError("handshake already failed");
     context.now = event.now;
     context.actions = [];
@@ -252,9 +254,36 @@ export class ClientHandshake {
     } catch (error) {
       this.#failed = true;
       await this.#releaseAll(context);
-      throw error;
+      throw this.#aborted ? abortedError(error) : error;
+    }
+    if (this.#aborted) {
+      // abort() ran while this record was being handled: what the provider issued since then,
+      // and a session this record just completed, have no owner but us.
+      await this.#releaseAll(context);
+      const done = context.actions.find((a) => a.kind === "complete");
+      const session = done?.kind === "complete" && !done.info.resumed
+        ? done.info.session
+        : undefined;
+      if (session) await context.config.provider.release(session.master).catch(() => {});
+      throw abortedError();
     }
     return context.actions;
+  }
+
+  /**
+   * Ends a handshake that will not complete (cancelled, timed out, its transport gone) and
+   * releases every secret handle it holds. Safe to call at any time, more than once, and while
+   * {@linkcode ClientHandshake.handle} is still awaiting the provider: that call then releases
+   * what it obtained and rejects with an `AbortError`. After completion it does nothing: the
+   * session's master secret belongs to the session (and to a `SessionCache` that keeps it).
+   *
+   * @returns Once the handles held so far are released.
+   */
+  async abort(): Promise<void> {
+    if (this.#complete || this.#aborted) return;
+    this.#aborted = true;
+    this.#failed = true;
+    if (this.#context) await this.#releaseAll(this.#context);
   }
 
   async #changeCipherSpec(context: HandshakeContext, data: Uint8Array): Promise<void> {
@@ -356,6 +385,12 @@ export class ClientHandshake {
     }
     context.handles.clear();
   }
+}
+
+function abortedError(cause?: unknown): DOMException {
+  const error = new DOMException("handshake aborted", "AbortError");
+  if (cause !== undefined) Object.defineProperty(error, "cause", { value: cause });
+  return error;
 }
 
 function clientHelloExtensions(

@@ -17,8 +17,9 @@
  *
  * An abbreviated (resumed) handshake reuses a master handle kept in the session cache and calls
  * only steps 1, 4 and 5. The handshake calls {@linkcode CryptoProvider.release} on every handle
- * it no longer needs (failed handshakes included); the session cache releases the master handle
- * when it evicts the session.
+ * it no longer needs (failed handshakes included, and ones its driver ends with
+ * `ClientHandshake.abort()`); the session cache releases the master handle when it evicts the
+ * session.
  *
  * # Handles
  *

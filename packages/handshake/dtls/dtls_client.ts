@@ -93,6 +93,11 @@ export interface DtlsClientStats {
   readonly dropped: number;
   /** Records dropped because the replay window had seen their sequence number. */
   readonly replayed: number;
+  /**
+   * Handshake fragments the reassembler dropped: too far ahead of the expected message, or
+   * beyond its buffer. Counted apart from `dropped`, which counts whole records.
+   */
+  readonly fragmentsDropped: number;
   /** Application data records delivered. */
   readonly delivered: number;
 }
@@ -148,6 +153,7 @@ export class DtlsClientCore {
   #datagramsSent = 0;
   #dropped = 0;
   #replayed = 0;
+  #fragmentsDropped = 0;
   #delivered = 0;
 
   /**
@@ -208,6 +214,7 @@ export class DtlsClientCore {
       peerRetransmissions: peer,
       dropped: this.#dropped,
       replayed: this.#replayed,
+      fragmentsDropped: this.#fragmentsDropped,
       delivered: this.#delivered,
     };
   }
@@ -344,22 +351,26 @@ export class DtlsClientCore {
   /**
    * Closes the connection: queues a close_notify (in the current epoch), preceded by a
    * user_canceled warning while the handshake is still running (RFC 5246 §7.2.2), and stops.
+   * A handshake that had not completed releases its secret handles.
    *
-   * @returns Once the alerts are queued.
+   * @returns Once the alerts are queued and the handles released.
    */
   async close(): Promise<void> {
     if (this.#state !== "handshaking" && this.#state !== "connected") return;
     const handshaking = this.#state === "handshaking";
     this.#state = "closed";
     this.#flights?.complete(0);
-    if (handshaking) await this.#sendAlert(AlertLevel.warning, AlertDescription.user_canceled);
+    if (handshaking) {
+      await this.#handshake.abort();
+      await this.#sendAlert(AlertLevel.warning, AlertDescription.user_canceled);
+    }
     await this.#sendAlert(AlertLevel.warning, AlertDescription.close_notify);
   }
 
   async #record(type: number, epoch: number, plaintext: Uint8Array, now: number): Promise<void> {
     switch (type) {
       case ContentType.alert:
-        return this.#alert(epoch, plaintext);
+        return await this.#alert(epoch, plaintext);
       case ContentType.handshake:
         return await this.#handshakeRecord(epoch, plaintext, now);
       case ContentType.change_cipher_spec:
@@ -392,7 +403,7 @@ export class DtlsClientCore {
     }
   }
 
-  #alert(epoch: number, plaintext: Uint8Array): void {
+  async #alert(epoch: number, plaintext: Uint8Array): Promise<void> {
     if (this.#state === "connected" && epoch < this.#readEpoch) {
       // Unauthenticated once keys are in use: anyone could have sent it.
       this.#dropped++;
@@ -407,7 +418,7 @@ export class DtlsClientCore {
     }
     if (alert.description === AlertDescription.close_notify) {
       if (this.#state === "handshaking") {
-        this.#failed(
+        await this.#failed(
           new TlsAlertError(alert.description, "during the handshake", { fromPeer: true }),
         );
         return;
@@ -417,7 +428,7 @@ export class DtlsClientCore {
       return;
     }
     if (alert.level === AlertLevel.warning) return;
-    this.#failed(
+    await this.#failed(
       new TlsAlertError(alert.description, undefined, {
         fromPeer: true,
         level: AlertLevel.fatal,
@@ -436,6 +447,10 @@ export class DtlsClientCore {
     if (this.#state === "connected" && epoch < this.#readEpoch) return;
     for (const fragment of fragments) {
       const outcome = this.#reassembler.push(fragment);
+      if (outcome.kind === "dropped") {
+        this.#fragmentsDropped++;
+        continue;
+      }
       if (outcome.kind === "retransmission") {
         if (this.#state === "handshaking") {
           const entries = this.#flights!.retransmissionSeen(outcome.messageSeq, now);
@@ -550,13 +565,15 @@ export class DtlsClientCore {
     const description = error instanceof DtlsHandshakeTimeoutError
       ? undefined
       : alertForError(error);
-    this.#failed(error);
+    await this.#failed(error);
     if (description !== undefined) await this.#sendAlert(AlertLevel.fatal, description);
   }
 
-  #failed(error: unknown): void {
+  /** Ends the connection; a handshake cut short releases its secret handles. */
+  async #failed(error: unknown): Promise<void> {
     this.#state = "failed";
     this.#flights?.complete(0);
     this.#events.push({ kind: "failed", error });
+    await this.#handshake.abort();
   }
 }

@@ -1,0 +1,116 @@
+/**
+ * Test support: a `SoftwareCryptoProvider` that keeps the secret handles it issued and has not
+ * yet released, and can hold one call open so a test can end a handshake mid-await.
+ *
+ * @module
+ */
+
+import type { CipherSuite } from "@anchortls/record";
+import type { PublicKeyInfo } from "@anchortls/x509";
+import type {
+  CryptoPolicy,
+  CryptoProvider,
+  EncryptedPremaster,
+  HelloRandoms,
+  MasterSecretHandle,
+  PremasterHandle,
+  RecordKeyOptions,
+  RecordKeys,
+} from "./crypto_provider.ts";
+import type { FinishedLabel, MasterSecretContext } from "./key_schedule.ts";
+import { SoftwareCryptoProvider } from "./software_provider.ts";
+
+/** A call to hold: `reached` settles when it is made, the call returns once `open` settles. */
+export interface Gate {
+  readonly call: "encryptPremaster" | "masterSecret" | "recordKeys" | FinishedLabel;
+  readonly reached: PromiseWithResolvers<void>;
+  readonly open: PromiseWithResolvers<void>;
+}
+
+export class CountingProvider implements CryptoProvider {
+  /** Handles issued and not released. */
+  readonly live = new Set<PremasterHandle | MasterSecretHandle>();
+  readonly #inner = new SoftwareCryptoProvider();
+  #gate: Gate | undefined;
+
+  get policy(): CryptoPolicy {
+    return this.#inner.policy;
+  }
+
+  get signatureSchemes(): readonly number[] {
+    return this.#inner.signatureSchemes;
+  }
+
+  /** Holds the next call named `call` (after the secret it makes exists) until `open`. */
+  hold(call: Gate["call"]): Gate {
+    this.#gate = {
+      call,
+      reached: Promise.withResolvers<void>(),
+      open: Promise.withResolvers<void>(),
+    };
+    return this.#gate;
+  }
+
+  async #pass(call: Gate["call"]): Promise<void> {
+    const gate = this.#gate;
+    if (gate?.call !== call) return;
+    this.#gate = undefined;
+    gate.reached.resolve();
+    await gate.open.promise;
+  }
+
+  random(length: number): Promise<Uint8Array> {
+    return this.#inner.random(length);
+  }
+
+  async encryptPremaster(serverKey: PublicKeyInfo, version?: number): Promise<EncryptedPremaster> {
+    const result = await this.#inner.encryptPremaster(serverKey, version);
+    this.live.add(result.premaster);
+    await this.#pass("encryptPremaster");
+    return result;
+  }
+
+  async masterSecret(
+    premaster: PremasterHandle,
+    context: MasterSecretContext,
+  ): Promise<MasterSecretHandle> {
+    const master = await this.#inner.masterSecret(premaster, context);
+    this.live.add(master);
+    await this.#pass("masterSecret");
+    return master;
+  }
+
+  async recordKeys(
+    master: MasterSecretHandle,
+    suite: CipherSuite,
+    randoms: HelloRandoms,
+    options: RecordKeyOptions,
+  ): Promise<RecordKeys> {
+    const keys = await this.#inner.recordKeys(master, suite, randoms, options);
+    await this.#pass("recordKeys");
+    return keys;
+  }
+
+  async finished(
+    master: MasterSecretHandle,
+    label: FinishedLabel,
+    transcriptHash: Uint8Array,
+  ): Promise<Uint8Array> {
+    const verifyData = await this.#inner.finished(master, label, transcriptHash);
+    await this.#pass(label);
+    return verifyData;
+  }
+
+  certificateChain(): Promise<Uint8Array[]> {
+    return this.#inner.certificateChain();
+  }
+
+  sign(scheme: number, data: Uint8Array): Promise<Uint8Array> {
+    return this.#inner.sign(scheme, data);
+  }
+
+  async release(handle: PremasterHandle | MasterSecretHandle): Promise<void> {
+    this.live.delete(handle);
+    await this.#inner.release(handle);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * `ClientHandshake.abort()`: every way a handshake ends short of completion leaves no secret
+ * handle alive in the provider, also when the abort lands while the handshake awaits it; after
+ * completion only the session's master secret stays.
+ */
+
+import assert from "node:assert/strict";
+import { parseCertificateChain, parsePem } from "@anchortls/x509";
+import { readTestdata, splitMessages, TestServer } from "./_test_server.ts";
+import { CountingProvider, type Gate } from "./_counting_provider.ts";
+import { ClientHandshake, type HandshakeAction } from "./client_handshake.ts";
+
+const trustAnchors = parseCertificateChain(parsePem(await readTestdata("root.pem")));
+const HS = 22;
+const CCS = 20;
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(parts.flatMap((p) => [...p]));
+}
+
+function sentHandshake(actions: HandshakeAction[]): Uint8Array {
+  return concat(actions.flatMap((a) => a.kind === "send" && a.contentType === HS ? [a.data] : []));
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof DOMException && e.name === "AbortError";
+}
+
+/** A handshake that has sent its ClientHello, and the server's first flight for it. */
+async function started(provider: CountingProvider, server = new TestServer()) {
+  const handshake = new ClientHandshake({ provider, trustAnchors, serverName: "localhost" });
+  const [hello] = await handshake.start(Date.now());
+  assert.ok(hello?.kind === "send");
+  const { messages } = await server.hello(splitMessages(hello.data)[0]!);
+  return { handshake, server, firstFlight: concat(messages) };
+}
+
+Deno.test("ClientHandshake.abort: after the client flight releases the master secret, twice is harmless", async () => {
+  const provider = new CountingProvider();
+  const { handshake, firstFlight } = await started(provider);
+  await handshake.handle({ type: HS, data: firstFlight, now: Date.now() });
+  assert.equal(provider.live.size, 1, "the master secret, the premaster already released");
+  await handshake.abort();
+  assert.equal(provider.live.size, 0);
+  await handshake.abort();
+  assert.equal(provider.live.size, 0);
+  await assert.rejects(
+    () => handshake.handle({ type: CCS, data: Uint8Array.of(1), now: Date.now() }),
+    isAbort,
+  );
+  assert.equal(handshake.isComplete, false);
+});
+
+Deno.test("ClientHandshake.abort: before anything was issued does nothing, and a start-less one too", async () => {
+  const provider = new CountingProvider();
+  const { handshake } = await started(provider);
+  await handshake.abort();
+  assert.equal(provider.live.size, 0);
+  await new ClientHandshake({ provider, trustAnchors }).abort();
+});
+
+const clientFlightCalls: Gate["call"][] = [
+  "encryptPremaster",
+  "masterSecret",
+  "recordKeys",
+  "client finished",
+];
+for (const call of clientFlightCalls) {
+  Deno.test(`ClientHandshake.abort: while awaiting ${call} releases what that call issued`, async () => {
+    const provider = new CountingProvider();
+    const { handshake, firstFlight } = await started(provider);
+    const gate = provider.hold(call);
+    const handling = handshake.handle({ type: HS, data: firstFlight, now: Date.now() });
+    await gate.reached.promise;
+    assert.ok(provider.live.size > 0, "a secret exists while the call is held");
+    await handshake.abort();
+    gate.open.resolve();
+    await assert.rejects(() => handling, isAbort);
+    assert.equal(provider.live.size, 0);
+  });
+}
+
+/** Runs a full handshake up to the server Finished, which `finish` then feeds. */
+async function upToServerFinished(provider: CountingProvider) {
+  const { handshake, server, firstFlight } = await started(provider);
+  const flight = await handshake.handle({ type: HS, data: firstFlight, now: Date.now() });
+  const finished = await server.clientFlight(splitMessages(sentHandshake(flight)));
+  await handshake.handle({ type: CCS, data: Uint8Array.of(1), now: Date.now() });
+  const finish = () => handshake.handle({ type: HS, data: finished, now: Date.now() });
+  return { handshake, finish };
+}
+
+Deno.test("ClientHandshake.abort: while the server Finished is checked also releases the new session's master", async () => {
+  const provider = new CountingProvider();
+  const { handshake, finish } = await upToServerFinished(provider);
+  const gate = provider.hold("server finished");
+  const handling = finish();
+  await gate.reached.promise;
+  await handshake.abort();
+  gate.open.resolve();
+  await assert.rejects(() => handling, isAbort);
+  assert.equal(provider.live.size, 0);
+  assert.equal(handshake.isComplete, false);
+});
+
+Deno.test("ClientHandshake.abort: after completion leaves the session's master secret alone", async () => {
+  const provider = new CountingProvider();
+  const { handshake, finish } = await upToServerFinished(provider);
+  const actions = await finish();
+  const done = actions.find((a) => a.kind === "complete");
+  assert.ok(done?.kind === "complete" && done.info.session, "an EMS session to keep");
+  await handshake.abort();
+  assert.equal(handshake.isComplete, true);
+  assert.deepEqual([...provider.live], [done.info.session.master]);
+  await provider.release(done.info.session.master);
+  assert.equal(provider.live.size, 0);
+});
+
+Deno.test("ClientHandshake: a failed handshake leaves no handle alive (bad server Finished)", async () => {
+  const provider = new CountingProvider();
+  const { handshake, server, firstFlight } = await started(
+    provider,
+    new TestServer({ badFinished: true }),
+  );
+  const flight = await handshake.handle({ type: HS, data: firstFlight, now: Date.now() });
+  const finished = await server.clientFlight(splitMessages(sentHandshake(flight)));
+  await handshake.handle({ type: CCS, data: Uint8Array.of(1), now: Date.now() });
+  await assert.rejects(() => handshake.handle({ type: HS, data: finished, now: Date.now() }));
+  assert.equal(provider.live.size, 0);
+});
