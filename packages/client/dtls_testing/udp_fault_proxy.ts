@@ -13,13 +13,11 @@
 
 import dgram from "node:dgram";
 import {
-  emptyFaultCounters,
-  type FaultCounters,
   type FaultDirection,
-  FaultPlanner,
   type FaultPlanOptions,
   type FaultStats,
   formatFaultStats,
+  LossyChannel,
 } from "@anchortls/handshake/dtls/testing";
 
 /** Default longest life of a proxy. */
@@ -123,7 +121,16 @@ export async function startUdpFaultProxy(options: UdpFaultProxyOptions): Promise
   if (!(maxRunMs > 0) || !(maxDatagrams >= 0) || !(holdMs >= 0)) {
     throw new RangeError("maxRunMs must be positive; maxDatagrams and reorderHoldMs not negative");
   }
-  const planner = new FaultPlanner(options);
+  // The in-memory channel decides and schedules every fate; the proxy only moves real
+  // datagrams on a real clock, so a seed means the same faults on both.
+  const channel = new LossyChannel({
+    seed: options.seed,
+    ...(options.toServer ? { toServer: options.toServer } : {}),
+    ...(options.toClient ? { toClient: options.toClient } : {}),
+    latencyMs: 0,
+    reorderHoldMs: holdMs,
+    maxDatagrams,
+  });
   const family = serverHostname.includes(":") ? "udp6" : "udp4";
   const front = dgram.createSocket(family);
   const back = dgram.createSocket(family);
@@ -142,15 +149,7 @@ export async function startUdpFaultProxy(options: UdpFaultProxyOptions): Promise
     back.close();
     throw err;
   }
-  return new FaultProxy(front, back, planner, { maxRunMs, maxDatagrams, holdMs });
-}
-
-type Timer = ReturnType<typeof setTimeout>;
-
-interface Held {
-  readonly bytes: Uint8Array;
-  readonly copies: number;
-  readonly timer: Timer;
+  return new FaultProxy(front, back, channel, maxRunMs);
 }
 
 class FaultProxy implements UdpFaultProxy {
@@ -159,41 +158,23 @@ class FaultProxy implements UdpFaultProxy {
   readonly closed: Promise<void>;
   readonly #front: dgram.Socket;
   readonly #back: dgram.Socket;
-  readonly #planner: FaultPlanner;
-  readonly #maxDatagrams: number;
-  readonly #holdMs: number;
-  readonly #runTimer: Timer;
-  readonly #timers = new Set<Timer>();
-  readonly #held: Record<FaultDirection, Held | undefined> = {
-    toServer: undefined,
-    toClient: undefined,
-  };
-  readonly #counters: Record<FaultDirection, FaultCounters> = {
-    toServer: emptyFaultCounters(),
-    toClient: emptyFaultCounters(),
-  };
+  readonly #channel: LossyChannel;
+  readonly #runTimer: ReturnType<typeof setTimeout>;
+  #deliveryTimer: ReturnType<typeof setTimeout> | undefined;
   #client: { address: string; port: number } | undefined;
-  #accepted = 0;
   #foreignIgnored = 0;
   #closing = false;
   #resolveClosed!: () => void;
 
-  constructor(
-    front: dgram.Socket,
-    back: dgram.Socket,
-    planner: FaultPlanner,
-    bounds: { maxRunMs: number; maxDatagrams: number; holdMs: number },
-  ) {
+  constructor(front: dgram.Socket, back: dgram.Socket, channel: LossyChannel, maxRunMs: number) {
     this.#front = front;
     this.#back = back;
-    this.#planner = planner;
-    this.#maxDatagrams = bounds.maxDatagrams;
-    this.#holdMs = bounds.holdMs;
+    this.#channel = channel;
     const address = front.address();
     this.hostname = address.address;
     this.port = address.port;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#runTimer = setTimeout(() => void this.close(), bounds.maxRunMs);
+    this.#runTimer = setTimeout(() => void this.close(), maxRunMs);
     front.on("message", (message: Uint8Array, from: dgram.RemoteInfo) => {
       this.#client ??= { address: from.address, port: from.port };
       if (from.address !== this.#client.address || from.port !== this.#client.port) {
@@ -209,11 +190,11 @@ class FaultProxy implements UdpFaultProxy {
   }
 
   get seed(): number {
-    return this.#planner.seed;
+    return this.#channel.seed;
   }
 
   get stats(): FaultStats {
-    return { toServer: { ...this.#counters.toServer }, toClient: { ...this.#counters.toClient } };
+    return this.#channel.stats;
   }
 
   get foreignIgnored(): number {
@@ -226,81 +207,34 @@ class FaultProxy implements UdpFaultProxy {
 
   #handle(direction: FaultDirection, bytes: Uint8Array): void {
     if (this.#closing) return;
-    const counters = this.#counters[direction];
-    if (this.#accepted >= this.#maxDatagrams) {
-      counters.overLimit++;
-      return;
-    }
-    this.#accepted++;
-    counters.received++;
-    const decision = this.#planner.decide(direction);
-    const held = this.#held[direction];
-    this.#held[direction] = undefined;
-    if (decision.drop) {
-      counters.dropped++;
-    } else {
-      const copies = decision.duplicate ? 2 : 1;
-      if (decision.duplicate) counters.duplicated++;
-      if (decision.delayMs > 0) counters.delayed++;
-      if (decision.reorder && held === undefined) {
-        counters.reordered++;
-        const timer = this.#later(() => {
-          if (this.#held[direction]?.timer !== timer) return;
-          this.#held[direction] = undefined;
-          this.#transmit(direction, bytes, copies);
-        }, this.#holdMs + decision.delayMs);
-        this.#held[direction] = { bytes, copies, timer };
-      } else {
-        this.#forward(direction, bytes, copies, decision.delayMs);
-      }
-    }
-    if (held !== undefined) {
-      this.#cancel(held.timer);
-      this.#forward(direction, held.bytes, held.copies, decision.drop ? 0 : decision.delayMs);
-    }
+    this.#channel.send(direction, bytes, performance.now());
+    this.#deliver();
   }
 
-  #forward(direction: FaultDirection, bytes: Uint8Array, copies: number, delayMs: number): void {
-    if (delayMs === 0) {
-      this.#transmit(direction, bytes, copies);
-    } else {
-      this.#later(() => this.#transmit(direction, bytes, copies), delayMs);
-    }
-  }
-
-  #transmit(direction: FaultDirection, bytes: Uint8Array, copies: number): void {
+  /** Sends what has arrived by now and sleeps until the next arrival. */
+  #deliver(): void {
+    clearTimeout(this.#deliveryTimer);
+    this.#deliveryTimer = undefined;
     if (this.#closing) return;
     const client = this.#client;
-    for (let i = 0; i < copies; i++) {
-      if (direction === "toServer") {
-        this.#back.send(bytes);
-      } else if (client !== undefined) {
-        this.#front.send(bytes, client.port, client.address);
-      }
+    for (const { direction, datagram } of this.#channel.deliver(performance.now())) {
+      if (direction === "toServer") this.#back.send(datagram);
+      else if (client !== undefined) this.#front.send(datagram, client.port, client.address);
     }
-    this.#counters[direction].delivered += copies;
-  }
-
-  #later(fn: () => void, ms: number): Timer {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      fn();
-    }, ms);
-    this.#timers.add(timer);
-    return timer;
-  }
-
-  #cancel(timer: Timer): void {
-    clearTimeout(timer);
-    this.#timers.delete(timer);
+    const next = this.#channel.pollTimeout();
+    if (next !== undefined) {
+      this.#deliveryTimer = setTimeout(
+        () => this.#deliver(),
+        Math.max(0, next - performance.now()),
+      );
+    }
   }
 
   async close(): Promise<void> {
     if (!this.#closing) {
       this.#closing = true;
       clearTimeout(this.#runTimer);
-      for (const timer of this.#timers) clearTimeout(timer);
-      this.#timers.clear();
+      clearTimeout(this.#deliveryTimer);
       await Promise.all([
         new Promise<void>((resolve) => this.#front.close(() => resolve())),
         new Promise<void>((resolve) => this.#back.close(() => resolve())),
