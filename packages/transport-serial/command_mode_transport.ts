@@ -5,12 +5,14 @@
  */
 
 import type { ApduTransport, ByteLink, TransmitOptions } from "./byte_link.ts";
+import type { CommandTimeoutClass, CommandTimeouts } from "./command_timeouts.ts";
 import {
   CommandExchange,
   type ExchangeExpectation,
   type ExchangeStep,
 } from "./command_exchange.ts";
-import { Inbox, InboxClosed } from "./_inbox.ts";
+import { CommandQueue } from "./_command_queue.ts";
+import { InboxClosed } from "./_inbox.ts";
 import { LinkError } from "./link_error.ts";
 import {
   type BaudRateCoding,
@@ -20,41 +22,6 @@ import {
   encodeReset,
   hundredsOfBaud,
 } from "./messages.ts";
-
-/** Deadlines per class of command, in milliseconds. */
-export interface CommandTimeouts {
-  /** Ordinary commands. @default {1000} */
-  standard: number;
-  /** Encrypt, decrypt, sign, key derivation. @default {5000} */
-  long: number;
-  /** RSA or EC key generation. @default {30000} */
-  keyGeneration: number;
-}
-
-/** A class of command, picking its deadline from {@linkcode CommandTimeouts}. */
-export type CommandTimeoutClass = keyof CommandTimeouts;
-
-/**
- * Sorts Trust Core applet commands by how long the chip may take, after the vendor's
- * timeouts: GENERATE KEY with P1 00 (RSA) or 01 (EC) is key generation; the rest of GENERATE
- * KEY (premaster, master secret, key block) and PERFORM SECURITY OPERATION (INS 2A) are long;
- * everything else is standard.
- *
- * @example
- * ```ts
- * import { trustCoreTimeoutClass } from "@anchortls/transport-serial";
- * trustCoreTimeoutClass(Uint8Array.fromHex("8046000000030061000800")); // "keyGeneration"
- * ```
- *
- * @param apdu A command-mode APDU.
- * @returns Its timeout class.
- */
-export function trustCoreTimeoutClass(apdu: Uint8Array): CommandTimeoutClass {
-  const ins = apdu[1];
-  if (ins === 0x46) return apdu[2] === 0x00 || apdu[2] === 0x01 ? "keyGeneration" : "long";
-  if (ins === 0x2a) return "long";
-  return "standard";
-}
 
 /** Options for {@linkcode CommandModeTransport}. */
 export interface CommandModeTransportOptions {
@@ -107,12 +74,9 @@ export interface CommandModeTransportOptions {
  * ```
  */
 export class CommandModeTransport implements ApduTransport {
-  readonly #link: ByteLink;
-  readonly #inbox: Inbox;
+  readonly #queue: CommandQueue;
+  readonly #inbox: CommandQueue["inbox"];
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #timeouts: CommandTimeouts;
-  readonly #classify: (apdu: Uint8Array) => CommandTimeoutClass;
-  readonly #maxApduLength: number;
   readonly #maxResponseLength: number;
   readonly #resetTimeoutMs: number;
   readonly #quietMs: number;
@@ -120,8 +84,6 @@ export class CommandModeTransport implements ApduTransport {
   readonly #coding: BaudRateCoding;
   #ackMode: boolean;
   #needsReset = false;
-  #closed = false;
-  #tail: Promise<unknown> = Promise.resolve();
 
   /**
    * Takes over a link; the transport reads and writes it exclusively from now on.
@@ -130,12 +92,9 @@ export class CommandModeTransport implements ApduTransport {
    * @param options Timeouts, ACK mode and limits.
    */
   constructor(link: ByteLink, options: CommandModeTransportOptions = {}) {
-    this.#link = link;
-    this.#inbox = new Inbox(link.readable);
-    this.#writer = link.writable.getWriter();
-    this.#timeouts = { standard: 1000, long: 5000, keyGeneration: 30000, ...options.timeouts };
-    this.#classify = options.classify ?? trustCoreTimeoutClass;
-    this.#maxApduLength = options.maxApduLength ?? 3000;
+    this.#queue = new CommandQueue(link, options);
+    this.#inbox = this.#queue.inbox;
+    this.#writer = this.#queue.writer;
     this.#maxResponseLength = options.maxResponseLength ?? 3072;
     this.#resetTimeoutMs = options.resetTimeoutMs ?? 1000;
     this.#quietMs = options.quietMs ?? 20;
@@ -158,18 +117,12 @@ export class CommandModeTransport implements ApduTransport {
    * @throws {LinkError} On NACK, timeout, framing fault, oversize command or closed link.
    */
   transmit(apdu: Uint8Array, options: TransmitOptions = {}): Promise<Uint8Array> {
-    const command = apdu.slice();
-    return this.#enqueue(async () => {
-      if (command.length < 4 || command.length > this.#maxApduLength) {
-        throw new LinkError(
-          "size",
-          `APDU of ${command.length} bytes (must be 4..${this.#maxApduLength})`,
-          { command },
-        );
-      }
-      const timeoutMs = options.timeoutMs ?? this.#timeouts[this.#classify(command)];
-      return await this.#exchange(encodeCommandApdu(command), "response", timeoutMs, command);
-    });
+    return this.#queue.transmit(
+      apdu,
+      options,
+      (command, timeoutMs) =>
+        this.#exchange(encodeCommandApdu(command), "response", timeoutMs, command),
+    );
   }
 
   /**
@@ -179,7 +132,7 @@ export class CommandModeTransport implements ApduTransport {
    * @throws {LinkError} `timeout` when the Reset is not acknowledged.
    */
   reset(): Promise<void> {
-    return this.#enqueue(async () => {
+    return this.#queue.enqueue(async () => {
       if (!(await this.#resync())) {
         throw new LinkError("timeout", "chip did not acknowledge Reset", {
           command: encodeReset(),
@@ -198,33 +151,16 @@ export class CommandModeTransport implements ApduTransport {
    */
   setCommsParameters(parameters: CommsParameters): Promise<void> {
     const message = encodeCommsParameters(parameters, this.#coding);
-    return this.#enqueue(async () => {
+    return this.#queue.enqueue(async () => {
       await this.#exchange(message, "ack", this.#commsTimeoutMs, message);
-      await this.#link.setBaudRate?.(parameters.baudRate);
+      await this.#queue.link.setBaudRate?.(parameters.baudRate);
       this.#ackMode = parameters.ackMode;
     });
   }
 
   /** Fails queued commands with `closed`, stops reading and closes the link. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#inbox.close();
-    await this.#tail;
-    try {
-      this.#writer.releaseLock();
-    } finally {
-      await this.#link.close();
-    }
-  }
-
-  #enqueue<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(() => {
-      if (this.#closed) throw new LinkError("closed", "transport closed");
-      return job();
-    });
-    this.#tail = run.catch(() => undefined);
-    return run;
+  close(): Promise<void> {
+    return this.#queue.close();
   }
 
   async #exchange(
@@ -300,7 +236,7 @@ export class CommandModeTransport implements ApduTransport {
 
   #closedError(error: unknown, command: Uint8Array): unknown {
     if (error instanceof LinkError) return error;
-    if (error instanceof InboxClosed || this.#closed) {
+    if (error instanceof InboxClosed || this.#queue.closed) {
       return new LinkError("closed", "link closed", { command, cause: error });
     }
     return new LinkError("closed", "link failed", { command, cause: error });

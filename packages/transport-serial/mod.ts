@@ -28,6 +28,7 @@ export * from "./byte_link.ts";
 export * from "./command_exchange.ts";
 export * from "./command_mode_device.ts";
 export * from "./command_mode_transport.ts";
+export * from "./command_timeouts.ts";
 export * from "./link_error.ts";
 export * from "./memory_link.ts";
 export * from "./messages.ts";

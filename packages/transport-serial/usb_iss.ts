@@ -13,12 +13,8 @@
  */
 
 import type { ApduTransport, ByteLink, TransmitOptions } from "./byte_link.ts";
-import { Inbox } from "./_inbox.ts";
-import {
-  type CommandTimeoutClass,
-  type CommandTimeouts,
-  trustCoreTimeoutClass,
-} from "./command_mode_transport.ts";
+import type { CommandTimeoutClass, CommandTimeouts } from "./command_timeouts.ts";
+import { CommandQueue } from "./_command_queue.ts";
 import { LinkError } from "./link_error.ts";
 import { encodeCommandApdu, isResponseTag, MessageTag } from "./messages.ts";
 
@@ -123,28 +119,23 @@ export interface UsbIssI2cOptions {
  * ```
  */
 export class UsbIssI2cTransport implements ApduTransport {
-  readonly #link: ByteLink;
-  readonly #inbox: Inbox;
+  readonly #queue: CommandQueue;
+  readonly #inbox: CommandQueue["inbox"];
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #address: number;
   readonly #writeChunk: number;
   readonly #readChunk: number;
-  readonly #timeouts: CommandTimeouts;
-  readonly #classify: (apdu: Uint8Array) => CommandTimeoutClass;
   readonly #adapterTimeoutMs: number;
   readonly #pollMs: number;
   readonly #resetDelayMs: number;
-  readonly #maxApduLength: number;
   readonly #maxResponseLength: number;
   #held = new Uint8Array(0);
-  #tail: Promise<unknown> = Promise.resolve();
-  #closed = false;
   #needsReset = false;
 
   private constructor(link: ByteLink, options: UsbIssI2cOptions) {
-    this.#link = link;
-    this.#inbox = new Inbox(link.readable);
-    this.#writer = link.writable.getWriter();
+    this.#queue = new CommandQueue(link, options);
+    this.#inbox = this.#queue.inbox;
+    this.#writer = this.#queue.writer;
     this.#address = options.address ?? MULTOS_I2C_ADDRESS;
     this.#writeChunk = options.writeChunk ?? 56;
     this.#readChunk = options.readChunk ?? 60;
@@ -153,12 +144,9 @@ export class UsbIssI2cTransport implements ApduTransport {
     ) {
       throw new RangeError("USB-ISS chunk sizes must be 1..255");
     }
-    this.#timeouts = { standard: 1000, long: 5000, keyGeneration: 30000, ...options.timeouts };
-    this.#classify = options.classify ?? trustCoreTimeoutClass;
     this.#adapterTimeoutMs = options.adapterTimeoutMs ?? 500;
     this.#pollMs = options.pollIntervalMs ?? 2;
     this.#resetDelayMs = options.resetDelayMs ?? 100;
-    this.#maxApduLength = options.maxApduLength ?? 3000;
     this.#maxResponseLength = options.maxResponseLength ?? 3072;
   }
 
@@ -199,21 +187,15 @@ export class UsbIssI2cTransport implements ApduTransport {
    * @throws {LinkError} On NACK, timeout, bad response structure, oversize command or close.
    */
   transmit(apdu: Uint8Array, options: TransmitOptions = {}): Promise<Uint8Array> {
-    const command = apdu.slice();
-    return this.#enqueue(async () => {
-      if (command.length < 4 || command.length > this.#maxApduLength) {
-        throw new LinkError(
-          "size",
-          `APDU of ${command.length} bytes (must be 4..${this.#maxApduLength})`,
-          { command },
-        );
-      }
-      const timeoutMs = options.timeoutMs ?? this.#timeouts[this.#classify(command)];
-      return await this.#guard(command, async () => {
-        if (this.#needsReset) await this.#reset();
-        return await this.#exchange(command, timeoutMs);
-      }, true);
-    });
+    return this.#queue.transmit(
+      apdu,
+      options,
+      (command, timeoutMs) =>
+        this.#guard(command, async () => {
+          if (this.#needsReset) await this.#reset();
+          return await this.#exchange(command, timeoutMs);
+        }, true),
+    );
   }
 
   /**
@@ -224,29 +206,12 @@ export class UsbIssI2cTransport implements ApduTransport {
    */
   reset(): Promise<void> {
     const reset = Uint8Array.of(MessageTag.reset);
-    return this.#enqueue(() => this.#guard(reset, () => this.#reset()));
+    return this.#queue.enqueue(() => this.#guard(reset, () => this.#reset()));
   }
 
   /** Stops the transport and closes the link. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#inbox.close();
-    await this.#tail;
-    try {
-      this.#writer.releaseLock();
-    } finally {
-      await this.#link.close();
-    }
-  }
-
-  #enqueue<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(() => {
-      if (this.#closed) throw new LinkError("closed", "transport closed");
-      return job();
-    });
-    this.#tail = run.catch(() => undefined);
-    return run;
+  close(): Promise<void> {
+    return this.#queue.close();
   }
 
   /** Runs a step; turns link failures into LinkErrors and resets the chip after a lost sync. */
