@@ -21,6 +21,56 @@ export const MAX_CIPHERTEXT = MAX_PLAINTEXT + 2048;
 /** The largest padding TLS allows: padding_length is one byte (RFC 5246 §6.2.3.2). */
 export const MAX_PADDING = 255;
 
+/**
+ * Refuses a plaintext longer than a record may carry.
+ *
+ * @param length Plaintext length.
+ * @throws {RangeError} When it is over 2^14 bytes.
+ */
+export function checkPlaintextLength(length: number): void {
+  if (length > MAX_PLAINTEXT) throw new RangeError("record plaintext longer than 2^14 bytes");
+}
+
+/**
+ * Writes minimal TLS padding from `from` to the end of `record`: every padding byte and
+ * padding_length itself hold the padding length.
+ *
+ * @param record The bytes to be encrypted, sized to whole blocks.
+ * @param from Where the padding starts (after the content, and the MAC in MtE).
+ */
+export function fillPadding(record: Uint8Array, from: number): void {
+  record.fill(record.length - from - 1, from);
+}
+
+/**
+ * Strips the padding of a decrypted Encrypt-then-MAC record whose MAC has already verified
+ * (so the padding is no longer an oracle, but a bad one is still refused).
+ *
+ * @param plain Content ‖ padding ‖ padding_length.
+ * @returns The content, a view into `plain`.
+ * @throws {TlsAlertError} bad_record_mac when the padding is malformed.
+ */
+export function unpadVerified(plain: Uint8Array): Uint8Array {
+  const padLength = plain[plain.length - 1]!;
+  if (paddingGoodMask(plain, padLength, 0) === 0) throw badRecordMac();
+  return plain.subarray(0, plain.length - padLength - 1);
+}
+
+/**
+ * The redacted name of a protector, for `toString` and `Deno.inspect`: never its keys.
+ *
+ * @param className The protector's class.
+ * @param described What its `toJSON` returns.
+ * @returns `Class(suite, mode)`.
+ */
+export function describeProtector(
+  className: string,
+  described: { suite: string; encryptThenMac: boolean },
+): string {
+  const mode = described.encryptThenMac ? "encrypt_then_mac" : "mac_then_encrypt";
+  return `${className}(${described.suite}, ${mode})`;
+}
+
 /** The key material a protector is built from. */
 interface CbcHmacKeys {
   /** The negotiated suite. */

@@ -17,15 +17,17 @@ import {
   cbcDecryptInPlace,
   cbcEncryptInPlace,
   checkKeyLengths,
+  checkPlaintextLength,
   constantTimeEqual,
+  describeProtector,
   encryptThenMacLengthOk,
   fillIv,
+  fillPadding,
   MacHeader,
   MacThenEncryptCheck,
   macThenEncryptLengthOk,
-  MAX_PLAINTEXT,
-  paddingGoodMask,
   roundUpToBlock,
+  unpadVerified,
   words,
 } from "./_cbc_common.ts";
 import { PrekeyedHmac } from "./_prekeyed_hmac.ts";
@@ -122,7 +124,7 @@ export class CbcHmacProtector implements RecordProtector {
    */
   seal(context: RecordContext, plaintext: Uint8Array): Uint8Array {
     const length = plaintext.length;
-    if (length > MAX_PLAINTEXT) throw new RangeError("record plaintext longer than 2^14 bytes");
+    checkPlaintextLength(length);
     const macLength = this.#macLength;
     if (this.#encryptThenMac) {
       const encrypted = BLOCK + roundUpToBlock(length + 1);
@@ -131,7 +133,7 @@ export class CbcHmacProtector implements RecordProtector {
       const out = new Uint8Array(encrypted + macLength);
       fillIv(out, this.#random);
       out.set(plaintext, BLOCK);
-      out.fill(encrypted - BLOCK - length - 1, BLOCK + length, encrypted);
+      fillPadding(out.subarray(0, encrypted), BLOCK + length);
       cbcEncryptInPlace(this.#encSchedule, words(out), 4, encrypted >>> 2);
       const header = this.#header.set(context, encrypted);
       this.#hmac.mac([header, out.subarray(0, encrypted)], out.subarray(encrypted));
@@ -142,8 +144,7 @@ export class CbcHmacProtector implements RecordProtector {
     out.set(plaintext, BLOCK);
     const header = this.#header.set(context, length);
     this.#hmac.mac([header, plaintext], out.subarray(BLOCK + length, BLOCK + length + macLength));
-    // Minimal padding: every padding byte and padding_length itself hold the padding length.
-    out.fill(out.length - BLOCK - length - macLength - 1, BLOCK + length + macLength);
+    fillPadding(out, BLOCK + length + macLength);
     cbcEncryptInPlace(this.#encSchedule, words(out), 4, out.length >>> 2);
     return out;
   }
@@ -180,8 +181,7 @@ export class CbcHmacProtector implements RecordProtector {
    * @returns The class, suite and mode.
    */
   toString(): string {
-    const mode = this.#encryptThenMac ? "encrypt_then_mac" : "mac_then_encrypt";
-    return `CbcHmacProtector(${this.#suite.name}, ${mode})`;
+    return describeProtector("CbcHmacProtector", this.toJSON());
   }
 
   /**
@@ -215,9 +215,7 @@ export class CbcHmacProtector implements RecordProtector {
     // word-aligned for the AES core); decrypting it in place avoids a second one.
     const buf = fragment.slice(0, encrypted);
     cbcDecryptInPlace(this.#decSchedule, words(buf), encrypted >>> 2);
-    const padLength = buf[encrypted - 1]!;
-    if (paddingGoodMask(buf.subarray(BLOCK), padLength, 0) === 0) throw badRecordMac();
-    return buf.subarray(BLOCK, encrypted - padLength - 1);
+    return unpadVerified(buf.subarray(BLOCK));
   }
 
   #openMacThenEncrypt(context: RecordContext, fragment: Uint8Array): Uint8Array {

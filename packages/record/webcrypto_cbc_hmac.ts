@@ -13,15 +13,17 @@ import {
   BLOCK,
   cbcEncryptInPlace,
   checkKeyLengths,
+  checkPlaintextLength,
   constantTimeEqual,
+  describeProtector,
   encryptThenMacLengthOk,
   fillIv,
+  fillPadding,
   MacHeader,
   MacThenEncryptCheck,
   macThenEncryptLengthOk,
-  MAX_PLAINTEXT,
-  paddingGoodMask,
   roundUpToBlock,
+  unpadVerified,
   words,
 } from "./_cbc_common.ts";
 import { CbcHmacProtector, type CbcHmacProtectorOptions } from "./cbc_hmac.ts";
@@ -153,9 +155,7 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
    */
   seal(context: RecordContext, plaintext: Uint8Array): Uint8Array | Promise<Uint8Array> {
     if (plaintext.length < this.#threshold) return this.#small.seal(context, plaintext);
-    if (plaintext.length > MAX_PLAINTEXT) {
-      throw new RangeError("record plaintext longer than 2^14 bytes");
-    }
+    checkPlaintextLength(plaintext.length);
     return this.#encryptThenMac
       ? this.#sealEncryptThenMac(context, plaintext)
       : this.#sealMacThenEncrypt(context, plaintext);
@@ -190,8 +190,7 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
    * @returns The class, suite and mode.
    */
   toString(): string {
-    const mode = this.#encryptThenMac ? "encrypt_then_mac" : "mac_then_encrypt";
-    return `WebCryptoCbcHmacProtector(${this.#suite.name}, ${mode})`;
+    return describeProtector("WebCryptoCbcHmacProtector", this.toJSON());
   }
 
   /**
@@ -254,7 +253,7 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
     fillIv(iv, this.#random);
     const body = new Uint8Array(encrypted - BLOCK);
     body.set(plaintext);
-    body.fill(body.length - length - 1, length);
+    fillPadding(body, length);
     // The MAC covers the ciphertext, so the two calls cannot overlap.
     buf.set(await this.#encrypt(iv, body), MAC_HEADER + BLOCK);
     buf.set(await this.#sign(buf.subarray(0, MAC_HEADER + encrypted)), MAC_HEADER + encrypted);
@@ -285,7 +284,7 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
     const tailAt = BLOCK + head;
     out.set(macInput.subarray(MAC_HEADER + head), tailAt);
     out.set(mac, BLOCK + length);
-    out.fill(out.length - BLOCK - length - macLength - 1, BLOCK + length + macLength);
+    fillPadding(out, BLOCK + length + macLength);
     cbcEncryptInPlace(this.#encSchedule, words(out), tailAt >>> 2, out.length >>> 2);
     return out;
   }
@@ -310,9 +309,7 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
       ),
     ]);
     if (!constantTimeEqual(mac, received)) throw badRecordMac();
-    const padLength = plain[plain.length - 1]!;
-    if (paddingGoodMask(plain, padLength, 0) === 0) throw badRecordMac();
-    return plain.subarray(0, plain.length - padLength - 1);
+    return unpadVerified(plain);
   }
 
   async #openMacThenEncrypt(context: RecordContext, fragment: Uint8Array): Promise<Uint8Array> {
