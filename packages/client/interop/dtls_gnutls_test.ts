@@ -8,42 +8,9 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  connectDtls,
-  type ConnectDtlsOptions,
-  type DtlsConnection,
-  DtlsHandshakeTimeoutError,
-  TlsAlertError,
-} from "@anchortls/client";
-import {
-  fixedPki,
-  fixedPkiFile,
-  type GnutlsServerOptions,
-  OPENSSL_SUITES,
-  type PeerProcess,
-  startGnutlsServer,
-} from "../testing.ts";
-
-/** `gnutls-serv -u --echo` with the fixed test PKI. */
-function startGnutlsDtls(
-  options: Omit<GnutlsServerOptions, "pki" | "dtls"> = {},
-): Promise<PeerProcess> {
-  return startGnutlsServer({ pki: fixedPki, dtls: true, ...options });
-}
-
-async function connect(
-  peer: PeerProcess,
-  options: Partial<ConnectDtlsOptions> = {},
-): Promise<DtlsConnection> {
-  return await connectDtls({
-    hostname: "127.0.0.1",
-    port: peer.port,
-    serverName: "localhost",
-    caCerts: [await Deno.readTextFile(fixedPkiFile("root.pem"))],
-    retransmit: { initialTimeoutMs: 300, handshakeTimeoutMs: 15_000 },
-    ...options,
-  });
-}
+import { type DtlsConnection, DtlsHandshakeTimeoutError, TlsAlertError } from "@anchortls/client";
+import { fixedPki, fixedPkiFile, OPENSSL_SUITES, startGnutlsServer } from "../testing.ts";
+import { connectToPeer } from "./_dtls_connect.ts";
 
 /**
  * gnutls-serv's UDP echo reads at most 254 bytes at a time and answers each read with a
@@ -97,12 +64,12 @@ async function echo(dtls: DtlsConnection, sizes: readonly number[], window = 16)
 }
 
 Deno.test("DTLS gnutls-serv: every suite × Encrypt-then-MAC, with the cookie exchange, echoed", async () => {
-  const peer = await startGnutlsDtls();
+  const peer = await startGnutlsServer({ pki: fixedPki, dtls: true });
   try {
     for (const { openssl, suite } of OPENSSL_SUITES) {
       for (const encryptThenMac of [true, false]) {
         const tag = `${openssl}-${encryptThenMac ? "etm" : "mte"}`;
-        const dtls = await connect(peer, { suites: [suite], encryptThenMac });
+        const dtls = await connectToPeer(peer, { suites: [suite], encryptThenMac });
         try {
           const info = await dtls.handshake;
           assert.equal(info.suite.id, suite.id, tag);
@@ -121,9 +88,14 @@ Deno.test("DTLS gnutls-serv: every suite × Encrypt-then-MAC, with the cookie ex
 
 Deno.test("DTLS gnutls-serv --nocookie: a server that skips HelloVerifyRequest", async () => {
   for (const encryptThenMac of [true, false]) {
-    const peer = await startGnutlsDtls({ encryptThenMac, extraArgs: ["--nocookie"] });
+    const peer = await startGnutlsServer({
+      pki: fixedPki,
+      dtls: true,
+      encryptThenMac,
+      extraArgs: ["--nocookie"],
+    });
     try {
-      const dtls = await connect(peer);
+      const dtls = await connectToPeer(peer);
       try {
         assert.equal((await dtls.handshake).encryptThenMac, encryptThenMac);
         await echo(dtls, [5, ECHO_MAX]);
@@ -137,9 +109,9 @@ Deno.test("DTLS gnutls-serv --nocookie: a server that skips HelloVerifyRequest",
 });
 
 Deno.test("DTLS gnutls-serv -r: client certificate required", async () => {
-  const peer = await startGnutlsDtls({ clientCertificate: "require" });
+  const peer = await startGnutlsServer({ pki: fixedPki, dtls: true, clientCertificate: "require" });
   try {
-    const dtls = await connect(peer, {
+    const dtls = await connectToPeer(peer, {
       clientCertificate: {
         certificateChain: (await Deno.readTextFile(fixedPkiFile("client.pem"))) +
           (await Deno.readTextFile(fixedPkiFile("intermediate.pem"))),
@@ -154,7 +126,7 @@ Deno.test("DTLS gnutls-serv -r: client certificate required", async () => {
     }
     // gnutls-serv over UDP sends no alert when the certificate is missing ("No certificate
     // was found" in its log): the attempt ends at our handshake deadline.
-    const without = await connect(peer, {
+    const without = await connectToPeer(peer, {
       retransmit: { initialTimeoutMs: 200, handshakeTimeoutMs: 1500 },
     });
     try {
@@ -172,9 +144,9 @@ Deno.test("DTLS gnutls-serv -r: client certificate required", async () => {
 });
 
 Deno.test("DTLS gnutls-serv: 1000 messages of mixed sizes (4..254 bytes) echoed, every payload checked", async () => {
-  const peer = await startGnutlsDtls();
+  const peer = await startGnutlsServer({ pki: fixedPki, dtls: true });
   try {
-    const dtls = await connect(peer);
+    const dtls = await connectToPeer(peer);
     try {
       await dtls.handshake;
       const palette = [4, 5, 15, 16, 17, 31, 32, 33, 64, 100, 128, 200, ECHO_MAX - 1, ECHO_MAX];

@@ -9,45 +9,18 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  connectDtls,
-  type ConnectDtlsOptions,
-  ConnectionClosedError,
-  type DtlsConnection,
-  TlsAlertError,
-} from "@anchortls/client";
+import { ConnectionClosedError, type DtlsConnection, TlsAlertError } from "@anchortls/client";
 import {
   fixedPki,
   fixedPkiFile,
   OPENSSL_SUITES,
-  type OpenSslServerOptions,
   type PeerProcess,
   startOpenSslServer,
 } from "../testing.ts";
+import { connectToPeer } from "./_dtls_connect.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** `openssl s_server -dtls1_2` relaying stdin, with the fixed test PKI. */
-function startOpenSslDtls(
-  options: Omit<OpenSslServerOptions, "pki" | "dtls"> = {},
-): Promise<PeerProcess> {
-  return startOpenSslServer({ pki: fixedPki, dtls: true, ...options });
-}
-
-async function connect(
-  peer: PeerProcess,
-  options: Partial<ConnectDtlsOptions> = {},
-): Promise<DtlsConnection> {
-  return await connectDtls({
-    hostname: "127.0.0.1",
-    port: peer.port,
-    serverName: "localhost",
-    caCerts: [await Deno.readTextFile(fixedPkiFile("root.pem"))],
-    retransmit: { initialTimeoutMs: 300, handshakeTimeoutMs: 15_000 },
-    ...options,
-  });
-}
 
 /** Reads messages until one contains `text`; every message must be whole lines of s_server's stdin. */
 async function readUntil(dtls: DtlsConnection, text: string): Promise<void> {
@@ -85,13 +58,13 @@ async function exchange(
 }
 
 Deno.test("DTLS openssl s_server: every suite × Encrypt-then-MAC, cookie exchange, data both ways, close_notify", async () => {
-  const peer = await startOpenSslDtls({ mtu: 1400 });
+  const peer = await startOpenSslServer({ pki: fixedPki, dtls: true, mtu: 1400 });
   try {
     let closes = 0;
     for (const { openssl, suite } of OPENSSL_SUITES) {
       for (const encryptThenMac of [true, false]) {
         const tag = `${openssl}-${encryptThenMac ? "etm" : "mte"}`;
-        const dtls = await connect(peer, { suites: [suite], encryptThenMac });
+        const dtls = await connectToPeer(peer, { suites: [suite], encryptThenMac });
         try {
           const info = await dtls.handshake;
           assert.equal(info.suite.id, suite.id, tag);
@@ -115,9 +88,14 @@ Deno.test("DTLS openssl s_server: every suite × Encrypt-then-MAC, cookie exchan
 });
 
 Deno.test("DTLS openssl s_server -no_etm: the offer is declined and MAC-then-encrypt works", async () => {
-  const peer = await startOpenSslDtls({ mtu: 1400, encryptThenMac: false });
+  const peer = await startOpenSslServer({
+    pki: fixedPki,
+    dtls: true,
+    mtu: 1400,
+    encryptThenMac: false,
+  });
   try {
-    const dtls = await connect(peer);
+    const dtls = await connectToPeer(peer);
     try {
       assert.equal((await dtls.handshake).encryptThenMac, false);
       await exchange(peer, dtls, "no-etm");
@@ -132,9 +110,13 @@ Deno.test("DTLS openssl s_server -no_etm: the offer is declined and MAC-then-enc
 });
 
 Deno.test("DTLS openssl s_server: ~100-byte Certificate fragments in, a required client certificate out in 400-byte datagrams", async () => {
-  const peer = await startOpenSslDtls({ clientCertificate: "require" });
+  const peer = await startOpenSslServer({
+    pki: fixedPki,
+    dtls: true,
+    clientCertificate: "require",
+  });
   try {
-    const dtls = await connect(peer, {
+    const dtls = await connectToPeer(peer, {
       mtu: 400,
       clientCertificate: {
         certificateChain: (await Deno.readTextFile(fixedPkiFile("client.pem"))) +
@@ -151,7 +133,7 @@ Deno.test("DTLS openssl s_server: ~100-byte Certificate fragments in, a required
     } finally {
       await dtls.close();
     }
-    const without = await connect(peer);
+    const without = await connectToPeer(peer);
     try {
       await assert.rejects(
         without.handshake,
@@ -166,9 +148,9 @@ Deno.test("DTLS openssl s_server: ~100-byte Certificate fragments in, a required
 });
 
 Deno.test("DTLS openssl s_server: a message larger than the MTU allows is refused, the connection goes on", async () => {
-  const peer = await startOpenSslDtls({ mtu: 1400 });
+  const peer = await startOpenSslServer({ pki: fixedPki, dtls: true, mtu: 1400 });
   try {
-    const dtls = await connect(peer, { mtu: 600 });
+    const dtls = await connectToPeer(peer, { mtu: 600 });
     try {
       await dtls.handshake;
       const max = dtls.maxMessageLength;
