@@ -30,6 +30,8 @@
 import dgram from "node:dgram";
 import { type CipherSuite, CipherSuites } from "@anchortls/record";
 
+export type { CipherSuite };
+
 /** A transport protocol. */
 export type PortTransport = "tcp" | "udp";
 
