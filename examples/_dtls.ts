@@ -9,10 +9,10 @@
  */
 
 import { connectUdp, type DatagramLink, type DtlsConnection, startDtls } from "@anchortls/client";
-import { type CryptoProvider, handshakeTypeName } from "@anchortls/handshake";
-import { alertName, type CipherSuite } from "@anchortls/record";
-import type { Direction, WireCounters } from "./_trace.ts";
-import { parseRoots } from "./_tls.ts";
+import { handshakeTypeName } from "@anchortls/handshake";
+import { alertName } from "@anchortls/record";
+import { type Direction, observeStreams, type WireCounters } from "./_trace.ts";
+import { type ConnectTarget, parseRoots } from "./_tls.ts";
 
 const RECORD_HEADER = 13;
 const HANDSHAKE_HEADER = 12;
@@ -90,24 +90,8 @@ export function observeDatagramLink(
     counters[direction === "client" ? "sent" : "received"] += datagram.length;
     if (trace) { for (const line of describeDatagram(direction, datagram)) trace(line); }
   };
-  const writer = link.writable.getWriter();
   return {
-    readable: link.readable.pipeThrough(
-      new TransformStream({
-        transform(datagram, controller) {
-          see("server", datagram);
-          controller.enqueue(datagram);
-        },
-      }),
-    ),
-    writable: new WritableStream<Uint8Array>({
-      async write(datagram) {
-        see("client", datagram);
-        await writer.write(datagram);
-      },
-      close: () => writer.close(),
-      abort: (reason) => writer.abort(reason),
-    }),
+    ...observeStreams(link, see),
     localAddress: link.localAddress,
     remoteAddress: link.remoteAddress,
     get stats() {
@@ -122,25 +106,9 @@ export function observeDatagramLink(
 }
 
 /** What {@linkcode openDtls} needs. */
-export interface OpenDtlsOptions {
-  /** Host to connect to. */
-  readonly hostname: string;
-  /** UDP port. */
-  readonly port: number;
-  /** The name sent as SNI and checked in the certificate. */
-  readonly serverName: string;
-  /** Trusted roots, PEM text. */
-  readonly caPem: string;
-  /** Where the secrets live. */
-  readonly provider: CryptoProvider;
-  /** Suites to offer, when not all four. */
-  readonly suites?: readonly CipherSuite[] | undefined;
-  /** Offer Encrypt-then-MAC. */
-  readonly encryptThenMac: boolean;
+export interface OpenDtlsOptions extends ConnectTarget {
   /** How long the handshake may take, retransmissions included. */
   readonly handshakeTimeoutMs: number;
-  /** Receives the record-by-record trace, when given. */
-  readonly trace?: ((line: string) => void) | undefined;
 }
 
 /** An open DTLS connection and its byte counters. */

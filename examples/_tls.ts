@@ -11,11 +11,11 @@ import type { CipherSuite } from "@anchortls/record";
 import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
 import { observeTransport, type WireCounters } from "./_trace.ts";
 
-/** What {@linkcode openTls} needs. */
-export interface OpenTlsOptions {
+/** Whom to connect to and how to negotiate: what {@linkcode openTls} and `openDtls` share. */
+export interface ConnectTarget {
   /** Host to connect to. */
   readonly hostname: string;
-  /** TCP port. */
+  /** TCP or UDP port. */
   readonly port: number;
   /** The name sent as SNI and checked in the certificate. */
   readonly serverName: string;
@@ -27,8 +27,12 @@ export interface OpenTlsOptions {
   readonly suites?: readonly CipherSuite[] | undefined;
   /** Offer Encrypt-then-MAC. */
   readonly encryptThenMac: boolean;
-  /** Receives the message-by-message trace, when given. */
+  /** Receives the message-by-message (TLS) or record-by-record (DTLS) trace, when given. */
   readonly trace?: ((line: string) => void) | undefined;
+}
+
+/** What {@linkcode openTls} needs. */
+export interface OpenTlsOptions extends ConnectTarget {
   /** Cancels connecting and the handshake. */
   readonly signal?: AbortSignal;
 }

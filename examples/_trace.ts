@@ -123,12 +123,31 @@ export function observeTransport(
     counters[direction === "client" ? "sent" : "received"] += chunk.length;
     if (trace) { for (const line of follower[direction].push(chunk)) trace(line); }
   };
-  // Writes go straight to the transport's writer, so a write settles only when the transport
-  // took the bytes: closeWrite() after the last write must not overtake it.
-  const writer = transport.writable.getWriter();
   return {
-    readable: transport.readable.pipeThrough(
-      new TransformStream({
+    ...observeStreams(transport, see),
+    ...(transport.closeWrite ? { closeWrite: () => transport.closeWrite!() } : {}),
+    close: () => transport.close(),
+  };
+}
+
+/**
+ * Passes a readable and a writable side through `see`: what is read as from the server, what
+ * is written as from the client.
+ *
+ * @param sides The real streams (of a byte transport or a datagram link).
+ * @param see Told of each chunk or datagram, before it is passed on.
+ * @returns Streams with the same behaviour.
+ */
+export function observeStreams(
+  sides: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> },
+  see: (direction: Direction, chunk: Uint8Array) => void,
+): { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> } {
+  // Writes go straight to the real writer, so a write settles only when the transport took
+  // the bytes: closeWrite() after the last write must not overtake it.
+  const writer = sides.writable.getWriter();
+  return {
+    readable: sides.readable.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           see("server", chunk);
           controller.enqueue(chunk);
@@ -143,8 +162,6 @@ export function observeTransport(
       close: () => writer.close(),
       abort: (reason) => writer.abort(reason),
     }),
-    ...(transport.closeWrite ? { closeWrite: () => transport.closeWrite!() } : {}),
-    close: () => transport.close(),
   };
 }
 
