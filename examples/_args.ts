@@ -7,6 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { type CipherSuite, CipherSuites } from "@anchortls/record";
+import type { ProviderChoice } from "./_provider.ts";
 
 /** A wrong command line: the message is printed as one line and the example exits with 2. */
 export class UsageError extends Error {
@@ -187,6 +188,38 @@ export async function readFlagFile(flag: string, path: string): Promise<string> 
     const reason = error instanceof Error ? error.message.split(":")[0] : String(error);
     throw new UsageError(`cannot read ${flag} ${path}: ${reason}`);
   }
+}
+
+/** What the connection flags name on disk: the roots to trust and where the secrets live. */
+export interface ClientFiles {
+  /** Trusted roots, PEM text. */
+  readonly caPem: string;
+  /** The provider the flags ask for, with the client certificate and key when given. */
+  readonly provider: ProviderChoice;
+}
+
+/**
+ * Reads the files the connection flags name: `--ca` (required), `--cert` and `--key`.
+ *
+ * @param flags The parsed flags.
+ * @returns The roots and the provider choice.
+ * @throws {UsageError} When `--ca` is missing or a file cannot be read.
+ */
+export async function readClientFiles(flags: ClientFlags): Promise<ClientFiles> {
+  if (flags.ca === undefined) throw new UsageError("--ca FILE is required: the roots to trust");
+  const caPem = await readFlagFile("--ca", flags.ca);
+  const certPem = flags.cert === undefined ? undefined : await readFlagFile("--cert", flags.cert);
+  const keyPem = flags.key === undefined ? undefined : await readFlagFile("--key", flags.key);
+  return {
+    caPem,
+    provider: {
+      policy: flags.policy,
+      trustAnchor: flags.trustAnchor,
+      pin: flags.pin,
+      certPem,
+      keyPem,
+    },
+  };
 }
 
 /**

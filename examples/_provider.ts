@@ -10,6 +10,7 @@ import {
   type CryptoPolicy,
   type CryptoProvider,
   type EncryptedPremaster,
+  type HandshakeInfo,
   type MasterSecretHandle,
   type PremasterHandle,
   type RecordKeys,
@@ -20,6 +21,7 @@ import { parsePem } from "@anchortls/x509";
 import { MultosCryptoProvider, TrustCoreEmulator } from "@anchortls/multos-apdu";
 import { type ByteLink, CommandModeTransport, openByteLink } from "@anchortls/transport-serial";
 import type { PolicyName } from "./_args.ts";
+import type { SummaryInput } from "./_report.ts";
 
 /** Byte counts of a serial (or TCP-bridged) link to the chip. */
 export interface LinkCounters {
@@ -259,4 +261,78 @@ export function instrumentProvider(
     release: (...args: [PremasterHandle | MasterSecretHandle]) => inner.release(...args),
   };
   return { provider, operations: () => [...records.values()] };
+}
+
+/** An instrumented provider and what it has cost since it was opened. */
+export interface ProviderMeter {
+  /** Pass this one to the handshake. */
+  readonly provider: CryptoProvider;
+  /**
+   * What the handshake cost: operations, APDUs, time, and (with `linkBytes`) serial bytes.
+   *
+   * @param info What the handshake established.
+   * @param serverName The name the chain was checked for.
+   * @param wire Network bytes, when counted.
+   * @param linkBytes Whether to show the bytes on the link to the chip.
+   * @returns The input for `formatSummary`.
+   */
+  summary(
+    info: HandshakeInfo,
+    serverName: string,
+    wire: { sent: number; received: number } | undefined,
+    linkBytes: boolean,
+  ): SummaryInput;
+}
+
+/**
+ * Instruments an opened provider and starts measuring: APDUs, link bytes and time count from
+ * this call.
+ *
+ * @param opened The provider.
+ * @returns The instrumented provider and its meter.
+ */
+export function meterProvider(opened: OpenedProvider): ProviderMeter {
+  const instrumented = instrumentProvider(opened.provider, opened.apdus);
+  const apdusBefore = opened.apdus();
+  const linkBefore = opened.linkBytes();
+  const started = performance.now();
+  return {
+    provider: instrumented.provider,
+    summary(info, serverName, wire, linkBytes) {
+      const handshakeMs = performance.now() - started;
+      const link = opened.linkBytes();
+      return {
+        info,
+        serverName,
+        // Copies: the records keep counting while the connection is used afterwards.
+        operations: instrumented.operations().map((op) => ({ ...op })),
+        chip: opened.where,
+        apdus: opened.apdus() - apdusBefore,
+        linkBytes: linkBytes && link && linkBefore
+          ? { sent: link.sent - linkBefore.sent, received: link.received - linkBefore.received }
+          : undefined,
+        wire: wire ? { ...wire } : undefined,
+        handshakeMs,
+      };
+    },
+  };
+}
+
+/**
+ * Opens a provider, runs `use` with it metered from now, and closes it.
+ *
+ * @param choice Where the secrets live.
+ * @param use The work done with the provider.
+ * @returns What `use` returns.
+ */
+export async function withMeteredProvider<T>(
+  choice: ProviderChoice,
+  use: (meter: ProviderMeter) => Promise<T>,
+): Promise<T> {
+  const opened = await openProvider(choice);
+  try {
+    return await use(meterProvider(opened));
+  } finally {
+    await opened.close();
+  }
 }

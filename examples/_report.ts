@@ -80,3 +80,23 @@ export function formatSummary(input: SummaryInput): string[] {
   lines.push(`time      ${input.handshakeMs.toFixed(0)} ms handshake`);
   return lines.map((line) => `  ${line}`);
 }
+
+/**
+ * Waits for a handshake; a failure becomes one line that names the peer.
+ *
+ * @param handshake The connection's handshake promise.
+ * @param what e.g. `DTLS handshake with host:5684`.
+ * @returns What the handshake established.
+ * @throws {Error} `WHAT failed: reason`, with the original as cause.
+ */
+export async function awaitHandshake(
+  handshake: Promise<HandshakeInfo>,
+  what: string,
+): Promise<HandshakeInfo> {
+  try {
+    return await handshake;
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new Error(`${what} failed: ${message}`, { cause: error });
+  }
+}

@@ -14,10 +14,16 @@
  */
 
 import dgram from "node:dgram";
-import { CLIENT_FLAGS_USAGE, parseClientArgs, readFlagFile, runMain, UsageError } from "./_args.ts";
+import {
+  CLIENT_FLAGS_USAGE,
+  parseClientArgs,
+  readClientFiles,
+  runMain,
+  UsageError,
+} from "./_args.ts";
 import { openDtls } from "./_dtls.ts";
-import { instrumentProvider, openProvider } from "./_provider.ts";
-import { formatSummary } from "./_report.ts";
+import { withMeteredProvider } from "./_provider.ts";
+import { awaitHandshake, formatSummary } from "./_report.ts";
 import {
   block2Of,
   coapCodeString,
@@ -302,55 +308,31 @@ async function main(args: string[]): Promise<void> {
     return;
   }
 
-  if (flags.ca === undefined) throw new UsageError("--ca FILE is required: the roots to trust");
-  const caPem = await readFlagFile("--ca", flags.ca);
-  const certPem = flags.cert === undefined ? undefined : await readFlagFile("--cert", flags.cert);
-  const keyPem = flags.key === undefined ? undefined : await readFlagFile("--key", flags.key);
+  const { caPem, provider } = await readClientFiles(flags);
   const serverName = flags.serverName ?? target.hostname;
-  const opened = await openProvider({
-    policy: flags.policy,
-    trustAnchor: flags.trustAnchor,
-    pin: flags.pin,
-    certPem,
-    keyPem,
-  });
-  try {
-    const instrumented = instrumentProvider(opened.provider, opened.apdus);
-    const apdusBefore = opened.apdus();
+  await withMeteredProvider(provider, async (meter) => {
     if (flags.verbose) {
       console.log(`DTLS handshake with ${target.hostname}:${target.port} (${serverName}):`);
     }
-    const started = performance.now();
     const { connection, wire } = await openDtls({
       hostname: target.hostname,
       port: target.port,
       serverName,
       caPem,
-      provider: instrumented.provider,
+      provider: meter.provider,
       suites: flags.suite ? [flags.suite] : undefined,
       encryptThenMac: flags.encryptThenMac,
       handshakeTimeoutMs: flags.timeoutMs,
       trace: flags.verbose ? (line) => console.log(`  ${line}`) : undefined,
     });
     try {
-      const info = await connection.handshake.catch((error: Error) => {
-        throw new Error(
-          `DTLS handshake with ${target.hostname}:${target.port} failed: ${error.message}`,
-          { cause: error },
-        );
-      });
+      const info = await awaitHandshake(
+        connection.handshake,
+        `DTLS handshake with ${target.hostname}:${target.port}`,
+      );
       console.log(`CoAP over DTLS 1.2 with ${target.hostname}:${target.port}`);
-      for (
-        const line of formatSummary({
-          info,
-          serverName,
-          operations: instrumented.operations(),
-          chip: opened.where,
-          apdus: opened.apdus() - apdusBefore,
-          wire: { ...wire },
-          handshakeMs: performance.now() - started,
-        })
-      ) console.log(line);
+      const summary = meter.summary(info, serverName, wire, false);
+      for (const line of formatSummary(summary)) console.log(line);
       const channel = dtlsChannel(connection.writable, connection.readable);
       const { response, body, blocks } = await get(channel, target, deadline());
       channel.release();
@@ -358,9 +340,7 @@ async function main(args: string[]): Promise<void> {
     } finally {
       await connection.close();
     }
-  } finally {
-    await opened.close();
-  }
+  });
 }
 
 if (import.meta.main) await runMain("coap_get", () => main(Deno.args));

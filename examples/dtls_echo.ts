@@ -11,10 +11,16 @@
  * @module
  */
 
-import { CLIENT_FLAGS_USAGE, parseClientArgs, readFlagFile, runMain, UsageError } from "./_args.ts";
+import {
+  CLIENT_FLAGS_USAGE,
+  parseClientArgs,
+  readClientFiles,
+  runMain,
+  UsageError,
+} from "./_args.ts";
 import { openDtls } from "./_dtls.ts";
-import { instrumentProvider, openProvider } from "./_provider.ts";
-import { formatSummary } from "./_report.ts";
+import { withMeteredProvider } from "./_provider.ts";
+import { awaitHandshake, formatSummary } from "./_report.ts";
 
 const USAGE = `usage: deno run -A examples/dtls_echo.ts [flags] HOST:PORT
 
@@ -60,53 +66,30 @@ async function main(args: string[]): Promise<void> {
   }
   if (positionals.length !== 1) throw new UsageError("expected one HOST:PORT (see --help)");
   const { hostname, port } = parseHostPort(positionals[0]!);
-  if (flags.ca === undefined) throw new UsageError("--ca FILE is required: the roots to trust");
-  const caPem = await readFlagFile("--ca", flags.ca);
-  const certPem = flags.cert === undefined ? undefined : await readFlagFile("--cert", flags.cert);
-  const keyPem = flags.key === undefined ? undefined : await readFlagFile("--key", flags.key);
+  const { caPem, provider } = await readClientFiles(flags);
   const serverName = flags.serverName ?? hostname;
 
-  const opened = await openProvider({
-    policy: flags.policy,
-    trustAnchor: flags.trustAnchor,
-    pin: flags.pin,
-    certPem,
-    keyPem,
-  });
-  try {
-    const instrumented = instrumentProvider(opened.provider, opened.apdus);
-    const apdusBefore = opened.apdus();
+  await withMeteredProvider(provider, async (meter) => {
     if (flags.verbose) console.log(`DTLS handshake with ${hostname}:${port} (${serverName}):`);
-    const started = performance.now();
     const { connection, wire } = await openDtls({
       hostname,
       port,
       serverName,
       caPem,
-      provider: instrumented.provider,
+      provider: meter.provider,
       suites: flags.suite ? [flags.suite] : undefined,
       encryptThenMac: flags.encryptThenMac,
       handshakeTimeoutMs: flags.timeoutMs,
       trace: flags.verbose ? (line) => console.log(`  ${line}`) : undefined,
     });
     try {
-      const info = await connection.handshake.catch((error: Error) => {
-        throw new Error(`DTLS handshake with ${hostname}:${port} failed: ${error.message}`, {
-          cause: error,
-        });
-      });
+      const info = await awaitHandshake(
+        connection.handshake,
+        `DTLS handshake with ${hostname}:${port}`,
+      );
       console.log(`DTLS 1.2 with ${hostname}:${port}`);
-      for (
-        const line of formatSummary({
-          info,
-          serverName,
-          operations: instrumented.operations(),
-          chip: opened.where,
-          apdus: opened.apdus() - apdusBefore,
-          wire: { ...wire },
-          handshakeMs: performance.now() - started,
-        })
-      ) console.log(line);
+      const summary = meter.summary(info, serverName, wire, false);
+      for (const line of formatSummary(summary)) console.log(line);
       console.log("");
 
       const writer = connection.writable.getWriter();
@@ -143,9 +126,7 @@ async function main(args: string[]): Promise<void> {
     } finally {
       await connection.close();
     }
-  } finally {
-    await opened.close();
-  }
+  });
 }
 
 if (import.meta.main) await runMain("dtls_echo", () => main(Deno.args));

@@ -15,9 +15,15 @@
  */
 
 import { TruncationError } from "@anchortls/client";
-import { CLIENT_FLAGS_USAGE, parseClientArgs, readFlagFile, runMain, UsageError } from "./_args.ts";
-import { instrumentProvider, openProvider } from "./_provider.ts";
-import { formatSummary } from "./_report.ts";
+import {
+  CLIENT_FLAGS_USAGE,
+  parseClientArgs,
+  readClientFiles,
+  runMain,
+  UsageError,
+} from "./_args.ts";
+import { withMeteredProvider } from "./_provider.ts";
+import { awaitHandshake, formatSummary } from "./_report.ts";
 import { openTls } from "./_tls.ts";
 
 const USAGE = `usage: deno run -A examples/https_get.ts [flags] https://HOST[:PORT]/PATH
@@ -63,61 +69,32 @@ async function main(args: string[]): Promise<void> {
     throw new UsageError(`not a URL: ${positionals[0]}`);
   }
   if (url.protocol !== "https:") throw new UsageError(`not an https:// URL: ${url.href}`);
-  if (flags.ca === undefined) throw new UsageError("--ca FILE is required: the roots to trust");
-  const caPem = await readFlagFile("--ca", flags.ca);
-  const certPem = flags.cert === undefined ? undefined : await readFlagFile("--cert", flags.cert);
-  const keyPem = flags.key === undefined ? undefined : await readFlagFile("--key", flags.key);
+  const { caPem, provider } = await readClientFiles(flags);
   const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
   const port = url.port ? Number(url.port) : 443;
   const serverName = flags.serverName ?? hostname;
 
-  const opened = await openProvider({
-    policy: flags.policy,
-    trustAnchor: flags.trustAnchor,
-    pin: flags.pin,
-    certPem,
-    keyPem,
-  });
-  try {
-    const instrumented = instrumentProvider(opened.provider, opened.apdus);
-    const apdusBefore = opened.apdus();
-    const linkBefore = opened.linkBytes();
+  await withMeteredProvider(provider, async (meter) => {
     if (flags.verbose) console.log(`handshake with ${hostname}:${port} (${serverName}):`);
-    const started = performance.now();
     const { connection, wire } = await openTls({
       hostname,
       port,
       serverName,
       caPem,
-      provider: instrumented.provider,
+      provider: meter.provider,
       suites: flags.suite ? [flags.suite] : undefined,
       encryptThenMac: flags.encryptThenMac,
       trace: flags.verbose ? (line) => console.log(`  ${line}`) : undefined,
       signal: AbortSignal.timeout(flags.timeoutMs),
     });
     try {
-      const info = await connection.handshake.catch((error: Error) => {
-        throw new Error(`TLS handshake with ${hostname}:${port} failed: ${error.message}`, {
-          cause: error,
-        });
-      });
-      const handshakeMs = performance.now() - started;
-      const link = opened.linkBytes();
+      const info = await awaitHandshake(
+        connection.handshake,
+        `TLS handshake with ${hostname}:${port}`,
+      );
+      const summary = meter.summary(info, serverName, wire, true);
       console.log(`TLS 1.2 with ${hostname}:${port}`);
-      for (
-        const line of formatSummary({
-          info,
-          serverName,
-          operations: instrumented.operations(),
-          chip: opened.where,
-          apdus: opened.apdus() - apdusBefore,
-          linkBytes: link && linkBefore
-            ? { sent: link.sent - linkBefore.sent, received: link.received - linkBefore.received }
-            : undefined,
-          wire: { ...wire },
-          handshakeMs,
-        })
-      ) console.log(line);
+      for (const line of formatSummary(summary)) console.log(line);
 
       const writer = connection.writable.getWriter();
       const target = url.pathname + url.search;
@@ -144,9 +121,7 @@ async function main(args: string[]): Promise<void> {
     } finally {
       await connection.close();
     }
-  } finally {
-    await opened.close();
-  }
+  });
 }
 
 if (import.meta.main) await runMain("https_get", () => main(Deno.args));
