@@ -38,13 +38,13 @@ import { socatAvailable, spawnPtyPair } from "@anchortls/transport-serial/testin
 import type { PolicyName } from "./_args.ts";
 import {
   countingLink,
-  instrumentProvider,
   type LinkCounters,
+  meterProvider,
   type OpenedProvider,
   openProvider,
 } from "./_provider.ts";
 import { formatSummary } from "./_report.ts";
-import { openTls } from "./_tls.ts";
+import { type ConnectTarget, openTls } from "./_tls.ts";
 import { openDtls } from "./_dtls.ts";
 
 const PIN = "1234";
@@ -177,43 +177,43 @@ interface Attempt {
   after(): Promise<string>;
 }
 
+/**
+ * One run: opens the policy's provider, connects to the local server as `localhost` through
+ * `connect`, prints the summary once the run's data exchange is done, and closes the provider.
+ */
 async function measured(
-  label: string,
-  opened: OpenedProvider,
-  serverName: string,
-  connect: (provider: OpenedProvider["provider"]) => Promise<Attempt>,
+  protocol: string,
+  policy: PolicyName,
+  server: PeerProcess,
+  pki: TestPki,
+  chip: Chip,
+  connect: (target: ConnectTarget) => Promise<Attempt>,
 ): Promise<RunResult> {
-  const instrumented = instrumentProvider(opened.provider, opened.apdus);
-  const apdusBefore = opened.apdus();
-  const linkBefore = opened.linkBytes();
-  const started = performance.now();
-  const run = await connect(instrumented.provider);
-  const info = await run.info;
-  const handshakeMs = performance.now() - started;
-  const apdus = opened.apdus() - apdusBefore;
-  const link = opened.linkBytes();
-  const wire = run.wire ? { ...run.wire } : undefined;
-  const operations = instrumented.operations().map((op) => ({ ...op }));
-  const extra = run.extra?.() ?? [];
-  const check = await run.after();
-  console.log(`\n${label}`);
-  for (
-    const line of formatSummary({
-      info,
+  const label = `${protocol} ${policy}`;
+  const serverName = "localhost";
+  const opened = await providerFor(policy, chip, pki);
+  try {
+    const meter = meterProvider(opened);
+    const run = await connect({
+      hostname: "127.0.0.1",
+      port: server.port,
       serverName,
-      operations,
-      chip: opened.where,
-      apdus,
-      linkBytes: link && linkBefore
-        ? { sent: link.sent - linkBefore.sent, received: link.received - linkBefore.received }
-        : undefined,
-      wire,
-      handshakeMs,
-    })
-  ) console.log(line);
-  for (const line of extra) console.log(`  ${line}`);
-  console.log(`  data      ${check}`);
-  return { info, apdus, handshakeMs };
+      caPem: await Deno.readTextFile(pki.root),
+      provider: meter.provider,
+      encryptThenMac: true,
+    });
+    const info = await run.info;
+    const summary = meter.summary(info, serverName, run.wire, true);
+    const extra = run.extra?.() ?? [];
+    const check = await run.after();
+    console.log(`\n${label}`);
+    for (const line of formatSummary(summary)) console.log(line);
+    for (const line of extra) console.log(`  ${line}`);
+    console.log(`  data      ${check}`);
+    return { info, apdus: summary.apdus, handshakeMs: summary.handshakeMs };
+  } finally {
+    await opened.close();
+  }
 }
 
 function successLine(protocol: string, policy: PolicyName, result: RunResult): string {
@@ -232,41 +232,31 @@ async function tlsRun(
   pki: TestPki,
   chip: Chip,
 ): Promise<RunResult> {
-  const opened = await providerFor(policy, chip, pki);
-  try {
-    return await measured(`TLS ${policy}`, opened, "localhost", async (provider) => {
-      const { connection, wire } = await openTls({
-        hostname: "127.0.0.1",
-        port: server.port,
-        serverName: "localhost",
-        caPem: await Deno.readTextFile(pki.root),
-        provider,
-        encryptThenMac: true,
-        signal: AbortSignal.timeout(20_000),
-      });
-      return {
-        info: connection.handshake,
-        wire,
-        async after() {
-          try {
-            const writer = connection.writable.getWriter();
-            await writer.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
-            writer.releaseLock();
-            const page = await new Response(connection.readable).text();
-            const cipher = page.match(/Cipher is (\S+)/)?.[1];
-            if (!page.startsWith("HTTP/1.0 200") || !cipher) {
-              throw new Error("s_server's status page did not come back");
-            }
-            return `GET / → ${page.length}-byte status page from s_server ("Cipher is ${cipher}")`;
-          } finally {
-            await connection.close();
-          }
-        },
-      };
+  return await measured("TLS", policy, server, pki, chip, async (target) => {
+    const { connection, wire } = await openTls({
+      ...target,
+      signal: AbortSignal.timeout(20_000),
     });
-  } finally {
-    await opened.close();
-  }
+    return {
+      info: connection.handshake,
+      wire,
+      async after() {
+        try {
+          const writer = connection.writable.getWriter();
+          await writer.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+          writer.releaseLock();
+          const page = await new Response(connection.readable).text();
+          const cipher = page.match(/Cipher is (\S+)/)?.[1];
+          if (!page.startsWith("HTTP/1.0 200") || !cipher) {
+            throw new Error("s_server's status page did not come back");
+          }
+          return `GET / → ${page.length}-byte status page from s_server ("Cipher is ${cipher}")`;
+        } finally {
+          await connection.close();
+        }
+      },
+    };
+  });
 }
 
 async function dtlsRun(
@@ -275,45 +265,32 @@ async function dtlsRun(
   pki: TestPki,
   chip: Chip,
 ): Promise<RunResult> {
-  const opened = await providerFor(policy, chip, pki);
-  try {
-    return await measured(`DTLS ${policy}`, opened, "localhost", async (provider) => {
-      const { connection, wire } = await openDtls({
-        hostname: "127.0.0.1",
-        port: server.port,
-        serverName: "localhost",
-        caPem: await Deno.readTextFile(pki.root),
-        provider,
-        encryptThenMac: true,
-        handshakeTimeoutMs: 20_000,
-      });
-      return {
-        info: connection.handshake,
-        wire,
-        extra: () => {
-          const stats = connection.stats;
-          return [
-            `datagrams ${stats.datagramsSent} sent, ${stats.datagramsReceived} received, ` +
-            `${stats.retransmissions} retransmissions`,
-          ];
-        },
-        async after() {
-          try {
-            const line = `hello over DTLS (${policy})`;
-            const writer = connection.writable.getWriter();
-            await writer.write(new TextEncoder().encode(line + "\n"));
-            writer.releaseLock();
-            await server.waitFor(new RegExp(line.replace(/[()]/g, "\\$&")), 10_000);
-            return `one datagram to s_server, which printed "${line}"`;
-          } finally {
-            await connection.close();
-          }
-        },
-      };
-    });
-  } finally {
-    await opened.close();
-  }
+  return await measured("DTLS", policy, server, pki, chip, async (target) => {
+    const { connection, wire } = await openDtls({ ...target, handshakeTimeoutMs: 20_000 });
+    return {
+      info: connection.handshake,
+      wire,
+      extra: () => {
+        const stats = connection.stats;
+        return [
+          `datagrams ${stats.datagramsSent} sent, ${stats.datagramsReceived} received, ` +
+          `${stats.retransmissions} retransmissions`,
+        ];
+      },
+      async after() {
+        try {
+          const line = `hello over DTLS (${policy})`;
+          const writer = connection.writable.getWriter();
+          await writer.write(new TextEncoder().encode(line + "\n"));
+          writer.releaseLock();
+          await server.waitFor(new RegExp(line.replace(/[()]/g, "\\$&")), 10_000);
+          return `one datagram to s_server, which printed "${line}"`;
+        } finally {
+          await connection.close();
+        }
+      },
+    };
+  });
 }
 
 async function main(): Promise<number> {
