@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { type CipherSuite, CipherSuites } from "@anchortls/record";
 import type { ProviderChoice } from "./_provider.ts";
+import type { ConnectTarget } from "./_tls.ts";
 
 /** A wrong command line: the message is printed as one line and the example exits with 2. */
 export class UsageError extends Error {
@@ -170,6 +171,48 @@ export function parseClientArgs(args: readonly string[]): {
       help: values.help,
     },
     positionals,
+  };
+}
+
+/**
+ * Parses the command line of an example that takes the client flags and one argument;
+ * `--help` prints `usage` instead.
+ *
+ * @param args The command line (`Deno.args`).
+ * @param usage The example's help text.
+ * @param expected What the one argument is, e.g. `HOST:PORT`, for the error.
+ * @returns The flags and the argument, or undefined when the usage was printed.
+ * @throws {UsageError} For bad flags, or not exactly one argument.
+ */
+export function parseCommandLine(
+  args: readonly string[],
+  usage: string,
+  expected: string,
+): { flags: ClientFlags; argument: string } | undefined {
+  const { flags, positionals } = parseClientArgs(args);
+  if (flags.help) {
+    // deno-lint-ignore no-console
+    console.log(usage);
+    return undefined;
+  }
+  if (positionals.length !== 1) throw new UsageError(`expected one ${expected} (see --help)`);
+  return { flags, argument: positionals[0]! };
+}
+
+/**
+ * What the flags say about negotiation and tracing, for `openTls` and `openDtls`.
+ *
+ * @param flags The parsed flags.
+ * @returns The suites to offer, EtM, and (with `--verbose`) a trace printed indented.
+ */
+export function negotiationOptions(
+  flags: ClientFlags,
+): Pick<ConnectTarget, "suites" | "encryptThenMac" | "trace"> {
+  return {
+    suites: flags.suite ? [flags.suite] : undefined,
+    encryptThenMac: flags.encryptThenMac,
+    // deno-lint-ignore no-console
+    trace: flags.verbose ? (line) => console.log(`  ${line}`) : undefined,
   };
 }
 

@@ -16,7 +16,8 @@
 import dgram from "node:dgram";
 import {
   CLIENT_FLAGS_USAGE,
-  parseClientArgs,
+  negotiationOptions,
+  parseCommandLine,
   readClientFiles,
   runMain,
   UsageError,
@@ -287,13 +288,10 @@ function printResponse(response: CoapMessage, body: Uint8Array, blocks: number):
 }
 
 async function main(args: string[]): Promise<void> {
-  const { flags, positionals } = parseClientArgs(args);
-  if (flags.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (positionals.length !== 1) throw new UsageError("expected one coaps:// URL (see --help)");
-  const target = parseCoapUrl(positionals[0]!);
+  const commandLine = parseCommandLine(args, USAGE, "coaps:// URL");
+  if (!commandLine) return;
+  const { flags, argument } = commandLine;
+  const target = parseCoapUrl(argument);
   const deadline = () => Date.now() + flags.timeoutMs;
 
   if (!target.secure) {
@@ -320,10 +318,8 @@ async function main(args: string[]): Promise<void> {
       serverName,
       caPem,
       provider: meter.provider,
-      suites: flags.suite ? [flags.suite] : undefined,
-      encryptThenMac: flags.encryptThenMac,
+      ...negotiationOptions(flags),
       handshakeTimeoutMs: flags.timeoutMs,
-      trace: flags.verbose ? (line) => console.log(`  ${line}`) : undefined,
     });
     try {
       const info = await awaitHandshake(

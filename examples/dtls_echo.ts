@@ -13,7 +13,8 @@
 
 import {
   CLIENT_FLAGS_USAGE,
-  parseClientArgs,
+  negotiationOptions,
+  parseCommandLine,
   readClientFiles,
   runMain,
   UsageError,
@@ -59,13 +60,10 @@ async function* stdinLines(): AsyncGenerator<string> {
 }
 
 async function main(args: string[]): Promise<void> {
-  const { flags, positionals } = parseClientArgs(args);
-  if (flags.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (positionals.length !== 1) throw new UsageError("expected one HOST:PORT (see --help)");
-  const { hostname, port } = parseHostPort(positionals[0]!);
+  const commandLine = parseCommandLine(args, USAGE, "HOST:PORT");
+  if (!commandLine) return;
+  const { flags, argument } = commandLine;
+  const { hostname, port } = parseHostPort(argument);
   const { caPem, provider } = await readClientFiles(flags);
   const serverName = flags.serverName ?? hostname;
 
@@ -77,10 +75,8 @@ async function main(args: string[]): Promise<void> {
       serverName,
       caPem,
       provider: meter.provider,
-      suites: flags.suite ? [flags.suite] : undefined,
-      encryptThenMac: flags.encryptThenMac,
+      ...negotiationOptions(flags),
       handshakeTimeoutMs: flags.timeoutMs,
-      trace: flags.verbose ? (line) => console.log(`  ${line}`) : undefined,
     });
     try {
       const info = await awaitHandshake(

@@ -17,7 +17,8 @@
 import { TruncationError } from "@anchortls/client";
 import {
   CLIENT_FLAGS_USAGE,
-  parseClientArgs,
+  negotiationOptions,
+  parseCommandLine,
   readClientFiles,
   runMain,
   UsageError,
@@ -56,17 +57,14 @@ async function readAll(readable: ReadableStream<Uint8Array>): Promise<{
 }
 
 async function main(args: string[]): Promise<void> {
-  const { flags, positionals } = parseClientArgs(args);
-  if (flags.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (positionals.length !== 1) throw new UsageError("expected one https:// URL (see --help)");
+  const commandLine = parseCommandLine(args, USAGE, "https:// URL");
+  if (!commandLine) return;
+  const { flags, argument } = commandLine;
   let url: URL;
   try {
-    url = new URL(positionals[0]!);
+    url = new URL(argument);
   } catch {
-    throw new UsageError(`not a URL: ${positionals[0]}`);
+    throw new UsageError(`not a URL: ${argument}`);
   }
   if (url.protocol !== "https:") throw new UsageError(`not an https:// URL: ${url.href}`);
   const { caPem, provider } = await readClientFiles(flags);
@@ -82,9 +80,7 @@ async function main(args: string[]): Promise<void> {
       serverName,
       caPem,
       provider: meter.provider,
-      suites: flags.suite ? [flags.suite] : undefined,
-      encryptThenMac: flags.encryptThenMac,
-      trace: flags.verbose ? (line) => console.log(`  ${line}`) : undefined,
+      ...negotiationOptions(flags),
       signal: AbortSignal.timeout(flags.timeoutMs),
     });
     try {
