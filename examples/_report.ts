@@ -7,7 +7,7 @@
 
 import type { HandshakeInfo } from "@anchortls/handshake";
 import type { Certificate } from "@anchortls/x509";
-import type { OperationRecord } from "./_provider.ts";
+import type { OperationRecord, ProviderMeter } from "./_provider.ts";
 
 /** Everything one summary shows. */
 export interface SummaryInput {
@@ -81,22 +81,40 @@ export function formatSummary(input: SummaryInput): string[] {
   return lines.map((line) => `  ${line}`);
 }
 
+/** What {@linkcode reportHandshake} prints around the summary. */
+export interface HandshakeReport {
+  /** The handshake, for the error line, e.g. `DTLS handshake with host:5684`. */
+  readonly what: string;
+  /** The line before the summary, e.g. `DTLS 1.2 with host:5684`. */
+  readonly title: string;
+  /** The name the chain was checked for. */
+  readonly serverName: string;
+  /** Network bytes, when counted. */
+  readonly wire?: { sent: number; received: number } | undefined;
+  /** Whether to show the bytes on the link to the chip. */
+  readonly linkBytes: boolean;
+}
+
 /**
- * Waits for a handshake; a failure becomes one line that names the peer.
+ * Waits for a handshake, then prints the title and the summary; a failure becomes one line
+ * that names the peer.
  *
  * @param handshake The connection's handshake promise.
- * @param what e.g. `DTLS handshake with host:5684`.
- * @returns What the handshake established.
+ * @param meter The provider's meter.
+ * @param report What to call the handshake and what to show.
  * @throws {Error} `WHAT failed: reason`, with the original as cause.
  */
-export async function awaitHandshake(
+export async function reportHandshake(
   handshake: Promise<HandshakeInfo>,
-  what: string,
-): Promise<HandshakeInfo> {
-  try {
-    return await handshake;
-  } catch (error) {
-    const message = (error as Error).message;
-    throw new Error(`${what} failed: ${message}`, { cause: error });
-  }
+  meter: ProviderMeter,
+  report: HandshakeReport,
+): Promise<void> {
+  const info = await handshake.catch((error: Error) => {
+    throw new Error(`${report.what} failed: ${error.message}`, { cause: error });
+  });
+  const summary = meter.summary(info, report.serverName, report.wire, report.linkBytes);
+  // deno-lint-ignore no-console
+  console.log(report.title);
+  // deno-lint-ignore no-console
+  for (const line of formatSummary(summary)) console.log(line);
 }

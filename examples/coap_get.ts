@@ -24,7 +24,7 @@ import {
 } from "./_args.ts";
 import { openDtls } from "./_dtls.ts";
 import { withMeteredProvider } from "./_provider.ts";
-import { awaitHandshake, formatSummary } from "./_report.ts";
+import { reportHandshake } from "./_report.ts";
 import {
   block2Of,
   coapCodeString,
@@ -322,13 +322,13 @@ async function main(args: string[]): Promise<void> {
       handshakeTimeoutMs: flags.timeoutMs,
     });
     try {
-      const info = await awaitHandshake(
-        connection.handshake,
-        `DTLS handshake with ${target.hostname}:${target.port}`,
-      );
-      console.log(`CoAP over DTLS 1.2 with ${target.hostname}:${target.port}`);
-      const summary = meter.summary(info, serverName, wire, false);
-      for (const line of formatSummary(summary)) console.log(line);
+      await reportHandshake(connection.handshake, meter, {
+        what: `DTLS handshake with ${target.hostname}:${target.port}`,
+        title: `CoAP over DTLS 1.2 with ${target.hostname}:${target.port}`,
+        serverName,
+        wire,
+        linkBytes: false,
+      });
       const channel = dtlsChannel(connection.writable, connection.readable);
       const { response, body, blocks } = await get(channel, target, deadline());
       channel.release();

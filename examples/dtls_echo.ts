@@ -21,7 +21,7 @@ import {
 } from "./_args.ts";
 import { openDtls } from "./_dtls.ts";
 import { withMeteredProvider } from "./_provider.ts";
-import { awaitHandshake, formatSummary } from "./_report.ts";
+import { reportHandshake } from "./_report.ts";
 
 const USAGE = `usage: deno run -A examples/dtls_echo.ts [flags] HOST:PORT
 
@@ -79,13 +79,13 @@ async function main(args: string[]): Promise<void> {
       handshakeTimeoutMs: flags.timeoutMs,
     });
     try {
-      const info = await awaitHandshake(
-        connection.handshake,
-        `DTLS handshake with ${hostname}:${port}`,
-      );
-      console.log(`DTLS 1.2 with ${hostname}:${port}`);
-      const summary = meter.summary(info, serverName, wire, false);
-      for (const line of formatSummary(summary)) console.log(line);
+      await reportHandshake(connection.handshake, meter, {
+        what: `DTLS handshake with ${hostname}:${port}`,
+        title: `DTLS 1.2 with ${hostname}:${port}`,
+        serverName,
+        wire,
+        linkBytes: false,
+      });
       console.log("");
 
       const writer = connection.writable.getWriter();

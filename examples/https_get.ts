@@ -24,7 +24,7 @@ import {
   UsageError,
 } from "./_args.ts";
 import { withMeteredProvider } from "./_provider.ts";
-import { awaitHandshake, formatSummary } from "./_report.ts";
+import { reportHandshake } from "./_report.ts";
 import { openTls } from "./_tls.ts";
 
 const USAGE = `usage: deno run -A examples/https_get.ts [flags] https://HOST[:PORT]/PATH
@@ -84,13 +84,13 @@ async function main(args: string[]): Promise<void> {
       signal: AbortSignal.timeout(flags.timeoutMs),
     });
     try {
-      const info = await awaitHandshake(
-        connection.handshake,
-        `TLS handshake with ${hostname}:${port}`,
-      );
-      const summary = meter.summary(info, serverName, wire, true);
-      console.log(`TLS 1.2 with ${hostname}:${port}`);
-      for (const line of formatSummary(summary)) console.log(line);
+      await reportHandshake(connection.handshake, meter, {
+        what: `TLS handshake with ${hostname}:${port}`,
+        title: `TLS 1.2 with ${hostname}:${port}`,
+        serverName,
+        wire,
+        linkBytes: true,
+      });
 
       const writer = connection.writable.getWriter();
       const target = url.pathname + url.search;
