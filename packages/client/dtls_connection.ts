@@ -150,7 +150,7 @@ class Connection implements DtlsConnection {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.#step(() => this.#core.close()).catch(() => {});
+      await this.#endCore();
       this.#finish(
         this.#connected
           ? undefined
@@ -177,9 +177,23 @@ class Connection implements DtlsConnection {
       }
     } catch (error) {
       this.#finish(error);
+      void this.close().catch(() => {});
     } finally {
       reader.releaseLock();
     }
+  }
+
+  /**
+   * Closes the core after the inputs before it, also once the streams have ended, so a
+   * handshake cut short releases its secret handles; the alerts it queues go out while the
+   * link still takes them.
+   */
+  #endCore(): Promise<void> {
+    this.#queue = this.#queue.then(async () => {
+      await this.#core.close();
+      for (const datagram of this.#core.pollTransmit()) await this.#link.send(datagram);
+    }).catch(() => {});
+    return this.#queue;
   }
 
   /**
@@ -243,6 +257,7 @@ class Connection implements DtlsConnection {
     this.#failure = error;
     clearTimeout(this.#timer);
     this.#signal?.removeEventListener("abort", this.#onAbort);
+    if (!this.#connected) void this.#endCore();
     this.#handshakeResult.reject(error ?? new ConnectionClosedError());
     if (this.#readableOpen) {
       this.#readableOpen = false;

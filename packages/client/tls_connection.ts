@@ -464,6 +464,10 @@ class Connection implements TlsConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#writeClosed = true;
+    // A handshake cut short (abort, close, a failed transport) gives its secrets back; after
+    // completion this does nothing and the session keeps its master secret. Started before
+    // the writer closes, awaited after, so nothing the handshake still queues goes out.
+    const released = this.#core.abort();
     await this.#flush();
     await this.#records.cancel().catch(() => {});
     try {
@@ -471,6 +475,7 @@ class Connection implements TlsConnection {
     } catch {
       // Already closed by the peer or by a failed write.
     }
+    await released;
   }
 }
 
