@@ -27,6 +27,7 @@ export interface Gate {
   readonly open: PromiseWithResolvers<void>;
 }
 
+/** A software provider that counts its live handles; see the module comment. */
 export class CountingProvider implements CryptoProvider {
   /** Handles issued and not released. */
   readonly live = new Set<PremasterHandle | MasterSecretHandle>();
