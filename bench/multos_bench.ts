@@ -34,6 +34,7 @@ import { connectTls, type ConnectTlsOptions, type TlsConnection } from "@anchort
 import { fixedPki, startOpenSslServer } from "@anchortls/client/testing";
 import { type CryptoProvider, SoftwareCryptoProvider } from "@anchortls/handshake";
 import { MultosCryptoProvider, TrustCoreEmulator } from "@anchortls/multos-apdu";
+import { startEmulatorProcess } from "@anchortls/multos-apdu/testing";
 import { CipherSuites } from "@anchortls/record";
 import {
   type ApduTransport,
@@ -160,33 +161,13 @@ async function memoryChip(meter: Meter): Promise<ApduTransport> {
 async function ptyChip(meter: Meter): Promise<ApduTransport> {
   const pair = await spawnPtyPair();
   cleanups.push(() => void pair.close());
-  const emulator = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../packages/multos-apdu/emulator_cli.ts", import.meta.url).pathname,
-      "--tty",
-      pair.paths[0],
-      "--pin",
-      PIN,
-      "--key",
-      fixedPki.clientKey,
-      "--cert",
-      fixedPki.client,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  cleanups.push(() => emulator.kill("SIGTERM"));
-  const lines = emulator.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("ready")) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`emulator exited: ${out}`);
-    out += value;
-  }
-  lines.cancel().catch(() => undefined);
+  const emulator = await startEmulatorProcess({
+    tty: pair.paths[0],
+    pin: PIN,
+    key: fixedPki.clientKey,
+    cert: fixedPki.client,
+  });
+  cleanups.push(() => void emulator.stop());
   const port = await openSerialPort(pair.paths[1], { baudRate: 115200 });
   const transport = new CommandModeTransport(countedLink(port, meter));
   cleanups.push(() => void transport.close());

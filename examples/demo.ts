@@ -27,6 +27,7 @@ import {
 } from "@anchortls/client/testing";
 import type { HandshakeInfo } from "@anchortls/handshake";
 import { MultosCryptoProvider, TrustCoreEmulator } from "@anchortls/multos-apdu";
+import { startEmulatorProcess } from "@anchortls/multos-apdu/testing";
 import {
   type ByteLink,
   CommandModeDevice,
@@ -49,7 +50,6 @@ import { openDtls } from "./_dtls.ts";
 
 const PIN = "1234";
 const POLICIES: readonly PolicyName[] = ["software", "hybrid", "full"];
-const EMULATOR_CLI = new URL("../packages/multos-apdu/emulator_cli.ts", import.meta.url).pathname;
 
 /** Things to stop, last started first. */
 const cleanups: (() => Promise<void>)[] = [];
@@ -90,32 +90,14 @@ interface Chip {
 async function chipBehindPty(pki: TestPki): Promise<Chip> {
   const pair = await spawnPtyPair();
   track(() => pair.close());
-  const emulator = new Deno.Command(Deno.execPath(), {
-    args: [
-      ["run", "-A", EMULATOR_CLI, "--tty", pair.paths[0], "--pin", PIN],
-      ["--key", pki.clientKey, "--cert", pki.client],
-    ].flat(),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  track(async () => {
-    try {
-      emulator.kill("SIGTERM");
-    } catch {
-      // Already exited.
-    }
-    await emulator.output();
+  const emulator = await startEmulatorProcess({
+    tty: pair.paths[0],
+    pin: PIN,
+    key: pki.clientKey,
+    cert: pki.client,
+    stderr: "null",
   });
-  const lines = emulator.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let said = "";
-  while (!said.includes("\n")) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`the emulator exited: ${said}`);
-    said += value;
-  }
-  lines.releaseLock();
-  if (!said.startsWith("ready tty:")) throw new Error(`the emulator said: ${said.trim()}`);
+  track(() => emulator.stop());
   const counters: LinkCounters = { sent: 0, received: 0 };
   const port = await openSerialPort(pair.paths[1], { baudRate: 115200 });
   const transport = new CommandModeTransport(countingLink(port, counters));

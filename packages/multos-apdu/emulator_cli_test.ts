@@ -16,59 +16,18 @@ import {
   TrustCoreAlgorithm,
 } from "./trust_core_constants.ts";
 import { clientCertificateDer, clientPublicKey, PIN } from "./_test_support.ts";
+import { type EmulatorEndpoint, type EmulatorProcess, startEmulatorProcess } from "./testing.ts";
 
-const cli = new URL("./emulator_cli.ts", import.meta.url).pathname;
 const testdata = new URL("../x509/testdata/", import.meta.url).pathname;
 
-/** Starts the CLI and waits for its `ready` line; the caller stops it. */
-async function startEmulator(
-  target: string[],
-): Promise<{ address: string; stop: () => Promise<void> }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      cli,
-      ...target,
-      "--pin",
-      PIN,
-      "--key",
-      testdata + "client.key",
-      "--cert",
-      testdata + "client.pem",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already exited.
-    }
-    await child.status;
-  };
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  try {
-    while (!out.includes("\n")) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error(`emulator exited before it was ready: ${out}`);
-      out += value;
-    }
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  lines.releaseLock();
-  child.stdout.cancel().catch(() => undefined);
-  const match = out.match(/^ready (\S+)/);
-  if (!match) {
-    await stop();
-    throw new Error(`unexpected emulator output: ${out}`);
-  }
-  return { address: match[1]!, stop };
+/** Starts the CLI with the test identity and waits for its `ready` line; the caller stops it. */
+function startEmulator(endpoint: EmulatorEndpoint): Promise<EmulatorProcess> {
+  return startEmulatorProcess({
+    ...endpoint,
+    pin: PIN,
+    key: testdata + "client.key",
+    cert: testdata + "client.pem",
+  });
 }
 
 async function exercise(link: ByteLink): Promise<void> {
@@ -117,7 +76,7 @@ Deno.test({
   async fn() {
     const pair = await spawnPtyPair();
     try {
-      const emulator = await startEmulator(["--tty", pair.paths[0]]);
+      const emulator = await startEmulator({ tty: pair.paths[0] });
       try {
         assert.equal(emulator.address, `tty:${pair.paths[0]}`);
         await exercise(await openSerialPort(pair.paths[1]));
@@ -131,7 +90,7 @@ Deno.test({
 });
 
 Deno.test("emulator_cli: TrustCore over TCP, twice (each connection power-cycles the chip)", async () => {
-  const emulator = await startEmulator(["--tcp", "0"]);
+  const emulator = await startEmulator({ tcp: 0 });
   try {
     const address = emulator.address;
     assert.match(address, /^tcp:127\.0\.0\.1:\d+$/);

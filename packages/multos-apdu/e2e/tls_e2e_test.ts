@@ -20,6 +20,7 @@ import { ApduError } from "../apdu_error.ts";
 import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
 import type { TrustCoreEmulator } from "../emulator.ts";
 import { contains, PIN, provisionedChip } from "../_test_support.ts";
+import { startEmulatorProcess } from "../testing.ts";
 
 const rootPem = await Deno.readTextFile(fixedPki.root);
 
@@ -108,34 +109,13 @@ Deno.test({
   async fn() {
     const pair = await spawnPtyPair();
     const server = await startServer();
-    const emulator = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("../emulator_cli.ts", import.meta.url).pathname,
-        "--tty",
-        pair.paths[0],
-        "--pin",
-        PIN,
-        "--key",
-        fixedPki.clientKey,
-        "--cert",
-        fixedPki.client,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
     try {
-      const lines = emulator.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let out = "";
-      while (!out.includes("ready")) {
-        const { value, done } = await lines.read();
-        if (done) throw new Error(`emulator exited: ${out}`);
-        out += value;
-      }
-      lines.releaseLock();
-      emulator.stdout.cancel().catch(() => undefined);
+      await using _emulator = await startEmulatorProcess({
+        tty: pair.paths[0],
+        pin: PIN,
+        key: fixedPki.clientKey,
+        cert: fixedPki.client,
+      });
       const transport = new CommandModeTransport(await openSerialPort(pair.paths[1]));
       try {
         const provider = await MultosCryptoProvider.open(transport, { policy: "full", pin: PIN });
@@ -152,12 +132,6 @@ Deno.test({
         await transport.close();
       }
     } finally {
-      try {
-        emulator.kill("SIGTERM");
-      } catch {
-        // Already exited.
-      }
-      await emulator.status;
       await server.stop();
       await pair.close();
     }
