@@ -1,6 +1,7 @@
 /**
- * Test support: a `SoftwareCryptoProvider` that keeps the secret handles it issued and has not
- * yet released, and can hold one call open so a test can end a handshake mid-await.
+ * Test support: a crypto provider wrapper (around a `SoftwareCryptoProvider` unless given
+ * another) that keeps the secret handles it issued and has not yet released, and can hold one
+ * call open so a test can end a handshake mid-await.
  *
  * @module
  */
@@ -22,27 +23,58 @@ import { SoftwareCryptoProvider } from "./software_provider.ts";
 
 /** A call to hold: `reached` settles when it is made, the call returns once `open` settles. */
 export interface Gate {
+  /** The provider call held. */
   readonly call: "encryptPremaster" | "masterSecret" | "recordKeys" | FinishedLabel;
+  /** Settles when the held call is made. */
   readonly reached: PromiseWithResolvers<void>;
+  /** The held call returns once this settles. */
   readonly open: PromiseWithResolvers<void>;
 }
 
-/** A software provider that counts its live handles; see the module comment. */
+/** A provider wrapper that counts its live handles; see the module comment. */
 export class CountingProvider implements CryptoProvider {
   /** Handles issued and not released. */
-  readonly live = new Set<PremasterHandle | MasterSecretHandle>();
-  readonly #inner = new SoftwareCryptoProvider();
+  readonly live: Set<PremasterHandle | MasterSecretHandle> = new Set();
+  readonly #inner: CryptoProvider;
   #gate: Gate | undefined;
 
+  /**
+   * Wraps `inner`.
+   *
+   * @param inner The provider every call goes to; a fresh `SoftwareCryptoProvider` by default.
+   */
+  constructor(inner: CryptoProvider = new SoftwareCryptoProvider()) {
+    this.#inner = inner;
+  }
+
+  /** The wrapped provider's policy. */
   get policy(): CryptoPolicy {
     return this.#inner.policy;
   }
 
+  /** The wrapped provider's signature schemes. */
   get signatureSchemes(): readonly number[] {
     return this.#inner.signatureSchemes;
   }
 
-  /** Holds the next call named `call` (after the secret it makes exists) until `open`. */
+  /**
+   * Waits (a bounded number of turns) for a handshake's last releases to land.
+   *
+   * @returns How many handles are still alive after waiting.
+   */
+  async settled(): Promise<number> {
+    for (let turn = 0; turn < 200 && this.live.size > 0; turn++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return this.live.size;
+  }
+
+  /**
+   * Holds the next call named `call` (after the secret it makes exists) until `open`.
+   *
+   * @param call The provider call to hold.
+   * @returns The gate: await `reached`, then resolve `open` to let the call return.
+   */
   hold(call: Gate["call"]): Gate {
     this.#gate = {
       call,
