@@ -22,6 +22,17 @@ async function withServer(dtls: boolean, run: (server: PeerProcess) => Promise<v
   }
 }
 
+/** Where to reach `server` and whom to trust, with `provider` doing the crypto. */
+function peerOptions(server: PeerProcess, provider: CountingProvider) {
+  return {
+    hostname: "127.0.0.1",
+    port: server.port,
+    serverName: "localhost",
+    caCerts: [rootPem],
+    provider,
+  };
+}
+
 type Ending = "abort signal" | "close()" | "server gone";
 
 for (const ending of ["abort signal", "close()", "server gone"] as Ending[]) {
@@ -31,11 +42,7 @@ for (const ending of ["abort signal", "close()", "server gone"] as Ending[]) {
       const held = provider.hold("masterSecret");
       const controller = new AbortController();
       const tls = await connectTls({
-        hostname: "127.0.0.1",
-        port: server.port,
-        serverName: "localhost",
-        caCerts: [rootPem],
-        provider,
+        ...peerOptions(server, provider),
         signal: controller.signal,
       });
       await held.reached.promise;
@@ -56,11 +63,7 @@ for (const ending of ["abort signal", "close()", "server gone"] as Ending[]) {
       const held = provider.hold("masterSecret");
       const controller = new AbortController();
       const dtls = await connectDtls({
-        hostname: "127.0.0.1",
-        port: server.port,
-        serverName: "localhost",
-        caCerts: [rootPem],
-        provider,
+        ...peerOptions(server, provider),
         signal: controller.signal,
         retransmit: { initialTimeoutMs: 50, maxTimeoutMs: 100, handshakeTimeoutMs: 400 },
       });
@@ -86,11 +89,7 @@ Deno.test("TLS driver: after completion only the session's master secret stays, 
     const provider = new CountingProvider();
     const cache = new SessionCache();
     const tls = await connectTls({
-      hostname: "127.0.0.1",
-      port: server.port,
-      serverName: "localhost",
-      caCerts: [rootPem],
-      provider,
+      ...peerOptions(server, provider),
       session: cache,
     });
     const info = await tls.handshake;
@@ -106,11 +105,7 @@ Deno.test("DTLS driver: after completion only the session's master secret stays"
   await withServer(true, async (server) => {
     const provider = new CountingProvider();
     const dtls = await connectDtls({
-      hostname: "127.0.0.1",
-      port: server.port,
-      serverName: "localhost",
-      caCerts: [rootPem],
-      provider,
+      ...peerOptions(server, provider),
     });
     const info = await dtls.handshake;
     await dtls.close();

@@ -22,7 +22,7 @@ import {
   TlsAlertError,
 } from "@anchortls/record";
 import { CertificateError } from "@anchortls/x509";
-import { connectDtls, type DtlsConnection } from "../mod.ts";
+import { connectDtls, type DtlsConnection, type RetransmitOptions } from "../mod.ts";
 import { fixedPki, fixedPkiFile, startOpenSslServer } from "../testing.ts";
 import type { ReceivedAlert } from "./scripted_server.ts";
 import { DtlsServerHandshake, ScriptedDtlsPeer } from "./scripted_dtls_server.ts";
@@ -36,6 +36,29 @@ function assertAlertError(error: unknown, description: number): void {
 
 const CAP_MS = 30_000;
 const encoder = new TextEncoder();
+
+/** A promise that rejects once `CAP_MS` passed, and its timer to clear when the test ends. */
+function timeCap(): { cap: Promise<never>; timer: ReturnType<typeof setTimeout> } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const cap = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running after ${CAP_MS} ms`)), CAP_MS);
+  });
+  return { cap, timer: timer! };
+}
+
+/** Connects to `port` on 127.0.0.1 as "localhost", trusting the fixed test root. */
+async function connectLoopback(
+  port: number,
+  retransmit: RetransmitOptions,
+): Promise<DtlsConnection> {
+  return connectDtls({
+    hostname: "127.0.0.1",
+    port,
+    serverName: "localhost",
+    caCerts: [await Deno.readTextFile(fixedPkiFile("root.pem"))],
+    retransmit,
+  });
+}
 const decoder = new TextDecoder();
 
 /** A UDP relay that keeps every datagram from the server and can send them all again. */
@@ -100,16 +123,10 @@ async function readUntil(dtls: DtlsConnection, text: string): Promise<string> {
 Deno.test("hostile DTLS: replayed records are never delivered twice, and are counted", async () => {
   const peer = await startOpenSslServer({ pki: fixedPki, dtls: true, mtu: 1400 });
   const path = await replayer(peer.port);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const cap = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still running after ${CAP_MS} ms`)), CAP_MS);
-  });
-  const dtls = await connectDtls({
-    hostname: "127.0.0.1",
-    port: path.port,
-    serverName: "localhost",
-    caCerts: [await Deno.readTextFile(fixedPkiFile("root.pem"))],
-    retransmit: { initialTimeoutMs: 300, handshakeTimeoutMs: 15_000 },
+  const { cap, timer } = timeCap();
+  const dtls = await connectLoopback(path.port, {
+    initialTimeoutMs: 300,
+    handshakeTimeoutMs: 15_000,
   });
   try {
     await Promise.race([
@@ -174,16 +191,10 @@ async function playDtls(
   client: (dtls: DtlsConnection) => Promise<unknown> = (dtls) => dtls.handshake,
 ): Promise<DtlsOutcome> {
   const peer = await ScriptedDtlsPeer.open();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const cap = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still running after ${CAP_MS} ms`)), CAP_MS);
-  });
-  const dtls = await connectDtls({
-    hostname: "127.0.0.1",
-    port: peer.port,
-    serverName: "localhost",
-    caCerts: [await Deno.readTextFile(fixedPkiFile("root.pem"))],
-    retransmit: { initialTimeoutMs: 2000, handshakeTimeoutMs: 10_000 },
+  const { cap, timer } = timeCap();
+  const dtls = await connectLoopback(peer.port, {
+    initialTimeoutMs: 2000,
+    handshakeTimeoutMs: 10_000,
   });
   try {
     const scripted = script(peer, dtls);
