@@ -7,7 +7,7 @@
 import { type CryptoProvider, SoftwareCryptoProvider } from "@anchortls/handshake";
 import { type CipherSuite, cipherSuiteById } from "@anchortls/record";
 import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
-import type { ClientCertificateOptions } from "./connect_tls.ts";
+import type { ClientCertificateOptions, ConnectTlsOptions } from "./connect_tls.ts";
 
 /**
  * Reads trust anchors given as PEM text, DER or parsed certificates.
@@ -56,4 +56,61 @@ export async function softwareProvider(
   return await SoftwareCryptoProvider.create({
     clientCertificate: { chain, privateKey: clientCertificate.privateKey },
   });
+}
+
+/** The options `connectTls` and `connectDtls` both take. */
+export type SharedConnectOptions = Pick<
+  ConnectTlsOptions,
+  | "hostname"
+  | "caCerts"
+  | "serverName"
+  | "clientCertificate"
+  | "provider"
+  | "suites"
+  | "encryptThenMac"
+  | "signal"
+>;
+
+/** The shared options checked and resolved into the settings both handshakes take. */
+export interface SharedSettings {
+  /** The given provider, or the default software one. */
+  readonly provider: CryptoProvider;
+  /** Every certificate `caCerts` held; never empty. */
+  readonly trustAnchors: Certificate[];
+  /** `serverName`, or the hostname when none was given. */
+  readonly serverName: string;
+  /** The offered suites, when given. */
+  readonly suites?: CipherSuite[];
+  /** Whether to offer Encrypt-then-MAC, when given. */
+  readonly encryptThenMac?: boolean;
+  /** The cancelling signal, when given. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Checks the options both connect functions share and resolves them.
+ *
+ * @param options The caller's options.
+ * @returns The settings for `startTls` / `startDtls`.
+ * @throws {TypeError} For a provider next to a client certificate, or no trust anchor.
+ */
+export async function resolveSharedOptions(
+  options: SharedConnectOptions,
+): Promise<SharedSettings> {
+  if (options.provider && options.clientCertificate) {
+    throw new TypeError("pass clientCertificate to your provider, not next to it");
+  }
+  options.signal?.throwIfAborted();
+  const trustAnchors = options.caCerts.flatMap(toCertificates);
+  if (trustAnchors.length === 0) throw new TypeError("caCerts holds no certificate");
+  const suites = options.suites?.map(toSuite);
+  const provider = options.provider ?? await softwareProvider(options.clientCertificate);
+  return {
+    provider,
+    trustAnchors,
+    serverName: options.serverName ?? options.hostname,
+    ...(suites ? { suites } : {}),
+    ...(options.encryptThenMac !== undefined ? { encryptThenMac: options.encryptThenMac } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
 }

@@ -8,7 +8,7 @@ import type { CryptoProvider } from "@anchortls/handshake";
 import type { RetransmitOptions } from "@anchortls/handshake/dtls";
 import type { CipherSuite } from "@anchortls/record";
 import type { Certificate } from "@anchortls/x509";
-import { softwareProvider, toCertificates, toSuite } from "./_options.ts";
+import { resolveSharedOptions } from "./_options.ts";
 import type { ClientCertificateOptions } from "./connect_tls.ts";
 import { type DtlsConnection, startDtls } from "./dtls_connection.ts";
 import { connectUdp } from "./udp/mod.ts";
@@ -82,26 +82,14 @@ export interface ConnectDtlsOptions {
  * @throws {RangeError} For an MTU that cannot carry a handshake.
  */
 export async function connectDtls(options: ConnectDtlsOptions): Promise<DtlsConnection> {
-  if (options.provider && options.clientCertificate) {
-    throw new TypeError("pass clientCertificate to your provider, not next to it");
-  }
-  options.signal?.throwIfAborted();
-  const trustAnchors = options.caCerts.flatMap(toCertificates);
-  if (trustAnchors.length === 0) throw new TypeError("caCerts holds no certificate");
-  const suites = options.suites?.map(toSuite);
-  const provider = options.provider ?? await softwareProvider(options.clientCertificate);
+  const settings = await resolveSharedOptions(options);
   const link = await connectUdp(options.hostname, options.port);
   try {
     options.signal?.throwIfAborted();
     return startDtls(link, {
-      provider,
-      trustAnchors,
-      serverName: options.serverName ?? options.hostname,
-      ...(suites ? { suites } : {}),
-      ...(options.encryptThenMac !== undefined ? { encryptThenMac: options.encryptThenMac } : {}),
+      ...settings,
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
       ...(options.retransmit ? { retransmit: options.retransmit } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
     });
   } catch (error) {
     await link.close();

@@ -12,7 +12,7 @@ import {
 } from "@anchortls/handshake";
 import type { CipherSuite } from "@anchortls/record";
 import type { Certificate } from "@anchortls/x509";
-import { softwareProvider, toCertificates, toSuite } from "./_options.ts";
+import { resolveSharedOptions } from "./_options.ts";
 import { type ByteTransport, startTls, type TlsConnection } from "./tls_connection.ts";
 
 /** A client certificate for a software provider. */
@@ -87,16 +87,8 @@ export interface ConnectTlsOptions {
  * @throws {TypeError} For inconsistent options.
  */
 export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnection> {
-  if (options.provider && options.clientCertificate) {
-    throw new TypeError("pass clientCertificate to your provider, not next to it");
-  }
-  options.signal?.throwIfAborted();
-  const trustAnchors = options.caCerts.flatMap(toCertificates);
-  if (trustAnchors.length === 0) throw new TypeError("caCerts holds no certificate");
-  const suites = options.suites?.map(toSuite);
-  const provider = options.provider ?? await softwareProvider(options.clientCertificate);
-  const serverName = options.serverName ?? options.hostname;
-  const cacheKey = `${serverName}:${options.port}`;
+  const settings = await resolveSharedOptions(options);
+  const cacheKey = `${settings.serverName}:${options.port}`;
   const cache = options.session instanceof SessionCache ? options.session : undefined;
   const session = cache
     ? cache.get(cacheKey, Date.now())
@@ -108,13 +100,8 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
   );
   tcp.setNoDelay(true);
   return startTls(tcpTransport(tcp), {
-    provider,
-    trustAnchors,
-    serverName,
-    ...(suites ? { suites } : {}),
-    ...(options.encryptThenMac !== undefined ? { encryptThenMac: options.encryptThenMac } : {}),
+    ...settings,
     ...(session ? { session } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
     onHandshake: (info: HandshakeInfo) => {
       if (cache && info.session) cache.set(cacheKey, info.session);
     },
