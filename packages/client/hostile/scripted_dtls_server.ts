@@ -14,10 +14,8 @@ import {
   decodeClientHello,
   decodeClientKeyExchange,
   deriveKeyBlock,
-  deriveMasterSecret,
   encodeCertificate,
   encodeServerHello,
-  type Extension,
   ExtensionType,
   finishedVerifyData,
   HandshakeType,
@@ -29,7 +27,6 @@ import {
   fragmentHandshakeMessage,
 } from "@anchortls/handshake/dtls";
 import {
-  CbcHmacProtector,
   type CipherSuite,
   cipherSuiteById,
   ContentType,
@@ -39,10 +36,16 @@ import {
   type RecordProtector,
   splitDatagram,
 } from "@anchortls/record";
-import { parsePem } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type ReceivedAlert, rsaDecrypt } from "./scripted_server.ts";
 import { fixedPkiFile } from "../testing.ts";
+import {
+  concat,
+  masterSecretFor,
+  protectorPair,
+  serverChain,
+  serverHelloFor,
+} from "./scripted_handshake.ts";
 
 const DTLS12 = 0xfefd;
 
@@ -273,32 +276,19 @@ export class DtlsServerHandshake {
 
   /** The ServerHello, as a whole-message fragment. */
   serverHello(): Uint8Array {
-    const extensions: Extension[] = [{
-      type: ExtensionType.renegotiation_info,
-      data: Uint8Array.of(0),
-    }];
-    if (this.#etm) {
-      extensions.push({ type: ExtensionType.encrypt_then_mac, data: new Uint8Array(0) });
-    }
-    if (this.#ems) {
-      extensions.push({ type: ExtensionType.extended_master_secret, data: new Uint8Array(0) });
-    }
-    let hello: ServerHello = {
+    const hello = serverHelloFor({
       version: DTLS12,
       random: this.serverRandom,
-      sessionId: new Uint8Array(0),
-      cipherSuite: this.suite.id,
-      compressionMethod: 0,
-      extensions,
-    };
-    if (this.#options.serverHello) hello = this.#options.serverHello(hello);
+      suite: this.suite,
+      encryptThenMac: this.#etm,
+      extendedMasterSecret: this.#ems,
+    }, this.#options.serverHello);
     return this.message(HandshakeType.server_hello, encodeServerHello(hello));
   }
 
   /** Sends the chain as a Certificate cut into fragments of at most 1000 bytes. */
   async sendCertificate(pace: () => Promise<void> = () => Promise.resolve()): Promise<void> {
-    const chain = this.#options.chain ??
-      parsePem(await Deno.readTextFile(fixedPkiFile("chain.pem")));
+    const chain = await serverChain(this.#options.chain);
     const messageSeq = this.#messageSeq++;
     const body = encodeCertificate(chain);
     this.message(HandshakeType.certificate, body, messageSeq);
@@ -337,13 +327,11 @@ export class DtlsServerHandshake {
       await Deno.readTextFile(fixedPkiFile("leaf.key")),
       decodeClientKeyExchange(cke.body),
     );
-    this.#master = deriveMasterSecret(
+    this.#master = masterSecretFor(
       premaster,
-      this.#ems ? { extendedMasterSecret: true, sessionHash: sha256(concat(this.#transcript)) } : {
-        extendedMasterSecret: false,
-        clientRandom: this.clientHello.random,
-        serverRandom: this.serverRandom,
-      },
+      this.clientHello,
+      this.serverRandom,
+      this.#ems ? sha256(concat(this.#transcript)) : undefined,
     );
     const keys = deriveKeyBlock(
       this.#master,
@@ -351,17 +339,9 @@ export class DtlsServerHandshake {
       this.serverRandom,
       this.suite,
     );
-    const common = { suite: this.suite, encryptThenMac: this.#etm };
-    this.peer.clientProtector = new CbcHmacProtector({
-      ...common,
-      encKey: keys.clientEncKey,
-      macKey: keys.clientMacKey,
-    });
-    this.#server = new CbcHmacProtector({
-      ...common,
-      encKey: keys.serverEncKey,
-      macKey: keys.serverMacKey,
-    });
+    const protectors = protectorPair(keys, this.suite, this.#etm);
+    this.peer.clientProtector = protectors.client;
+    this.#server = protectors.server;
     const finished = await this.#readMessage();
     if (finished.type !== HandshakeType.finished) throw new Error("expected Finished");
     this.#transcript.push(finished.bytes);
@@ -390,14 +370,4 @@ export class DtlsServerHandshake {
     await this.changeCipherSpec();
     await this.peer.send(ContentType.handshake, this.finished());
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -18,11 +18,9 @@ import {
   decodeClientHello,
   decodeClientKeyExchange,
   deriveKeyBlock,
-  deriveMasterSecret,
   encodeCertificate,
   encodeServerHello,
   encodeTlsHandshake,
-  type Extension,
   ExtensionType,
   finishedVerifyData,
   type HandshakeMessage,
@@ -31,7 +29,6 @@ import {
   TlsHandshakeDeframer,
 } from "@anchortls/handshake";
 import {
-  CbcHmacProtector,
   type CipherSuite,
   cipherSuiteById,
   ContentType,
@@ -40,9 +37,15 @@ import {
   type RecordProtector,
   TlsDeframer,
 } from "@anchortls/record";
-import { parsePem } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { fixedPkiFile } from "../testing.ts";
+import {
+  concat,
+  masterSecretFor,
+  protectorPair,
+  serverChain,
+  serverHelloFor,
+} from "./scripted_handshake.ts";
 
 /** An alert as the client sent it. */
 export interface ReceivedAlert {
@@ -318,32 +321,19 @@ export class ServerHandshake {
 
   /** The ServerHello (bent by the options), framed and added to the transcript. */
   serverHello(): Uint8Array {
-    const extensions: Extension[] = [{
-      type: ExtensionType.renegotiation_info,
-      data: Uint8Array.of(0),
-    }];
-    if (this.encryptThenMac) {
-      extensions.push({ type: ExtensionType.encrypt_then_mac, data: new Uint8Array(0) });
-    }
-    if (this.extendedMasterSecret) {
-      extensions.push({ type: ExtensionType.extended_master_secret, data: new Uint8Array(0) });
-    }
-    let hello: ServerHello = {
+    const hello = serverHelloFor({
       version: 0x0303,
       random: this.serverRandom,
-      sessionId: new Uint8Array(0),
-      cipherSuite: this.suite.id,
-      compressionMethod: 0,
-      extensions,
-    };
-    if (this.#options.serverHello) hello = this.#options.serverHello(hello);
+      suite: this.suite,
+      encryptThenMac: this.encryptThenMac,
+      extendedMasterSecret: this.extendedMasterSecret,
+    }, this.#options.serverHello);
     return this.add(encodeTlsHandshake(HandshakeType.server_hello, encodeServerHello(hello)));
   }
 
   /** The Certificate message, framed and added to the transcript. */
   async certificate(): Promise<Uint8Array> {
-    const chain = this.#options.chain ??
-      parsePem(await Deno.readTextFile(fixedPkiFile("chain.pem")));
+    const chain = await serverChain(this.#options.chain);
     return this.add(encodeTlsHandshake(HandshakeType.certificate, encodeCertificate(chain)));
   }
 
@@ -375,26 +365,15 @@ export class ServerHandshake {
       decodeClientKeyExchange(cke!.body),
     );
     this.premaster = premaster;
-    this.master = deriveMasterSecret(
+    this.master = masterSecretFor(
       premaster,
-      this.extendedMasterSecret ? { extendedMasterSecret: true, sessionHash: this.#hash() } : {
-        extendedMasterSecret: false,
-        clientRandom: this.clientHello.random,
-        serverRandom: this.serverRandom,
-      },
+      this.clientHello,
+      this.serverRandom,
+      this.extendedMasterSecret ? this.#hash() : undefined,
     );
-    const keys = this.keyBlock();
-    const common = { suite: this.suite, encryptThenMac: this.encryptThenMac };
-    this.peer.pendingClientProtector = new CbcHmacProtector({
-      ...common,
-      encKey: keys.clientEncKey,
-      macKey: keys.clientMacKey,
-    });
-    this.#server = new CbcHmacProtector({
-      ...common,
-      encKey: keys.serverEncKey,
-      macKey: keys.serverMacKey,
-    });
+    const protectors = protectorPair(this.keyBlock(), this.suite, this.encryptThenMac);
+    this.peer.pendingClientProtector = protectors.client;
+    this.#server = protectors.server;
     const expected = finishedVerifyData(this.master, "client finished", this.#hash());
     const [finished] = await this.peer.readHandshake(1);
     if (finished!.type !== HandshakeType.finished) throw new Error("expected Finished");
@@ -481,16 +460,6 @@ export function scriptedServer(script: (peer: ScriptedPeer) => Promise<void>): S
       await done.catch(() => {});
     },
   };
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /**
