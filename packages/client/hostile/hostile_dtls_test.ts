@@ -34,6 +34,16 @@ function assertAlertError(error: unknown, description: number): void {
   assert.equal(error.fromPeer, false);
 }
 
+/** The client failed with alert `description` and sent the peer that alert, fatal. */
+function assertFailedWithSentAlert(
+  error: unknown,
+  alerts: readonly ReceivedAlert[],
+  description: number,
+): void {
+  assertAlertError(error, description);
+  assert.deepEqual(alerts, [{ level: AlertLevel.fatal, description }]);
+}
+
 const CAP_MS = 30_000;
 const encoder = new TextEncoder();
 
@@ -243,11 +253,7 @@ Deno.test("hostile DTLS: a server Finished with wrong verify_data is decrypt_err
     await hs.changeCipherSpec();
     await peer.send(ContentType.handshake, hs.finished(true));
   });
-  assertAlertError(error, AlertDescription.decrypt_error);
-  assert.deepEqual(alerts, [{
-    level: AlertLevel.fatal,
-    description: AlertDescription.decrypt_error,
-  }]);
+  assertFailedWithSentAlert(error, alerts, AlertDescription.decrypt_error);
 });
 
 for (
@@ -301,11 +307,7 @@ Deno.test("hostile DTLS: ServerHelloDone in Certificate's place is unexpected_me
     await peer.send(ContentType.handshake, hs.serverHello());
     await peer.send(ContentType.handshake, hs.serverHelloDone());
   });
-  assertAlertError(error, AlertDescription.unexpected_message);
-  assert.deepEqual(alerts, [{
-    level: AlertLevel.fatal,
-    description: AlertDescription.unexpected_message,
-  }]);
+  assertFailedWithSentAlert(error, alerts, AlertDescription.unexpected_message);
 });
 
 Deno.test("hostile DTLS: a ServerHello with a suite we never offered is illegal_parameter", async () => {
@@ -314,11 +316,7 @@ Deno.test("hostile DTLS: a ServerHello with a suite we never offered is illegal_
       serverHello: (hello) => ({ ...hello, cipherSuite: 0x009c }),
     }).firstFlight();
   });
-  assertAlertError(error, AlertDescription.illegal_parameter);
-  assert.deepEqual(alerts, [{
-    level: AlertLevel.fatal,
-    description: AlertDescription.illegal_parameter,
-  }]);
+  assertFailedWithSentAlert(error, alerts, AlertDescription.illegal_parameter);
 });
 
 Deno.test("hostile DTLS: records over the size limit and garbage are dropped, counted, and survived", async () => {
@@ -336,12 +334,7 @@ Deno.test("hostile DTLS: records over the size limit and garbage are dropped, co
       }),
     );
     await peer.sendDatagram(crypto.getRandomValues(new Uint8Array(300)));
-    await peer.send(ContentType.handshake, hs.serverHello());
-    await hs.sendCertificate();
-    await peer.send(ContentType.handshake, hs.serverHelloDone());
-    await hs.readClientFlight();
-    await hs.changeCipherSpec();
-    await peer.send(ContentType.handshake, hs.finished());
+    await hs.completeAfterClientHello();
   });
   assert.equal(error, undefined);
   assert.ok(stats.dropped >= 2, JSON.stringify(stats));
@@ -368,12 +361,7 @@ Deno.test("hostile DTLS: endless fragments of messages ahead stay within the rea
         }),
       );
     }
-    await peer.send(ContentType.handshake, hs.serverHello());
-    await hs.sendCertificate();
-    await peer.send(ContentType.handshake, hs.serverHelloDone());
-    await hs.readClientFlight();
-    await hs.changeCipherSpec();
-    await peer.send(ContentType.handshake, hs.finished());
+    await hs.completeAfterClientHello();
   });
   assert.equal(error, undefined);
 });

@@ -366,6 +366,22 @@ export class DtlsServerHandshake {
   /** A whole honest handshake. */
   async complete(): Promise<void> {
     await this.firstFlight();
+    await this.#secondFlight();
+  }
+
+  /**
+   * The rest of an honest handshake once the script read the ClientHello itself (and sent
+   * whatever it wanted first): ServerHello, Certificate, ServerHelloDone, the client's
+   * flight, ChangeCipherSpec and Finished.
+   */
+  async completeAfterClientHello(): Promise<void> {
+    await this.peer.send(ContentType.handshake, this.serverHello());
+    await this.sendCertificate();
+    await this.peer.send(ContentType.handshake, this.serverHelloDone());
+    await this.#secondFlight();
+  }
+
+  async #secondFlight(): Promise<void> {
     await this.readClientFlight();
     await this.changeCipherSpec();
     await this.peer.send(ContentType.handshake, this.finished());
