@@ -4,7 +4,11 @@
  * @module
  */
 
-import { type CryptoProvider, SoftwareCryptoProvider } from "@anchortls/handshake";
+import {
+  type CryptoProvider,
+  type MaxFragmentLength,
+  SoftwareCryptoProvider,
+} from "@anchortls/handshake";
 import { type CipherSuite, cipherSuiteById } from "@anchortls/record";
 import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
 import type { ClientCertificateOptions, ConnectTlsOptions } from "./connect_tls.ts";
@@ -68,6 +72,8 @@ export type SharedConnectOptions = Pick<
   | "provider"
   | "suites"
   | "encryptThenMac"
+  | "maxFragmentLength"
+  | "recordSizeLimit"
   | "signal"
 >;
 
@@ -83,6 +89,10 @@ export interface SharedSettings {
   readonly suites?: CipherSuite[];
   /** Whether to offer Encrypt-then-MAC, when given. */
   readonly encryptThenMac?: boolean;
+  /** max_fragment_length to offer, when given. */
+  readonly maxFragmentLength?: MaxFragmentLength | false;
+  /** record_size_limit to offer, when given. */
+  readonly recordSizeLimit?: number | false;
   /** The cancelling signal, when given. */
   readonly signal?: AbortSignal;
 }
@@ -111,6 +121,10 @@ export async function resolveSharedOptions(
     serverName: options.serverName ?? options.hostname,
     ...(suites ? { suites } : {}),
     ...(options.encryptThenMac !== undefined ? { encryptThenMac: options.encryptThenMac } : {}),
+    ...(options.maxFragmentLength !== undefined
+      ? { maxFragmentLength: options.maxFragmentLength }
+      : {}),
+    ...(options.recordSizeLimit !== undefined ? { recordSizeLimit: options.recordSizeLimit } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
 }

@@ -7,6 +7,7 @@
 import {
   type CryptoProvider,
   type HandshakeInfo,
+  type MaxFragmentLength,
   SessionCache,
   type TlsSession,
 } from "@anchortls/handshake";
@@ -48,8 +49,24 @@ export interface ConnectTlsOptions {
   readonly provider?: CryptoProvider;
   /** Suites to offer, preferred first, as suite objects or code points. @default {all four} */
   readonly suites?: readonly (CipherSuite | number)[];
-  /** Offer Encrypt-then-MAC. @default {true} */
+  /**
+   * Offer Encrypt-then-MAC. A provider that requires it (the chip's `full` policy) refuses
+   * `false`. @default {true}
+   */
   readonly encryptThenMac?: boolean;
+  /**
+   * max_fragment_length to offer (RFC 6066): 512, 1024, 2048 or 4096 bytes per record both
+   * ways, if the server takes it (OpenSSL and GnuTLS do); `false` offers none.
+   * @default {2048 with a chip provider in `full`, whose records must fit one chip command;
+   *   none otherwise}
+   */
+  readonly maxFragmentLength?: MaxFragmentLength | false;
+  /**
+   * record_size_limit to offer (RFC 8449): the most plaintext bytes per record we take,
+   * 64..16384 (GnuTLS honours it); `false` offers none.
+   * @default {2048 with a chip provider in `full`; none otherwise}
+   */
+  readonly recordSizeLimit?: number | false;
   /**
    * Session resumption: a {@linkcode SessionCache} to look the server up in and store the new
    * session in (keyed by `serverName:port`), or one {@linkcode TlsSession} to offer.

@@ -240,10 +240,12 @@ class Connection implements TlsConnection {
           break;
         case "install_write":
           flush();
-          writes.push(this.#out.write({ protector: action.protector }));
+          writes.push(
+            this.#out.write({ protector: action.protector, maxPlaintext: action.maxPlaintext }),
+          );
           break;
         case "install_read":
-          this.#recordReader.setProtector(action.protector);
+          this.#recordReader.setProtector(action.protector, action.maxPlaintext);
           break;
         case "complete":
           info = action.info;

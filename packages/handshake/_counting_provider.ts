@@ -17,6 +17,7 @@ import type {
   PremasterHandle,
   RecordKeyOptions,
   RecordKeys,
+  RecordRequirements,
 } from "./crypto_provider.ts";
 import type { FinishedLabel, MasterSecretContext } from "./key_schedule.ts";
 import { SoftwareCryptoProvider } from "./software_provider.ts";
@@ -55,6 +56,11 @@ export class CountingProvider implements CryptoProvider {
   /** The wrapped provider's signature schemes. */
   get signatureSchemes(): readonly number[] {
     return this.#inner.signatureSchemes;
+  }
+
+  /** The wrapped provider's record requirements. */
+  get recordRequirements(): RecordRequirements | undefined {
+    return this.#inner.recordRequirements;
   }
 
   /**

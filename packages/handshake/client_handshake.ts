@@ -34,6 +34,13 @@ import {
 } from "./messages/framing.ts";
 import { HandshakeType } from "./messages/handshake_type.ts";
 import { decodeHelloVerifyRequest } from "./messages/hello_verify_request.ts";
+import {
+  fragmentExtensions,
+  type FragmentLimits,
+  type FragmentOffer,
+  type MaxFragmentLength,
+  maxFragmentLengthWithin,
+} from "./fragment_limits.ts";
 import { OFFERED_SIGNATURE_SCHEMES } from "./signature_scheme.ts";
 import type { TlsSession } from "./session_cache.ts";
 import { Transcript } from "./transcript.ts";
@@ -61,8 +68,23 @@ export interface ClientHandshakeConfig {
   readonly serverName?: string;
   /** Suites to offer, preferred first. @default {DEFAULT_CIPHER_SUITES} */
   readonly suites?: readonly CipherSuite[];
-  /** Offer Encrypt-then-MAC. @default {true} */
+  /**
+   * Offer Encrypt-then-MAC. A provider whose `recordRequirements` demand it refuses `false`.
+   * @default {true}
+   */
   readonly encryptThenMac?: boolean;
+  /**
+   * max_fragment_length to offer (RFC 6066): 512, 1024, 2048 or 4096 bytes of plaintext per
+   * record both ways, if the server takes it; `false` offers none.
+   * @default {the largest within the provider's `recordRequirements`; none without them}
+   */
+  readonly maxFragmentLength?: MaxFragmentLength | false;
+  /**
+   * record_size_limit to offer (RFC 8449): the most plaintext bytes per record we accept,
+   * 64..16384; `false` offers none.
+   * @default {the provider's `recordRequirements.maxPlaintext`; none without them}
+   */
+  readonly recordSizeLimit?: number | false;
   /** A session to offer for resumption; ignored unless it belongs to `provider`. */
   readonly session?: TlsSession;
   /** How handshake messages are framed. @default {new TlsHandshakeFraming()} */
@@ -92,6 +114,8 @@ export interface HandshakeInfo {
   readonly peerCertificates: readonly Certificate[];
   /** True when we sent a non-empty client certificate chain. */
   readonly clientCertificateSent: boolean;
+  /** Plaintext bytes per record each way, and the extension that set them. */
+  readonly fragmentLimits: FragmentLimits;
   /** A session to resume later; present only with EMS and a non-empty session ID. */
   readonly session: TlsSession | undefined;
 }
@@ -115,14 +139,22 @@ export type HandshakeAction =
     readonly data: Uint8Array;
   }
   | {
-    /** Protect everything sent from now on with this protector; sequence numbers restart. */
+    /**
+     * Protect everything sent from now on with this protector, in records of at most
+     * `maxPlaintext` bytes; sequence numbers restart.
+     */
     readonly kind: "install_write";
     readonly protector: RecordProtector;
+    readonly maxPlaintext: number;
   }
   | {
-    /** Unprotect everything received from now on with this one; sequence numbers restart. */
+    /**
+     * Unprotect everything received from now on with this one; a record of more than
+     * `maxPlaintext` bytes is a `record_overflow`. Sequence numbers restart.
+     */
     readonly kind: "install_read";
     readonly protector: RecordProtector;
+    readonly maxPlaintext: number;
   }
   | {
     /** The handshake is finished; application data may flow. */
@@ -170,6 +202,14 @@ export class ClientHandshake {
   constructor(config: ClientHandshakeConfig) {
     const suites = config.suites ?? DEFAULT_CIPHER_SUITES;
     if (suites.length === 0) throw new TypeError("at least one cipher suite must be offered");
+    const required = config.provider.recordRequirements;
+    if (required?.encryptThenMac && config.encryptThenMac === false) {
+      throw new TypeError(
+        `encryptThenMac: false is refused: ${
+          required.encryptThenMacReason ?? "the provider requires Encrypt-then-MAC"
+        }`,
+      );
+    }
     this.#config = config;
     this.#framing = config.framing ?? new TlsHandshakeFraming();
   }
@@ -196,7 +236,11 @@ export class ClientHandshake {
       ? offered
       : undefined;
     const clientRandom = await config.provider.random(32);
-    const extensions = clientHelloExtensions(config.serverName, encryptThenMac);
+    const fragmentOffer = offeredFragments(config);
+    const extensions = [
+      ...clientHelloExtensions(config.serverName, encryptThenMac),
+      ...fragmentExtensions(fragmentOffer),
+    ];
     const version = config.version ?? ProtocolVersion.tls12;
     this.#hello = {
       version,
@@ -214,6 +258,7 @@ export class ClientHandshake {
       config,
       suites,
       offeredExtensions: new Set(extensions.map((e) => e.type)),
+      fragmentOffer,
       clientRandom,
       offeredSession: session,
       framing: this.#framing,
@@ -385,6 +430,22 @@ export class ClientHandshake {
     }
     context.handles.clear();
   }
+}
+
+/** What to offer of RFC 6066 and RFC 8449: the config's choice, else the provider's limit. */
+function offeredFragments(config: ClientHandshakeConfig): FragmentOffer {
+  const limit = config.provider.recordRequirements?.maxPlaintext;
+  const maxFragmentLength = config.maxFragmentLength === false
+    ? undefined
+    : config.maxFragmentLength ??
+      (limit === undefined ? undefined : maxFragmentLengthWithin(limit));
+  const recordSizeLimit = config.recordSizeLimit === false
+    ? undefined
+    : config.recordSizeLimit ?? (limit === undefined ? undefined : Math.min(limit, 1 << 14));
+  return {
+    ...(maxFragmentLength === undefined ? {} : { maxFragmentLength }),
+    ...(recordSizeLimit === undefined ? {} : { recordSizeLimit }),
+  };
 }
 
 function abortedError(cause?: unknown): DOMException {

@@ -90,11 +90,11 @@ async function upToServerFinished(provider: CountingProvider) {
   return { handshake, finish };
 }
 
-Deno.test("ClientHandshake.abort: while the server Finished is checked also releases the new session's master", async () => {
+Deno.test("ClientHandshake.abort: while the server's verify_data is computed (right after ours) releases the master", async () => {
   const provider = new CountingProvider();
-  const { handshake, finish } = await upToServerFinished(provider);
+  const { handshake, firstFlight } = await started(provider);
   const gate = provider.hold("server finished");
-  const handling = finish();
+  const handling = handshake.handle({ type: HS, data: firstFlight, now: Date.now() });
   await gate.reached.promise;
   await handshake.abort();
   gate.open.resolve();

@@ -30,6 +30,11 @@ import {
   decodeCertificateRequest,
 } from "./messages/certificate_request.ts";
 import { ExtensionType } from "./messages/extensions.ts";
+import {
+  type FragmentLimits,
+  type FragmentOffer,
+  negotiateFragmentLimits,
+} from "./fragment_limits.ts";
 import type { HandshakeFraming, HandshakeMessage } from "./messages/framing.ts";
 import { HandshakeType, handshakeTypeName } from "./messages/handshake_type.ts";
 import { decodeServerHello, type ServerHello } from "./messages/server_hello.ts";
@@ -48,6 +53,7 @@ export interface HandshakeContext {
   readonly config: ClientHandshakeConfig;
   readonly suites: readonly CipherSuite[];
   readonly offeredExtensions: ReadonlySet<number>;
+  readonly fragmentOffer: FragmentOffer;
   readonly clientRandom: Uint8Array;
   readonly offeredSession: TlsSession | undefined;
   readonly framing: HandshakeFraming;
@@ -85,6 +91,7 @@ interface Negotiated {
   readonly encryptThenMac: boolean;
   readonly extendedMasterSecret: boolean;
   readonly secureRenegotiation: boolean;
+  readonly fragmentLimits: FragmentLimits;
 }
 
 /** Proof that the server's chain validated; only {@linkcode verifyServer} makes one. */
@@ -156,17 +163,12 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-async function checkServerFinished(
+function checkServerFinished(
   context: HandshakeContext,
-  master: MasterSecretHandle,
   message: HandshakeMessage,
-): Promise<void> {
+  expected: Uint8Array,
+): void {
   const received = decodeFinished(message.body);
-  const expected = await context.config.provider.finished(
-    master,
-    "server finished",
-    context.transcript.hash(),
-  );
   if (!constantTimeEqual(received, expected)) {
     throw new TlsAlertError(AlertDescription.decrypt_error, "server Finished does not verify");
   }
@@ -263,6 +265,9 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
         }
         secureRenegotiation = true;
         break;
+      case ExtensionType.max_fragment_length:
+      case ExtensionType.record_size_limit:
+        break;
       case ExtensionType.server_name:
       case ExtensionType.encrypt_then_mac:
       case ExtensionType.extended_master_secret:
@@ -274,6 +279,20 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
         break;
     }
   }
+  const required = context.config.provider.recordRequirements;
+  if (required?.encryptThenMac && !encryptThenMac) {
+    throw new TlsAlertError(
+      AlertDescription.handshake_failure,
+      `server did not take Encrypt-then-MAC: ${
+        required.encryptThenMacReason ?? "the provider requires it"
+      }`,
+    );
+  }
+  const negotiatedLimits = negotiateFragmentLimits(context.fragmentOffer, hello.extensions);
+  // Our own records never exceed what the provider can seal, whatever the server settled.
+  const fragmentLimits = required && negotiatedLimits.send > required.maxPlaintext
+    ? { ...negotiatedLimits, send: required.maxPlaintext }
+    : negotiatedLimits;
   return {
     suite,
     serverRandom: hello.random.slice(),
@@ -281,6 +300,7 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
     encryptThenMac,
     extendedMasterSecret,
     secureRenegotiation,
+    fragmentLimits,
   };
 }
 
@@ -407,14 +427,26 @@ async function clientFlight(
     { clientRandom: context.clientRandom, serverRandom: negotiated.serverRandom },
     { encryptThenMac: negotiated.encryptThenMac },
   );
-  context.actions.push({ kind: "install_write", protector: keys.client });
+  context.actions.push({
+    kind: "install_write",
+    protector: keys.client,
+    maxPlaintext: negotiated.fragmentLimits.send,
+  });
   await sendClientFinished(context, master);
+  // The server's verify_data covers the transcript up to our Finished, all known now: asking
+  // for it right after ours lets a chip keep the master secret selected for both.
+  const expectedServerFinished = await context.config.provider.finished(
+    master,
+    "server finished",
+    context.transcript.hash(),
+  );
   return new ExpectChangeCipherSpec({
     negotiated,
     server,
     master,
     serverProtector: keys.server,
     clientCertificateSent: signScheme !== undefined,
+    expectedServerFinished,
   });
 }
 
@@ -424,6 +456,8 @@ interface FullHandshakeKeys {
   readonly master: MasterSecretHandle;
   readonly serverProtector: RecordProtector;
   readonly clientCertificateSent: boolean;
+  /** The server's verify_data, computed when ours was. */
+  readonly expectedServerFinished: Uint8Array;
 }
 
 /** Waits for the server's ChangeCipherSpec of a full handshake. */
@@ -440,7 +474,11 @@ class ExpectChangeCipherSpec implements State {
   }
 
   changeCipherSpec(context: HandshakeContext): Promise<State> {
-    context.actions.push({ kind: "install_read", protector: this.#keys.serverProtector });
+    context.actions.push({
+      kind: "install_read",
+      protector: this.#keys.serverProtector,
+      maxPlaintext: this.#keys.negotiated.fragmentLimits.receive,
+    });
     return Promise.resolve(new ExpectFinished(this.#keys));
   }
 }
@@ -456,8 +494,9 @@ class ExpectFinished implements State {
 
   async handle(context: HandshakeContext, message: HandshakeMessage): Promise<undefined> {
     if (message.type !== HandshakeType.finished) throw unexpected(this, message);
-    const { negotiated, server, master, clientCertificateSent } = this.#keys;
-    await checkServerFinished(context, master, message);
+    const { negotiated, server, master, clientCertificateSent, expectedServerFinished } =
+      this.#keys;
+    checkServerFinished(context, message, expectedServerFinished);
     context.handles.delete(master);
     let session: TlsSession | undefined;
     if (negotiated.extendedMasterSecret && negotiated.sessionId.length > 0) {
@@ -504,7 +543,11 @@ class ExpectResumedChangeCipherSpec implements State {
       { clientRandom: context.clientRandom, serverRandom: this.#negotiated.serverRandom },
       { encryptThenMac: this.#negotiated.encryptThenMac },
     );
-    context.actions.push({ kind: "install_read", protector: keys.server });
+    context.actions.push({
+      kind: "install_read",
+      protector: keys.server,
+      maxPlaintext: this.#negotiated.fragmentLimits.receive,
+    });
     return new ExpectResumedFinished(this.#negotiated, this.#session, keys.client);
   }
 }
@@ -524,9 +567,18 @@ class ExpectResumedFinished implements State {
 
   async handle(context: HandshakeContext, message: HandshakeMessage): Promise<undefined> {
     if (message.type !== HandshakeType.finished) throw unexpected(this, message);
-    await checkServerFinished(context, this.#session.master, message);
+    const expected = await context.config.provider.finished(
+      this.#session.master,
+      "server finished",
+      context.transcript.hash(),
+    );
+    checkServerFinished(context, message, expected);
     sendChangeCipherSpec(context);
-    context.actions.push({ kind: "install_write", protector: this.#clientProtector });
+    context.actions.push({
+      kind: "install_write",
+      protector: this.#clientProtector,
+      maxPlaintext: this.#negotiated.fragmentLimits.send,
+    });
     await sendClientFinished(context, this.#session.master);
     context.actions.push({
       kind: "complete",
@@ -552,6 +604,7 @@ function info(
     secureRenegotiation: negotiated.secureRenegotiation,
     peerCertificates,
     clientCertificateSent,
+    fragmentLimits: negotiated.fragmentLimits,
     session,
   };
 }

@@ -93,6 +93,20 @@ export interface RecordKeys {
 }
 
 /**
+ * What a provider's record protectors need of the connection: a chip that MACs a record in one
+ * command can take only so many bytes, and one whose MAC input shows the padding length on its
+ * bus needs Encrypt-then-MAC.
+ */
+export interface RecordRequirements {
+  /** Most plaintext bytes one record may carry, in either direction. */
+  readonly maxPlaintext: number;
+  /** CBC suites must run with Encrypt-then-MAC; a server that refuses it fails the handshake. */
+  readonly encryptThenMac: boolean;
+  /** Why, and the option that lifts `encryptThenMac`, for the error a user reads. */
+  readonly encryptThenMacReason?: string;
+}
+
+/**
  * Holds the premaster and master secrets, derives record keys and Finished values, and signs
  * for client authentication. Implemented in software by `SoftwareCryptoProvider` and in a
  * secure element by `@anchortls/multos-apdu`.
@@ -106,6 +120,13 @@ export interface CryptoProvider {
    * when the provider has no client certificate.
    */
   readonly signatureSchemes: readonly number[];
+
+  /**
+   * Limits of this provider's record protectors; absent when it has none (host software).
+   * The handshake offers max_fragment_length and record_size_limit within `maxPlaintext`
+   * unless told otherwise, never sends a larger record, and enforces `encryptThenMac`.
+   */
+  readonly recordRequirements?: RecordRequirements | undefined;
 
   /**
    * Returns cryptographically strong random bytes (from the chip's generator in a chip).

@@ -31,6 +31,7 @@ export * from "./messages/server_hello.ts";
 export * from "./messages/simple_messages.ts";
 export * from "./alert_mapping.ts";
 export * from "./client_handshake.ts";
+export type { FragmentLimits, MaxFragmentLength } from "./fragment_limits.ts";
 export * from "./session_cache.ts";
 export * from "./transcript.ts";
 export * from "./server_name.ts";

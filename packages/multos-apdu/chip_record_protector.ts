@@ -30,6 +30,8 @@ export interface ChipSession {
   random(length: number): Promise<Uint8Array>;
   /** Throws when the session's keys were erased. */
   checkLive(): void;
+  /** Most data bytes one chip command carries (the chip buffer less the APDU's own bytes). */
+  readonly maxCommandData: number;
 }
 
 /** Key handles of one direction. */
@@ -42,6 +44,30 @@ export interface ChipDirectionKeys {
 
 function badRecordMac(): TlsAlertError {
   return new TlsAlertError(AlertDescription.bad_record_mac, "record failed authentication");
+}
+
+const MAC_HEADER = 13;
+
+/**
+ * A record whose MAC or cipher input does not fit one chip command. The vendor's sign
+ * refuses more than one buffer, so the record is refused here, before anything is sent, and
+ * named as what it is rather than a MAC failure.
+ */
+function tooLargeForChip(
+  direction: "received" | "sent",
+  length: number,
+  needed: number,
+  limit: number,
+): TlsAlertError {
+  return direction === "received"
+    ? new TlsAlertError(
+      AlertDescription.record_overflow,
+      `a received record of ${length} bytes needs a ${needed}-byte chip command, over the chip's ${limit}: the server ignored max_fragment_length and record_size_limit (connectTls options maxFragmentLength, recordSizeLimit)`,
+    )
+    : new TlsAlertError(
+      AlertDescription.internal_error,
+      `a ${length}-byte plaintext needs a ${needed}-byte chip command, over the chip's ${limit}; records must be fragmented to the negotiated limit`,
+    );
 }
 
 function macHeader(context: RecordContext, length: number): Uint8Array {
@@ -141,6 +167,15 @@ export class ChipRecordProtector implements RecordProtector {
       );
     }
     this.#session.checkLive();
+    const paddedLength = (plaintext.length + (this.#encryptThenMac ? 0 : this.#suite.macLength)) &
+      ~(BLOCK - 1);
+    const needed = Math.max(
+      BLOCK + paddedLength + BLOCK,
+      MAC_HEADER + (this.#encryptThenMac ? BLOCK + paddedLength + BLOCK : plaintext.length),
+    );
+    if (needed > this.#session.maxCommandData) {
+      throw tooLargeForChip("sent", plaintext.length, needed, this.#session.maxCommandData);
+    }
     const iv = await this.#session.random(BLOCK);
     return await this.#session.exclusive(async (chip) => {
       if (this.#encryptThenMac) {
@@ -169,6 +204,13 @@ export class ChipRecordProtector implements RecordProtector {
     this.#session.checkLive();
     const macLength = this.#suite.macLength;
     if (fragment.length > MAX_CIPHERTEXT) throw badRecordMac();
+    // EtM MACs header ‖ IV ‖ ciphertext; MtE decrypts IV ‖ ciphertext and MACs at most that.
+    const needed = this.#encryptThenMac
+      ? MAC_HEADER + fragment.length - macLength
+      : fragment.length;
+    if (needed > this.#session.maxCommandData) {
+      throw tooLargeForChip("received", fragment.length, needed, this.#session.maxCommandData);
+    }
     if (this.#encryptThenMac) {
       const bodyLength = fragment.length - macLength;
       if (bodyLength < 2 * BLOCK || bodyLength % BLOCK !== 0) throw badRecordMac();

@@ -17,7 +17,40 @@ import {
   parsePem,
   type RsaPublicNumbers,
 } from "@anchortls/x509";
-import { equalConstantTime } from "./_bytes.ts";
+import {
+  ANY_LENGTH,
+  applyCrts,
+  CbcInput,
+  CHAINING_CLA,
+  checkClass,
+  CommandFormatError,
+  CreateFile,
+  DeleteFile,
+  Deselect,
+  GenerateKeyBlock,
+  GenerateMasterSecret,
+  GeneratePremaster,
+  GetRandom,
+  HandleResponse,
+  Hash,
+  KeyAttributesResponse,
+  KeyBlockResponse,
+  LoadUntrustedEcKey,
+  LoadUntrustedRsaKey,
+  MasterSecretResponse,
+  MseSet,
+  Pso,
+  ReadBinary,
+  ReadKeyAttributes,
+  ReadModulus,
+  type SecurityEnvironment,
+  SelectApplet,
+  SelectFile,
+  SelectFileResponse,
+  UpdateBinary,
+  VerifyPin,
+} from "./_commands.ts";
+import { concatBytes, equalConstantTime } from "./_bytes.ts";
 import { type CommandApdu, decodeCommand } from "./command.ts";
 import { encodeResponse } from "./response.ts";
 import {
@@ -35,6 +68,7 @@ import {
   KeyAttribute,
   KeyType,
   PinReference,
+  PsoOperation,
   SeTemplate,
   TRUST_CORE_AID,
   TrustCoreAlgorithm as Alg,
@@ -74,6 +108,33 @@ export interface TrustCoreEmulatorOptions {
    * @default {false}
    */
   exposeSecretsForTesting?: boolean;
+  /**
+   * Accept several control reference templates in one MANAGE SECURITY ENVIRONMENT (the
+   * client's `combineMseTags` opt-in). The vendor never sends them, so by default they are
+   * refused with `6A80`, and a client that combines them by mistake fails.
+   * @default {false}
+   */
+  acceptCombinedMse?: boolean;
+  /**
+   * Accept an ISO command chain (CLA 0x90) for a MAC over more than one buffer (the client's
+   * `largeMac: "chain"` opt-in). No vendor command chains; by default CLA 0x90 is refused with
+   * `6E00` (class not supported), as an applet that knows only CLA 00 and 80 answers.
+   * @default {false}
+   */
+  acceptChainedMac?: boolean;
+  /**
+   * The status word when the secret slots are full. The vendor's no-space word is `6381`
+   * (tc_api.c tcCreateEF); what GENERATE KEY answers on a full chip is not in the vendor code,
+   * so `6A84` (ISO "not enough memory") can be chosen to test the other answer.
+   * @default {0x6381}
+   */
+  slotsFullStatus?: number;
+  /**
+   * The status word for SELECT EF of a file that does not exist. The vendor's tcSelectEF
+   * treats any answer but `9000` as "absent"; `6A82` is ISO's, other applets differ.
+   * @default {0x6a82}
+   */
+  fileNotFoundStatus?: number;
 }
 
 /** PEM inputs for {@linkcode TrustCoreEmulator.fromPem}. */
@@ -94,12 +155,6 @@ interface EmulatedFile {
   data: Uint8Array;
   readonly read: number;
   readonly update: number;
-}
-interface Environment {
-  algorithm?: number;
-  keyFile?: number;
-  cipherSuite?: number;
-  keyLengths?: { key: number; mac: number; iv: number };
 }
 interface Pin {
   readonly value: Uint8Array;
@@ -127,7 +182,6 @@ const SUITE_LENGTHS: ReadonlyMap<number, { key: number; mac: number; iv: number 
 ]);
 
 const FIRST_SESSION_HANDLE = 0x6210;
-const RANDOM_MAX = 248;
 
 function hashFor(length: number): IncrementalHash {
   switch (length) {
@@ -174,13 +228,17 @@ export class TrustCoreEmulator {
   readonly #files = new Map<number, EmulatedFile>();
   readonly #rsaKeys = new Map<number, RsaPrivateNumbers>();
   readonly #secrets = new Map<number, Secret>();
-  readonly #environments = new Map<number, Environment>();
+  readonly #environments = new Map<number, SecurityEnvironment>();
   readonly #verified = new Set<number>();
   readonly #random: (length: number) => Uint8Array;
   readonly #version: readonly [number, number];
   readonly #storage: number;
   readonly #pinTries: number;
   readonly #secretSlots: number;
+  readonly #acceptCombinedMse: boolean;
+  readonly #acceptChainedMac: boolean;
+  readonly #slotsFullStatus: number;
+  readonly #fileNotFoundStatus: number;
   readonly #sentToHost: Uint8Array[] = [];
   readonly #history: Uint8Array[] | undefined;
   #selected = false;
@@ -211,6 +269,10 @@ export class TrustCoreEmulator {
     this.#version = options.version ?? [1, 0];
     this.#storage = options.storage ?? 16384;
     this.#secretSlots = options.secretSlots ?? 10;
+    this.#acceptCombinedMse = options.acceptCombinedMse ?? false;
+    this.#acceptChainedMac = options.acceptChainedMac ?? false;
+    this.#slotsFullStatus = options.slotsFullStatus ?? 0x6381;
+    this.#fileNotFoundStatus = options.fileNotFoundStatus ?? 0x6a82;
     this.#history = options.exposeSecretsForTesting ? [] : undefined;
     if (options.deviceKey) {
       this.#rsaKeys.set(DEVICE_KEY_FILE, options.deviceKey);
@@ -359,25 +421,24 @@ export class TrustCoreEmulator {
     } catch {
       return refuse(0x6700);
     }
+    try {
+      return this.#dispatch(command);
+    } catch (e) {
+      if (e instanceof CommandFormatError) return refuse(e.sw);
+      throw e;
+    }
+  }
+
+  #dispatch(command: CommandApdu): Uint8Array {
+    checkClass(command, this.#acceptChainedMac);
     const { cla, ins } = command;
-    if (cla !== 0x00 && cla !== 0x80 && cla !== 0x90) return refuse(0x6e00);
-    const chained = cla === 0x90;
-    if (
-      !chained && this.#macChain && !(ins === Ins.performSecurityOperation && command.p1 === 0x9e)
-    ) {
-      this.#macChain = undefined;
-    }
-    if (cla === 0x00) {
-      if (ins !== Ins.select) return refuse(0x6d00);
-      return this.#selectApplet(command);
-    }
+    const chained = cla === CHAINING_CLA;
+    const isMac = ins === Ins.performSecurityOperation &&
+      (command.p1 << 8 | command.p2) === PsoOperation.signOrMac;
+    if (!chained && this.#macChain && !isMac) this.#macChain = undefined;
+    if (cla === 0x00) return this.#selectByClass00(command);
     if (!this.#selected) return refuse(0x6985);
-    if (
-      chained &&
-      !(ins === Ins.performSecurityOperation && command.p1 === 0x9e && command.p2 === 0x9a)
-    ) {
-      return refuse(0x6884);
-    }
+    if (chained && !isMac) return refuse(0x6884);
     switch (ins) {
       case Ins.verify:
         return this.#verify(command);
@@ -388,7 +449,7 @@ export class TrustCoreEmulator {
       case Ins.generateKey:
         return this.#generate(command);
       case Ins.getRandom:
-        return this.#getRandom(command);
+        return this.#ok(command, this.#random(GetRandom.decode(command).length));
       case Ins.sha:
       case Ins.handshakeSha:
         return this.#hash(command);
@@ -419,7 +480,7 @@ export class TrustCoreEmulator {
 
   #ok(command: CommandApdu, data: Uint8Array = new Uint8Array(0)): Uint8Array {
     const ne = command.le;
-    if (ne !== undefined && ne !== 65536 && data.length > ne) {
+    if (ne !== undefined && ne !== 0 && ne !== ANY_LENGTH && data.length > ne) {
       return refuse(data.length <= 256 ? 0x6c00 | (data.length & 0xff) : 0x6700);
     }
     // The answer is built in the same public buffer as the command, status word included.
@@ -427,24 +488,28 @@ export class TrustCoreEmulator {
     return encodeResponse(data, 0x9000);
   }
 
-  #data(command: CommandApdu, length?: number): Uint8Array {
-    const data = command.data ?? new Uint8Array(0);
-    if (length !== undefined && data.length !== length) return refuse(0x6700);
-    return data;
-  }
-
   #requirePin(reference: number = PinReference.user): void {
     if (!this.#verified.has(reference)) refuse(0x6982);
   }
 
-  #selectApplet(command: CommandApdu): Uint8Array {
-    if (command.p1 !== 0x04) return refuse(0x6a86);
-    const aid = this.#data(command);
-    if (!equalConstantTime(aid, TRUST_CORE_AID)) return refuse(0x6a82);
-    this.#selected = true;
+  #forgetSession(): void {
     this.#verified.clear();
     this.#environments.clear();
     this.#currentFile = undefined;
+  }
+
+  #selectByClass00(command: CommandApdu): Uint8Array {
+    if (command.p1 === 0x00) {
+      // SELECT of the MF deselects the applet, as the vendor's multosDeselectCurrApplication.
+      Deselect.decode(command);
+      this.#selected = false;
+      this.#forgetSession();
+      return this.#ok(command);
+    }
+    const { aid } = SelectApplet.decode(command);
+    if (!equalConstantTime(aid, TRUST_CORE_AID)) return refuse(0x6a82);
+    this.#selected = true;
+    this.#forgetSession();
     return this.#ok(command);
   }
 
@@ -452,9 +517,9 @@ export class TrustCoreEmulator {
     const pin = this.#pins.get(command.p2);
     if (command.p1 !== 0 || !pin) return refuse(0x6a88);
     if (!command.data) return refuse(0x63c0 | pin.tries);
-    const offered = this.#data(command, 12);
+    const { paddedPin } = VerifyPin.decode(command);
     if (pin.tries === 0) return refuse(0x6983);
-    if (equalConstantTime(offered, pin.value)) {
+    if (equalConstantTime(paddedPin, pin.value)) {
       pin.tries = this.#pinTries;
       this.#verified.add(command.p2);
       return this.#ok(command);
@@ -470,29 +535,18 @@ export class TrustCoreEmulator {
       return this.#ok(command);
     }
     if (command.p1 !== 0x41) return refuse(0x6a86);
-    const template = command.p2;
+    const { template, crts } = MseSet.decode(command);
     if (
       template !== SeTemplate.signature && template !== SeTemplate.confidentiality &&
       template !== SeTemplate.tls
     ) {
       return refuse(0x6a86);
     }
-    const data = this.#data(command);
-    const env: Environment = { ...this.#environments.get(template) };
-    let at = 0;
-    while (at < data.length) {
-      const tag = data[at]!;
-      const length = data[at + 1];
-      if (length === undefined || at + 2 + length > data.length) return refuse(0x6a80);
-      const value = data.subarray(at + 2, at + 2 + length);
-      if (tag === 0x80 && length === 1) env.algorithm = value[0]!;
-      else if (tag === 0x81 && length === 2) env.keyFile = value[0]! << 8 | value[1]!;
-      else if (tag === 0x85 && length === 2) env.cipherSuite = value[0]! << 8 | value[1]!;
-      else if (tag === 0x86 && length === 3) {
-        env.keyLengths = { key: value[0]!, mac: value[1]!, iv: value[2]! };
-      } else return refuse(0x6a80);
-      at += 2 + length;
-    }
+    // The vendor never sends two entries in one MSE; whether the applet takes them is unknown,
+    // so this emulator refuses them unless told to accept them.
+    if (crts.length > 1 && !this.#acceptCombinedMse) return refuse(0x6a80);
+    const env: SecurityEnvironment = { ...this.#environments.get(template) };
+    applyCrts(env, crts);
     this.#environments.set(template, env);
     return this.#ok(command);
   }
@@ -504,7 +558,7 @@ export class TrustCoreEmulator {
   }
 
   #store(kind: SecretKind, bytes: Uint8Array): number {
-    if (this.#secrets.size >= this.#secretSlots) return refuse(0x6a84);
+    if (this.#secrets.size >= this.#secretSlots) return refuse(this.#slotsFullStatus);
     let handle = FIRST_SESSION_HANDLE;
     while (this.#secrets.has(handle)) handle++;
     this.#secrets.set(handle, { kind, bytes });
@@ -520,26 +574,24 @@ export class TrustCoreEmulator {
 
   #pso(command: CommandApdu, chained: boolean): Uint8Array {
     this.#requirePin();
-    const operation = command.p1 << 8 | command.p2;
-    const data = this.#data(command);
+    const { operation, data } = Pso.decode(command);
     const conf = this.#environments.get(SeTemplate.confidentiality) ?? {};
     const sig = this.#environments.get(SeTemplate.signature) ?? {};
     switch (operation) {
-      case 0x8086:
-      case 0x8680: {
+      case "encrypt":
+      case "decrypt": {
         if (conf.algorithm !== Alg.aesCbc) return refuse(0x6985);
         const key = this.#secret(conf.keyFile, ["aes"]);
-        if (data.length < 32 || data.length % 16 !== 0) return refuse(0x6700);
-        const cipher = cbc(key.bytes, data.subarray(0, 16), { disablePadding: true });
-        const body = data.subarray(16);
+        const input = CbcInput.decode(data);
+        const cipher = cbc(key.bytes, input.iv, { disablePadding: true });
         return this.#ok(
           command,
-          operation === 0x8086 ? cipher.encrypt(body) : cipher.decrypt(body),
+          operation === "encrypt" ? cipher.encrypt(input.data) : cipher.decrypt(input.data),
         );
       }
-      case 0x9e9a:
+      case "signOrMac":
         return this.#signOrMac(command, sig, data, chained);
-      case 0x9f9a: {
+      case "verify": {
         if (sig.algorithm !== Alg.rsaPkcs1) {
           return refuse(sig.algorithm === Alg.ecdsa ? 0x6a81 : 0x6985);
         }
@@ -547,27 +599,25 @@ export class TrustCoreEmulator {
         const recovered = pkcs1Recover(this.#untrusted.key, data);
         return recovered ? this.#ok(command, recovered) : refuse(0x6a80);
       }
-      case 0x8186: {
+      case "wrap": {
         if (conf.algorithm !== Alg.rsaPkcs1 || this.#untrusted?.kind !== "rsa") {
           return refuse(0x6985);
         }
-        const premaster = this.#secret(data.length === 2 ? data[0]! << 8 | data[1]! : undefined, [
-          "premaster",
-        ]);
+        if (data.length !== 2) return refuse(0x6700);
+        const premaster = this.#secret(HandleResponse.decode(data), ["premaster"]);
         return this.#ok(
           command,
           rsaesPkcs1v15Encrypt(this.#untrusted.key, premaster.bytes, this.#random),
         );
       }
-      case 0x8681:
+      case "unwrap":
         return refuse(0x6a81);
     }
-    return refuse(0x6a86);
   }
 
   #signOrMac(
     command: CommandApdu,
-    sig: Environment,
+    sig: SecurityEnvironment,
     data: Uint8Array,
     chained: boolean,
   ): Uint8Array {
@@ -588,39 +638,34 @@ export class TrustCoreEmulator {
       const label = algorithm === Alg.clientFinished ? "client finished" : "server finished";
       return this.#ok(command, tls12Prf(master.bytes, label, data, 12));
     }
-    if (algorithm === Alg.rsaPkcs1) {
+    if (algorithm === Alg.rsaPkcs1 || algorithm === Alg.pssSha256) {
       const key = sig.keyFile === undefined ? undefined : this.#rsaKeys.get(sig.keyFile);
       if (!key) return refuse(0x6a88);
+      if (algorithm === Alg.pssSha256) {
+        if (data.length !== 32) return refuse(0x6700);
+        return this.#ok(command, pssSign(key, data, this.#random));
+      }
       if (data.length > bigIntByteLength(key.n) - 11) return refuse(0x6700);
       return this.#ok(command, pkcs1Sign(key, data));
-    }
-    if (algorithm === Alg.pssSha256) {
-      const key = sig.keyFile === undefined ? undefined : this.#rsaKeys.get(sig.keyFile);
-      if (!key) return refuse(0x6a88);
-      if (data.length !== 32) return refuse(0x6700);
-      return this.#ok(command, pssSign(key, data, this.#random));
     }
     return refuse(algorithm === undefined ? 0x6985 : 0x6a81);
   }
 
   #generate(command: CommandApdu): Uint8Array {
     this.#requirePin();
-    const data = this.#data(command);
     switch (command.p1) {
       case KeyType.premaster: {
+        // P2 1 is the ECDH premaster (algorithm 0C), which this emulator does not do yet.
         if (command.p2 !== 0) return refuse(0x6a81);
-        if (data.length !== 2) return refuse(0x6700);
+        const { major, minor } = GeneratePremaster.decode(command);
         const premaster = new Uint8Array(48);
-        premaster.set(data);
+        premaster.set([major, minor]);
         premaster.set(this.#random(46), 2);
-        const handle = this.#store("premaster", premaster);
-        return this.#ok(command, Uint8Array.of(handle >> 8, handle & 0xff));
+        return this.#ok(command, HandleResponse.encode(this.#store("premaster", premaster)));
       }
       case KeyType.masterSecret: {
-        if (command.p2 > 1 || data.length < 2) return refuse(command.p2 > 1 ? 0x6a86 : 0x6700);
-        const premaster = this.#secret(data[0]! << 8 | data[1]!, ["premaster"]);
-        const seed = data.subarray(2);
-        const extended = command.p2 === 1;
+        const { premaster: handle, extended, seed } = GenerateMasterSecret.decode(command);
+        const premaster = this.#secret(handle, ["premaster"]);
         if (extended ? seed.length !== 32 && seed.length !== 48 : seed.length !== 64) {
           return refuse(0x6700);
         }
@@ -630,14 +675,14 @@ export class TrustCoreEmulator {
           seed,
           48,
         );
-        const handle = this.#store("master", master);
+        const version = [premaster.bytes[0]!, premaster.bytes[1]!] as const;
         return this.#ok(
           command,
-          Uint8Array.of(premaster.bytes[0]!, premaster.bytes[1]!, handle >> 8, handle & 0xff),
+          MasterSecretResponse.encode({ version, handle: this.#store("master", master) }),
         );
       }
       case KeyType.keyBlock:
-        return this.#keyBlock(command, data);
+        return this.#keyBlock(command);
       case KeyType.rsa:
       case KeyType.ec:
       case KeyType.aes:
@@ -646,83 +691,75 @@ export class TrustCoreEmulator {
     return refuse(0x6a86);
   }
 
-  #keyBlock(command: CommandApdu, data: Uint8Array): Uint8Array {
+  #keyBlock(command: CommandApdu): Uint8Array {
     const tls = this.#environments.get(SeTemplate.tls) ?? {};
     const master = this.#secret(tls.keyFile, ["master"]);
     const lengths = tls.keyLengths ??
       (tls.cipherSuite === undefined ? undefined : SUITE_LENGTHS.get(tls.cipherSuite));
     if (!lengths || lengths.iv !== 16) return refuse(0x6985);
-    if (data.length !== 64) return refuse(0x6700);
-    if (this.#secrets.size + 4 > this.#secretSlots) return refuse(0x6a84);
+    const { serverRandom, clientRandom } = GenerateKeyBlock.decode(command);
+    if (this.#secrets.size + 4 > this.#secretSlots) return refuse(this.#slotsFullStatus);
     const { key, mac, iv } = lengths;
-    const block = tls12Prf(master.bytes, "key expansion", data, 2 * (key + mac + iv));
+    const block = tls12Prf(
+      master.bytes,
+      "key expansion",
+      concatBytes([serverRandom, clientRandom]),
+      2 * (key + mac + iv),
+    );
     const take = (at: number, n: number) => block.slice(at, at + n);
-    const handles = [
-      this.#store("mac", take(0, mac)),
-      this.#store("mac", take(mac, mac)),
-      this.#store("aes", take(2 * mac, key)),
-      this.#store("aes", take(2 * mac + key, key)),
-    ];
-    const out = new Uint8Array(40);
-    handles.forEach((h, i) => out.set([h >> 8, h & 0xff], 2 * i));
-    out.set(take(2 * (mac + key), 16), 8);
-    out.set(take(2 * (mac + key) + 16, 16), 24);
+    const out = KeyBlockResponse.encode({
+      clientMac: this.#store("mac", take(0, mac)),
+      serverMac: this.#store("mac", take(mac, mac)),
+      clientWrite: this.#store("aes", take(2 * mac, key)),
+      serverWrite: this.#store("aes", take(2 * mac + key, key)),
+      clientIv: take(2 * (mac + key), 16),
+      serverIv: take(2 * (mac + key) + 16, 16),
+    });
     block.fill(0);
     return this.#ok(command, out);
   }
 
-  #getRandom(command: CommandApdu): Uint8Array {
-    const n = command.le;
-    if (n === undefined || n > RANDOM_MAX || command.data) return refuse(0x6700);
-    return this.#ok(command, this.#random(n));
-  }
-
   #hash(command: CommandApdu): Uint8Array {
-    const handshake = command.ins === Ins.handshakeSha;
+    const step = Hash.decode(command);
+    const handshake = step.kind === "handshake";
     const current = handshake ? this.#handshakeSha : this.#sha;
     const set = (h: IncrementalHash | undefined) =>
       handshake ? this.#handshakeSha = h : this.#sha = h;
-    switch (command.p2) {
-      case 0:
-        set(hashFor(command.p1));
+    switch (step.step) {
+      case "init":
+        set(hashFor(step.hashLength));
         return this.#ok(command);
-      case 1:
+      case "update":
         if (!current) return refuse(0x6985);
-        current.update(this.#data(command));
+        current.update(step.data);
         return this.#ok(command);
-      case 2: {
+      case "final": {
         if (!current) return refuse(0x6985);
         // The handshake hash keeps running: Finished and EMS read it at several points.
         const digest = handshake ? current.clone().digest() : current.digest();
         if (!handshake) set(undefined);
         return this.#ok(command, digest);
       }
-      case 3: {
-        const h = hashFor(command.p1);
-        h.update(this.#data(command));
+      case "oneShot": {
+        const h = hashFor(step.hashLength);
+        h.update(step.data);
         return this.#ok(command, h.digest());
       }
     }
-    return refuse(0x6a86);
   }
 
   #readModulus(command: CommandApdu): Uint8Array {
-    const key = this.#rsaKeys.get(command.p1 << 8 | command.p2);
+    const key = this.#rsaKeys.get(ReadModulus.decode(command).keyFile);
     if (!key) return refuse(0x6a82);
     return this.#ok(command, bigIntToBytes(key.n));
   }
 
   #selectFile(command: CommandApdu): Uint8Array {
-    if (command.p1 !== 0 || command.p2 !== 0) return refuse(0x6a86);
-    const data = this.#data(command, 2);
-    const id = data[0]! << 8 | data[1]!;
-    const file = this.#files.get(id);
-    if (!file) return refuse(0x6a82);
-    this.#currentFile = id;
-    return this.#ok(
-      command,
-      Uint8Array.of(data[0]!, data[1]!, file.data.length >> 8, file.data.length & 0xff),
-    );
+    const { fileId } = SelectFile.decode(command);
+    const file = this.#files.get(fileId);
+    if (!file) return refuse(this.#fileNotFoundStatus);
+    this.#currentFile = fileId;
+    return this.#ok(command, SelectFileResponse.encode({ fileId, size: file.data.length }));
   }
 
   #allowed(condition: number): boolean {
@@ -746,10 +783,10 @@ export class TrustCoreEmulator {
     const [id, file] = this.#current();
     const secretClass = id >> 8 === 0x61 || id >> 8 === 0x62 || id >> 8 === 0x63;
     if (secretClass || !this.#allowed(file.read)) return refuse(0x6982);
-    const offset = command.p1 << 8 | command.p2;
-    const n = command.le === undefined || command.le === 65536
+    const { offset, length } = ReadBinary.decode(command);
+    const n = length === undefined || length === 0 || length === ANY_LENGTH
       ? file.data.length - offset
-      : command.le;
+      : length;
     if (offset + n > file.data.length || n < 0) return refuse(0x6b00);
     return this.#ok(command, file.data.slice(offset, offset + n));
   }
@@ -757,8 +794,7 @@ export class TrustCoreEmulator {
   #updateBinary(command: CommandApdu): Uint8Array {
     const [, file] = this.#current();
     if (!this.#allowed(file.update)) return refuse(0x6982);
-    const offset = command.p1 << 8 | command.p2;
-    const data = this.#data(command);
+    const { offset, data } = UpdateBinary.decode(command);
     if (offset + data.length > file.data.length) return refuse(0x6a84);
     file.data.set(data, offset);
     return this.#ok(command);
@@ -772,92 +808,85 @@ export class TrustCoreEmulator {
 
   #createFile(command: CommandApdu): Uint8Array {
     this.#requirePin();
-    const data = this.#data(command, 14);
-    const id = data[1]! << 8 | data[2]!;
-    const size = data[3]! << 8 | data[4]!;
-    if (this.#files.has(id)) return refuse(0x6a89);
+    const { fileId, size, read, update } = CreateFile.decode(command);
+    if (this.#files.has(fileId)) return refuse(0x6a89);
     if (this.#used() + size > this.#storage) return refuse(0x6381);
-    this.#files.set(id, { data: new Uint8Array(size), read: data[8]!, update: data[12]! });
+    this.#files.set(fileId, { data: new Uint8Array(size), read, update });
     return this.#ok(command);
   }
 
   #deleteFile(command: CommandApdu): Uint8Array {
     this.#requirePin();
-    const data = this.#data(command, 2);
-    const id = data[0]! << 8 | data[1]!;
-    const secret = this.#secrets.get(id);
+    const { fileId } = DeleteFile.decode(command);
+    const secret = this.#secrets.get(fileId);
     if (secret) {
       // Session secrets are key files of class 62xx, so DELETE EF frees one slot (the only
       // way short of ERASE TLS KEYS, which frees them all).
       secret.bytes.fill(0);
-      this.#secrets.delete(id);
+      this.#secrets.delete(fileId);
       return this.#ok(command);
     }
-    const file = this.#files.get(id);
+    const file = this.#files.get(fileId);
     if (!file) return refuse(0x6a82);
     if (!this.#allowed(file.update)) return refuse(0x6982);
     file.data.fill(0);
-    this.#files.delete(id);
-    this.#rsaKeys.delete(id);
-    if (this.#currentFile === id) this.#currentFile = undefined;
+    this.#files.delete(fileId);
+    this.#rsaKeys.delete(fileId);
+    if (this.#currentFile === fileId) this.#currentFile = undefined;
     return this.#ok(command);
   }
 
   #readKeyAttributes(command: CommandApdu): Uint8Array {
     this.#requirePin();
-    const secret = this.#secret(command.p1 << 8 | command.p2, [
+    const secret = this.#secret(ReadKeyAttributes.decode(command).handle, [
       "premaster",
       "master",
       "mac",
       "aes",
     ]);
-    const out = new Uint8Array(35);
-    const { type, attributes } = {
+    const { keyType, attributes } = {
       premaster: {
-        type: KeyType.premaster,
+        keyType: KeyType.premaster,
         attributes: KeyAttribute.generateMasterSecret | KeyAttribute.wrap,
       },
       master: {
-        type: KeyType.masterSecret,
+        keyType: KeyType.masterSecret,
         attributes: KeyAttribute.generateSessionKeys | KeyAttribute.generateMac,
       },
-      mac: { type: KeyType.aes, attributes: KeyAttribute.generateMac },
-      aes: { type: KeyType.aes, attributes: KeyAttribute.encrypt | KeyAttribute.decrypt },
+      mac: { keyType: KeyType.aes, attributes: KeyAttribute.generateMac },
+      aes: { keyType: KeyType.aes, attributes: KeyAttribute.encrypt | KeyAttribute.decrypt },
     }[secret.kind];
-    out[28] = type;
-    out[29] = secret.bytes.length;
-    out[30] = attributes & 0xff;
-    out[31] = attributes >> 8;
-    if (secret.kind === "aes") {
-      out.set(
-        ecb(secret.bytes, { disablePadding: true }).encrypt(new Uint8Array(16)).subarray(0, 3),
-        32,
-      );
-    }
-    return this.#ok(command, out);
+    const checkValue = secret.kind === "aes"
+      ? ecb(secret.bytes, { disablePadding: true }).encrypt(new Uint8Array(16)).subarray(0, 3)
+      : new Uint8Array(3);
+    return this.#ok(
+      command,
+      KeyAttributesResponse.encode({
+        label: "",
+        keyType,
+        keyLength: secret.bytes.length,
+        attributes,
+        checkValue,
+      }),
+    );
   }
 
   #loadUntrusted(command: CommandApdu): Uint8Array {
-    const data = this.#data(command);
     if (command.p1 === 0) {
-      if (data.length < 7) return refuse(0x6700);
-      const exponentLength = data[0]!;
-      const modulusLength = data[1]! << 8 | data[2]!;
-      if (exponentLength < 1 || exponentLength > 3 || data.length !== 6 + modulusLength) {
-        return refuse(0x6a80);
-      }
-      const exponent = bytesToBigInt(data.subarray(3, 3 + exponentLength));
-      const modulus = bytesToBigInt(data.subarray(6));
+      const key = LoadUntrustedRsaKey.decode(command);
+      const exponent = bytesToBigInt(key.exponent);
+      const modulus = bytesToBigInt(key.modulus);
       // rsaesPkcs1v15Encrypt refuses any other key; refusing it here keeps the chip's 6A80.
       if (modulus < 1n << 511n || exponent < 3n || exponent % 2n === 0n) return refuse(0x6a80);
       this.#untrusted = { kind: "rsa", key: { modulus, exponent } };
       return this.#ok(command);
     }
     if (command.p1 === 1) {
+      const { curve, point } = LoadUntrustedEcKey.decode(command);
       const sizes: Record<number, number> = { 0x17: 64, 0x18: 96, 0x19: 132 };
-      const size = sizes[data[0] ?? 0];
-      if (size === undefined || data.length !== 1 + size) return refuse(0x6a80);
-      this.#untrusted = { kind: "ec", curve: data[0]!, point: data.slice(1) };
+      const size = sizes[curve];
+      if (size === undefined || point.length !== size) return refuse(0x6a80);
+      this.#untrusted = { kind: "ec", curve, point: point.slice() };
       return this.#ok(command);
     }
     return refuse(0x6a86);

@@ -16,6 +16,7 @@ import {
   type PremasterHandle,
   type RecordKeyOptions,
   type RecordKeys,
+  type RecordRequirements,
   SignatureScheme,
   SoftwareCryptoProvider,
 } from "@anchortls/handshake";
@@ -52,6 +53,30 @@ export interface MultosCryptoProviderOptions {
   trustCore?: TrustCoreOptions;
   /** Random source of the host side in `hybrid`. @default {crypto.getRandomValues} */
   random?: (length: number) => Uint8Array;
+  /**
+   * Signature schemes the device key offers for CertificateVerify, preferred first. The
+   * vendor's host code signs PKCS#1 v1.5 over a SHA-256 DigestInfo (mtls.c
+   * mtlsRsaSignPKCS1_type1), so that comes first; the chip's RSA-PSS (SHA-256 only) is offered
+   * only when listed here.
+   * @default {[rsa_pkcs1_sha256, rsa_pkcs1_sha384, rsa_pkcs1_sha512]}
+   */
+  signatureSchemes?: readonly number[];
+  /**
+   * `full` only: accept a server that refuses Encrypt-then-MAC. **This leaks the padding length
+   * of every record the server sends to anyone who watches the chip's serial or I²C lines**:
+   * with MAC-then-encrypt the chip MACs exactly the content left after the padding, so the
+   * command length (and at 115200 baud ~87 µs per byte) tells the padding, a padding oracle
+   * far stronger than Lucky 13. Only for servers that cannot do RFC 7366.
+   * @default {false}
+   */
+  allowMacThenEncrypt?: boolean;
+  /**
+   * MSE RESTORE of this security environment before each premaster, so a handshake starts
+   * from a known environment. The vendor's PKCS#11 layer restores environment 2 (it passes
+   * TC_ALGO_TLS) before GENERATE PREMASTER and marks it "Redundant?"; `false` skips it.
+   * @default {2}
+   */
+  restoreEnvironment?: number | false;
 }
 
 /** Which DigestInfo prefix and hash each PKCS#1 v1.5 scheme uses (RFC 8017 §9.2, note 1). */
@@ -74,6 +99,20 @@ const PKCS1_SCHEMES: ReadonlyMap<
 ]);
 
 const RANDOM_POOL = 240;
+
+/**
+ * Plaintext per record in `full`: a record's MAC input and its cipher input must each fit one
+ * chip command (2992 bytes), with room for a peer's largest CBC padding (256) and MAC (32).
+ * 2048 is also a max_fragment_length RFC 6066 can ask for.
+ */
+const FULL_MAX_PLAINTEXT = 2048;
+
+const DEFAULT_SCHEMES: readonly number[] = [...PKCS1_SCHEMES.keys()];
+
+/** Whether a status word says the secret slots are full: the vendor's 6381 or ISO's 6A84. */
+function isSlotsFull(sw: number | undefined): boolean {
+  return sw === StatusWord.noSpace || sw === StatusWord.notEnoughMemory;
+}
 
 /** A secret's slot in the chip, valid for one chip session generation. */
 class ChipSecret<Kind extends "premaster" | "master"> {
@@ -165,13 +204,21 @@ class ChipSecret<Kind extends "premaster" | "master"> {
 export class MultosCryptoProvider implements CryptoProvider {
   /** `full` or `hybrid`. */
   readonly policy: CryptoPolicy;
+  /**
+   * In `full`: records of at most 2048 plaintext bytes, so each fits one chip command, and
+   * Encrypt-then-MAC unless `allowMacThenEncrypt`. None in `hybrid`.
+   */
+  readonly recordRequirements: RecordRequirements | undefined;
   readonly #chip: TrustCore;
   readonly #chain: readonly Uint8Array[];
   readonly #deviceKeyFile: number;
   readonly #software: SoftwareCryptoProvider | undefined;
+  readonly #schemes: readonly number[];
+  readonly #restoreEnvironment: number | false;
   #queue: Promise<unknown> = Promise.resolve();
   #generation = 0;
   #keysInChip = false;
+  #closed = false;
   #pool: Uint8Array = new Uint8Array(0);
   /** Slots of released premasters and master secrets in the current chip session. */
   #freeable: number[] = [];
@@ -188,6 +235,22 @@ export class MultosCryptoProvider implements CryptoProvider {
     this.#chip = chip;
     this.#chain = chain;
     this.#deviceKeyFile = options.deviceKeyFile ?? DEVICE_KEY_FILE;
+    this.#restoreEnvironment = options.restoreEnvironment ?? 2;
+    const schemes = options.signatureSchemes ?? DEFAULT_SCHEMES;
+    for (const scheme of schemes) {
+      if (!PKCS1_SCHEMES.has(scheme) && scheme !== SignatureScheme.rsa_pss_rsae_sha256) {
+        throw new RangeError(`the chip cannot sign with scheme 0x${scheme.toString(16)}`);
+      }
+    }
+    this.#schemes = schemes;
+    this.recordRequirements = options.policy === "full"
+      ? {
+        maxPlaintext: FULL_MAX_PLAINTEXT,
+        encryptThenMac: !options.allowMacThenEncrypt,
+        encryptThenMacReason:
+          "with MAC-then-encrypt the chip would MAC exactly the unpadded content, showing each record's padding length on its bus; MultosCryptoProvider's allowMacThenEncrypt accepts that leak",
+      }
+      : undefined;
     this.#software = options.policy === "hybrid"
       ? new SoftwareCryptoProvider(options.random ? { random: options.random } : {})
       : undefined;
@@ -197,6 +260,7 @@ export class MultosCryptoProvider implements CryptoProvider {
     return {
       exclusive: (operation) => this.#exclusive(operation),
       random: (length) => this.#chipRandom(length),
+      maxCommandData: this.#chip.maxDataLength,
       checkLive: () => {
         if (this.#generation !== generation || !live.value) {
           throw new TypeError("record keys belong to an erased chip session");
@@ -233,14 +297,19 @@ export class MultosCryptoProvider implements CryptoProvider {
     const chip = link instanceof TrustCore ? link : new TrustCore(link, options.trustCore);
     await chip.select();
     if (options.pin !== undefined) await chip.verifyPin(options.pin);
+    // A host that restarted must not inherit an earlier process's session secrets.
+    await chip.eraseTlsKeys();
     const chain: Uint8Array[] = [];
     for (const file of options.certificateFiles ?? [DEVICE_CERTIFICATE_FILE]) {
+      let size: number;
       try {
-        chain.push(await chip.readFile(file));
+        size = await chip.selectFile(file);
       } catch (e) {
-        if (e instanceof ApduError && e.sw === StatusWord.fileNotFound) break;
+        // The vendor's tcSelectEF takes any answer but 9000 as "no such file".
+        if (e instanceof ApduError && e.sw !== undefined && e.sw !== StatusWord.ok) break;
         throw e;
       }
+      chain.push(await chip.readBinary(0, size));
     }
     return new MultosCryptoProvider(chip, chain, options);
   }
@@ -251,11 +320,11 @@ export class MultosCryptoProvider implements CryptoProvider {
   }
 
   /**
-   * Schemes the device key signs with, RSA-PSS (the chip's PSS-SHA256) first, then PKCS#1
-   * v1.5; empty without a stored certificate.
+   * Schemes the device key signs with (PKCS#1 v1.5 first unless `signatureSchemes` says
+   * otherwise); empty without a stored certificate.
    */
   get signatureSchemes(): readonly number[] {
-    return this.#chain.length ? [SignatureScheme.rsa_pss_rsae_sha256, ...PKCS1_SCHEMES.keys()] : [];
+    return this.#chain.length ? this.#schemes : [];
   }
 
   #exclusive<T>(operation: (chip: TrustCore) => Promise<T>): Promise<T> {
@@ -315,6 +384,9 @@ export class MultosCryptoProvider implements CryptoProvider {
         this.#keyBlocks = [];
       }
       this.#keysInChip = true;
+      if (this.#restoreEnvironment !== false) {
+        await chip.restoreSecurityEnvironment(this.#restoreEnvironment);
+      }
       const loaded = await chip.loadUntrustedRsaKey(modulus, exponent);
       const slot = await chip.generatePremaster(clientVersion >> 8, clientVersion & 0xff);
       await chip.setSecurityEnvironment(SeTemplate.confidentiality, {
@@ -385,7 +457,7 @@ export class MultosCryptoProvider implements CryptoProvider {
       } catch (e) {
         // Out of slots (an abbreviated handshake on a kept master secret): earlier connections'
         // record keys go, as the one-session-at-a-time rule of `full` allows, and we retry.
-        if (!(e instanceof ApduError && e.sw === StatusWord.notEnoughMemory)) throw e;
+        if (!(e instanceof ApduError && isSlotsFull(e.sw))) throw e;
         await this.#freeSlots(chip);
         await chip.setSecurityEnvironment(SeTemplate.tls, { keyFile: slot, cipherSuite: suite.id });
         return await chip.generateKeyBlock(randoms.serverRandom, randoms.clientRandom);
@@ -453,8 +525,7 @@ export class MultosCryptoProvider implements CryptoProvider {
    */
   async sign(scheme: number, data: Uint8Array): Promise<Uint8Array> {
     const pkcs1 = PKCS1_SCHEMES.get(scheme);
-    const pss = scheme === SignatureScheme.rsa_pss_rsae_sha256;
-    if (!(pkcs1 || pss) || !this.#chain.length) {
+    if (!this.#schemes.includes(scheme) || !this.#chain.length) {
       throw new RangeError(
         `the chip cannot sign with scheme 0x${scheme.toString(16).padStart(4, "0")}`,
       );
@@ -485,17 +556,22 @@ export class MultosCryptoProvider implements CryptoProvider {
   }
 
   /**
-   * Erases the TLS keys in the chip (`full`); every handle and protector of this provider
-   * stops working.
+   * Leaves the chip as the vendor does at the end of a session (mtls.c mtlsFinish): ERASE TLS
+   * KEYS, then DESELECT. Every handle and protector of this provider stops working. Closing
+   * twice is harmless.
    *
-   * @returns When erased.
+   * @returns When erased and deselected.
    */
   async close(): Promise<void> {
-    if (!this.#keysInChip) return;
-    await this.#exclusive((chip) => chip.eraseTlsKeys());
-    this.#keysInChip = false;
+    if (this.#closed) return;
+    this.#closed = true;
     this.#generation++;
     this.#freeable = [];
     this.#keyBlocks = [];
+    this.#keysInChip = false;
+    await this.#exclusive(async (chip) => {
+      await chip.eraseTlsKeys();
+      await chip.deselect();
+    });
   }
 }

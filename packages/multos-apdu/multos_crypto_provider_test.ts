@@ -82,7 +82,11 @@ for (const suite of suites) {
       const clientFinished = await provider.finished(master, "client finished", hash);
       const serverFinished = await provider.finished(master, "server finished", hash);
       const handshakeApdus = provider.trustCore.stats.apdus - before;
-      assert.ok(handshakeApdus <= 12, `${handshakeApdus} APDUs for the handshake`);
+      // One MSE entry per command, as the vendor sends them: GET RANDOM; MSE RESTORE, LOAD
+      // UNTRUSTED KEY, GENERATE PREMASTER, MSE (RSA), WRAP; GENERATE MASTER SECRET; MSE (key
+      // file), MSE (suite), GENERATE KEY BLOCK; MSE (algorithm), MSE (key), PSO for our
+      // Finished; MSE (algorithm), PSO for the server's, its key still selected.
+      assert.equal(handshakeApdus, 15, `${handshakeApdus} APDUs for the handshake`);
 
       const ms = deriveMasterSecret(pms, context);
       assert.deepEqual(clientFinished, finishedVerifyData(ms, "client finished", hash));
@@ -102,7 +106,23 @@ for (const suite of suites) {
         macKey: keys.serverMacKey,
       });
 
-      for (const size of [0, 1, 15, 16, 100, 3000, 16384]) {
+      // A record that would not fit one chip command is refused before anything is sent:
+      // ours as a local error, the peer's as record_overflow naming the options.
+      const large = { type: 23, version: 0x0303, sequence: 99n };
+      const apdusBefore = provider.trustCore.stats.apdus;
+      await assert.rejects(
+        async () => await client.seal(large, new Uint8Array(3000)),
+        (e) => e instanceof TlsAlertError && e.description === AlertDescription.internal_error,
+      );
+      await assert.rejects(
+        async () => await server.open(large, peerWrites.seal(large, new Uint8Array(3000))),
+        (e) =>
+          e instanceof TlsAlertError && e.description === AlertDescription.record_overflow &&
+          /maxFragmentLength/.test(e.message),
+      );
+      assert.equal(provider.trustCore.stats.apdus, apdusBefore);
+
+      for (const size of [0, 1, 15, 16, 100, 2048]) {
         const plaintext = crypto.getRandomValues(new Uint8Array(size));
         const ctx = { type: 23, version: 0x0303, sequence: BigInt(size) };
         const sealed = await client.seal(ctx, plaintext);
@@ -192,8 +212,17 @@ Deno.test("MultosCryptoProvider: client authentication with the chip's device ke
       false,
       ["verify"],
     );
-    assert.equal(provider.signatureSchemes[0], SignatureScheme.rsa_pss_rsae_sha256);
-    const pss = await provider.sign(SignatureScheme.rsa_pss_rsae_sha256, data);
+    // PKCS#1 v1.5 first, as the vendor signs; PSS is not offered unless asked for.
+    assert.equal(provider.signatureSchemes[0], SignatureScheme.rsa_pkcs1_sha256);
+    assert.ok(!provider.signatureSchemes.includes(SignatureScheme.rsa_pss_rsae_sha256));
+    await assert.rejects(provider.sign(SignatureScheme.rsa_pss_rsae_sha256, data), RangeError);
+    await provider.close();
+    const withPss = await MultosCryptoProvider.open(transportTo(chip), {
+      policy,
+      pin: PIN,
+      signatureSchemes: [SignatureScheme.rsa_pkcs1_sha256, SignatureScheme.rsa_pss_rsae_sha256],
+    });
+    const pss = await withPss.sign(SignatureScheme.rsa_pss_rsae_sha256, data);
     assert.ok(
       await crypto.subtle.verify(
         { name: "RSA-PSS", saltLength: 32 },
@@ -203,11 +232,12 @@ Deno.test("MultosCryptoProvider: client authentication with the chip's device ke
       ),
     );
     assert.notDeepEqual(
-      await provider.sign(SignatureScheme.rsa_pss_rsae_sha256, data),
+      await withPss.sign(SignatureScheme.rsa_pss_rsae_sha256, data),
       pss,
       "fresh salt",
     );
-    await assert.rejects(provider.sign(SignatureScheme.ecdsa_secp256r1_sha256, data), RangeError);
+    await assert.rejects(withPss.sign(SignatureScheme.ecdsa_secp256r1_sha256, data), RangeError);
+    await withPss.close();
   }
 });
 
@@ -350,11 +380,12 @@ Deno.test("MultosCryptoProvider full: the next handshake with the same server ke
   const [erase, load, generate, mse, pso] = [0xe7, 0xe6, 0x46, 0x22, 0x2a];
   sent.length = 0;
   await provider.encryptPremaster(key);
-  assert.deepEqual(sent, [load, generate, mse, pso]);
+  // MSE RESTORE first: each premaster starts from a known environment, as the vendor's.
+  assert.deepEqual(sent, [mse, load, generate, mse, pso]);
 
   sent.length = 0;
   const second = await provider.encryptPremaster(key);
-  assert.deepEqual(sent, [erase, generate, mse, pso]);
+  assert.deepEqual(sent, [erase, mse, generate, mse, pso]);
   assert.deepEqual((await rsaDecrypt(second.encrypted)).subarray(0, 2), Uint8Array.of(3, 3));
 
   // Behind the provider's back the chip's untrusted key becomes an EC point, as on a chip that
@@ -363,7 +394,7 @@ Deno.test("MultosCryptoProvider full: the next handshake with the same server ke
   assert.equal(chip.handle(ecLoad).toHex(), "9000");
   sent.length = 0;
   const third = await provider.encryptPremaster(key);
-  assert.deepEqual(sent, [erase, generate, mse, pso, load, pso]);
+  assert.deepEqual(sent, [erase, mse, generate, mse, pso, load, pso]);
   assert.deepEqual((await rsaDecrypt(third.encrypted)).subarray(0, 2), Uint8Array.of(3, 3));
 
   // A different server key is loaded.
@@ -372,7 +403,7 @@ Deno.test("MultosCryptoProvider full: the next handshake with the same server ke
     parsePem(await Deno.readTextFile(new URL("leaf.pem", testdata)))[0]!,
   ).publicKey;
   await provider.encryptPremaster(leaf);
-  assert.deepEqual(sent, [erase, load, generate, mse, pso]);
+  assert.deepEqual(sent, [erase, mse, load, generate, mse, pso]);
   await provider.close();
 
   const strict = await MultosCryptoProvider.open(link, {
@@ -383,6 +414,6 @@ Deno.test("MultosCryptoProvider full: the next handshake with the same server ke
   await strict.encryptPremaster(key);
   sent.length = 0;
   await strict.encryptPremaster(key);
-  assert.deepEqual(sent, [erase, load, generate, mse, pso]);
+  assert.deepEqual(sent, [erase, mse, load, generate, mse, pso]);
   await strict.close();
 });

@@ -6,21 +6,65 @@
  */
 
 import { concatBytes } from "./_bytes.ts";
+import {
+  AES_BLOCK,
+  CbcInput,
+  CreateFile,
+  type Crt,
+  crtsOf,
+  CrtTag,
+  DeleteFile,
+  Deselect,
+  EraseTlsKeys,
+  GenerateEcKey,
+  GenerateKeyBlock,
+  GenerateMasterSecret,
+  GeneratePremaster,
+  GenerateRsaKey,
+  GetRandom,
+  HandleResponse,
+  Hash,
+  type HashKind,
+  type KeyAttributes,
+  KeyAttributesResponse,
+  type KeyBlockHandles,
+  KeyBlockResponse,
+  LoadUntrustedEcKey,
+  LoadUntrustedRsaKey,
+  MasterSecretResponse,
+  MseRestore,
+  MseSet,
+  PIN_LENGTH,
+  PinStatus,
+  Pso,
+  type PsoName,
+  RANDOM_MAX,
+  READ_BLOCK,
+  ReadBinary,
+  ReadKeyAttributes,
+  ReadModulus,
+  ResponseFormatError,
+  type SecurityEnvironment,
+  SelectApplet,
+  SelectFile,
+  SelectFileResponse,
+  UPDATE_BLOCK,
+  UpdateBinary,
+  VerifyPin,
+  Version,
+  VersionResponse,
+} from "./_commands.ts";
 import { ApduError } from "./apdu_error.ts";
 import { ApduChannel, type ApduTransmitter, type ChannelStats } from "./channel.ts";
 import type { ApduForm, CommandApdu } from "./command.ts";
 import { StatusWord, triesLeft } from "./status_word.ts";
 import {
   AccessCondition,
-  KeyType,
   MAX_COMMAND_DATA,
   PinReference,
-  PsoOperation,
   type SeTemplate,
-  TRUST_CORE_AID,
   TrustCoreCurve,
   type TrustCoreCurveName,
-  TrustCoreIns as Ins,
 } from "./trust_core_constants.ts";
 
 /** Timeouts per kind of command, in milliseconds (the vendor's values are the defaults). */
@@ -29,7 +73,7 @@ export interface TrustCoreTimeouts {
   command?: number;
   /** Encrypt, decrypt, sign, MAC, key block. @default {5000} */
   crypto?: number;
-  /** RSA key generation. @default {30000} */
+  /** RSA and EC key generation. @default {30000} */
   keyGeneration?: number;
 }
 
@@ -44,18 +88,21 @@ export interface TrustCoreOptions {
    */
   maxDataLength?: number;
   /**
-   * How a MAC over more than `maxDataLength` bytes is sent. Unconfirmed by the vendor sources,
-   * whose record helper never MACs more than one buffer: `chain` sends an ISO command chain
-   * (CLA 0x90 on all parts but the last), which this package's emulator accepts; `reject`
-   * throws instead.
-   * @default {"chain"}
+   * How a MAC over more than `maxDataLength` bytes is sent. The vendor's sign refuses more
+   * than one buffer (tc_api.c tcSign) and no vendor call chains, so the default refuses
+   * (`reject`: an `ApduError` before anything is sent). `chain` is an opt-in with no vendor
+   * counterpart: an ISO command chain (CLA 0x90 on all parts but the last), which a real
+   * applet is not known to accept; this package's emulator takes it only with its
+   * `acceptChainedMac` option.
+   * @default {"reject"}
    */
   largeMac?: "chain" | "reject";
   /**
-   * Whether one MANAGE SECURITY ENVIRONMENT may carry several control reference tags. ISO
-   * 7816-4 allows it and it saves APDUs; the vendor host stack always sends one tag per
-   * command, so whether the applet accepts more is unconfirmed. `false` sends one tag each.
-   * @default {true}
+   * Whether one MANAGE SECURITY ENVIRONMENT may carry several control reference templates.
+   * ISO 7816-4 allows it and it saves APDUs, but the vendor host code never sends two in one
+   * command (tc_api.c tcMseSetAlgo, tcMseSetKeyFile, …), so a real applet is not known to
+   * accept it: `true` is an opt-in. The default sends one entry per command.
+   * @default {false}
    */
   combineMseTags?: boolean;
   /**
@@ -71,17 +118,7 @@ export interface TrustCoreOptions {
   timeouts?: TrustCoreTimeouts;
 }
 
-/** What MANAGE SECURITY ENVIRONMENT SET puts into a template. */
-export interface SecurityEnvironment {
-  /** Algorithm identifier (tag 80), see `TrustCoreAlgorithm`. */
-  algorithm?: number;
-  /** Key file or key handle (tag 81). */
-  keyFile?: number;
-  /** TLS cipher suite (tag 85). */
-  cipherSuite?: number;
-  /** TLS key lengths (tag 86): encryption key, MAC key, record IV. */
-  keyLengths?: { key: number; mac: number; iv: number };
-}
+export type { KeyAttributes, KeyBlockHandles, SecurityEnvironment } from "./_commands.ts";
 
 /** What GENERATE KEY (master secret) is bound to. */
 export type MasterSecretInput =
@@ -96,36 +133,6 @@ export interface MasterSecretResult {
   version: readonly [number, number];
 }
 
-/** The key block as the chip returns it: four key handles and the two CBC IVs. */
-export interface KeyBlockHandles {
-  /** Handle of client_write_MAC_key. */
-  clientMac: number;
-  /** Handle of server_write_MAC_key. */
-  serverMac: number;
-  /** Handle of client_write_key. */
-  clientWrite: number;
-  /** Handle of server_write_key. */
-  serverWrite: number;
-  /** client_write_IV (16 bytes; unused by TLS 1.2 CBC, which sends explicit IVs). */
-  clientIv: Uint8Array;
-  /** server_write_IV (16 bytes). */
-  serverIv: Uint8Array;
-}
-
-/** Attributes of a secret key, from READ KEY ATTRIBUTES. */
-export interface KeyAttributes {
-  /** Label, up to 27 characters. */
-  label: string;
-  /** Key type, see `KeyType`. */
-  keyType: number;
-  /** Key length in bytes. */
-  keyLength: number;
-  /** Attribute bits, see `KeyAttribute`. */
-  attributes: number;
-  /** Key check value (3 bytes). */
-  checkValue: Uint8Array;
-}
-
 /** Access conditions for CREATE EF, as `AccessCondition` bits. */
 export interface FileAccess {
   /** Who may read. @default {AccessCondition.always} */
@@ -134,20 +141,11 @@ export interface FileAccess {
   update?: number;
 }
 
-const PIN_LENGTH = 12;
-const READ_BLOCK = 240;
-const UPDATE_BLOCK = 255;
-const RANDOM_MAX = 248;
-const AES_BLOCK = 16;
-
 const split = (data: Uint8Array, size: number): Uint8Array[] => {
   const parts: Uint8Array[] = [];
   for (let at = 0; at < data.length; at += size) parts.push(data.subarray(at, at + size));
   return parts.length ? parts : [data];
 };
-
-const u16 = (n: number): number[] => [n >> 8 & 0xff, n & 0xff];
-const readU16 = (b: Uint8Array, at: number): number => b[at]! << 8 | b[at + 1]!;
 
 /**
  * The Trust Core applet, one method per command.
@@ -176,6 +174,7 @@ export class TrustCore {
   readonly #combineMse: boolean;
   readonly #keepUntrustedOnErase: boolean;
   readonly #timeouts: Required<TrustCoreTimeouts>;
+  /** What this client last set in each template, tag → value in hex. */
   #se = new Map<number, Map<number, string>>();
   /** The LOAD UNTRUSTED KEY command (P1 and data, hex) the chip last accepted. */
   #untrustedKey: string | undefined;
@@ -193,8 +192,8 @@ export class TrustCore {
     if (!Number.isInteger(this.#maxData) || this.#maxData < 64) {
       throw new RangeError(`maxDataLength ${this.#maxData} is below 64`);
     }
-    this.#largeMac = options.largeMac ?? "chain";
-    this.#combineMse = options.combineMseTags ?? true;
+    this.#largeMac = options.largeMac ?? "reject";
+    this.#combineMse = options.combineMseTags ?? false;
     this.#keepUntrustedOnErase = options.untrustedKeySurvivesErase ?? true;
     this.#timeouts = {
       command: options.timeouts?.command ?? 1000,
@@ -213,6 +212,11 @@ export class TrustCore {
     return this.#maxData;
   }
 
+  /** Whether MSE commands may carry several entries (the `combineMseTags` opt-in). */
+  get combinesMseTags(): boolean {
+    return this.#combineMse;
+  }
+
   async #run(
     name: string,
     command: CommandApdu,
@@ -226,23 +230,14 @@ export class TrustCore {
     });
   }
 
-  #cmd(ins: number, p1: number, p2: number, data?: Uint8Array, le?: number): CommandApdu {
-    const command: {
-      cla: number;
-      ins: number;
-      p1: number;
-      p2: number;
-      data?: Uint8Array;
-      le?: number;
-    } = {
-      cla: 0x80,
-      ins,
-      p1,
-      p2,
-    };
-    if (data !== undefined && data.length > 0) command.data = data;
-    if (le !== undefined) command.le = le;
-    return command;
+  /** Decodes a response with its codec; a wrong shape is an `ApduError` after `9000`. */
+  #decode<T>(name: string, decode: (out: Uint8Array) => T, out: Uint8Array): T {
+    try {
+      return decode(out);
+    } catch (e) {
+      if (!(e instanceof ResponseFormatError)) throw e;
+      throw new ApduError(StatusWord.ok, name, { detail: e.message });
+    }
   }
 
   #checkData(name: string, data: Uint8Array): void {
@@ -253,6 +248,11 @@ export class TrustCore {
     }
   }
 
+  #forgetState(): void {
+    this.#se.clear();
+    this.#untrustedKey = undefined;
+  }
+
   /**
    * Selects the Trust Core applet and forgets any cached security environment and untrusted
    * key.
@@ -260,15 +260,29 @@ export class TrustCore {
    * @returns When the applet is selected.
    */
   async select(): Promise<void> {
-    this.#se.clear();
-    this.#untrustedKey = undefined;
-    await this.#run("SELECT", {
-      cla: 0x00,
-      ins: Ins.select,
-      p1: 0x04,
-      p2: 0x0c,
-      data: TRUST_CORE_AID,
-    });
+    this.#forgetState();
+    await this.#run("SELECT", SelectApplet.encode());
+  }
+
+  /**
+   * Deselects the applet, as the vendor does when a TLS session ends (mtls.c mtlsFinish):
+   * SELECT of the master file 3F00. Verified PINs and the security environment go with it.
+   *
+   * @returns When deselected.
+   */
+  async deselect(): Promise<void> {
+    this.#forgetState();
+    await this.#run("DESELECT", Deselect.encode());
+  }
+
+  /**
+   * Forgets what this client believes the chip holds (security environment, untrusted key),
+   * for when the chip was reset underneath it.
+   *
+   * @returns Nothing.
+   */
+  forgetChipState(): void {
+    this.#forgetState();
   }
 
   /**
@@ -287,12 +301,12 @@ export class TrustCore {
     if (bytes.length === 0 || bytes.length > PIN_LENGTH) {
       throw new ApduError(undefined, "VERIFY PIN", { detail: `PIN must be 1 to 12 bytes` });
     }
-    const padded = new Uint8Array(PIN_LENGTH).fill(0xff);
-    padded.set(bytes);
+    const paddedPin = new Uint8Array(PIN_LENGTH).fill(0xff);
+    paddedPin.set(bytes);
     try {
-      await this.#run("VERIFY PIN", this.#cmd(Ins.verify, 0, reference, padded));
+      await this.#run("VERIFY PIN", VerifyPin.encode({ reference, paddedPin }));
     } finally {
-      padded.fill(0);
+      paddedPin.fill(0);
     }
   }
 
@@ -304,7 +318,7 @@ export class TrustCore {
    * @throws {ApduError} When the chip answers anything but `63Cx`.
    */
   async pinTriesLeft(reference: PinReference = PinReference.user): Promise<number> {
-    const response = await this.#channel.transmit(this.#cmd(Ins.verify, 0, reference), {
+    const response = await this.#channel.transmit(PinStatus.encode({ reference }), {
       name: "VERIFY PIN (tries left)",
       timeoutMs: this.#timeouts.command,
     });
@@ -319,58 +333,43 @@ export class TrustCore {
   /**
    * MANAGE SECURITY ENVIRONMENT SET: puts an algorithm, key and TLS parameters into a
    * template. Values the template already holds (as far as this client set them) are not
-   * sent again.
+   * sent again. Each entry is its own command, as the vendor sends them, unless the
+   * `combineMseTags` opt-in puts them in one.
    *
    * @param template Which template.
    * @param environment What to set.
-   * @returns When the chip accepted every tag.
+   * @returns When the chip accepted every entry.
    */
   async setSecurityEnvironment(
     template: SeTemplate,
     environment: SecurityEnvironment,
   ): Promise<void> {
     const cached = this.#se.get(template) ?? new Map<number, string>();
-    const tags: [number, Uint8Array][] = [];
-    if (environment.algorithm !== undefined) {
-      tags.push([0x80, Uint8Array.of(environment.algorithm)]);
-    }
-    if (environment.keyFile !== undefined) {
-      tags.push([0x81, Uint8Array.from(u16(environment.keyFile))]);
-    }
-    if (environment.cipherSuite !== undefined) {
-      tags.push([0x85, Uint8Array.from(u16(environment.cipherSuite))]);
-    }
-    if (environment.keyLengths !== undefined) {
-      const { key, mac, iv } = environment.keyLengths;
-      tags.push([0x86, Uint8Array.of(key, mac, iv)]);
-    }
-    const fresh = tags.filter(([tag, value]) => cached.get(tag) !== value.toHex());
+    this.#se.set(template, cached);
+    const fresh = crtsOf(environment).filter(({ tag, value }) => cached.get(tag) !== value.toHex());
     if (fresh.length === 0) return;
-    const groups = this.#combineMse ? [fresh] : fresh.map((t) => [t]);
-    for (const group of groups) {
-      const data = concatBytes(
-        group.map(([tag, value]) => Uint8Array.of(tag, value.length, ...value)),
-      );
+    const groups: Crt[][] = this.#combineMse ? [fresh] : fresh.map((crt) => [crt]);
+    for (const crts of groups) {
       try {
-        await this.#run("MSE SET", this.#cmd(Ins.manageSecurityEnvironment, 0x41, template, data));
+        await this.#run("MSE SET", MseSet.encode({ template, crts }));
       } catch (e) {
         this.#se.delete(template);
         throw e;
       }
-      for (const [tag, value] of group) cached.set(tag, value.toHex());
-      this.#se.set(template, cached);
+      for (const { tag, value } of crts) cached.set(tag, value.toHex());
     }
   }
 
   /**
-   * MANAGE SECURITY ENVIRONMENT RESTORE: returns to a stored environment.
+   * MANAGE SECURITY ENVIRONMENT RESTORE: returns to a stored environment (the vendor's
+   * PKCS#11 layer restores environment 2 before it generates a premaster).
    *
    * @param environment Security environment number.
    * @returns When restored.
    */
   async restoreSecurityEnvironment(environment: number): Promise<void> {
     this.#se.clear();
-    await this.#run("MSE RESTORE", this.#cmd(Ins.manageSecurityEnvironment, 0xf3, environment));
+    await this.#run("MSE RESTORE", MseRestore.encode({ environment }));
   }
 
   /**
@@ -381,11 +380,8 @@ export class TrustCore {
    * @returns The premaster's handle.
    */
   async generatePremaster(major = 3, minor = 3): Promise<number> {
-    const out = await this.#run(
-      "GENERATE PREMASTER",
-      this.#cmd(Ins.generateKey, KeyType.premaster, 0, Uint8Array.of(major, minor), 65536),
-    );
-    return this.#handle("GENERATE PREMASTER", out, 2, 0);
+    const out = await this.#run("GENERATE PREMASTER", GeneratePremaster.encode({ major, minor }));
+    return this.#decode("GENERATE PREMASTER", HandleResponse.decode, out);
   }
 
   /**
@@ -400,23 +396,19 @@ export class TrustCore {
     input: MasterSecretInput,
   ): Promise<MasterSecretResult> {
     const extended = "sessionHash" in input;
-    const seed = extended
-      ? input.sessionHash
-      : concatBytes([input.clientRandom, input.serverRandom]);
     if (!extended && (input.clientRandom.length !== 32 || input.serverRandom.length !== 32)) {
       throw new ApduError(undefined, "GENERATE MASTER SECRET", {
         detail: "randoms must be 32 bytes",
       });
     }
-    const data = concatBytes([Uint8Array.from(u16(premaster)), seed]);
+    const seed = extended
+      ? input.sessionHash
+      : concatBytes([input.clientRandom, input.serverRandom]);
     const out = await this.#run(
       "GENERATE MASTER SECRET",
-      this.#cmd(Ins.generateKey, KeyType.masterSecret, extended ? 1 : 0, data, 65536),
+      GenerateMasterSecret.encode({ premaster, extended, seed }),
     );
-    return {
-      handle: this.#handle("GENERATE MASTER SECRET", out, 4, 2),
-      version: [out[0]!, out[1]!],
-    };
+    return this.#decode("GENERATE MASTER SECRET", MasterSecretResponse.decode, out);
   }
 
   /**
@@ -431,30 +423,15 @@ export class TrustCore {
     serverRandom: Uint8Array,
     clientRandom: Uint8Array,
   ): Promise<KeyBlockHandles> {
+    if (serverRandom.length !== 32 || clientRandom.length !== 32) {
+      throw new ApduError(undefined, "GENERATE KEY BLOCK", { detail: "randoms must be 32 bytes" });
+    }
     const out = await this.#run(
       "GENERATE KEY BLOCK",
-      this.#cmd(
-        Ins.generateKey,
-        KeyType.keyBlock,
-        0,
-        concatBytes([serverRandom, clientRandom]),
-        65536,
-      ),
+      GenerateKeyBlock.encode({ serverRandom, clientRandom }),
       "crypto",
     );
-    if (out.length !== 40) {
-      throw new ApduError(StatusWord.ok, "GENERATE KEY BLOCK", {
-        detail: `${out.length} bytes, expected 40`,
-      });
-    }
-    return {
-      clientMac: readU16(out, 0),
-      serverMac: readU16(out, 2),
-      clientWrite: readU16(out, 4),
-      serverWrite: readU16(out, 6),
-      clientIv: out.slice(8, 24),
-      serverIv: out.slice(24, 40),
-    };
+    return this.#decode("GENERATE KEY BLOCK", KeyBlockResponse.decode, out);
   }
 
   /**
@@ -465,12 +442,7 @@ export class TrustCore {
    * @returns When generated.
    */
   async generateRsaKey(keyFile: number, bits: 512 | 768 | 1024 | 2048): Promise<void> {
-    const size = { 512: 0x40, 768: 0x60, 1024: 0x80, 2048: 0x00 }[bits];
-    await this.#run(
-      "GENERATE RSA KEY",
-      this.#cmd(Ins.generateKey, KeyType.rsa, 0, Uint8Array.of(...u16(keyFile), size), 65536),
-      "keyGeneration",
-    );
+    await this.#run("GENERATE RSA KEY", GenerateRsaKey.encode({ keyFile, bits }), "keyGeneration");
   }
 
   /**
@@ -488,13 +460,7 @@ export class TrustCore {
   ): Promise<Uint8Array> {
     return await this.#run(
       "GENERATE EC KEY",
-      this.#cmd(
-        Ins.generateKey,
-        KeyType.ec,
-        ecdhOnly ? 1 : 0,
-        Uint8Array.of(...u16(keyFile), TrustCoreCurve[curve]),
-        65536,
-      ),
+      GenerateEcKey.encode({ keyFile, curve: TrustCoreCurve[curve], ecdhOnly }),
       "keyGeneration",
     );
   }
@@ -516,33 +482,7 @@ export class TrustCore {
         detail: "exponent must be 1 to 3 bytes",
       });
     }
-    const data = new Uint8Array(6 + modulus.length);
-    data[0] = exponent.length;
-    data.set(u16(modulus.length), 1);
-    data.set(exponent, 3);
-    data.set(modulus, 6);
-    this.#checkData("LOAD UNTRUSTED KEY", data);
-    return await this.#loadUntrusted(0, data);
-  }
-
-  async #loadUntrusted(p1: number, data: Uint8Array): Promise<boolean> {
-    const key = `${p1}:${data.toHex()}`;
-    if (this.#untrustedKey === key) return false;
-    // Whatever a refused load leaves in the chip, it is not known to be this key.
-    this.#untrustedKey = undefined;
-    await this.#run("LOAD UNTRUSTED KEY", this.#cmd(Ins.loadUntrustedKey, p1, 0, data));
-    this.#untrustedKey = key;
-    return true;
-  }
-
-  /**
-   * Forgets which untrusted key the chip holds, so the next load is sent even for the same
-   * key. For when the chip may have lost it, e.g. a wrap refused after a skipped load.
-   *
-   * @returns Nothing.
-   */
-  forgetUntrustedKey(): void {
-    this.#untrustedKey = undefined;
+    return await this.#loadUntrusted(LoadUntrustedRsaKey.encode({ modulus, exponent }));
   }
 
   /**
@@ -559,7 +499,31 @@ export class TrustCore {
     x: Uint8Array,
     y: Uint8Array,
   ): Promise<boolean> {
-    return await this.#loadUntrusted(1, concatBytes([Uint8Array.of(TrustCoreCurve[curve]), x, y]));
+    return await this.#loadUntrusted(
+      LoadUntrustedEcKey.encode({ curve: TrustCoreCurve[curve], point: concatBytes([x, y]) }),
+    );
+  }
+
+  async #loadUntrusted(command: CommandApdu): Promise<boolean> {
+    const data = command.data ?? new Uint8Array(0);
+    this.#checkData("LOAD UNTRUSTED KEY", data);
+    const key = `${command.p1}:${data.toHex()}`;
+    if (this.#untrustedKey === key) return false;
+    // Whatever a refused load leaves in the chip, it is not known to be this key.
+    this.#untrustedKey = undefined;
+    await this.#run("LOAD UNTRUSTED KEY", command);
+    this.#untrustedKey = key;
+    return true;
+  }
+
+  /**
+   * Forgets which untrusted key the chip holds, so the next load is sent even for the same
+   * key. For when the chip may have lost it, e.g. a wrap refused after a skipped load.
+   *
+   * @returns Nothing.
+   */
+  forgetUntrustedKey(): void {
+    this.#untrustedKey = undefined;
   }
 
   /**
@@ -572,16 +536,16 @@ export class TrustCore {
   async eraseTlsKeys(): Promise<void> {
     this.#se.clear();
     if (!this.#keepUntrustedOnErase) this.#untrustedKey = undefined;
-    await this.#run("ERASE TLS KEYS", this.#cmd(Ins.eraseTlsKeys, 0, 0));
+    await this.#run("ERASE TLS KEYS", EraseTlsKeys.encode());
   }
 
-  #pso(name: string, operation: number, data: Uint8Array, chunkSize?: number): Promise<Uint8Array> {
-    return this.#run(
-      name,
-      this.#cmd(Ins.performSecurityOperation, operation >> 8, operation & 0xff, data, 65536),
-      "crypto",
-      chunkSize,
-    );
+  #pso(
+    name: string,
+    operation: PsoName,
+    data: Uint8Array,
+    chunkSize?: number,
+  ): Promise<Uint8Array> {
+    return this.#run(name, Pso.encode({ operation, data }), "crypto", chunkSize);
   }
 
   /**
@@ -592,7 +556,7 @@ export class TrustCore {
    * @returns The wrapped key.
    */
   wrap(keyHandle: number): Promise<Uint8Array> {
-    return this.#pso("PSO WRAP", PsoOperation.wrap, Uint8Array.from(u16(keyHandle)));
+    return this.#pso("PSO WRAP", "wrap", HandleResponse.encode(keyHandle));
   }
 
   /**
@@ -603,13 +567,13 @@ export class TrustCore {
    */
   async unwrap(wrapped: Uint8Array): Promise<number> {
     this.#checkData("PSO UNWRAP", wrapped);
-    const out = await this.#pso("PSO UNWRAP", PsoOperation.unwrap, wrapped);
-    return this.#handle("PSO UNWRAP", out, 2, 0);
+    const out = await this.#pso("PSO UNWRAP", "unwrap", wrapped);
+    return this.#decode("PSO UNWRAP", HandleResponse.decode, out);
   }
 
   async #cbc(
     name: string,
-    operation: number,
+    operation: "encrypt" | "decrypt",
     iv: Uint8Array,
     data: Uint8Array,
   ): Promise<Uint8Array> {
@@ -622,53 +586,55 @@ export class TrustCore {
     const out: Uint8Array[] = [];
     let chainIv = iv;
     for (const part of split(data, perCommand)) {
-      const result = await this.#pso(name, operation, concatBytes([chainIv, part]));
+      const result = await this.#pso(name, operation, CbcInput.encode({ iv: chainIv, data: part }));
       if (result.length !== part.length) {
         throw new ApduError(StatusWord.ok, name, {
           detail: `${result.length} bytes for ${part.length}`,
         });
       }
       out.push(result);
-      const cipherPart = operation === PsoOperation.encrypt ? result : part;
+      const cipherPart = operation === "encrypt" ? result : part;
       chainIv = cipherPart.slice(cipherPart.length - AES_BLOCK);
     }
     return concatBytes(out);
   }
 
   /**
-   * AES-CBC encrypts whole blocks with the confidentiality template's key.
+   * AES-CBC encrypts whole blocks with the confidentiality template's key (PSO `86 80`).
    *
    * @param iv The 16-byte IV.
    * @param plaintext Whole 16-byte blocks (padding is the caller's).
    * @returns The ciphertext, as long as the plaintext.
    */
   encrypt(iv: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
-    return this.#cbc("PSO ENCRYPT", PsoOperation.encrypt, iv, plaintext);
+    return this.#cbc("PSO ENCRYPT", "encrypt", iv, plaintext);
   }
 
   /**
-   * AES-CBC decrypts whole blocks with the confidentiality template's key.
+   * AES-CBC decrypts whole blocks with the confidentiality template's key (PSO `80 86`).
    *
    * @param iv The 16-byte IV.
    * @param ciphertext Whole 16-byte blocks.
    * @returns The plaintext, padding still on.
    */
   decrypt(iv: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
-    return this.#cbc("PSO DECRYPT", PsoOperation.decrypt, iv, ciphertext);
+    return this.#cbc("PSO DECRYPT", "decrypt", iv, ciphertext);
   }
 
   /**
    * Signs or MACs with the signature template's algorithm and key: HMAC over the data,
-   * Finished over a handshake hash, RSA over a DigestInfo.
+   * Finished over a handshake hash, RSA over a DigestInfo. Data longer than one command is
+   * refused unless the `largeMac: "chain"` opt-in sends it as an ISO chain.
    *
    * @param data The input.
    * @returns The MAC, verify_data or signature.
    */
   async signOrMac(data: Uint8Array): Promise<Uint8Array> {
-    if (data.length > this.#maxData && this.#largeMac === "reject") {
+    if (data.length <= this.#maxData || this.#largeMac === "reject") {
       this.#checkData("PSO SIGN/MAC", data);
+      return await this.#pso("PSO SIGN/MAC", "signOrMac", data);
     }
-    return await this.#pso("PSO SIGN/MAC", PsoOperation.signOrMac, data, this.#maxData);
+    return await this.#pso("PSO SIGN/MAC", "signOrMac", data, this.#maxData);
   }
 
   /**
@@ -681,29 +647,26 @@ export class TrustCore {
   async verify(input: Uint8Array): Promise<Uint8Array | undefined> {
     this.#checkData("PSO VERIFY", input);
     const response = await this.#channel.transmit(
-      this.#cmd(Ins.performSecurityOperation, 0x9f, 0x9a, input, 65536),
-      { name: "PSO VERIFY", timeoutMs: this.#timeouts.crypto },
+      Pso.encode({ operation: "verify", data: input }),
+      {
+        name: "PSO VERIFY",
+        timeoutMs: this.#timeouts.crypto,
+      },
     );
     if (response.sw === StatusWord.ok) return response.data;
     if (response.sw === StatusWord.wrongData) return undefined;
     throw new ApduError(response.sw, "PSO VERIFY");
   }
 
-  async #hash(
-    ins: number,
-    name: string,
-    p1: number,
-    p2: number,
-    data?: Uint8Array,
-  ): Promise<Uint8Array> {
-    return await this.#run(
-      name,
-      this.#cmd(ins, p1, p2, data, p2 === 2 ? 64 : p2 === 3 ? 65536 : undefined),
-    );
+  async #hashUpdate(kind: HashKind, name: string, data: Uint8Array): Promise<void> {
+    for (const part of split(data, this.#maxData)) {
+      if (part.length) await this.#run(name, Hash.encode({ kind, step: "update", data: part }));
+    }
   }
 
   /**
-   * SHA-256 in one command, or in init/update/final commands when the data exceeds the buffer.
+   * SHA in one command (INS 85 P2 3), or in init/update/final commands when the data exceeds
+   * the buffer.
    *
    * @param data The message.
    * @param hashLength Digest length (P1). @default {32}
@@ -711,7 +674,10 @@ export class TrustCore {
    */
   async sha(data: Uint8Array, hashLength = 32): Promise<Uint8Array> {
     if (data.length > 0 && data.length <= this.#maxData) {
-      return await this.#hash(Ins.sha, "SHA", hashLength, 3, data);
+      return await this.#run(
+        "SHA",
+        Hash.encode({ kind: "sha", step: "oneShot", hashLength, data }),
+      );
     }
     await this.shaInit(hashLength);
     await this.shaUpdate(data);
@@ -725,7 +691,7 @@ export class TrustCore {
    * @returns When started.
    */
   async shaInit(hashLength = 32): Promise<void> {
-    await this.#hash(Ins.sha, "SHA INIT", hashLength, 0);
+    await this.#run("SHA INIT", Hash.encode({ kind: "sha", step: "init", hashLength }));
   }
 
   /**
@@ -735,18 +701,16 @@ export class TrustCore {
    * @returns When added.
    */
   async shaUpdate(data: Uint8Array): Promise<void> {
-    for (const part of split(data, this.#maxData)) {
-      if (part.length) await this.#hash(Ins.sha, "SHA UPDATE", 0, 1, part);
-    }
+    await this.#hashUpdate("sha", "SHA UPDATE", data);
   }
 
   /**
-   * Finishes the SHA computation.
+   * Finishes the SHA computation (no Le, as the vendor's tcShaFinal sends it).
    *
    * @returns The digest.
    */
   shaFinal(): Promise<Uint8Array> {
-    return this.#hash(Ins.sha, "SHA FINAL", 0, 2);
+    return this.#run("SHA FINAL", Hash.encode({ kind: "sha", step: "final" }));
   }
 
   /**
@@ -756,7 +720,10 @@ export class TrustCore {
    * @returns When started.
    */
   async handshakeShaInit(hashLength = 32): Promise<void> {
-    await this.#hash(Ins.handshakeSha, "HANDSHAKE SHA INIT", hashLength, 0);
+    await this.#run(
+      "HANDSHAKE SHA INIT",
+      Hash.encode({ kind: "handshake", step: "init", hashLength }),
+    );
   }
 
   /**
@@ -766,30 +733,17 @@ export class TrustCore {
    * @returns When added.
    */
   async handshakeShaUpdate(data: Uint8Array): Promise<void> {
-    for (const part of split(data, this.#maxData)) {
-      if (part.length) await this.#hash(Ins.handshakeSha, "HANDSHAKE SHA UPDATE", 0, 1, part);
-    }
+    await this.#hashUpdate("handshake", "HANDSHAKE SHA UPDATE", data);
   }
 
   /**
-   * Reads the current handshake hash; the hash keeps running, so it can be read again later.
+   * Reads the current handshake hash; the hash keeps running, so it can be read again later
+   * (mtls.c mtlsHandshakeHashCurrent).
    *
    * @returns The digest so far.
    */
   handshakeShaFinal(): Promise<Uint8Array> {
-    return this.#hash(Ins.handshakeSha, "HANDSHAKE SHA FINAL", 0, 2);
-  }
-
-  /**
-   * Hashes data in one handshake-SHA command (P2 3).
-   *
-   * @param data At most one buffer of data.
-   * @param hashLength Digest length. @default {32}
-   * @returns The digest.
-   */
-  async handshakeSha(data: Uint8Array, hashLength = 32): Promise<Uint8Array> {
-    this.#checkData("HANDSHAKE SHA", data);
-    return await this.#hash(Ins.handshakeSha, "HANDSHAKE SHA", hashLength, 3, data);
+    return this.#run("HANDSHAKE SHA FINAL", Hash.encode({ kind: "handshake", step: "final" }));
   }
 
   /**
@@ -805,7 +759,7 @@ export class TrustCore {
     const parts: Uint8Array[] = [];
     for (let left = length; left > 0; left -= RANDOM_MAX) {
       const n = Math.min(left, RANDOM_MAX);
-      const out = await this.#run("GET RANDOM", this.#cmd(Ins.getRandom, 0, 0, undefined, n));
+      const out = await this.#run("GET RANDOM", GetRandom.encode({ length: n }));
       if (out.length !== n) {
         throw new ApduError(StatusWord.ok, "GET RANDOM", {
           detail: `${out.length} bytes for ${n}`,
@@ -822,24 +776,18 @@ export class TrustCore {
    * @returns Major and minor.
    */
   async version(): Promise<{ major: number; minor: number }> {
-    const out = await this.#run("VERSION", this.#cmd(Ins.version, 0, 0, undefined, 2));
-    if (out.length !== 2) {
-      throw new ApduError(StatusWord.ok, "VERSION", { detail: "expected 2 bytes" });
-    }
-    return { major: out[0]!, minor: out[1]! };
+    const out = await this.#run("VERSION", Version.encode());
+    return this.#decode("VERSION", VersionResponse.decode, out);
   }
 
   /**
-   * Reads the modulus of an RSA key pair.
+   * Reads the modulus of an RSA key pair (no Le, as the vendor's tcReadRsaModulus sends it).
    *
    * @param keyFile E.g. `0x6100`.
    * @returns The big-endian modulus.
    */
   readModulus(keyFile: number): Promise<Uint8Array> {
-    return this.#run(
-      "READ MODULUS",
-      this.#cmd(Ins.readModulus, keyFile >> 8, keyFile & 0xff, undefined, 512),
-    );
+    return this.#run("READ MODULUS", ReadModulus.encode({ keyFile }));
   }
 
   /**
@@ -849,14 +797,8 @@ export class TrustCore {
    * @returns The file's size in bytes.
    */
   async selectFile(fileId: number): Promise<number> {
-    const out = await this.#run(
-      "SELECT EF",
-      this.#cmd(Ins.select, 0, 0, Uint8Array.from(u16(fileId)), 4),
-    );
-    if (out.length !== 4) {
-      throw new ApduError(StatusWord.ok, "SELECT EF", { detail: "expected 4 bytes" });
-    }
-    return readU16(out, 2);
+    const out = await this.#run("SELECT EF", SelectFile.encode({ fileId }));
+    return this.#decode("SELECT EF", SelectFileResponse.decode, out).size;
   }
 
   /**
@@ -870,10 +812,7 @@ export class TrustCore {
     const parts: Uint8Array[] = [];
     for (let at = offset; at < offset + length; at += READ_BLOCK) {
       const n = Math.min(READ_BLOCK, offset + length - at);
-      const out = await this.#run(
-        "READ BINARY",
-        this.#cmd(Ins.readBinary, at >> 8, at & 0xff, undefined, n),
-      );
+      const out = await this.#run("READ BINARY", ReadBinary.encode({ offset: at, length: n }));
       if (out.length !== n) {
         throw new ApduError(StatusWord.ok, "READ BINARY", { detail: "short read" });
       }
@@ -894,10 +833,9 @@ export class TrustCore {
       throw new ApduError(undefined, "UPDATE BINARY", { detail: "offset beyond 65535" });
     }
     for (let at = 0; at < data.length; at += UPDATE_BLOCK) {
-      const o = offset + at;
       await this.#run(
         "UPDATE BINARY",
-        this.#cmd(Ins.updateBinary, o >> 8, o & 0xff, data.subarray(at, at + UPDATE_BLOCK)),
+        UpdateBinary.encode({ offset: offset + at, data: data.subarray(at, at + UPDATE_BLOCK) }),
       );
     }
   }
@@ -940,12 +878,15 @@ export class TrustCore {
    * @throws {ApduError} `6381` no space, `6982` not allowed.
    */
   async createFile(fileId: number, size: number, access: FileAccess = {}): Promise<void> {
-    const data = new Uint8Array(14);
-    data.set(u16(fileId), 1);
-    data.set(u16(size), 3);
-    data[8] = access.read ?? AccessCondition.always;
-    data[12] = access.update ?? AccessCondition.user;
-    await this.#run("CREATE EF", this.#cmd(Ins.createFile, 0, 0, data));
+    await this.#run(
+      "CREATE EF",
+      CreateFile.encode({
+        fileId,
+        size,
+        read: access.read ?? AccessCondition.always,
+        update: access.update ?? AccessCondition.user,
+      }),
+    );
   }
 
   /**
@@ -957,11 +898,11 @@ export class TrustCore {
    */
   async deleteFile(fileId: number): Promise<void> {
     // A template naming the deleted file must be set again, even if a new key gets its ID.
-    const named = Uint8Array.from(u16(fileId)).toHex();
+    const named = HandleResponse.encode(fileId).toHex();
     for (const cached of this.#se.values()) {
-      if (cached.get(0x81) === named) cached.delete(0x81);
+      if (cached.get(CrtTag.keyFile) === named) cached.delete(CrtTag.keyFile);
     }
-    await this.#run("DELETE EF", this.#cmd(Ins.deleteFile, 0, 0, Uint8Array.from(u16(fileId))));
+    await this.#run("DELETE EF", DeleteFile.encode({ fileId }));
   }
 
   /**
@@ -971,30 +912,7 @@ export class TrustCore {
    * @returns Label, type, length, attribute bits and check value.
    */
   async readKeyAttributes(handle: number): Promise<KeyAttributes> {
-    const out = await this.#run(
-      "READ KEY ATTRIBUTES",
-      this.#cmd(Ins.readKeyAttributes, handle >> 8, handle & 0xff, undefined, 35),
-    );
-    if (out.length !== 35) {
-      throw new ApduError(StatusWord.ok, "READ KEY ATTRIBUTES", { detail: "expected 35 bytes" });
-    }
-    const labelEnd = out.subarray(0, 28).indexOf(0);
-    return {
-      label: new TextDecoder().decode(out.subarray(0, labelEnd < 0 ? 27 : labelEnd)),
-      keyType: out[28]!,
-      keyLength: out[29]!,
-      // Little-endian, as the vendor host stack writes key flags.
-      attributes: out[30]! | out[31]! << 8,
-      checkValue: out.slice(32, 35),
-    };
-  }
-
-  #handle(name: string, out: Uint8Array, length: number, at: number): number {
-    if (out.length !== length) {
-      throw new ApduError(StatusWord.ok, name, {
-        detail: `${out.length} bytes, expected ${length}`,
-      });
-    }
-    return readU16(out, at);
+    const out = await this.#run("READ KEY ATTRIBUTES", ReadKeyAttributes.encode({ handle }));
+    return this.#decode("READ KEY ATTRIBUTES", KeyAttributesResponse.decode, out);
   }
 }

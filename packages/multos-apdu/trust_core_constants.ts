@@ -102,10 +102,15 @@ export const AccessCondition = {
   securityOfficer: 0x08,
 } as const;
 
-/** PSO P1P2 pairs. */
+/**
+ * PSO P1P2 pairs: P1 names the output's tag, P2 the input's (ISO 7816-8): 86 cryptogram,
+ * 80 plain value, 9E signature, 9A data to sign, 9F verify, 81 wrapped key. Taken from tc_api.c
+ * (tcEncrypt `TC_PARAM_CRYPTOGRAM, TC_PARAM_PLAIN`, tcDecrypt the reverse, tcSign, tcVerify,
+ * tcWrapKey, tcUnwrapKey).
+ */
 export const PsoOperation = {
-  encrypt: 0x8086,
-  decrypt: 0x8680,
+  encrypt: 0x8680,
+  decrypt: 0x8086,
   signOrMac: 0x9e9a,
   verify: 0x9f9a,
   wrap: 0x8186,

@@ -103,7 +103,10 @@ Deno.test("Emulator: buffer limit, unknown INS, wrong CLA, chained non-MAC, malf
   assert.equal(send("80ff00000000"), 0x6d00);
   assert.equal(send("84880000 0002".replace(" ", "")), 0x6e00);
   assert.equal(send("00b000000010"), 0x6d00);
-  assert.equal(send("908500010001aa"), 0x6884);
+  // CLA 90 (an ISO chain) has no vendor counterpart: refused as a class the applet lacks.
+  assert.equal(send("908500010001aa"), 0x6e00);
+  // HANDSHAKE SHA has no one-shot (P2 3) in the vendor code.
+  assert.equal(send("808620030003616263" + "0000"), 0x6a86);
   assert.equal(send("8088"), 0x6700);
   assert.equal(send("80850001000501"), 0x6700);
   assert.equal(send("808800000001"), 0x6c02);
@@ -116,8 +119,15 @@ Deno.test("TrustCore: data over the buffer is refused before it is sent", async 
     tc.loadUntrustedRsaKey(new Uint8Array(2990), Uint8Array.of(1, 0, 1)),
     ApduError,
   );
-  await assert.rejects(tc.handshakeSha(new Uint8Array(3000)), ApduError);
-  assert.equal(tc.stats.apdus, before);
+  await assert.rejects(tc.verify(new Uint8Array(3000)), ApduError);
+  await tc.setSecurityEnvironment(SeTemplate.signature, {
+    algorithm: Alg.rsaPkcs1,
+    keyFile: DEVICE_KEY_FILE,
+  });
+  const afterMse = tc.stats.apdus;
+  await assert.rejects(tc.signOrMac(new Uint8Array(2993)), ApduError, "no chain by default");
+  assert.equal(tc.stats.apdus, afterMse);
+  assert.equal(afterMse - before, 2, "one MSE per entry");
 });
 
 Deno.test("TrustCore: device certificate, modulus, and a PKCS#1 v1.5 signature WebCrypto accepts", async () => {
@@ -217,7 +227,6 @@ Deno.test("TrustCore: SHA one-shot, split into init/update/final, and the runnin
   assert.deepEqual(await tc.handshakeShaFinal(), sha256(small));
   await tc.handshakeShaUpdate(big);
   assert.deepEqual(await tc.handshakeShaFinal(), sha256(new Uint8Array([...small, ...big])));
-  assert.deepEqual(await tc.handshakeSha(small), sha256(small));
 });
 
 for (
@@ -311,9 +320,9 @@ for (
   });
 }
 
-Deno.test("TrustCore: long data — CBC split by IV chaining, MAC by command chaining", async () => {
-  const chip = await provisionedChip({ exposeSecretsForTesting: true });
-  const tc = await openSession(chip);
+Deno.test("TrustCore: long data — CBC split by IV chaining, MAC by the command-chaining opt-in", async () => {
+  const chip = await provisionedChip({ exposeSecretsForTesting: true, acceptChainedMac: true });
+  const tc = await openSession(chip, { largeMac: "chain" });
   const ms = await tc.generateMasterSecret(await tc.generatePremaster(), {
     clientRandom: new Uint8Array(32),
     serverRandom: new Uint8Array(32).fill(1),
@@ -352,9 +361,9 @@ Deno.test("TrustCore: long data — CBC split by IV chaining, MAC by command cha
   await assert.rejects(strict.signOrMac(data), ApduError);
 });
 
-Deno.test("TrustCore: MSE values already set are not sent again; one tag per command on request", async () => {
-  const chip = await provisionedChip();
-  const tc = await openSession(chip);
+Deno.test("TrustCore: MSE values already set are not sent again; one entry per command unless combined", async () => {
+  const chip = await provisionedChip({ acceptCombinedMse: true });
+  const tc = await openSession(chip, { combineMseTags: true });
   let before = tc.stats.apdus;
   await tc.setSecurityEnvironment(SeTemplate.signature, {
     algorithm: Alg.rsaPkcs1,
@@ -365,7 +374,7 @@ Deno.test("TrustCore: MSE values already set are not sent again; one tag per com
     keyFile: DEVICE_KEY_FILE,
   });
   assert.equal(tc.stats.apdus - before, 1);
-  const single = await openSession(chip, { combineMseTags: false });
+  const single = await openSession(chip);
   before = single.stats.apdus;
   await single.setSecurityEnvironment(SeTemplate.signature, {
     algorithm: Alg.rsaPkcs1,
@@ -375,6 +384,17 @@ Deno.test("TrustCore: MSE values already set are not sent again; one tag per com
   await assert.rejects(
     single.setSecurityEnvironment(0xb4 as 0xb6, { algorithm: 1 }),
     swOf(0x6a86),
+  );
+  // A strict chip (the default emulator) refuses two entries in one MSE, as the vendor never
+  // sends them: a client that combines by mistake fails.
+  const strictChip = await provisionedChip();
+  const combining = await openSession(strictChip, { combineMseTags: true });
+  await assert.rejects(
+    combining.setSecurityEnvironment(SeTemplate.signature, {
+      algorithm: Alg.rsaPkcs1,
+      keyFile: DEVICE_KEY_FILE,
+    }),
+    swOf(0x6a80),
   );
 });
 
@@ -423,7 +443,12 @@ Deno.test("TrustCore: key generation commands, byte for byte", async () => {
   await assert.rejects(session.generateEcKey(0x6300, "P-384"), swOf(0x6a81));
 });
 
-Deno.test("Emulator: secret slots run out (6A84) until ERASE TLS KEYS", async () => {
+Deno.test("Emulator: secret slots run out (6381, the vendor's no-space word) until ERASE TLS KEYS", async () => {
+  const other = await openSession(
+    await provisionedChip({ secretSlots: 1, slotsFullStatus: 0x6a84 }),
+  );
+  await other.generatePremaster();
+  await assert.rejects(other.generatePremaster(), swOf(0x6a84), "the ISO word, when configured");
   const chip = await provisionedChip({ secretSlots: 7 });
   const tc = await openSession(chip);
   const ms = await tc.generateMasterSecret(await tc.generatePremaster(), {
@@ -432,76 +457,12 @@ Deno.test("Emulator: secret slots run out (6A84) until ERASE TLS KEYS", async ()
   });
   await tc.setSecurityEnvironment(SeTemplate.tls, { keyFile: ms.handle, cipherSuite: 0x002f });
   await tc.generateKeyBlock(new Uint8Array(32), new Uint8Array(32));
-  await assert.rejects(tc.generateKeyBlock(new Uint8Array(32), new Uint8Array(32)), swOf(0x6a84));
+  await assert.rejects(tc.generateKeyBlock(new Uint8Array(32), new Uint8Array(32)), swOf(0x6381));
   await tc.generatePremaster();
-  await assert.rejects(tc.generatePremaster(), swOf(0x6a84));
+  await assert.rejects(tc.generatePremaster(), swOf(0x6381));
   await tc.eraseTlsKeys();
   assert.equal(chip.secretCount, 0);
   await tc.generatePremaster();
-});
-
-Deno.test("TrustCore: command encodings, byte for byte (MULTOS command mode)", async () => {
-  const seen: string[] = [];
-  const answers = new Map([["8040", "c0ffee9000"], ["80a4", "530004009000"]]);
-  const tc = new TrustCore({
-    transmit: (apdu) => {
-      const hex = apdu.toHex();
-      seen.push(hex);
-      const canned = answers.get(hex.slice(0, 4)) ?? "9000";
-      return Promise.resolve(
-        Uint8Array.fromHex(canned.endsWith("9000") ? canned : canned + "9000"),
-      );
-    },
-  });
-  await tc.select();
-  await tc.verifyPin("12", 1);
-  await tc.setSecurityEnvironment(SeTemplate.signature, {
-    algorithm: Alg.hmacSha256,
-    keyFile: 0x6212,
-  });
-  await tc.setSecurityEnvironment(SeTemplate.tls, {
-    cipherSuite: 0x003c,
-    keyLengths: { key: 16, mac: 32, iv: 16 },
-  });
-  await tc.restoreSecurityEnvironment(1);
-  await tc.loadUntrustedRsaKey(Uint8Array.fromHex("c1c2c3"), Uint8Array.fromHex("010001"));
-  await tc.loadUntrustedEcKey(
-    "P-256",
-    new Uint8Array(32).fill(0xaa),
-    new Uint8Array(32).fill(0xbb),
-  );
-  await tc.eraseTlsKeys();
-  assert.equal((await tc.readModulus(0x6100)).toHex(), "c0ffee");
-  assert.equal(await tc.selectFile(0x5300), 0x0400);
-  await tc.createFile(0x5301, 0x0400, {
-    read: AccessCondition.always,
-    update: AccessCondition.securityOfficer,
-  });
-  await tc.deleteFile(0x5301);
-  assert.deepEqual(seen, [
-    // SELECT: CLA 00, P1 04 (by AID), P2 0C (no FCI), Lc 000A, the AID.
-    "00a4040c000aa00000014454434f5245",
-    // VERIFY user PIN "12" padded with FF to 12 bytes.
-    "80200001000c3132ffffffffffffffffffff",
-    // MSE SET B6: 80 01 07 (HMAC-SHA256) ‖ 81 02 6212 in one command.
-    "802241b600078001078102" + "6212",
-    // MSE SET BA: 85 02 003C ‖ 86 03 10 20 10.
-    "802241ba0009" + "8502003c" + "8603102010",
-    // MSE RESTORE SE 1: case 1 is header ‖ 0000.
-    "8022f3010000",
-    // LOAD UNTRUSTED KEY RSA: expLen 3 ‖ modLen 0003 ‖ exponent field 010001 ‖ modulus.
-    "80e600000009" + "03" + "0003" + "010001" + "c1c2c3",
-    // LOAD UNTRUSTED KEY EC: curve 17 ‖ X ‖ Y.
-    "80e601000041" + "17" + "aa".repeat(32) + "bb".repeat(32),
-    "80e700000000",
-    // READ MODULUS 6100: case 2 with Le 0200.
-    "804061000200",
-    // SELECT EF 5300: Lc 0002 ‖ FID ‖ Le 0004.
-    "80a40000000253000004",
-    // CREATE EF: 00 ‖ FID 5301 ‖ size 0400 ‖ 000000 ‖ read 01 ‖ 000000 ‖ update 08 ‖ 00.
-    "80e00000000e" + "00" + "5301" + "0400" + "000000" + "01" + "000000" + "08" + "00",
-    "80e4000000025301",
-  ]);
 });
 
 Deno.test("TrustCore: an untrusted key already loaded is not sent again until SELECT, a refused load or another key", async () => {

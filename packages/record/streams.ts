@@ -16,6 +16,7 @@ import {
   encodeTlsRecord,
   type HeaderCheckOptions,
   type RecordLimits,
+  recordLimits,
   type TlsRecord,
 } from "./header.ts";
 import { NullProtector, type RecordProtector } from "./protector.ts";
@@ -60,6 +61,7 @@ function overflow(length: number, limits: RecordLimits): TlsAlertError {
  */
 export class RecordReader extends TransformStream<Uint8Array, InboundRecord> {
   #protector: RecordProtector;
+  #limits: RecordLimits;
   #sequence = new SequenceCounter(TLS_SEQUENCE_LIMIT);
   #waitForKeys: { promise: Promise<void>; resolve: () => void } | undefined;
 
@@ -70,7 +72,6 @@ export class RecordReader extends TransformStream<Uint8Array, InboundRecord> {
    */
   constructor(options: RecordReaderOptions = {}) {
     const deframer = new TlsDeframer(options);
-    const limits = options.limits ?? DEFAULT_RECORD_LIMITS;
     super({
       transform: async (chunk, controller) => {
         deframer.push(chunk);
@@ -79,7 +80,9 @@ export class RecordReader extends TransformStream<Uint8Array, InboundRecord> {
           const sequence = this.#sequence.next();
           const context = { type: record.type, version: record.version, sequence };
           const fragment = await this.#protector.open(context, record.fragment);
-          if (fragment.length > limits.maxPlaintext) throw overflow(fragment.length, limits);
+          if (fragment.length > this.#limits.maxPlaintext) {
+            throw overflow(fragment.length, this.#limits);
+          }
           controller.enqueue({ type: record.type, version: record.version, fragment, sequence });
           if (record.type === ContentType.change_cipher_spec) {
             this.#waitForKeys = Promise.withResolvers<void>();
@@ -89,6 +92,7 @@ export class RecordReader extends TransformStream<Uint8Array, InboundRecord> {
       flush: () => deframer.finish(),
     });
     this.#protector = options.protector ?? new NullProtector();
+    this.#limits = options.limits ?? DEFAULT_RECORD_LIMITS;
   }
 
   /**
@@ -96,8 +100,11 @@ export class RecordReader extends TransformStream<Uint8Array, InboundRecord> {
    * restarts the sequence number at 0 as RFC 5246 §6.1 requires.
    *
    * @param protector The new read protector.
+   * @param maxPlaintext Most plaintext bytes a record of the new state may carry (a
+   *   negotiated max_fragment_length or record_size_limit). @default {the limit it had}
    */
-  setProtector(protector: RecordProtector): void {
+  setProtector(protector: RecordProtector, maxPlaintext?: number): void {
+    if (maxPlaintext !== undefined) this.#limits = recordLimits(maxPlaintext);
     this.#protector = protector;
     this.#sequence = new SequenceCounter(TLS_SEQUENCE_LIMIT);
     this.#waitForKeys?.resolve();
@@ -117,6 +124,11 @@ export interface OutboundMessage {
 export interface ProtectorChange {
   /** The next connection state's (or epoch's) write protector. */
   readonly protector: RecordProtector;
+  /**
+   * Most plaintext bytes per record from now on (a negotiated max_fragment_length or
+   * record_size_limit). @default {the limit the writer had}
+   */
+  readonly maxPlaintext?: number;
 }
 
 /** What a writer accepts: application data bytes, typed content, or a key change. */
@@ -130,6 +142,10 @@ export interface RecordWriterOptions {
   limits?: RecordLimits;
   /** The protector of the first connection state. @default {new NullProtector()} */
   protector?: RecordProtector;
+}
+
+function checkedLimit(maxPlaintext: number): number {
+  return recordLimits(maxPlaintext).maxPlaintext;
 }
 
 function* fragments(data: Uint8Array, limit: number): Generator<Uint8Array> {
@@ -199,7 +215,7 @@ export class RecordWriter extends TransformStream<RecordWriterInput, Uint8Array>
    */
   constructor(options: RecordWriterOptions = {}) {
     const version = options.version ?? ProtocolVersion.tls12;
-    const limit = (options.limits ?? DEFAULT_RECORD_LIMITS).maxPlaintext;
+    let limit = (options.limits ?? DEFAULT_RECORD_LIMITS).maxPlaintext;
     let protector = options.protector ?? new NullProtector();
     let sequence = new SequenceCounter(TLS_SEQUENCE_LIMIT);
     super({
@@ -207,6 +223,7 @@ export class RecordWriter extends TransformStream<RecordWriterInput, Uint8Array>
         if ("protector" in input) {
           protector = input.protector;
           sequence = new SequenceCounter(TLS_SEQUENCE_LIMIT);
+          if (input.maxPlaintext !== undefined) limit = checkedLimit(input.maxPlaintext);
           return;
         }
         const { type, data } = asMessage(input);

@@ -108,6 +108,8 @@ export type DtlsClientState = "idle" | "handshaking" | "connected" | "closed" | 
 interface WriteEpoch {
   readonly protector: RecordProtector;
   readonly sequence: SequenceCounter;
+  /** Most plaintext bytes per record (a negotiated max_fragment_length or record_size_limit). */
+  readonly maxPlaintext: number;
 }
 
 interface ReadEpoch {
@@ -178,6 +180,7 @@ export class DtlsClientCore {
     this.#writeEpochs.set(0, {
       protector: nothing,
       sequence: new SequenceCounter(DTLS_SEQUENCE_LIMIT),
+      maxPlaintext: 1 << 14,
     });
     this.#readEpochs.set(0, { protector: nothing, window: new ReplayWindow() });
   }
@@ -197,8 +200,11 @@ export class DtlsClientCore {
    * record in one datagram under the current keys (their largest expansion counted).
    */
   get maxMessageLength(): number {
-    const expansion = this.#writeEpochs.get(this.#writeEpoch)!.protector.maxExpansion;
-    return Math.min(this.#mtu - DTLS_HEADER_LENGTH - expansion, 1 << 14);
+    const epoch = this.#writeEpochs.get(this.#writeEpoch)!;
+    return Math.min(
+      this.#mtu - DTLS_HEADER_LENGTH - epoch.protector.maxExpansion,
+      epoch.maxPlaintext,
+    );
   }
 
   /** What the connection has done so far. */
@@ -497,6 +503,7 @@ export class DtlsClientCore {
           this.#writeEpochs.set(this.#writeEpoch, {
             protector: action.protector,
             sequence: new SequenceCounter(DTLS_SEQUENCE_LIMIT),
+            maxPlaintext: action.maxPlaintext,
           });
           break;
         case "install_read":

@@ -9,11 +9,13 @@ import { AlertDescription, type Reader, TlsAlertError, type Writer } from "@anch
 /** Extension code points we send or recognise. */
 export const ExtensionType = {
   server_name: 0,
+  max_fragment_length: 1,
   supported_groups: 10,
   ec_point_formats: 11,
   signature_algorithms: 13,
   encrypt_then_mac: 22,
   extended_master_secret: 23,
+  record_size_limit: 28,
   session_ticket: 35,
   renegotiation_info: 0xff01,
 } as const;

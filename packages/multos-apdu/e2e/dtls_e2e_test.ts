@@ -58,7 +58,11 @@ for (const policy of ["full", "hybrid"] as const) {
         for (const encryptThenMac of [true, false]) {
           const tag = `${suite.name}-${encryptThenMac}`;
           const chip = await provisionedChip({ exposeSecretsForTesting: true });
-          const provider = await MultosCryptoProvider.open(inProcess(chip), { policy, pin: PIN });
+          const provider = await MultosCryptoProvider.open(inProcess(chip), {
+            policy,
+            pin: PIN,
+            allowMacThenEncrypt: !encryptThenMac,
+          });
           const dtls = await connectDtls({
             hostname: "127.0.0.1",
             port: server.port,

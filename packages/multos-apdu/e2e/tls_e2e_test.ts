@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { connectTls } from "@anchortls/client";
 import { fixedPki, type PeerProcess, startOpenSslServer } from "@anchortls/client/testing";
 import { SessionCache } from "@anchortls/handshake";
-import { type CipherSuite, CipherSuites } from "@anchortls/record";
+import { AlertDescription, type CipherSuite, CipherSuites, TlsAlertError } from "@anchortls/record";
 import {
   CommandModeDevice,
   CommandModeTransport,
@@ -81,10 +81,23 @@ for (const policy of ["full", "hybrid"] as const) {
       for (const suite of Object.values(CipherSuites) as CipherSuite[]) {
         for (const etm of [true, false]) {
           const chip = await provisionedChip({ exposeSecretsForTesting: true });
-          const provider = await MultosCryptoProvider.open(inProcess(chip), { policy, pin: PIN });
+          // MAC-then-encrypt in `full` only with the opt-in that accepts its bus leak.
+          const provider = await MultosCryptoProvider.open(inProcess(chip), {
+            policy,
+            pin: PIN,
+            allowMacThenEncrypt: !etm,
+          });
           const { info, page } = await fetchPage(provider, server.port, suite, etm);
           assert.equal(info.suite.id, suite.id);
           assert.equal(info.encryptThenMac, etm);
+          // OpenSSL takes max_fragment_length (it has no record_size_limit), which `full`
+          // offers so every record fits one chip command; the 6 KB page came in 2 KB records.
+          assert.deepEqual(
+            info.fragmentLimits,
+            policy === "full"
+              ? { send: 2048, receive: 2048, negotiatedBy: "max_fragment_length" }
+              : { send: 16384, receive: 16384, negotiatedBy: "none" },
+          );
           assert.ok(info.extendedMasterSecret);
           assert.match(page, /^HTTP\/1\.0 200 ok/);
           assert.match(page, /anchortls test client/, "the server saw the chip's certificate");
@@ -102,6 +115,42 @@ for (const policy of ["full", "hybrid"] as const) {
     }
   });
 }
+
+Deno.test("e2e full: a server without Encrypt-then-MAC is refused, naming the opt-in; with it the handshake runs", async () => {
+  const server = await startOpenSslServer({
+    pki: fixedPki,
+    mode: "www",
+    encryptThenMac: false,
+  });
+  try {
+    const chip = await provisionedChip();
+    const strict = await MultosCryptoProvider.open(inProcess(chip), { policy: "full", pin: PIN });
+    const before = strict.trustCore.stats.apdus;
+    await assert.rejects(
+      fetchPage(strict, server.port, CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256, true),
+      (e) =>
+        e instanceof TlsAlertError && e.description === AlertDescription.handshake_failure &&
+        /Encrypt-then-MAC/.test(e.message) && /allowMacThenEncrypt/.test(e.message),
+    );
+    assert.equal(strict.trustCore.stats.apdus - before, 1, "refused at ServerHello: one random");
+    await strict.close();
+    const lenient = await MultosCryptoProvider.open(inProcess(chip), {
+      policy: "full",
+      pin: PIN,
+      allowMacThenEncrypt: true,
+    });
+    const { info } = await fetchPage(
+      lenient,
+      server.port,
+      CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256,
+      true,
+    );
+    assert.equal(info.encryptThenMac, false);
+    await lenient.close();
+  } finally {
+    await server.stop();
+  }
+});
 
 Deno.test({
   name: "e2e full: the chip behind a socat pseudo-terminal, served by emulator_cli",
