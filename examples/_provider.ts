@@ -244,6 +244,9 @@ export function instrumentProvider(
     get signatureSchemes() {
       return inner.signatureSchemes;
     },
+    get recordRequirements() {
+      return inner.recordRequirements;
+    },
     // Every argument is passed on as given, so parameters added to the interface later
     // (like encryptPremaster's DTLS client_version) keep reaching the provider.
     random: (...args) => timed("random", () => inner.random(...args)),

@@ -53,7 +53,7 @@ Deno.test("demo: every policy over TLS and DTLS succeeds, and everything is clea
   assert.equal(stdout.match(/^ {2}on chip {3}—$/gm)?.length, 2, "software runs use no chip");
   assert.equal(stdout.match(/^ {2}on host {3}—$/gm)?.length, 2, "full runs use no host crypto");
   assert.equal(
-    stdout.match(/CertificateVerify \(2 APDUs\)/g)?.length,
+    stdout.match(/CertificateVerify \(3 APDUs\)/g)?.length,
     4,
     "hybrid and full sign in the chip",
   );
@@ -117,7 +117,7 @@ Deno.test("demo: without socat the emulator runs in-process, and every run still
     assert.match(stdout, /^• socat is missing: the Trust Core emulator runs in-process/m);
     assert.match(
       stdout,
-      /chip {6}emulator in-process \(memory link\): 22 APDUs, \d+ bytes to the chip/,
+      /chip {6}emulator in-process \(memory link\): 28 APDUs, \d+ bytes to the chip/,
     );
     assert.match(stdout, /^✓ demo complete: all 6 runs succeeded/m);
   } finally {

@@ -196,9 +196,9 @@ Deno.test("https_get: GET from openssl s_server -www, with each provider", async
       at = found;
     }
     assertTraceHasNoBlobs(outcome.stdout);
-    assert.match(outcome.stdout, /on chip {3}randoms \(1 APDU\).*CertificateVerify \(2 APDUs\)/);
+    assert.match(outcome.stdout, /on chip {3}randoms \(1 APDU\).*CertificateVerify \(3 APDUs\)/);
     assert.match(outcome.stdout, /on host {3}—/);
-    assert.match(outcome.stdout, /chip {6}emulator \(in-process\): 22 APDUs/);
+    assert.match(outcome.stdout, /chip {6}emulator \(in-process\): 28 APDUs/);
   });
 
   await t.step("a name the certificate does not cover: one line, exit 1", async () => {
@@ -224,11 +224,11 @@ Deno.test("https_get: GET from openssl s_server -www, with each provider", async
     assert.equal(outcome.code, 0, outcome.stderr);
     assert.match(
       outcome.stdout,
-      /on chip {3}client chain \(0 APDUs\), CertificateVerify \(2 APDUs\)/,
+      /on chip {3}client chain \(0 APDUs\), CertificateVerify \(3 APDUs\)/,
     );
     assert.match(
       outcome.stdout,
-      /chip {6}tcp:127\.0\.0\.1:\d+: 2 APDUs, \d+ bytes to the chip, \d+ back/,
+      /chip {6}tcp:127\.0\.0\.1:\d+: 3 APDUs, \d+ bytes to the chip, \d+ back/,
     );
     assert.match(outcome.stdout, /client cert yes/);
   });
@@ -265,7 +265,7 @@ Deno.test("dtls_echo: lines echoed by gnutls-serv -u --echo", async (t) => {
     assert.match(outcome.stdout, /← hello_verify_request \(message 0/);
     assert.match(outcome.stdout, /→ client_hello \(message 1/);
     assert.match(outcome.stdout, /TLS_RSA_WITH_AES_256_CBC_SHA256/);
-    assert.match(outcome.stdout, /chip {6}emulator \(in-process\): 20 APDUs/);
+    assert.match(outcome.stdout, /chip {6}emulator \(in-process\): 25 APDUs/);
     assert.match(outcome.stdout, /^ping$/m);
     assertTraceHasNoBlobs(outcome.stdout);
   });

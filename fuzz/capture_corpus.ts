@@ -124,7 +124,6 @@ async function capture(): Promise<Capture> {
       const provider = await MultosCryptoProvider.open(recording, {
         policy,
         pin: PIN,
-        trustCore: { largeMac: "chain" },
       });
       const clientRandom = await provider.random(32);
       const serverRandom = random.bytes(32);

@@ -262,7 +262,9 @@ export const Pso = {
   decode(command: CommandApdu): { operation: PsoName; data: Uint8Array } {
     const operation = PSO_BY_P1P2.get(command.p1 << 8 | command.p2);
     if (!operation) return fail(Sw.wrongP1P2, "no such PSO");
-    return { operation, data: dataOf(command) };
+    const data = dataOf(command);
+    if (data.length === 0) fail(Sw.wrongLength, "every PSO carries data");
+    return { operation, data };
   },
 };
 
@@ -551,7 +553,10 @@ export const UpdateBinary = {
   },
 };
 
-/** CREATE EF: 00 ‖ FID ‖ size ‖ 000000 ‖ read ‖ 000000 ‖ update ‖ 00 (tcCreateEF). */
+/**
+ * CREATE EF: 00 ‖ FID ‖ size ‖ read access (4 bytes) ‖ update access (4 bytes) ‖ 00
+ * (tcCreateEF, which refuses access values above 0x0F).
+ */
 export const CreateFile = {
   encode(p: { fileId: number; size: number; read: number; update: number }): CommandApdu {
     const data = new Uint8Array(14);
@@ -563,7 +568,13 @@ export const CreateFile = {
   },
   decode(command: CommandApdu): { fileId: number; size: number; read: number; update: number } {
     const data = dataOf(command, 14);
-    return { fileId: readU16(data, 1), size: readU16(data, 3), read: data[8]!, update: data[12]! };
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const read = view.getUint32(5);
+    const update = view.getUint32(9);
+    if (data[0] !== 0 || data[13] !== 0 || read > 0x0f || update > 0x0f) {
+      fail(Sw.wrongData, "CREATE EF fields outside the vendor's form");
+    }
+    return { fileId: readU16(data, 1), size: readU16(data, 3), read, update };
   },
 };
 

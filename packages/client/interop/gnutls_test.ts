@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { SessionCache } from "@anchortls/handshake";
-import { type CipherSuite, CipherSuites, TlsAlertError } from "@anchortls/record";
+import { AlertDescription, type CipherSuite, CipherSuites, TlsAlertError } from "@anchortls/record";
 import { CertificateError } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { connectTls, type ConnectTlsOptions } from "../mod.ts";
@@ -240,3 +240,25 @@ function randomHexLines(size: number): Uint8Array {
   }
   return out;
 }
+
+Deno.test("gnutls-serv: record_size_limit (RFC 8449) is taken over max_fragment_length, and 6 KB come back in records within it", async () => {
+  await withGnutls({}, async (peer) => {
+    // Our reader refuses a record over the limit we asked for (record_overflow), so an echo of
+    // 6000 bytes that arrives whole came in records of at most 512 bytes.
+    const line = "x".repeat(5999) + "\n";
+    const both = await echo({ ...base(peer), maxFragmentLength: 1024, recordSizeLimit: 512 }, line);
+    assert.equal(both.fragmentLimits.negotiatedBy, "record_size_limit");
+    assert.equal(both.fragmentLimits.receive, 512);
+    // Offered alone, max_fragment_length is answered, but this gnutls-serv echoes 6000 bytes in
+    // one record anyway: the connection ends with a typed record_overflow naming the limit,
+    // never wrong data.
+    await assert.rejects(
+      echo({ ...base(peer), maxFragmentLength: 1024, recordSizeLimit: false }, line),
+      (e) =>
+        e instanceof TlsAlertError && e.description === AlertDescription.record_overflow &&
+        /exceeds 1024/.test(e.message),
+    );
+    const none = await echo(base(peer), line);
+    assert.equal(none.fragmentLimits.negotiatedBy, "none");
+  });
+});

@@ -387,3 +387,22 @@ Deno.test("openssl s_server: refusals — wrong host, untrusted root, expired, n
 globalThis.addEventListener("unload", () => {
   Deno.removeSync(tempDir, { recursive: true });
 });
+
+Deno.test("openssl s_server: max_fragment_length (RFC 6066) is honoured; the 6 KB status page comes in 512-byte records", async () => {
+  await withServer(startOpenSsl({}), async (peer) => {
+    // OpenSSL has no record_size_limit: it answers max_fragment_length alone. Our reader refuses
+    // a record over the negotiated 512 bytes, so a page that arrives whole came within it.
+    const { info, page } = await statusPage({
+      ...base(peer),
+      maxFragmentLength: 512,
+      recordSizeLimit: 512,
+    });
+    assert.deepEqual(info.fragmentLimits, {
+      send: 512,
+      receive: 512,
+      negotiatedBy: "max_fragment_length",
+    });
+    assert.ok(page.length > 4 * 512, `${page.length}-byte page`);
+    assert.match(page, /^HTTP\/1\.0 200 ok/);
+  });
+});
