@@ -51,14 +51,17 @@ export type {
   CryptoPolicy,
   EncryptedPremaster,
   FinishedLabel,
+  FragmentLimits,
   HandshakeFraming,
   HandshakeMessage,
   HelloRandoms,
   MasterSecretContext,
   MasterSecretHandle,
+  MaxFragmentLength,
   PremasterHandle,
   RecordKeyOptions,
   RecordKeys,
+  RecordRequirements,
   SecretHandle,
 } from "@anchortls/handshake";
 export type { FlightTrackerOptions } from "@anchortls/handshake/dtls";

@@ -47,6 +47,7 @@ export type {
   PremasterHandle,
   RecordKeyOptions,
   RecordKeys,
+  RecordRequirements,
   SecretHandle,
 } from "@anchortls/handshake";
 export type { CipherSuite, RecordContext, RecordProtector } from "@anchortls/record";
