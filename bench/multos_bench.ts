@@ -152,7 +152,7 @@ async function memoryChip(meter: Meter): Promise<ApduTransport> {
   });
   const [hostEnd, chipEnd] = createMemoryLinkPair();
   const device = new CommandModeDevice(chipEnd, chip.handle);
-  const transport = new CommandModeTransport(countedLink(hostEnd, meter));
+  const transport = await CommandModeTransport.open(countedLink(hostEnd, meter));
   cleanups.push(() => void transport.close(), () => void device.close());
   return meteredTransport(transport, meter);
 }
@@ -169,7 +169,7 @@ async function ptyChip(meter: Meter): Promise<ApduTransport> {
   });
   cleanups.push(() => void emulator.stop());
   const port = await openSerialPort(pair.paths[1], { baudRate: 115200 });
-  const transport = new CommandModeTransport(countedLink(port, meter));
+  const transport = await CommandModeTransport.open(countedLink(port, meter));
   cleanups.push(() => void transport.close());
   return meteredTransport(transport, meter);
 }

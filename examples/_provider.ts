@@ -135,7 +135,9 @@ export async function openProvider(choice: ProviderChoice): Promise<OpenedProvid
     };
   }
   const counters: LinkCounters = { sent: 0, received: 0 };
-  const transport = new CommandModeTransport(countingLink(await openByteLink(anchor), counters));
+  const transport = await CommandModeTransport.open(
+    countingLink(await openByteLink(anchor), counters),
+  );
   try {
     const provider = await MultosCryptoProvider.open(transport, { policy: choice.policy, pin });
     return {

@@ -100,7 +100,7 @@ async function chipBehindPty(pki: TestPki): Promise<Chip> {
   track(() => emulator.stop());
   const counters: LinkCounters = { sent: 0, received: 0 };
   const port = await openSerialPort(pair.paths[1], { baudRate: 115200 });
-  const transport = new CommandModeTransport(countingLink(port, counters));
+  const transport = await CommandModeTransport.open(countingLink(port, counters));
   track(() => transport.close());
   return { where: `emulator on ${pair.paths[0]} ↔ host on ${pair.paths[1]}`, transport, counters };
 }
@@ -116,7 +116,7 @@ async function chipInProcess(pki: TestPki): Promise<Chip> {
   const device = new CommandModeDevice(chipEnd, chip.handle, { onReset: () => chip.reset() });
   track(() => device.close());
   const counters: LinkCounters = { sent: 0, received: 0 };
-  const transport = new CommandModeTransport(countingLink(hostEnd as ByteLink, counters));
+  const transport = await CommandModeTransport.open(countingLink(hostEnd as ByteLink, counters));
   track(() => transport.close());
   return { where: "emulator in-process (memory link)", transport, counters };
 }

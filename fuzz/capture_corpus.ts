@@ -105,7 +105,7 @@ async function capture(): Promise<Capture> {
     },
   });
   const device = new CommandModeDevice(chipEnd, chip.handle);
-  const transport = new CommandModeTransport(hostEnd);
+  const transport = await CommandModeTransport.open(hostEnd);
   const recording = {
     transmit: async (apdu: Uint8Array): Promise<Uint8Array> => {
       const response = await transport.transmit(apdu);

@@ -15,9 +15,10 @@ import { StatusWord } from "./status_word.ts";
 
 /**
  * What a channel needs of a transport: the `transmit` half of `@anchortls/transport-serial`'s
- * `ApduTransport`, so an in-process emulator can stand in without a `close`.
+ * `ApduTransport` (and its `resets` counter, when it has one), so an in-process emulator can
+ * stand in without a `close`.
  */
-export type ApduTransmitter = Pick<ApduTransport, "transmit">;
+export type ApduTransmitter = Pick<ApduTransport, "transmit" | "resets">;
 
 /** Options for {@linkcode ApduChannel}. */
 export interface ApduChannelOptions {

@@ -43,7 +43,11 @@ export interface MultosCryptoProviderOptions {
    * chip, session cryptography on the host.
    */
   policy: "full" | "hybrid";
-  /** The user PIN; verified when the provider opens. Omit when the session already has it. */
+  /**
+   * The user PIN; verified when the provider opens, and again after the transport resets the
+   * chip (a reset forgets it), so the provider keeps a copy in memory until `close()`. Omit
+   * when the session already has it.
+   */
   pin?: string | Uint8Array;
   /** Files holding the client chain, leaf first. @default {[0x5300]} */
   certificateFiles?: readonly number[];
@@ -214,6 +218,8 @@ export class MultosCryptoProvider implements CryptoProvider {
   readonly #deviceKeyFile: number;
   readonly #software: SoftwareCryptoProvider | undefined;
   readonly #schemes: readonly number[];
+  /** The PIN, kept to verify it again after a chip reset; zeroed on close. */
+  readonly #pin: Uint8Array | undefined;
   readonly #restoreEnvironment: number | false;
   #queue: Promise<unknown> = Promise.resolve();
   #generation = 0;
@@ -236,6 +242,11 @@ export class MultosCryptoProvider implements CryptoProvider {
     this.#chain = chain;
     this.#deviceKeyFile = options.deviceKeyFile ?? DEVICE_KEY_FILE;
     this.#restoreEnvironment = options.restoreEnvironment ?? 2;
+    this.#pin = options.pin === undefined
+      ? undefined
+      : typeof options.pin === "string"
+      ? new TextEncoder().encode(options.pin)
+      : options.pin.slice();
     const schemes = options.signatureSchemes ?? DEFAULT_SCHEMES;
     for (const scheme of schemes) {
       if (!PKCS1_SCHEMES.has(scheme) && scheme !== SignatureScheme.rsa_pss_rsae_sha256) {
@@ -311,7 +322,24 @@ export class MultosCryptoProvider implements CryptoProvider {
       }
       chain.push(await chip.readBinary(0, size));
     }
-    return new MultosCryptoProvider(chip, chain, options);
+    const provider = new MultosCryptoProvider(chip, chain, options);
+    chip.onChipReset(() => provider.#recoverFromReset());
+    return provider;
+  }
+
+  /**
+   * After the transport reset the chip: its RAM held this session's keys and the verified PIN,
+   * so every handle and protector is refused from now on and the applet is selected and the PIN
+   * verified again before the next command.
+   */
+  async #recoverFromReset(): Promise<void> {
+    this.#generation++;
+    this.#keysInChip = false;
+    this.#freeable = [];
+    this.#keyBlocks = [];
+    if (this.#closed) return;
+    await this.#chip.select();
+    if (this.#pin) await this.#chip.verifyPin(this.#pin);
   }
 
   /** The Trust Core client, for its link counters. */
@@ -565,6 +593,7 @@ export class MultosCryptoProvider implements CryptoProvider {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#pin?.fill(0);
     this.#generation++;
     this.#freeable = [];
     this.#keyBlocks = [];

@@ -53,7 +53,7 @@ const EMULATOR_CLI = new URL("./emulator_cli.ts", import.meta.url).pathname;
  *   key: "client.key",
  *   cert: "client.pem",
  * });
- * const transport = new CommandModeTransport(await connectTcpLink(emulator.address));
+ * const transport = await CommandModeTransport.open(await connectTcpLink(emulator.address));
  * await transport.close();
  * ```
  */

@@ -178,6 +178,10 @@ export class TrustCore {
   #se = new Map<number, Map<number, string>>();
   /** The LOAD UNTRUSTED KEY command (P1 and data, hex) the chip last accepted. */
   #untrustedKey: string | undefined;
+  readonly #transport: ApduTransmitter;
+  /** The transport's reset count this client has caught up with. */
+  #seenResets: number;
+  #afterReset: (() => Promise<void>) | undefined;
 
   /**
    * Creates a client over a transport that carries single APDUs.
@@ -187,7 +191,14 @@ export class TrustCore {
    * @param options Encoding, buffer size and timeouts.
    */
   constructor(transport: ApduTransmitter, options: TrustCoreOptions = {}) {
-    this.#channel = new ApduChannel(transport, { form: options.form ?? "multos" });
+    this.#transport = transport;
+    this.#seenResets = transport.resets ?? 0;
+    this.#channel = new ApduChannel({
+      transmit: async (apdu, transmitOptions) => {
+        await this.#catchUpWithReset();
+        return await transport.transmit(apdu, transmitOptions);
+      },
+    }, { form: options.form ?? "multos" });
     this.#maxData = options.maxDataLength ?? MAX_COMMAND_DATA;
     if (!Number.isInteger(this.#maxData) || this.#maxData < 64) {
       throw new RangeError(`maxDataLength ${this.#maxData} is below 64`);
@@ -251,6 +262,31 @@ export class TrustCore {
   #forgetState(): void {
     this.#se.clear();
     this.#untrustedKey = undefined;
+  }
+
+  /**
+   * Before each APDU: when the transport reset the chip since the last one, the applet is
+   * deselected and its environment gone, so forget what it held and let the owner select and
+   * verify again (its commands pass here with the count already caught up).
+   */
+  async #catchUpWithReset(): Promise<void> {
+    const resets = this.#transport.resets ?? 0;
+    if (resets === this.#seenResets) return;
+    this.#seenResets = resets;
+    this.#forgetState();
+    await this.#afterReset?.();
+  }
+
+  /**
+   * Sets what runs before the next command after the transport reset the chip (a reset
+   * deselects the applet and forgets the PIN and every session key): typically SELECT and
+   * VERIFY PIN again. `MultosCryptoProvider` sets it.
+   *
+   * @param handler Runs once per reset, before the next command; its own commands go through.
+   * @returns Nothing.
+   */
+  onChipReset(handler: () => Promise<void>): void {
+    this.#afterReset = handler;
   }
 
   /**

@@ -67,4 +67,11 @@ export interface ApduTransport {
   transmit(apdu: Uint8Array, options?: TransmitOptions): Promise<Uint8Array>;
   /** Stops the transport and closes its link. */
   close(): Promise<void>;
+  /**
+   * How many times the transport has reset the chip (to recover a lost exchange, or on
+   * request). A reset deselects the applet and forgets verified PINs and session keys, so a
+   * client that sees this number change selects the applet and verifies its PIN again.
+   * Transports that never reset omit it.
+   */
+  readonly resets?: number;
 }

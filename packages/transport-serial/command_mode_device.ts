@@ -42,6 +42,11 @@ export interface CommandModeDeviceOptions {
   baudRateCoding?: BaudRateCoding;
   /** Called when the host sends Reset (after any answer in progress was abandoned). */
   onReset?: () => void;
+  /**
+   * The line speed a Reset returns to, after a Comms Parameters message changed it (the chip
+   * forgets its interface settings on a reset, as the vendor's drivers assume). @default {115200}
+   */
+  defaultBaudRate?: number;
 }
 
 /** Status word sent when the handler throws: 6F00, no precise diagnosis. */
@@ -55,7 +60,8 @@ const SW_UNKNOWN = new Uint8Array([0x6f, 0x00]);
  * the old speed, and the new settings apply after the ACK (all of them are kept as they were
  * when the port refuses the speed); anything malformed, torn, unknown, followed by stray bytes or
  * arriving while an APDU is being processed is NACKed (`3F`). A Reset abandons the APDU in
- * progress: its answer is never sent.
+ * progress: its answer is never sent; after its ACK the device is back at its defaults (the ACK
+ * mode it was created with, `defaultBaudRate`), as a chip forgets its interface settings.
  *
  * @example An echo chip
  * ```ts
@@ -82,6 +88,9 @@ export class CommandModeDevice {
   readonly #coding: BaudRateCoding;
   readonly #onReset: (() => void) | undefined;
   readonly #served: Promise<void>;
+  readonly #defaultAckMode: boolean;
+  readonly #defaultBaudRate: number;
+  #baudChanged = false;
   #ackMode: boolean;
   #generation = 0;
   #busy = false;
@@ -109,6 +118,8 @@ export class CommandModeDevice {
     this.#coding = options.baudRateCoding ?? hundredsOfBaud;
     this.#onReset = options.onReset;
     this.#ackMode = options.ackMode ?? true;
+    this.#defaultAckMode = this.#ackMode;
+    this.#defaultBaudRate = options.defaultBaudRate ?? 115200;
     this.#served = this.#serve();
   }
 
@@ -170,6 +181,11 @@ export class CommandModeDevice {
         this.#busy = false;
         this.#onReset?.();
         if (this.#ackMode) await this.#send(MessageTag.ack);
+        this.#ackMode = this.#defaultAckMode;
+        if (this.#baudChanged) {
+          this.#baudChanged = false;
+          await this.#link.setBaudRate?.(this.#defaultBaudRate).catch(() => undefined);
+        }
       } else if (tag === MessageTag.commsParameters) {
         const parameters = decodeCommsParameters(value, this.#coding);
         if (!parameters) {
@@ -180,6 +196,7 @@ export class CommandModeDevice {
         await this.#send(MessageTag.ack);
         try {
           await this.#link.setBaudRate?.(parameters.baudRate);
+          this.#baudChanged = parameters.baudRate !== this.#defaultBaudRate;
         } catch {
           // The port cannot run at that speed. Keep the old settings and keep serving, as the
           // host's transport does when its own port refuses the rate.

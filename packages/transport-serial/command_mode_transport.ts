@@ -23,10 +23,22 @@ import {
   hundredsOfBaud,
 } from "./messages.ts";
 
+/** ACKs on at 115200 baud: what this package assumes a chip starts in and returns to. */
+const DEFAULT_CHIP_SETTINGS: CommsParameters = Object.freeze({ ackMode: true, baudRate: 115200 });
+
 /** Options for {@linkcode CommandModeTransport}. */
 export interface CommandModeTransportOptions {
-  /** Whether the chip ACKs each message before answering. @default {true} */
+  /**
+   * Whether the chip ACKs each message before answering, when the transport takes over the
+   * link; {@linkcode CommandModeTransport.open} sets it explicitly instead. @default {true}
+   */
   ackMode?: boolean;
+  /**
+   * What the chip returns to after a Reset (it forgets its interface settings): its ACK mode
+   * and line speed. The vendor sources do not state the chip's defaults; ACKs on at 115200 is
+   * this package's assumption. @default {{ ackMode: true, baudRate: 115200 }}
+   */
+  chipDefaults?: CommsParameters;
   /** Deadlines per class of command. @default {{ standard: 1000, long: 5000, keyGeneration: 30000 }} */
   timeouts?: Partial<CommandTimeouts>;
   /** Picks a command's timeout class. @default {trustCoreTimeoutClass} */
@@ -46,6 +58,15 @@ export interface CommandModeTransportOptions {
   commsParametersTimeoutMs?: number;
   /** How a baud rate becomes the Comms Parameters field. @default {hundredsOfBaud} */
   baudRateCoding?: BaudRateCoding;
+}
+
+/** Options for {@linkcode CommandModeTransport.open}. */
+export interface CommandModeOpenOptions extends Omit<CommandModeTransportOptions, "ackMode"> {
+  /**
+   * The ACK mode and line speed to put the chip in with a Comms Parameters message before the
+   * first command, rather than assuming what it is in. @default {chipDefaults}
+   */
+  commsParameters?: CommsParameters;
 }
 
 /**
@@ -82,8 +103,52 @@ export class CommandModeTransport implements ApduTransport {
   readonly #quietMs: number;
   readonly #commsTimeoutMs: number;
   readonly #coding: BaudRateCoding;
+  readonly #chipDefaults: CommsParameters;
   #ackMode: boolean;
   #needsReset = false;
+  #resets = 0;
+  #baudChanged = false;
+
+  /**
+   * Takes over a link and puts the chip in a known state first: one Comms Parameters message
+   * (ACK mode and line speed), ACKed once the change is done, so nothing is assumed about the
+   * mode the chip was left in.
+   *
+   * @example Over an in-memory pair
+   * ```ts
+   * import {
+   *   CommandModeDevice, CommandModeTransport, createMemoryLinkPair,
+   * } from "@anchortls/transport-serial";
+   * const [hostEnd, chipEnd] = createMemoryLinkPair();
+   * const chip = new CommandModeDevice(chipEnd, () => Uint8Array.fromHex("9000"));
+   * const transport = await CommandModeTransport.open(hostEnd, {
+   *   commsParameters: { ackMode: true, baudRate: 115200 },
+   * });
+   * await transport.close();
+   * await chip.close();
+   * ```
+   *
+   * @param link The link to the chip.
+   * @param options The parameters to set, timeouts and limits.
+   * @returns The transport, once the chip ACKed the parameters.
+   * @throws {LinkError} When the chip does not ACK them; the link is closed then.
+   */
+  static async open(
+    link: ByteLink,
+    options: CommandModeOpenOptions = {},
+  ): Promise<CommandModeTransport> {
+    const { commsParameters, ...rest } = options;
+    const parameters = commsParameters ?? options.chipDefaults ?? DEFAULT_CHIP_SETTINGS;
+    // The Comms Parameters message is always ACKed, in either mode.
+    const transport = new CommandModeTransport(link, { ...rest, ackMode: true });
+    try {
+      await transport.setCommsParameters(parameters);
+    } catch (error) {
+      await transport.close();
+      throw error;
+    }
+    return transport;
+  }
 
   /**
    * Takes over a link; the transport reads and writes it exclusively from now on.
@@ -100,12 +165,18 @@ export class CommandModeTransport implements ApduTransport {
     this.#quietMs = options.quietMs ?? 20;
     this.#commsTimeoutMs = options.commsParametersTimeoutMs ?? 2000;
     this.#coding = options.baudRateCoding ?? hundredsOfBaud;
+    this.#chipDefaults = options.chipDefaults ?? DEFAULT_CHIP_SETTINGS;
     this.#ackMode = options.ackMode ?? true;
   }
 
   /** Whether the chip is expected to ACK each message. */
   get ackMode(): boolean {
     return this.#ackMode;
+  }
+
+  /** How many Resets this transport has sent; each deselects the applet. */
+  get resets(): number {
+    return this.#resets;
   }
 
   /**
@@ -154,6 +225,7 @@ export class CommandModeTransport implements ApduTransport {
     return this.#queue.enqueue(async () => {
       await this.#exchange(message, "ack", this.#commsTimeoutMs, message);
       await this.#queue.link.setBaudRate?.(parameters.baudRate);
+      this.#baudChanged = parameters.baudRate !== this.#chipDefaults.baudRate;
       this.#ackMode = parameters.ackMode;
     });
   }
@@ -223,12 +295,20 @@ export class CommandModeTransport implements ApduTransport {
     this.#needsReset = true;
     if (!(await this.#settle())) return false;
     await this.#writer.write(encodeReset());
-    if (this.#ackMode) {
-      const exchange = new CommandExchange({ expect: "ack", ackMode: true, maxValueLength: 0 });
-      const step = await this.#drive(exchange, this.#resetTimeoutMs);
-      if (step.kind !== "done") return false;
-    } else if (!(await this.#settle())) {
-      return false;
+    // Whether or not it is ACKed, a Reset may have reached the chip: its applet is deselected.
+    this.#resets++;
+    const acked = this.#ackMode
+      ? (await this.#drive(
+        new CommandExchange({ expect: "ack", ackMode: true, maxValueLength: 0 }),
+        this.#resetTimeoutMs,
+      )).kind === "done"
+      : await this.#settle();
+    if (!acked) return false;
+    // The chip is back at its defaults; so is this side.
+    this.#ackMode = this.#chipDefaults.ackMode;
+    if (this.#baudChanged) {
+      await this.#queue.link.setBaudRate?.(this.#chipDefaults.baudRate);
+      this.#baudChanged = false;
     }
     this.#needsReset = false;
     return true;

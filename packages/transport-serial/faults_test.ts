@@ -259,7 +259,12 @@ Deno.test("fault: without ACK mode a torn response is reset by Reset-and-silence
   const toHost = new Fault();
   const [host, chip] = createMemoryLinkPair({ bToA: toHost.tap });
   const device = new CommandModeDevice(chip, scramble, { ackMode: false, interByteTimeoutMs: 10 });
-  const transport = new CommandModeTransport(host, { ...fast, ackMode: false });
+  // A chip whose default is no ACKs: after the Reset it is back in that mode, and so is the host.
+  const transport = new CommandModeTransport(host, {
+    ...fast,
+    ackMode: false,
+    chipDefaults: { ackMode: false, baudRate: 115200 },
+  });
   try {
     toHost.arm(dropMiddleByte, 0);
     await expectLinkError(transport.transmit(caseThree(40)), "framing", true);

@@ -14,7 +14,7 @@
  * const [hostEnd, chipEnd] = createMemoryLinkPair();
  * const chip = new CommandModeDevice(chipEnd, (apdu) =>
  *   apdu[1] === 0x88 ? Uint8Array.fromHex("01029000") : Uint8Array.fromHex("6d00"));
- * const transport = new CommandModeTransport(hostEnd);
+ * const transport = await CommandModeTransport.open(hostEnd);
  * const version = await transport.transmit(Uint8Array.fromHex("808800000002"));
  * version.toHex(); // "01029000"
  * await transport.close();

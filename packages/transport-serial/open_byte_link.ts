@@ -15,7 +15,7 @@ import { connectTcpLink } from "./tcp_link.ts";
  * @example
  * ```ts ignore
  * import { CommandModeTransport, openByteLink } from "@anchortls/transport-serial";
- * const transport = new CommandModeTransport(await openByteLink("tcp:127.0.0.1:3333"));
+ * const transport = await CommandModeTransport.open(await openByteLink("tcp:127.0.0.1:3333"));
  * await transport.close();
  * ```
  *

@@ -140,7 +140,7 @@ class TtyLink implements SerialPort {
  * ```ts ignore
  * import { CommandModeTransport, openSerialPort } from "@anchortls/transport-serial";
  * const port = await openSerialPort("/dev/ttyUSB0", { baudRate: 115200 });
- * const transport = new CommandModeTransport(port);
+ * const transport = await CommandModeTransport.open(port);
  * await transport.close(); // closes the port too
  * ```
  *

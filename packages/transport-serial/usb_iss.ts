@@ -87,10 +87,11 @@ export interface UsbIssI2cOptions {
   timeouts?: Partial<CommandTimeouts>;
   /** Picks a command's timeout class. @default {trustCoreTimeoutClass} */
   classify?: (apdu: Uint8Array) => CommandTimeoutClass;
-  /** How long the adapter may take to answer one transfer. @default {500} */
+  /**
+   * How long the adapter may take to answer one transfer other than the response-tag read,
+   * which waits for the chip up to the command's deadline. @default {500}
+   */
   adapterTimeoutMs?: number;
-  /** Pause between polls of the response tag while the chip works. @default {2} */
-  pollIntervalMs?: number;
   /** Pause after a Reset before the chip is spoken to again (the vendor waits 100 ms). @default {100} */
   resetDelayMs?: number;
   /** Longest APDU accepted. @default {3000} */
@@ -103,9 +104,12 @@ export interface UsbIssI2cOptions {
  * Sends command-mode APDUs to a MULTOS chip on I2C through a USB-ISS adapter.
  *
  * One transfer at a time, in the register order the chip requires (reading out of order can
- * hang the bus). A chip that does not ACK a write fails the command with `LinkError("nack")`;
- * an adapter that does not answer, or a chip whose answer is not ready by the deadline, with
- * `timeout`; a bad response tag or length with `framing`. After `timeout` and `framing` the
+ * hang the bus). The response tag is read once: the chip stretches the I2C clock until its
+ * answer is ready, so the adapter's answer to that read is awaited until the command's deadline
+ * (1 s, 5 s for cryptography, 30 s for key generation), as the vendor's driver does (win
+ * `apdu.c` readI2CReply), never polled. A chip that does not ACK a write fails the command with
+ * `LinkError("nack")`; an adapter that does not answer, or a chip whose answer is not ready by
+ * the deadline, with `timeout`; a bad response tag (0x00 included) or length with `framing`. After `timeout` and `framing` the
  * transport soft-resets the chip (Reset through register 0x00) and sets the read chunk again;
  * when that fails too, the next command tries it first.
  *
@@ -126,11 +130,13 @@ export class UsbIssI2cTransport implements ApduTransport {
   readonly #writeChunk: number;
   readonly #readChunk: number;
   readonly #adapterTimeoutMs: number;
-  readonly #pollMs: number;
   readonly #resetDelayMs: number;
   readonly #maxResponseLength: number;
   #held = new Uint8Array(0);
   #needsReset = false;
+  #resets = 0;
+  /** A response-tag read the chip never answered in time: how long to wait for it before a reset. */
+  #unansweredTagReadMs = 0;
 
   private constructor(link: ByteLink, options: UsbIssI2cOptions) {
     this.#queue = new CommandQueue(link, options);
@@ -145,7 +151,6 @@ export class UsbIssI2cTransport implements ApduTransport {
       throw new RangeError("USB-ISS chunk sizes must be 1..255");
     }
     this.#adapterTimeoutMs = options.adapterTimeoutMs ?? 500;
-    this.#pollMs = options.pollIntervalMs ?? 2;
     this.#resetDelayMs = options.resetDelayMs ?? 100;
     this.#maxResponseLength = options.maxResponseLength ?? 3072;
   }
@@ -214,6 +219,11 @@ export class UsbIssI2cTransport implements ApduTransport {
     return this.#queue.close();
   }
 
+  /** How many Resets this transport has sent; each deselects the applet. */
+  get resets(): number {
+    return this.#resets;
+  }
+
   /** Runs a step; turns link failures into LinkErrors and resets the chip after a lost sync. */
   async #guard<T>(command: Uint8Array, step: () => Promise<T>, recover = false): Promise<T> {
     try {
@@ -243,16 +253,19 @@ export class UsbIssI2cTransport implements ApduTransport {
     for (let at = 3; at < frame.length; at += this.#writeChunk) {
       await this.#write(I2cRegister.value, frame.subarray(at, at + this.#writeChunk), command);
     }
+    // One read, answered when the chip stops stretching the clock: bounded by the command's
+    // deadline, not the adapter's per-transfer timeout, so a long RSA operation is no timeout.
+    await this.#writer.write(usbIssRead(this.#address, I2cRegister.responseTag, 1));
     let tag: number;
-    for (;;) {
-      tag = (await this.#transfer(usbIssRead(this.#address, I2cRegister.responseTag, 1), 1))[0]!;
-      if (tag === MessageTag.nack) throw new LinkError("nack", "chip sent NACK", { command });
-      if (tag !== 0x00) break;
-      if (Date.now() >= deadline) {
-        throw new LinkError("timeout", "chip did not answer in time", { command });
-      }
-      await new Promise((resolve) => setTimeout(resolve, this.#pollMs));
+    try {
+      tag = (await this.#read(1, deadline))[0]!;
+    } catch (error) {
+      if (!(error instanceof LinkError && error.kind === "timeout")) throw error;
+      // The adapter still owes that read's answer, due when the chip lets the clock go.
+      this.#unansweredTagReadMs = timeoutMs;
+      throw new LinkError("timeout", "chip did not answer in time", { command, cause: error });
     }
+    if (tag === MessageTag.nack) throw new LinkError("nack", "chip sent NACK", { command });
     if (!isResponseTag(tag)) {
       throw new LinkError("framing", `response tag 0x${tag.toString(16)} not in 0x40–0xBF`, {
         command,
@@ -282,7 +295,15 @@ export class UsbIssI2cTransport implements ApduTransport {
   async #reset(): Promise<void> {
     const reset = Uint8Array.of(MessageTag.reset);
     this.#needsReset = true;
+    if (this.#unansweredTagReadMs > 0) {
+      // A late chip still holds the bus: let its answer come (once more the command's time)
+      // before the adapter can carry the Reset.
+      const wait = this.#unansweredTagReadMs;
+      this.#unansweredTagReadMs = 0;
+      await this.#read(1, Date.now() + wait).catch(() => undefined);
+    }
     await this.#settle();
+    this.#resets++;
     await this.#write(I2cRegister.tagLength, reset, reset);
     await new Promise((resolve) => setTimeout(resolve, this.#resetDelayMs));
     await this.#sendReadChunkSize();

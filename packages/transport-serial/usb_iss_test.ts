@@ -10,8 +10,8 @@ import { UsbIssI2cTransport, usbIssRead, usbIssWrite } from "./usb_iss.ts";
 
 interface EmulatorOptions {
   address?: number;
-  /** Reads of the tag register that answer 00 (busy) before the answer is ready. */
-  busyPolls?: number;
+  /** How long the chip stretches the clock on the response-tag read (its processing time). */
+  stretchMs?: number;
   /** Tag the chip answers with. */
   responseTag?: number;
 }
@@ -28,10 +28,11 @@ class UsbIssChip {
   #bytes = new Uint8Array(0);
   #readChunk = 0;
   #message: { tag: number; length: number; value: number[] } | undefined;
-  #response: { tag: number; value: Uint8Array; offset: number; busy: number } | undefined;
+  #response: { tag: number; value: Uint8Array; offset: number } | undefined;
   #stage: "idle" | "tag" | "length" | "value" = "idle";
   commands = 0;
   resets = 0;
+  tagReads = 0;
 
   constructor(link: ByteLink, handler: (apdu: Uint8Array) => Uint8Array, options: EmulatorOptions) {
     this.#writer = link.writable.getWriter();
@@ -82,6 +83,12 @@ class UsbIssChip {
           await this.#writer.write(Uint8Array.of(ours ? this.#write(register!, data) : 0));
         } else {
           this.#take(4);
+          if (ours && register === 0x80) {
+            // The chip holds the clock low until its answer is ready; the adapter answers then.
+            this.tagReads++;
+            const stretch = this.options.stretchMs ?? 0;
+            if (stretch > 0) await new Promise((resolve) => setTimeout(resolve, stretch));
+          }
           const answer = ours ? this.#read(register!, count!) : new Uint8Array(count!).fill(0xff);
           await this.#writer.write(answer);
         }
@@ -122,7 +129,6 @@ class UsbIssChip {
         tag: this.options.responseTag ?? 0x80,
         value: this.#handler(Uint8Array.from(m.value)),
         offset: 0,
-        busy: this.options.busyPolls ?? 0,
       };
       this.#stage = "tag";
     }
@@ -133,10 +139,6 @@ class UsbIssChip {
     const r = this.#response;
     if (register === 0x80 && count === 1) {
       if (!r) return Uint8Array.of(0);
-      if (r.busy > 0) {
-        r.busy--;
-        return Uint8Array.of(0);
-      }
       this.#stage = "length";
       return Uint8Array.of(r.tag);
     }
@@ -235,7 +237,7 @@ Deno.test("USB-ISS: the exact bytes of set-up and one exchange", async () => {
 });
 
 Deno.test("USB-ISS: APDUs of 0..2992 bytes round-trip in 56-byte writes and 60-byte reads", async () => {
-  await withTunnel({ busyPolls: 2 }, async (t, chip) => {
+  await withTunnel({ stretchMs: 1 }, async (t, chip) => {
     const sizes = [0, 1, 53, 54, 55, 56, 57, 58, 59, 60, 61, 255, 256, 1000, 2991, 2992];
     for (let i = 0; sizes.length < 120; i++) sizes.push((i * 613) % 2993);
     for (const [i, size] of sizes.entries()) {
@@ -257,13 +259,37 @@ Deno.test("USB-ISS: a chip at another address does not ACK: open fails with nack
   await expectLinkError(withTunnel({ hostAddress: 0x50 }, () => Promise.resolve()), "nack");
 });
 
-Deno.test("USB-ISS: a chip that stays busy times out, is reset, and works again", async () => {
-  await withTunnel({ busyPolls: 1_000_000 }, async (t, chip) => {
-    const e = await expectLinkError(t.transmit(caseThree(4, 1), { timeoutMs: 30 }), "timeout");
+Deno.test("USB-ISS: a chip that works longer than the adapter timeout is waited for with one read, up to the deadline", async () => {
+  // adapterTimeoutMs is 50 in these tests: a 200 ms RSA operation must not time out.
+  await withTunnel({ stretchMs: 200 }, async (t, chip) => {
+    const apdu = caseThree(40, 3);
+    const reads = chip.tagReads;
+    assert.deepEqual(await t.transmit(apdu, { timeoutMs: 1000 }), reverse(apdu));
+    assert.equal(chip.tagReads - reads, 1, "the response tag is read once, never polled");
+    assert.equal(chip.resets, 0);
+  });
+});
+
+Deno.test("USB-ISS: a chip that stretches past the deadline times out, is reset, and works again", async () => {
+  await withTunnel({ stretchMs: 60 }, async (t, chip) => {
+    const e = await expectLinkError(t.transmit(caseThree(4, 1), { timeoutMs: 40 }), "timeout");
     assert.equal(e.resynchronised, true);
     assert.equal(chip.resets, 1);
-    chip.options.busyPolls = 0;
+    chip.options.stretchMs = 0;
     const apdu = caseThree(100, 2);
+    assert.deepEqual(await t.transmit(apdu), reverse(apdu));
+  });
+});
+
+Deno.test("USB-ISS: a response tag of 00 is a framing error, not a reason to poll", async () => {
+  await withTunnel({}, async (t, chip) => {
+    chip.options.responseTag = 0x00;
+    const reads = chip.tagReads;
+    const e = await expectLinkError(t.transmit(caseThree(4, 1)), "framing");
+    assert.equal(e.resynchronised, true);
+    assert.equal(chip.tagReads - reads, 1);
+    chip.options.responseTag = 0x80;
+    const apdu = caseThree(10, 2);
     assert.deepEqual(await t.transmit(apdu), reverse(apdu));
   });
 });
