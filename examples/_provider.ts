@@ -7,12 +7,12 @@
  */
 
 import {
-  type CryptoPolicy,
   type CryptoProvider,
   type EncryptedPremaster,
   type HandshakeInfo,
   type MasterSecretHandle,
   type PremasterHandle,
+  type ProviderOperation,
   type RecordKeys,
   SoftwareCryptoProvider,
 } from "@anchortls/handshake";
@@ -157,7 +157,7 @@ export async function openProvider(choice: ProviderChoice): Promise<OpenedProvid
 }
 
 /** Provider operations, in handshake order, with readable names. */
-export const OPERATION_NAMES = {
+export const OPERATION_NAMES: Readonly<Record<ProviderOperation, string>> = {
   random: "randoms",
   encryptPremaster: "premaster",
   masterSecret: "master secret",
@@ -167,7 +167,7 @@ export const OPERATION_NAMES = {
   sign: "CertificateVerify",
   seal: "record seal",
   open: "record open",
-} as const;
+};
 
 /** One kind of provider operation and where it ran. */
 export interface OperationRecord {
@@ -180,14 +180,6 @@ export interface OperationRecord {
   /** `chip` when the policy puts it there, else `host`. */
   readonly where: "host" | "chip";
 }
-
-// What each policy puts in the chip (multos-apdu README): `hybrid` keeps only the device
-// identity there, `full` everything.
-const IN_CHIP: Readonly<Record<CryptoPolicy, ReadonlySet<keyof typeof OPERATION_NAMES>>> = {
-  software: new Set(),
-  hybrid: new Set(["certificateChain", "sign"]),
-  full: new Set(Object.keys(OPERATION_NAMES) as (keyof typeof OPERATION_NAMES)[]),
-};
 
 /** A provider that records its operations. */
 export interface InstrumentedProvider {
@@ -210,7 +202,8 @@ export function instrumentProvider(
   apdus: () => number,
 ): InstrumentedProvider {
   const records = new Map<keyof typeof OPERATION_NAMES, OperationRecord>();
-  const inChip = IN_CHIP[inner.policy];
+  // What runs where is the provider's own data, not a table kept here.
+  const placement = inner.placement;
   const timed = async <T>(op: keyof typeof OPERATION_NAMES, run: () => Promise<T>): Promise<T> => {
     const before = apdus();
     try {
@@ -222,7 +215,7 @@ export function instrumentProvider(
           name: OPERATION_NAMES[op],
           calls: 0,
           apdus: 0,
-          where: inChip.has(op) ? "chip" : "host",
+          where: placement?.[op] ?? "host",
         };
         records.set(op, record);
       }
@@ -248,6 +241,9 @@ export function instrumentProvider(
     },
     get recordRequirements() {
       return inner.recordRequirements;
+    },
+    get placement() {
+      return inner.placement;
     },
     // Every argument is passed on as given, so parameters added to the interface later
     // (like encryptPremaster's DTLS client_version) keep reaching the provider.

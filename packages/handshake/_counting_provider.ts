@@ -14,6 +14,7 @@ import type {
   EncryptedPremaster,
   HelloRandoms,
   MasterSecretHandle,
+  Placement,
   PremasterHandle,
   RecordKeyOptions,
   RecordKeys,
@@ -61,6 +62,11 @@ export class CountingProvider implements CryptoProvider {
   /** The wrapped provider's record requirements. */
   get recordRequirements(): RecordRequirements | undefined {
     return this.#inner.recordRequirements;
+  }
+
+  /** Where the wrapped provider runs each operation. */
+  get placement(): Placement | undefined {
+    return this.#inner.placement;
   }
 
   /**

@@ -92,6 +92,21 @@ export interface RecordKeys {
   readonly server: RecordProtector;
 }
 
+/** A provider's operations, by method; record protection counts as `seal` and `open`. */
+export type ProviderOperation =
+  | "random"
+  | "encryptPremaster"
+  | "masterSecret"
+  | "recordKeys"
+  | "finished"
+  | "certificateChain"
+  | "sign"
+  | "seal"
+  | "open";
+
+/** Where each of a provider's operations runs: on the host CPU or in a secure element. */
+export type Placement = Readonly<Record<ProviderOperation, "host" | "chip">>;
+
 /**
  * What a provider's record protectors need of the connection: a chip that MACs a record in one
  * command can take only so many bytes, and one whose MAC input shows the padding length on its
@@ -127,6 +142,12 @@ export interface CryptoProvider {
    * unless told otherwise, never sends a larger record, and enforces `encryptThenMac`.
    */
   readonly recordRequirements?: RecordRequirements | undefined;
+
+  /**
+   * Where each operation runs, as data a user can print; absent means everything on the host.
+   * A policy label follows from it (`hybrid`: only the identity in the chip).
+   */
+  readonly placement?: Placement | undefined;
 
   /**
    * Returns cryptographically strong random bytes (from the chip's generator in a chip).

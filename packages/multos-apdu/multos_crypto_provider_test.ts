@@ -417,3 +417,16 @@ Deno.test("MultosCryptoProvider full: the next handshake with the same server ke
   assert.deepEqual(sent, [erase, mse, load, generate, mse, pso]);
   await strict.close();
 });
+
+Deno.test("MultosCryptoProvider: what runs where is data, following the composition", async () => {
+  const chip = await provisionedChip();
+  const full = await MultosCryptoProvider.open(transportTo(chip), { policy: "full", pin: PIN });
+  assert.deepEqual(new Set(Object.values(full.placement)), new Set(["chip"]));
+  assert.equal(full.policy, "full");
+  await full.close();
+  const hybrid = await MultosCryptoProvider.open(transportTo(chip), { policy: "hybrid", pin: PIN });
+  const inChip = Object.entries(hybrid.placement).filter(([, where]) => where === "chip");
+  assert.deepEqual(inChip.map(([op]) => op).sort(), ["certificateChain", "sign"]);
+  assert.equal(hybrid.recordRequirements, undefined, "host records have no chip limits");
+  await hybrid.close();
+});

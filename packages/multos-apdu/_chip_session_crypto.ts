@@ -1,0 +1,285 @@
+/**
+ * The `full` policy's session cryptography in the chip: randoms, the premaster (generated and
+ * RSA-wrapped inside), the master secret, the key block as handles, Finished, and protectors
+ * that send each record to the chip. One TLS session's keys live in the chip at a time, as in
+ * the vendor's offload.
+ *
+ * @module
+ */
+
+import type {
+  EncryptedPremaster,
+  FinishedLabel,
+  HelloRandoms,
+  MasterSecretContext,
+  MasterSecretHandle,
+  PremasterHandle,
+  RecordKeyOptions,
+  RecordKeys,
+  RecordRequirements,
+} from "@anchortls/handshake";
+import type { CipherSuite } from "@anchortls/record";
+import { bigIntToBytes, type PublicKeyInfo } from "@anchortls/x509";
+import type { ChipAccess } from "./_chip_access.ts";
+import { ApduError } from "./apdu_error.ts";
+import { ChipRecordProtector, type ChipSession } from "./chip_record_protector.ts";
+import { StatusWord } from "./status_word.ts";
+import type { TrustCore } from "./trust_core.ts";
+import { SeTemplate, TrustCoreAlgorithm } from "./trust_core_constants.ts";
+
+/**
+ * Plaintext per record in `full`: a record's MAC input and its cipher input must each fit one
+ * chip command (2992 bytes), with room for a peer's largest CBC padding (256) and MAC (32).
+ * 2048 is also a max_fragment_length RFC 6066 can ask for.
+ */
+const FULL_MAX_PLAINTEXT = 2048;
+
+/** Whether a status word says the secret slots are full: the vendor's 6381 or ISO's 6A84. */
+function isSlotsFull(sw: number | undefined): boolean {
+  return sw === StatusWord.noSpace || sw === StatusWord.notEnoughMemory;
+}
+
+/** A secret's slot in the chip, valid for one chip session generation. */
+class ChipSecret<Kind extends "premaster" | "master"> {
+  readonly kind: Kind;
+  readonly #slot: number;
+  readonly #owner: object;
+  readonly #generation: number;
+  #released = false;
+
+  constructor(kind: Kind, slot: number, owner: object, generation: number) {
+    this.kind = kind;
+    this.#slot = slot;
+    this.#owner = owner;
+    this.#generation = generation;
+  }
+
+  static slot(
+    handle: unknown,
+    owner: object,
+    kind: string,
+    generation: number,
+  ): number {
+    if (!(handle instanceof ChipSecret) || handle.#owner !== owner || handle.kind !== kind) {
+      throw new TypeError(`not a ${kind} handle of this provider`);
+    }
+    if (handle.#released) throw new TypeError(`${kind} handle was released`);
+    if (handle.#generation !== generation) {
+      throw new TypeError(`${kind} handle belongs to an erased chip session`);
+    }
+    return handle.#slot;
+  }
+
+  static release(
+    handle: unknown,
+    owner: object,
+  ): { slot: number; generation: number } | undefined {
+    if (!(handle instanceof ChipSecret) || handle.#owner !== owner) {
+      throw new TypeError("not a handle of this provider");
+    }
+    if (handle.#released) return undefined;
+    handle.#released = true;
+    return { slot: handle.#slot, generation: handle.#generation };
+  }
+
+  toString(): string {
+    return `ChipSecret(${this.kind}, ${this.#released ? "released" : "in chip"})`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+}
+
+/** What the chip session crypto is set up with. */
+export interface ChipSessionOptions {
+  /** Accept a server without Encrypt-then-MAC, and the bus leak that comes with it. */
+  readonly allowMacThenEncrypt: boolean;
+  /** MSE RESTORE of this environment before each premaster, or `false`. */
+  readonly restoreEnvironment: number | false;
+}
+
+/** Session cryptography with every secret in the chip. */
+export class ChipSessionCrypto {
+  readonly recordRequirements: RecordRequirements;
+  readonly #access: ChipAccess;
+  readonly #restoreEnvironment: number | false;
+  #generation = 0;
+  #keysInChip = false;
+  /** Slots of released premasters and master secrets in the current chip session. */
+  #freeable: number[] = [];
+  /** Key blocks of the current chip session, oldest first, with their protectors' liveness. */
+  #keyBlocks: { slots: number[]; live: { value: boolean } }[] = [];
+
+  constructor(access: ChipAccess, options: ChipSessionOptions) {
+    this.#access = access;
+    this.#restoreEnvironment = options.restoreEnvironment;
+    this.recordRequirements = {
+      maxPlaintext: FULL_MAX_PLAINTEXT,
+      encryptThenMac: !options.allowMacThenEncrypt,
+      encryptThenMacReason:
+        "with MAC-then-encrypt the chip would MAC exactly the unpadded content, showing each record's padding length on its bus; MultosCryptoProvider's allowMacThenEncrypt accepts that leak",
+    };
+  }
+
+  /** Every handle and protector made so far stops working (erase, reset, close). */
+  #newGeneration(): void {
+    this.#generation++;
+    this.#freeable = [];
+    this.#keyBlocks = [];
+  }
+
+  /** The chip lost its RAM (a reset): nothing of this session is in it any more. */
+  chipReset(): void {
+    this.#newGeneration();
+    this.#keysInChip = false;
+  }
+
+  /** Erases this session's keys in the chip (ERASE TLS KEYS, in the caller's exclusive run). */
+  async erase(chip: TrustCore): Promise<void> {
+    this.#newGeneration();
+    this.#keysInChip = false;
+    await chip.eraseTlsKeys();
+  }
+
+  #sessionFor(generation: number, live: { value: boolean }): ChipSession {
+    return {
+      exclusive: (operation) => this.#access.exclusive(operation),
+      random: (length) => this.#access.random(length),
+      maxCommandData: this.#access.chip.maxDataLength,
+      checkLive: () => {
+        if (this.#generation !== generation || !live.value) {
+          throw new TypeError("record keys belong to an erased chip session");
+        }
+      },
+    };
+  }
+
+  /** Deletes released secrets and the record keys of earlier connections (DELETE EF each). */
+  async #freeSlots(chip: TrustCore): Promise<void> {
+    for (const block of this.#keyBlocks) block.live.value = false;
+    const slots = [...this.#freeable, ...this.#keyBlocks.flatMap((b) => b.slots)];
+    this.#freeable = [];
+    this.#keyBlocks = [];
+    for (const slot of slots) await chip.deleteFile(slot);
+  }
+
+  random(length: number): Promise<Uint8Array> {
+    return this.#access.random(length);
+  }
+
+  async encryptPremaster(
+    serverKey: PublicKeyInfo,
+    clientVersion: number = 0x0303,
+  ): Promise<EncryptedPremaster> {
+    if (serverKey.kind !== "rsa") throw new TypeError("RSA key exchange needs an RSA server key");
+    const modulus = bigIntToBytes(serverKey.modulus);
+    const exponent = bigIntToBytes(serverKey.exponent);
+    if (exponent.length > 3) throw new TypeError("the chip takes RSA exponents of at most 3 bytes");
+    return await this.#access.exclusive(async (chip) => {
+      if (this.#keysInChip) await this.erase(chip);
+      this.#keysInChip = true;
+      if (this.#restoreEnvironment !== false) {
+        await chip.restoreSecurityEnvironment(this.#restoreEnvironment);
+      }
+      const loaded = await chip.loadUntrustedRsaKey(modulus, exponent);
+      const slot = await chip.generatePremaster(clientVersion >> 8, clientVersion & 0xff);
+      await chip.setSecurityEnvironment(SeTemplate.confidentiality, {
+        algorithm: TrustCoreAlgorithm.rsaPkcs1,
+      });
+      let encrypted: Uint8Array;
+      try {
+        encrypted = await chip.wrap(slot);
+      } catch (e) {
+        // The load was skipped because the key was in place; a chip that lost it (one whose
+        // ERASE TLS KEYS takes the untrusted key too) refuses the wrap: load it, wrap again.
+        if (loaded || !(e instanceof ApduError)) throw e;
+        chip.forgetUntrustedKey();
+        await chip.loadUntrustedRsaKey(modulus, exponent);
+        encrypted = await chip.wrap(slot);
+      }
+      if (encrypted.length !== modulus.length) {
+        throw new ApduError(StatusWord.ok, "PSO WRAP", {
+          detail: "wrapped premaster is not modulus-sized",
+        });
+      }
+      return { encrypted, premaster: new ChipSecret("premaster", slot, this, this.#generation) };
+    });
+  }
+
+  async masterSecret(
+    premaster: PremasterHandle,
+    context: MasterSecretContext,
+  ): Promise<MasterSecretHandle> {
+    const slot = ChipSecret.slot(premaster, this, "premaster", this.#generation);
+    const input = context.extendedMasterSecret
+      ? { sessionHash: context.sessionHash }
+      : { clientRandom: context.clientRandom, serverRandom: context.serverRandom };
+    const result = await this.#access.exclusive((chip) => chip.generateMasterSecret(slot, input));
+    return new ChipSecret("master", result.handle, this, this.#generation);
+  }
+
+  async recordKeys(
+    master: MasterSecretHandle,
+    suite: CipherSuite,
+    randoms: HelloRandoms,
+    options: RecordKeyOptions,
+  ): Promise<RecordKeys> {
+    const slot = ChipSecret.slot(master, this, "master", this.#generation);
+    const block = await this.#access.exclusive(async (chip) => {
+      await chip.setSecurityEnvironment(SeTemplate.tls, { keyFile: slot, cipherSuite: suite.id });
+      try {
+        return await chip.generateKeyBlock(randoms.serverRandom, randoms.clientRandom);
+      } catch (e) {
+        // Out of slots (an abbreviated handshake on a kept master secret): earlier connections'
+        // record keys go, as the one-session-at-a-time rule of `full` allows, and we retry.
+        if (!(e instanceof ApduError && isSlotsFull(e.sw))) throw e;
+        await this.#freeSlots(chip);
+        await chip.setSecurityEnvironment(SeTemplate.tls, { keyFile: slot, cipherSuite: suite.id });
+        return await chip.generateKeyBlock(randoms.serverRandom, randoms.clientRandom);
+      }
+    });
+    const live = { value: true };
+    this.#keyBlocks.push({
+      slots: [block.clientMac, block.serverMac, block.clientWrite, block.serverWrite],
+      live,
+    });
+    const etm = options.encryptThenMac;
+    const session = this.#sessionFor(this.#generation, live);
+    return {
+      client: new ChipRecordProtector(session, suite, {
+        mac: block.clientMac,
+        enc: block.clientWrite,
+      }, etm),
+      server: new ChipRecordProtector(session, suite, {
+        mac: block.serverMac,
+        enc: block.serverWrite,
+      }, etm),
+    };
+  }
+
+  async finished(
+    master: MasterSecretHandle,
+    label: FinishedLabel,
+    transcriptHash: Uint8Array,
+  ): Promise<Uint8Array> {
+    const slot = ChipSecret.slot(master, this, "master", this.#generation);
+    const algorithm = label === "client finished"
+      ? TrustCoreAlgorithm.clientFinished
+      : TrustCoreAlgorithm.serverFinished;
+    return await this.#access.exclusive(async (chip) => {
+      await chip.setSecurityEnvironment(SeTemplate.signature, { algorithm, keyFile: slot });
+      return await chip.signOrMac(transcriptHash);
+    });
+  }
+
+  release(handle: PremasterHandle | MasterSecretHandle): Promise<void> {
+    const released = ChipSecret.release(handle, this);
+    if (released?.generation === this.#generation) this.#freeable.push(released.slot);
+    return Promise.resolve();
+  }
+}
