@@ -5,7 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { connectTls } from "@anchortls/client";
-import { fixedPki, type PeerProcess, startOpenSslServer } from "@anchortls/client/testing";
+import {
+  fixedPki,
+  type PeerProcess,
+  startGnutlsServer,
+  startOpenSslServer,
+} from "@anchortls/client/testing";
 import { SessionCache } from "@anchortls/handshake";
 import { AlertDescription, type CipherSuite, CipherSuites, TlsAlertError } from "@anchortls/record";
 import {
@@ -152,40 +157,102 @@ Deno.test("e2e full: a server without Encrypt-then-MAC is refused, naming the op
   }
 });
 
-Deno.test({
-  name: "e2e full: the chip behind a socat pseudo-terminal, served by emulator_cli",
-  ignore: !(await socatAvailable()),
-  async fn() {
-    const pair = await spawnPtyPair();
-    const server = await startServer();
-    try {
-      await using _emulator = await startEmulatorProcess({
-        tty: pair.paths[0],
-        pin: PIN,
-        key: fixedPki.clientKey,
-        cert: fixedPki.client,
-      });
-      const transport = new CommandModeTransport(await openSerialPort(pair.paths[1]));
-      try {
-        const provider = await MultosCryptoProvider.open(transport, { policy: "full", pin: PIN });
-        const { info, page } = await fetchPage(
-          provider,
-          server.port,
-          CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256,
-          true,
-        );
-        assert.ok(info.encryptThenMac);
-        assert.match(page, /anchortls test client/);
-        await provider.close();
-      } finally {
-        await transport.close();
-      }
-    } finally {
-      await server.stop();
-      await pair.close();
+/** Sends a line to `gnutls-serv --echo` and reads it back; returns the handshake info. */
+async function echoLine(provider: MultosCryptoProvider, port: number) {
+  const tls = await connectTls({
+    hostname: "127.0.0.1",
+    port,
+    serverName: "localhost",
+    caCerts: [rootPem],
+    provider,
+    suites: [CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256],
+  });
+  try {
+    const info = await tls.handshake;
+    const line = "x".repeat(3000) + " through the chip\n";
+    const writer = tls.writable.getWriter();
+    await writer.write(new TextEncoder().encode(line));
+    writer.releaseLock();
+    const reader = tls.readable.getReader();
+    let text = "";
+    while (text.length < line.length) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
     }
-  },
-});
+    reader.releaseLock();
+    assert.equal(text, line);
+    return info;
+  } finally {
+    await tls.close();
+  }
+}
+
+for (const policy of ["full", "hybrid"] as const) {
+  for (const peer of ["openssl", "gnutls"] as const) {
+    Deno.test({
+      name:
+        `e2e ${policy} vs ${peer}: the chip behind a socat pseudo-terminal, served by emulator_cli`,
+      ignore: !(await socatAvailable()),
+      async fn() {
+        const pair = await spawnPtyPair();
+        // The chip sends its leaf alone: GnuTLS verifies it against root and intermediate.
+        const cas = await Deno.makeTempFile({ suffix: ".pem" });
+        await Deno.writeTextFile(
+          cas,
+          rootPem + await Deno.readTextFile(fixedPki.intermediate),
+        );
+        const server = peer === "openssl" ? await startServer() : await startGnutlsServer({
+          pki: { ...fixedPki, root: cas },
+          clientCertificate: "request",
+        });
+        try {
+          await using _emulator = await startEmulatorProcess({
+            tty: pair.paths[0],
+            pin: PIN,
+            key: fixedPki.clientKey,
+            cert: fixedPki.client,
+          });
+          // Comms Parameters first: the chip's mode is set, not assumed.
+          const transport = await CommandModeTransport.open(await openSerialPort(pair.paths[1]));
+          try {
+            const provider = await MultosCryptoProvider.open(transport, { policy, pin: PIN });
+            if (peer === "openssl") {
+              const { info, page } = await fetchPage(
+                provider,
+                server.port,
+                CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256,
+                true,
+              );
+              assert.ok(info.encryptThenMac);
+              assert.match(page, /anchortls test client/);
+              assert.equal(
+                info.fragmentLimits.negotiatedBy,
+                policy === "full" ? "max_fragment_length" : "none",
+              );
+            } else {
+              const info = await echoLine(provider, server.port);
+              assert.ok(info.encryptThenMac);
+              assert.ok(info.clientCertificateSent, "the chip's certificate went out");
+              // GnuTLS takes record_size_limit, which wins over max_fragment_length.
+              assert.equal(
+                info.fragmentLimits.negotiatedBy,
+                policy === "full" ? "record_size_limit" : "none",
+              );
+            }
+            await provider.close();
+          } finally {
+            await transport.close();
+          }
+        } finally {
+          await server.stop();
+          await pair.close();
+          await Deno.remove(cas);
+        }
+      },
+    });
+  }
+}
 
 Deno.test("e2e: a chip answering 6982 (PIN never verified) fails the handshake with a fatal alert", async () => {
   const server = await startServer();
