@@ -430,3 +430,42 @@ Deno.test("MultosCryptoProvider: what runs where is data, following the composit
   assert.equal(hybrid.recordRequirements, undefined, "host records have no chip limits");
   await hybrid.close();
 });
+
+Deno.test("MultosCryptoProvider: the chip is put in a known state — ERASE at open, MSE RESTORE before each premaster, ERASE and DESELECT at close", async () => {
+  const chip = await provisionedChip();
+  // An earlier host process left a premaster behind.
+  const earlier = await MultosCryptoProvider.open(transportTo(chip), { policy: "full", pin: PIN });
+  await earlier.encryptPremaster(await serverKey());
+  assert.equal(chip.secretCount, 1);
+  const sent: string[] = [];
+  const provider = await MultosCryptoProvider.open({
+    transmit: (apdu) => {
+      sent.push(apdu.toHex());
+      return Promise.resolve(chip.handle(apdu));
+    },
+  }, { policy: "full", pin: PIN });
+  assert.equal(chip.secretCount, 0, "the earlier process's secrets are gone");
+  assert.ok(sent.includes("80e700000000"));
+  sent.length = 0;
+  await provider.encryptPremaster(await serverKey());
+  assert.equal(sent[0], "8022f3020000", "MSE RESTORE of environment 2 comes first");
+  sent.length = 0;
+  await provider.close();
+  assert.deepEqual(sent, ["80e700000000", "00a40000" + "0002" + "3f00"]);
+  assert.equal(chip.secretCount, 0);
+  // Deselected: the applet answers nothing until it is selected again.
+  assert.equal(chip.handle(Uint8Array.fromHex("808800000002")).toHex(), "6985");
+});
+
+Deno.test("MultosCryptoProvider: any answer but 9000 to SELECT EF means no such file", async () => {
+  for (const sw of [0x6a82, 0x6a88, 0x6400]) {
+    const chip = new TrustCoreEmulator({ pin: PIN, fileNotFoundStatus: sw });
+    const provider = await MultosCryptoProvider.open(transportTo(chip), {
+      policy: "hybrid",
+      pin: PIN,
+    });
+    assert.deepEqual(await provider.certificateChain(), [], sw.toString(16));
+    assert.deepEqual(provider.signatureSchemes, []);
+    await provider.close();
+  }
+});
