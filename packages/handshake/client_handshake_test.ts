@@ -9,6 +9,7 @@ import {
   type HandshakeInfo,
 } from "./client_handshake.ts";
 import type { CryptoProvider } from "./crypto_provider.ts";
+import { decodeClientHello } from "./messages/client_hello.ts";
 import { ExtensionType } from "./messages/extensions.ts";
 import { encodeTlsHandshake } from "./messages/framing.ts";
 import { HandshakeType } from "./messages/handshake_type.ts";
@@ -464,4 +465,68 @@ Deno.test("ClientHandshake: corrupted first flights end in typed errors only", a
       );
     }
   }
+});
+
+/** A software provider that reports chip-like record requirements. */
+class ConstrainedProvider extends SoftwareCryptoProvider {
+  readonly recordRequirements = {
+    maxPlaintext: 2048,
+    encryptThenMac: true,
+    encryptThenMacReason: "test requires it (set allowIt)",
+  };
+}
+
+Deno.test("ClientHandshake: a provider's record requirements offer MFL and RSL, cap what we send, and demand EtM", async () => {
+  let offered: readonly { type: number; data: Uint8Array }[] = [];
+  const server = new TestServer({
+    serverHello: (hello) => {
+      // Echo max_fragment_length as RFC 6066 says; the server sends no record_size_limit.
+      const mfl = offered.find((e) => e.type === ExtensionType.max_fragment_length);
+      return { ...hello, extensions: [...hello.extensions, ...(mfl ? [mfl] : [])] };
+    },
+  });
+  const hello = server.hello.bind(server);
+  server.hello = (message) => {
+    offered = decodeClientHello(message.body).extensions;
+    return hello(message);
+  };
+  const { info, actions } = await run(server, { provider: new ConstrainedProvider() });
+  assert.deepEqual(
+    offered.filter((e) => e.type === 1 || e.type === 28).map((e) => [e.type, e.data.toHex()]),
+    [[1, "03"], [28, "0800"]],
+  );
+  assert.deepEqual(info.fragmentLimits, {
+    send: 2048,
+    receive: 2048,
+    negotiatedBy: "max_fragment_length",
+  });
+  const write = actions.find((a) => a.kind === "install_write");
+  assert.ok(write?.kind === "install_write" && write.maxPlaintext === 2048);
+
+  // Without EtM from the server: refused at the ServerHello, with the reason and the opt-in.
+  await expectFailure(
+    { encryptThenMac: false },
+    (e) => isAlert(AlertDescription.handshake_failure)(e) && /allowIt/.test(String(e)),
+    { provider: new ConstrainedProvider() },
+  );
+  assert.throws(
+    () =>
+      new ClientHandshake({
+        provider: new ConstrainedProvider(),
+        trustAnchors,
+        encryptThenMac: false,
+      }),
+    TypeError,
+  );
+});
+
+Deno.test("ClientHandshake: without a server answer, our records are still capped at what the provider can seal", async () => {
+  const { info, actions } = await run(new TestServer(), {
+    provider: new ConstrainedProvider(),
+    maxFragmentLength: false,
+    recordSizeLimit: false,
+  });
+  assert.deepEqual(info.fragmentLimits, { send: 2048, receive: 16384, negotiatedBy: "none" });
+  const read = actions.find((a) => a.kind === "install_read");
+  assert.ok(read?.kind === "install_read" && read.maxPlaintext === 16384);
 });

@@ -3,7 +3,7 @@ import { AlertDescription, TlsAlertError } from "./alert.ts";
 import { CbcHmacProtector } from "./cbc_hmac.ts";
 import { type CipherSuite, CipherSuites } from "./cipher_suite.ts";
 import { ContentType } from "./content_type.ts";
-import type { RecordContext, RecordProtector } from "./protector.ts";
+import { NullProtector, type RecordContext, type RecordProtector } from "./protector.ts";
 import { WebCryptoCbcHmacProtector } from "./webcrypto_cbc_hmac.ts";
 import { decodeDtlsRecord, decodeTlsRecord, encodeTlsRecord, recordLimits } from "./header.ts";
 import {
@@ -347,4 +347,39 @@ Deno.test("RecordWriter with WebCrypto: a 64 KiB write becomes 4 records that op
       assert.deepEqual(concat(records.map((r) => r.fragment)), data, suite.name);
     }
   }
+});
+
+Deno.test("RecordWriter: a key change with maxPlaintext fragments what follows to it (a negotiated max_fragment_length)", async () => {
+  const writer = new RecordWriter();
+  const w = writer.writable.getWriter();
+  const out = Array.fromAsync(writer.readable);
+  await w.write(new Uint8Array(3000)); // before: 2^14 per record
+  await w.write({ protector: new NullProtector(), maxPlaintext: 512 });
+  await w.write(new Uint8Array(2000));
+  await w.close();
+  const lengths = (await out).map((r) => decodeTlsRecord(r).fragment.length);
+  assert.deepEqual(lengths, [3000, 512, 512, 512, 464]);
+  // A limit RFC 8449 cannot express is refused.
+  const badWriter = new RecordWriter();
+  const drained = Array.fromAsync(badWriter.readable).catch(() => []);
+  const bad = badWriter.writable.getWriter();
+  await assert.rejects(bad.write({ protector: new NullProtector(), maxPlaintext: 63 }), RangeError);
+  await drained;
+});
+
+Deno.test("RecordReader: setProtector with maxPlaintext refuses a larger record as record_overflow", async () => {
+  const reader = new RecordReader();
+  reader.setProtector(new NullProtector(), 512);
+  const records = ReadableStream.from([
+    encodeTlsRecord({ type: 23, version: 0x0303, fragment: new Uint8Array(512) }),
+    encodeTlsRecord({ type: 23, version: 0x0303, fragment: new Uint8Array(513) }),
+  ]).pipeThrough(reader);
+  const seen: number[] = [];
+  await assert.rejects(
+    async () => {
+      for await (const record of records) seen.push(record.fragment.length);
+    },
+    (e) => e instanceof TlsAlertError && e.description === AlertDescription.record_overflow,
+  );
+  assert.deepEqual(seen, [512]);
 });
