@@ -144,6 +144,12 @@ const TABLE: readonly Row[] = [
     answer: "ee".repeat(256),
   },
   {
+    vendor: "tc_api.c tcUnwrapKey: PSO 86 81 (output cryptogram… as the vendor names it), Le 2",
+    hex: "802a86810003" + "abcdef" + "0002",
+    call: (tc) => tc.unwrap(Uint8Array.fromHex("abcdef")),
+    answer: "6220",
+  },
+  {
     vendor: "tc_api.c tcEncrypt: PSO 86 80 (output cryptogram, input plain), IV ‖ data, case 4",
     hex: "802a86800030" + IV + BLOCKS + "0000",
     call: (tc) => tc.encrypt(Uint8Array.fromHex(IV), Uint8Array.fromHex(BLOCKS)),
