@@ -6,7 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { connectDtls } from "@anchortls/client";
-import { fixedPki, type PeerProcess, startOpenSslServer } from "@anchortls/client/testing";
+import {
+  fixedPki,
+  type PeerProcess,
+  startGnutlsServer,
+  startOpenSslServer,
+} from "@anchortls/client/testing";
 import { type CipherSuite, CipherSuites } from "@anchortls/record";
 import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
 import type { TrustCoreEmulator } from "../emulator.ts";
@@ -105,3 +110,50 @@ for (const policy of ["full", "hybrid"] as const) {
     }
   });
 }
+
+Deno.test("e2e DTLS full vs gnutls-serv -u: record_size_limit settled, 1000 bytes echoed through the chip", async () => {
+  const casFile = await Deno.makeTempFile({ suffix: ".pem" });
+  await Deno.writeTextFile(casFile, rootPem + await Deno.readTextFile(fixedPki.intermediate));
+  const server = await startGnutlsServer({
+    pki: { ...fixedPki, root: casFile },
+    dtls: true,
+    clientCertificate: "request",
+  });
+  try {
+    const chip = await provisionedChip({ exposeSecretsForTesting: true });
+    const provider = await MultosCryptoProvider.open(inProcess(chip), { policy: "full", pin: PIN });
+    const dtls = await connectDtls({
+      hostname: "127.0.0.1",
+      port: server.port,
+      serverName: "localhost",
+      caCerts: [rootPem],
+      provider,
+      suites: [CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256],
+      retransmit: { initialTimeoutMs: 500, handshakeTimeoutMs: 20_000 },
+    });
+    try {
+      const info = await dtls.handshake;
+      assert.equal(info.fragmentLimits.negotiatedBy, "record_size_limit");
+      assert.ok(info.clientCertificateSent);
+      const message = "y".repeat(1000);
+      await dtls.send(encoder.encode(message));
+      // gnutls-serv echoes in pieces of its own read size: collect them.
+      const reader = dtls.readable.getReader();
+      let echoed = "";
+      while (echoed.length < message.length) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        echoed += decoder.decode(value);
+      }
+      reader.releaseLock();
+      assert.equal(echoed, message);
+      assertNoSecretSent(chip);
+    } finally {
+      await dtls.close();
+      await provider.close();
+    }
+  } finally {
+    await server.stop();
+    await Deno.remove(casFile);
+  }
+});

@@ -40,13 +40,14 @@ function startServer(): Promise<PeerProcess> {
   });
 }
 
-async function fetchPage(
+/** Connects to a local server as "localhost", offering one suite, with the chip's provider. */
+function connectLocal(
   provider: MultosCryptoProvider,
   port: number,
   suite: CipherSuite,
-  encryptThenMac: boolean,
+  encryptThenMac = true,
 ) {
-  const tls = await connectTls({
+  return connectTls({
     hostname: "127.0.0.1",
     port,
     serverName: "localhost",
@@ -55,6 +56,15 @@ async function fetchPage(
     suites: [suite],
     encryptThenMac,
   });
+}
+
+async function fetchPage(
+  provider: MultosCryptoProvider,
+  port: number,
+  suite: CipherSuite,
+  encryptThenMac: boolean,
+) {
+  const tls = await connectLocal(provider, port, suite, encryptThenMac);
   try {
     const info = await tls.handshake;
     const writer = tls.writable.getWriter();
@@ -159,14 +169,7 @@ Deno.test("e2e full: a server without Encrypt-then-MAC is refused, naming the op
 
 /** Sends a line to `gnutls-serv --echo` and reads it back; returns the handshake info. */
 async function echoLine(provider: MultosCryptoProvider, port: number) {
-  const tls = await connectTls({
-    hostname: "127.0.0.1",
-    port,
-    serverName: "localhost",
-    caCerts: [rootPem],
-    provider,
-    suites: [CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256],
-  });
+  const tls = await connectLocal(provider, port, CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256);
   try {
     const info = await tls.handshake;
     const line = "x".repeat(3000) + " through the chip\n";
