@@ -325,46 +325,51 @@ Deno.test("MultosCryptoProvider: a chip without a certificate offers no client a
   assert.deepEqual(provider.signatureSchemes, []);
 });
 
-Deno.test("MultosCryptoProvider full: abbreviated handshakes free earlier record keys when slots run out", async () => {
-  const chip = await provisionedChip();
-  const provider = await MultosCryptoProvider.open(transportTo(chip), { policy: "full", pin: PIN });
-  const clientRandom = new Uint8Array(32).fill(1);
-  const serverRandom = new Uint8Array(32).fill(2);
-  const { premaster } = await provider.encryptPremaster(await serverKey());
-  const master = await provider.masterSecret(premaster, {
-    extendedMasterSecret: true,
-    sessionHash: new Uint8Array(32),
+for (const slotsFullStatus of [0x6381, 0x6a84]) {
+  Deno.test(`MultosCryptoProvider full: abbreviated handshakes free earlier record keys when slots run out (${slotsFullStatus.toString(16)})`, async () => {
+    const chip = await provisionedChip({ slotsFullStatus });
+    const provider = await MultosCryptoProvider.open(transportTo(chip), {
+      policy: "full",
+      pin: PIN,
+    });
+    const clientRandom = new Uint8Array(32).fill(1);
+    const serverRandom = new Uint8Array(32).fill(2);
+    const { premaster } = await provider.encryptPremaster(await serverKey());
+    const master = await provider.masterSecret(premaster, {
+      extendedMasterSecret: true,
+      sessionHash: new Uint8Array(32),
+    });
+    await provider.release(premaster);
+    const suite = CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA;
+    const ctx = { type: 23, version: 0x0303, sequence: 0n };
+    const first = await provider.recordKeys(master, suite, { clientRandom, serverRandom }, {
+      encryptThenMac: false,
+    });
+    const second = await provider.recordKeys(master, suite, { clientRandom, serverRandom }, {
+      encryptThenMac: false,
+    });
+    assert.equal(chip.secretCount, 10);
+    const sealedByFirst = await first.client.seal(ctx, new Uint8Array(5));
+    // Slots are full: the third key block frees the premaster and both earlier key blocks.
+    const third = await provider.recordKeys(master, suite, { clientRandom, serverRandom }, {
+      encryptThenMac: false,
+    });
+    assert.equal(chip.secretCount, 1 + 4, "the master secret and the new key block");
+    await assert.rejects(
+      async () => await first.client.seal(ctx, new Uint8Array(5)),
+      /erased chip session/,
+    );
+    await assert.rejects(
+      async () => await second.server.open(ctx, sealedByFirst),
+      /erased chip session/,
+    );
+    // Same master and randoms, so the third key block holds the first's keys: what the first
+    // client sealed, the third client's keys produce again from the same IV and plaintext.
+    const again = await third.client.seal(ctx, new Uint8Array(5));
+    assert.equal(again.length, sealedByFirst.length);
+    await provider.close();
   });
-  await provider.release(premaster);
-  const suite = CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA;
-  const ctx = { type: 23, version: 0x0303, sequence: 0n };
-  const first = await provider.recordKeys(master, suite, { clientRandom, serverRandom }, {
-    encryptThenMac: false,
-  });
-  const second = await provider.recordKeys(master, suite, { clientRandom, serverRandom }, {
-    encryptThenMac: false,
-  });
-  assert.equal(chip.secretCount, 10);
-  const sealedByFirst = await first.client.seal(ctx, new Uint8Array(5));
-  // Slots are full: the third key block frees the premaster and both earlier key blocks.
-  const third = await provider.recordKeys(master, suite, { clientRandom, serverRandom }, {
-    encryptThenMac: false,
-  });
-  assert.equal(chip.secretCount, 1 + 4, "the master secret and the new key block");
-  await assert.rejects(
-    async () => await first.client.seal(ctx, new Uint8Array(5)),
-    /erased chip session/,
-  );
-  await assert.rejects(
-    async () => await second.server.open(ctx, sealedByFirst),
-    /erased chip session/,
-  );
-  // Same master and randoms, so the third key block holds the first's keys: what the first
-  // client sealed, the third client's keys produce again from the same IV and plaintext.
-  const again = await third.client.seal(ctx, new Uint8Array(5));
-  assert.equal(again.length, sealedByFirst.length);
-  await provider.close();
-});
+}
 
 Deno.test("MultosCryptoProvider full: the next handshake with the same server key does not load it again, and reloads it when the chip lost it", async () => {
   const chip = await provisionedChip();
