@@ -388,21 +388,70 @@ globalThis.addEventListener("unload", () => {
   Deno.removeSync(tempDir, { recursive: true });
 });
 
-Deno.test("openssl s_server: max_fragment_length (RFC 6066) is honoured; the 6 KB status page comes in 512-byte records", async () => {
+/** Record fragment lengths in a TLS byte stream, as they crossed the wire. */
+function recordLengths(bytes: Uint8Array): number[] {
+  const lengths: number[] = [];
+  for (let at = 0; at + 5 <= bytes.length; at += 5 + (bytes[at + 3]! << 8 | bytes[at + 4]!)) {
+    lengths.push(bytes[at + 3]! << 8 | bytes[at + 4]!);
+  }
+  return lengths;
+}
+
+Deno.test("openssl s_server: max_fragment_length (RFC 6066) is honoured both ways on the wire; the status page comes in 512-byte records", async () => {
   await withServer(startOpenSsl({}), async (peer) => {
-    // OpenSSL has no record_size_limit: it answers max_fragment_length alone. Our reader refuses
-    // a record over the negotiated 512 bytes, so a page that arrives whole came within it.
-    const { info, page } = await statusPage({
-      ...base(peer),
+    // OpenSSL has no record_size_limit: it answers max_fragment_length alone.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: peer.port });
+    const fromServer: Uint8Array[] = [];
+    const toServer: Uint8Array[] = [];
+    const tls = startTls({
+      readable: conn.readable.pipeThrough(
+        new TransformStream({
+          transform(chunk, controller) {
+            fromServer.push(chunk.slice());
+            controller.enqueue(chunk);
+          },
+        }),
+      ),
+      writable: new WritableStream({
+        async write(chunk) {
+          toServer.push(chunk.slice());
+          for (let at = 0; at < chunk.length;) at += await conn.write(chunk.subarray(at));
+        },
+      }),
+      close: () => conn.close(),
+    }, {
+      provider: new SoftwareCryptoProvider(),
+      trustAnchors: parsePem(root).map((der) => parseCertificate(der)),
+      serverName: "localhost",
       maxFragmentLength: 512,
       recordSizeLimit: 512,
     });
-    assert.deepEqual(info.fragmentLimits, {
-      send: 512,
-      receive: 512,
-      negotiatedBy: "max_fragment_length",
-    });
-    assert.ok(page.length > 4 * 512, `${page.length}-byte page`);
-    assert.match(page, /^HTTP\/1\.0 200 ok/);
+    try {
+      const info = await tls.handshake;
+      assert.deepEqual(info.fragmentLimits, {
+        send: 512,
+        receive: 512,
+        negotiatedBy: "max_fragment_length",
+      });
+      const writer = tls.writable.getWriter();
+      // A 3000-byte request: we must split it into 512-byte records too.
+      await writer.write(
+        new TextEncoder().encode("GET / HTTP/1.0\r\nX-Pad: " + "p".repeat(3000) + "\r\n\r\n"),
+      );
+      writer.releaseLock();
+      const page = await new Response(tls.readable).text();
+      assert.match(page, /^HTTP\/1\.0 200 ok/);
+      const join = (chunks: Uint8Array[]) => new Uint8Array(chunks.flatMap((c) => [...c]));
+      // Protected records carry at most 512 plaintext bytes plus IV, MAC and padding.
+      const overhead = 16 + 32 + 16;
+      const received = recordLengths(join(fromServer));
+      const sent = recordLengths(join(toServer));
+      assert.ok(received.filter((n) => n > 512).length >= 3, `in: ${received.join(",")}`);
+      assert.ok(Math.max(...received.slice(2)) <= 512 + overhead, `in: ${received.join(",")}`);
+      assert.ok(sent.filter((n) => n > 500).length >= 5, `out: ${sent.join(",")}`);
+      assert.ok(Math.max(...sent.slice(1)) <= 512 + overhead, `out: ${sent.join(",")}`);
+    } finally {
+      await tls.close();
+    }
   });
 });
