@@ -71,7 +71,7 @@ function tooLargeForChip(
 }
 
 function macHeader(context: RecordContext, length: number): Uint8Array {
-  const header = new Uint8Array(13);
+  const header = new Uint8Array(MAC_HEADER);
   new DataView(header.buffer).setBigUint64(0, context.sequence);
   header[8] = context.type;
   header[9] = context.version >> 8;
