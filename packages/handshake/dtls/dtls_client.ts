@@ -51,6 +51,9 @@ import {
 import { DtlsReassembler } from "./reassembler.ts";
 import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
 
+/** Most plaintext bytes in one record (RFC 6347 §4.1.1, as TLS). */
+const MAX_PLAINTEXT = 1 << 14;
+
 /** Configuration of one {@linkcode DtlsClientCore}. */
 export interface DtlsClientConfig
   extends Omit<ClientHandshakeConfig, "framing" | "version" | "session"> {
@@ -278,12 +281,22 @@ export class DtlsClientCore {
         this.#dropped++;
         continue;
       }
-      epoch.window.mark(record.sequenceNumber);
+      if (plaintext.length > MAX_PLAINTEXT) {
+        // RFC 6347 §4.1.1 keeps TLS's 2^14 limit; like a bad MAC, it is dropped, not fatal.
+        this.#dropped++;
+        continue;
+      }
+      let consumed: boolean;
       try {
-        await this.#record(record.type, record.epoch, plaintext, now);
+        consumed = await this.#record(record.type, record.epoch, plaintext, now);
       } catch (error) {
         await this.#fail(error);
+        continue;
       }
+      // The window moves only for records that authenticated and were of use (RFC 6347
+      // §4.1.2.6): an epoch-0 record has no MAC, so a forged one with a far-ahead sequence
+      // number must not push the server's genuine flight out of the window.
+      if (consumed) epoch.window.mark(record.sequenceNumber);
     }
   }
 
@@ -373,7 +386,8 @@ export class DtlsClientCore {
     await this.#sendAlert(AlertLevel.warning, AlertDescription.close_notify);
   }
 
-  async #record(type: number, epoch: number, plaintext: Uint8Array, now: number): Promise<void> {
+  /** Handles one opened record; false when it was dropped as of no use. */
+  async #record(type: number, epoch: number, plaintext: Uint8Array, now: number): Promise<boolean> {
     switch (type) {
       case ContentType.alert:
         return await this.#alert(epoch, plaintext);
@@ -391,72 +405,91 @@ export class DtlsClientCore {
             now,
           });
           await this.#apply(actions, now);
-        } else {
-          // A duplicate, or one from before our flight went out: a retransmission's echo.
-          this.#dropped++;
+          return true;
         }
-        return;
+        // A duplicate, or one from before our flight went out: a retransmission's echo.
+        this.#dropped++;
+        return false;
       case ContentType.application_data:
         if (this.#state === "connected" && epoch === this.#readEpoch && epoch > 0) {
           this.#delivered++;
           this.#events.push({ kind: "data", data: plaintext.slice() });
-        } else {
-          this.#dropped++;
+          return true;
         }
-        return;
+        this.#dropped++;
+        return false;
       default:
         this.#dropped++;
+        return false;
     }
   }
 
-  async #alert(epoch: number, plaintext: Uint8Array): Promise<void> {
+  async #alert(epoch: number, plaintext: Uint8Array): Promise<boolean> {
     if (this.#state === "connected" && epoch < this.#readEpoch) {
       // Unauthenticated once keys are in use: anyone could have sent it.
       this.#dropped++;
-      return;
+      return false;
     }
     let alert;
     try {
       alert = decodeAlert(plaintext);
     } catch {
       this.#dropped++;
-      return;
+      return false;
     }
     if (alert.description === AlertDescription.close_notify) {
       if (this.#state === "handshaking") {
         await this.#failed(
           new TlsAlertError(alert.description, "during the handshake", { fromPeer: true }),
         );
-        return;
+        return true;
       }
       this.#state = "closed";
       this.#events.push({ kind: "closed" });
-      return;
+      return true;
     }
-    if (alert.level === AlertLevel.warning) return;
+    if (alert.level === AlertLevel.warning) return true;
     await this.#failed(
       new TlsAlertError(alert.description, undefined, {
         fromPeer: true,
         level: AlertLevel.fatal,
       }),
     );
+    return true;
   }
 
-  async #handshakeRecord(epoch: number, plaintext: Uint8Array, now: number): Promise<void> {
+  async #handshakeRecord(epoch: number, plaintext: Uint8Array, now: number): Promise<boolean> {
     let fragments: DtlsHandshakeFragment[];
     try {
       fragments = decodeDtlsHandshakeRecord(plaintext);
     } catch {
       this.#dropped++;
-      return;
+      return false;
     }
-    if (this.#state === "connected" && epoch < this.#readEpoch) return;
+    if (this.#state === "connected" && epoch < this.#readEpoch) return false;
+    if (epoch < this.#readEpoch) {
+      // After the server's ChangeCipherSpec only the new epoch can carry its Finished: an
+      // older-epoch handshake record can at most say the server is retransmitting.
+      let signal = false;
+      for (const fragment of fragments) {
+        if (fragment.messageSeq >= this.#reassembler.nextMessageSeq) {
+          this.#fragmentsDropped++;
+          continue;
+        }
+        signal = true;
+        const entries = this.#flights!.retransmissionSeen(fragment.messageSeq, now);
+        if (entries) await this.#transmit(entries);
+      }
+      return signal;
+    }
+    let consumed = false;
     for (const fragment of fragments) {
       const outcome = this.#reassembler.push(fragment);
       if (outcome.kind === "dropped") {
         this.#fragmentsDropped++;
         continue;
       }
+      consumed = true;
       if (outcome.kind === "retransmission") {
         if (this.#state === "handshaking") {
           const entries = this.#flights!.retransmissionSeen(outcome.messageSeq, now);
@@ -471,9 +504,10 @@ export class DtlsClientCore {
           now,
         });
         await this.#apply(actions, now);
-        if (this.#state !== "handshaking" && this.#state !== "connected") return;
+        if (this.#state !== "handshaking" && this.#state !== "connected") return true;
       }
     }
+    return consumed;
   }
 
   async #apply(actions: readonly HandshakeAction[], now: number): Promise<void> {

@@ -21,6 +21,8 @@ import { readTestdata } from "../_test_server.ts";
 import { DtlsTestServer, type DtlsTestServerOptions } from "./_test_dtls_server.ts";
 import { type DtlsClientConfig, DtlsClientCore, type DtlsClientEvent } from "./dtls_client.ts";
 import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
+import { encodeDtlsHandshakeMessage } from "./handshake_header.ts";
+import { HandshakeType } from "../messages/handshake_type.ts";
 import { FakeClock, type FaultRates, LossyChannel, withFaultSeed } from "./testing.ts";
 
 const trustAnchors = parsePem(await readTestdata("root.pem")).map((der) => parseCertificate(der));
@@ -361,4 +363,113 @@ Deno.test("DTLS core: closing during the handshake sends user_canceled, then clo
   ]);
   assert.equal(s.client.state, "closed");
   assert.equal(s.client.pollTimeout(), undefined);
+});
+
+/** The records of a datagram as raw bytes with their type and epoch (13-byte DTLS headers). */
+function rawRecords(datagram: Uint8Array): { type: number; epoch: number; bytes: Uint8Array }[] {
+  const out: { type: number; epoch: number; bytes: Uint8Array }[] = [];
+  for (let at = 0; at + 13 <= datagram.length;) {
+    const length = datagram[at + 11]! << 8 | datagram[at + 12]!;
+    out.push({
+      type: datagram[at]!,
+      epoch: datagram[at + 3]! << 8 | datagram[at + 4]!,
+      bytes: datagram.subarray(at, at + 13 + length),
+    });
+    at += 13 + length;
+  }
+  return out;
+}
+
+const joined = (parts: Uint8Array[]) => new Uint8Array(parts.flatMap((p) => [...p]));
+
+Deno.test("DTLS core: one forged epoch-0 record with sequence 2^48−1 does not stall the handshake", async () => {
+  const s = new Scenario(21);
+  await s.start();
+  // Unauthenticated and of no use (it does not even decode): it must not move the window.
+  s.inject(encodeDtlsRecord({
+    type: ContentType.handshake,
+    version: ProtocolVersion.dtls12,
+    epoch: 0,
+    sequenceNumber: 2 ** 48 - 1,
+    fragment: Uint8Array.of(1, 2, 3),
+  }));
+  await s.run(() => s.client.state !== "handshaking");
+  assert.equal(s.client.state, "connected");
+  assert.equal(s.client.stats.replayed, 0);
+});
+
+Deno.test("DTLS core: after the server's ChangeCipherSpec an epoch-0 Finished is dropped; the epoch-1 one completes", async () => {
+  const s = new Scenario(22, {}, {}, { cookie: false });
+  const forgedFinished = encodeDtlsRecord({
+    type: ContentType.handshake,
+    version: ProtocolVersion.dtls12,
+    epoch: 0,
+    sequenceNumber: 5000,
+    // A plaintext Finished at every message_seq the server could be at.
+    fragment: joined(Array.from({ length: 12 }, (_, messageSeq) =>
+      encodeDtlsHandshakeMessage({
+        msgType: HandshakeType.finished,
+        messageSeq,
+        body: new Uint8Array(12),
+      }))),
+  });
+  const handle = s.server.handle.bind(s.server);
+  let forged = false;
+  s.server.handle = async (datagram) => {
+    const out: Uint8Array[] = [];
+    for (const d of await handle(datagram)) {
+      const records = rawRecords(d);
+      const ccs = records.findIndex((r) => r.type === ContentType.change_cipher_spec);
+      if (forged || ccs < 0) {
+        out.push(d);
+        continue;
+      }
+      forged = true;
+      out.push(joined(records.slice(0, ccs + 1).map((r) => r.bytes)), forgedFinished);
+      const rest = records.slice(ccs + 1);
+      if (rest.length) out.push(joined(rest.map((r) => r.bytes)));
+    }
+    return out;
+  };
+  await s.handshake();
+  assert.ok(forged, "the forged Finished was sent after the CCS");
+  assert.ok(s.client.stats.fragmentsDropped >= 1);
+});
+
+Deno.test("DTLS core: an opened record over 2^14 bytes is dropped and counted, never delivered", async () => {
+  // A protector double that opens a marked 100-byte record to 2^14 + 1 bytes, as a broken or
+  // hostile peer's record could decrypt to.
+  class OversizeProvider extends SoftwareCryptoProvider {
+    override async recordKeys(
+      ...args: Parameters<SoftwareCryptoProvider["recordKeys"]>
+    ): ReturnType<SoftwareCryptoProvider["recordKeys"]> {
+      const keys = await super.recordKeys(...args);
+      const server = keys.server;
+      return {
+        client: keys.client,
+        server: {
+          maxExpansion: server.maxExpansion,
+          open: (context, fragment) =>
+            fragment.length === 100 && fragment[0] === 0xee
+              ? new Uint8Array(16385)
+              : server.open(context, fragment),
+          seal: (context, plaintext) => server.seal(context, plaintext),
+        },
+      };
+    }
+  }
+  const s = new Scenario(23, {}, { provider: new OversizeProvider() });
+  await s.handshake();
+  const before = s.client.stats.dropped;
+  s.inject(encodeDtlsRecord({
+    type: ContentType.application_data,
+    version: ProtocolVersion.dtls12,
+    epoch: 1,
+    sequenceNumber: 77,
+    fragment: new Uint8Array(100).fill(0xee),
+  }));
+  await s.run(() => false, s.now - START + 100);
+  assert.equal(s.client.stats.dropped - before, 1);
+  assert.equal(s.events.filter((e) => e.kind === "data").length, 0);
+  assert.equal(s.client.state, "connected");
 });
