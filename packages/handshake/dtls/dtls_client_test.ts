@@ -473,3 +473,43 @@ Deno.test("DTLS core: an opened record over 2^14 bytes is dropped and counted, n
   assert.equal(s.events.filter((e) => e.kind === "data").length, 0);
   assert.equal(s.client.state, "connected");
 });
+
+Deno.test("DTLS core: a forged epoch-1 record far ahead with a bad MAC does not lock out the genuine next one", async () => {
+  const s = new Scenario(24);
+  await s.handshake();
+  s.inject(encodeDtlsRecord({
+    type: ContentType.application_data,
+    version: ProtocolVersion.dtls12,
+    epoch: 1,
+    sequenceNumber: 2 ** 40,
+    fragment: new Uint8Array(64),
+  }));
+  s.inject(await s.server.applicationData(new TextEncoder().encode("genuine")));
+  await s.run(() => false, s.now - START + 100);
+  const data = s.events.filter((e) => e.kind === "data");
+  assert.equal(data.length, 1);
+  assert.equal(
+    new TextDecoder().decode(data[0]!.kind === "data" ? data[0]!.data : undefined),
+    "genuine",
+  );
+});
+
+Deno.test("DTLS core: a HelloVerifyRequest once connected is dropped and sends nothing", async () => {
+  const s = new Scenario(25);
+  await s.handshake();
+  s.drain();
+  const hvr = encodeDtlsRecord({
+    type: ContentType.handshake,
+    version: ProtocolVersion.dtls12,
+    epoch: 0,
+    sequenceNumber: 9000,
+    fragment: encodeDtlsHandshakeMessage({
+      msgType: HandshakeType.hello_verify_request,
+      messageSeq: 0,
+      body: Uint8Array.of(0xfe, 0xfd, 4, 1, 2, 3, 4),
+    }),
+  });
+  await s.client.handleDatagram(hvr, s.now);
+  assert.deepEqual(s.client.pollTransmit(), []);
+  assert.equal(s.client.state, "connected");
+});
