@@ -272,8 +272,8 @@ class Connection implements TlsConnection {
       // must not reset each other's count.
       if (value.type !== ContentType.alert && value.fragment.length > 0) this.#warningsInARow = 0;
       // Older header versions are tolerated only until the ServerHello settled TLS 1.2
-      // (RFC 5246 Appendix E.1); from the new keys on, every record must say 1.2.
-      if (this.#core.isComplete && value.version !== ProtocolVersion.tls12) {
+      // (RFC 5246 Appendix E.1); from the next record on, every record must say 1.2.
+      if (this.#core.versionSettled && value.version !== ProtocolVersion.tls12) {
         throw new TlsAlertError(
           AlertDescription.protocol_version,
           `record version 0x${value.version.toString(16)} after TLS 1.2 was negotiated`,

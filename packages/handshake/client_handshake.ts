@@ -191,6 +191,7 @@ export class ClientHandshake {
   #context: HandshakeContext | undefined;
   #hello: ClientHello | undefined;
   #complete = false;
+  #versionSettled = false;
   #failed = false;
   #aborted = false;
 
@@ -212,6 +213,14 @@ export class ClientHandshake {
     }
     this.#config = config;
     this.#framing = config.framing ?? new TlsHandshakeFraming();
+  }
+
+  /**
+   * True once a ServerHello was accepted: from the next record on, every record must carry the
+   * negotiated version in its header (RFC 5246 Appendix E.1 tolerates others only before).
+   */
+  get versionSettled(): boolean {
+    return this.#versionSettled;
   }
 
   /** True once the handshake has completed. */
@@ -383,6 +392,7 @@ export class ClientHandshake {
     }
     const state = this.#expectState();
     const next = await state.handle(context, message);
+    if (state instanceof ExpectServerHello) this.#versionSettled = true;
     this.#state = next;
     const done = context.actions.find((a) => a.kind === "complete");
     if (done) {

@@ -6,7 +6,13 @@
 
 import assert from "node:assert/strict";
 import { HandshakeType } from "@anchortls/handshake";
-import { AlertDescription, AlertLevel, ContentType, TlsAlertError } from "@anchortls/record";
+import {
+  AlertDescription,
+  AlertLevel,
+  ContentType,
+  encodeTlsRecord,
+  TlsAlertError,
+} from "@anchortls/record";
 import { CertificateError } from "@anchortls/x509";
 import { connectTls, type ConnectTlsOptions, type TlsConnection } from "../mod.ts";
 import { TruncationError } from "../errors.ts";
@@ -418,4 +424,22 @@ Deno.test("hostile: a server that stalls mid-record is ended by the caller's sig
     level: AlertLevel.warning,
     description: AlertDescription.user_canceled,
   }]);
+});
+
+Deno.test("hostile: a record with another header version after the ServerHello is protocol_version", async () => {
+  const { error, alerts } = await play(async (peer) => {
+    const hs = new ServerHandshake(peer);
+    await hs.readClientHello();
+    await peer.sendHandshake([hs.serverHello()]);
+    // The Certificate in a record whose header still says TLS 1.0 (tolerated only before).
+    await peer.writeRaw(
+      encodeTlsRecord({
+        type: ContentType.handshake,
+        version: 0x0301,
+        fragment: await hs.certificate(),
+      }),
+    );
+  });
+  assertAlertError(error, AlertDescription.protocol_version);
+  assertSentFatal(alerts, AlertDescription.protocol_version);
 });
