@@ -18,6 +18,7 @@ import {
   type CryptoProvider,
   deriveKeyBlock,
   type HandshakeInfo,
+  isSessionResumable,
   SessionCache,
   SoftwareCryptoProvider,
 } from "@anchortls/handshake";
@@ -215,7 +216,8 @@ async function objectsOf(
   key: string,
 ): Promise<unknown[]> {
   const objects: unknown[] = [tls, info, provider, cache, cache.get(key, Date.now())];
-  if (info?.session) {
+  // A session a fatal alert ended was invalidated and its master released by the cache.
+  if (info?.session && isSessionResumable(info.session)) {
     objects.push(
       await provider.recordKeys(
         info.session.master,

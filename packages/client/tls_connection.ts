@@ -11,6 +11,7 @@ import {
   type ClientHandshakeConfig,
   type HandshakeAction,
   type HandshakeInfo,
+  invalidateSession,
 } from "@anchortls/handshake";
 import {
   AlertDescription,
@@ -424,10 +425,17 @@ class Connection implements TlsConnection {
     // A peer that ended the stream is told nothing: no alert fits, and internal_error
     // (alertForError's answer to an unknown error) would blame us.
     const description = error instanceof TruncationError ? undefined : alertForError(error);
+    const level = description === AlertDescription.user_canceled
+      ? AlertLevel.warning
+      : AlertLevel.fatal;
+    // A fatal alert, sent or received, ends the session too (RFC 5246 §7.2.2).
+    const receivedFatal = error instanceof TlsAlertError && error.fromPeer &&
+      error.level === AlertLevel.fatal;
+    const session = this.#core.activeSession;
+    if (session && (receivedFatal || (description !== undefined && level === AlertLevel.fatal))) {
+      invalidateSession(session);
+    }
     if (description !== undefined && !this.#writeClosed) {
-      const level = description === AlertDescription.user_canceled
-        ? AlertLevel.warning
-        : AlertLevel.fatal;
       this.#out.write({ type: ContentType.alert, data: Uint8Array.of(level, description) })
         .catch(() => {});
     }

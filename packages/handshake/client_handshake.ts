@@ -42,7 +42,7 @@ import {
   maxFragmentLengthWithin,
 } from "./fragment_limits.ts";
 import { OFFERED_SIGNATURE_SCHEMES } from "./signature_scheme.ts";
-import type { TlsSession } from "./session_cache.ts";
+import { isSessionResumable, type TlsSession, trustAnchorDigest } from "./session_cache.ts";
 import { Transcript } from "./transcript.ts";
 import { isIpLiteral } from "./server_name.ts";
 import { ExpectServerHello, type HandshakeContext, type State } from "./client_states.ts";
@@ -223,6 +223,14 @@ export class ClientHandshake {
     return this.#versionSettled;
   }
 
+  /**
+   * The session this connection runs on: the one the server resumed, or the one the full
+   * handshake made; a driver invalidates it when a fatal alert ends the connection.
+   */
+  get activeSession(): TlsSession | undefined {
+    return this.#context?.activeSession;
+  }
+
   /** True once the handshake has completed. */
   get isComplete(): boolean {
     return this.#complete && !this.#aborted;
@@ -240,8 +248,12 @@ export class ClientHandshake {
     const suites = config.suites ?? DEFAULT_CIPHER_SUITES;
     const encryptThenMac = config.encryptThenMac ?? true;
     const offered = config.session;
+    const trustDigest = trustAnchorDigest(config.trustAnchors);
+    // A session resumes only under what it was made under: the same provider, server name and
+    // trust anchors, an offered suite, and no fatal alert since.
     const session = offered && offered.provider === config.provider &&
-        offered.serverName === config.serverName && suites.includes(offered.suite)
+        offered.serverName === config.serverName && suites.includes(offered.suite) &&
+        offered.trustDigest === trustDigest && isSessionResumable(offered)
       ? offered
       : undefined;
     const clientRandom = await config.provider.random(32);
@@ -268,6 +280,7 @@ export class ClientHandshake {
       suites,
       offeredExtensions: new Set(extensions.map((e) => e.type)),
       fragmentOffer,
+      trustDigest,
       clientRandom,
       offeredSession: session,
       framing: this.#framing,

@@ -54,6 +54,8 @@ export interface HandshakeContext {
   readonly suites: readonly CipherSuite[];
   readonly offeredExtensions: ReadonlySet<number>;
   readonly fragmentOffer: FragmentOffer;
+  /** Digest of the trust anchors, recorded in the session this handshake makes. */
+  readonly trustDigest: string;
   readonly clientRandom: Uint8Array;
   readonly offeredSession: TlsSession | undefined;
   readonly framing: HandshakeFraming;
@@ -67,6 +69,8 @@ export interface HandshakeContext {
   now: number;
   /** Secrets to release if the handshake fails. */
   readonly handles: Set<PremasterHandle | MasterSecretHandle>;
+  /** The session this connection runs on: the one being resumed, or the one it made. */
+  activeSession?: TlsSession;
 }
 
 /** One step of the handshake. */
@@ -214,6 +218,7 @@ export class ExpectServerHello implements State {
           "server resumed an EMS session without extended_master_secret (RFC 7627 §5.3)",
         );
       }
+      context.activeSession = session;
       return new ExpectResumedChangeCipherSpec(negotiated, session);
     }
     return new ExpectCertificate(negotiated);
@@ -509,7 +514,9 @@ class ExpectFinished implements State {
         peerCertificates: server.path,
         serverName: context.config.serverName,
         createdAt: context.now,
+        trustDigest: context.trustDigest,
       };
+      context.activeSession = session;
     } else {
       await context.config.provider.release(master);
     }

@@ -9,6 +9,7 @@
 
 import type { CipherSuite } from "@anchortls/record";
 import type { Certificate } from "@anchortls/x509";
+import { sha256 } from "@noble/hashes/sha2.js";
 import type { CryptoProvider, MasterSecretHandle } from "./crypto_provider.ts";
 
 /** A resumable session: what an abbreviated handshake needs, and nothing else. */
@@ -29,6 +30,48 @@ export interface TlsSession {
   readonly serverName: string | undefined;
   /** When the full handshake finished, in ms since the epoch. */
   readonly createdAt: number;
+  /**
+   * What the server's chain was validated under: a digest of the trust anchors (the set, in
+   * any order). A connection with other anchors does a full handshake instead of resuming.
+   */
+  readonly trustDigest: string;
+}
+
+/** Sessions that a fatal alert ended: never resumed again (RFC 5246 §7.2.2). */
+const invalidated = new WeakSet<TlsSession>();
+
+/**
+ * Marks a session never to be resumed: a connection that used it ended with a fatal alert,
+ * sent or received (RFC 5246 §7.2.2). A `SessionCache` drops it at the next lookup, and a
+ * handshake given it does a full handshake instead.
+ *
+ * @param session The session.
+ * @returns Nothing.
+ */
+export function invalidateSession(session: TlsSession): void {
+  invalidated.add(session);
+}
+
+/**
+ * Whether a session may still be resumed (no fatal alert ended a connection that used it).
+ *
+ * @param session The session.
+ * @returns False once {@linkcode invalidateSession} was called for it.
+ */
+export function isSessionResumable(session: TlsSession): boolean {
+  return !invalidated.has(session);
+}
+
+/**
+ * A digest of a set of trust anchors, independent of their order, for binding a session to
+ * the trust its server chain was validated under.
+ *
+ * @param anchors The trust anchors.
+ * @returns Hex SHA-256 over the sorted SHA-256 digests of the anchors' DER.
+ */
+export function trustAnchorDigest(anchors: readonly Certificate[]): string {
+  const digests = [...new Set(anchors.map((a) => sha256(a.der).toHex()))].sort();
+  return sha256(new TextEncoder().encode(digests.join(","))).toHex();
 }
 
 /** Options for {@linkcode SessionCache}. */
@@ -80,7 +123,10 @@ export class SessionCache {
   get(key: string, now: number): TlsSession | undefined {
     const session = this.#sessions.get(key);
     if (!session) return undefined;
-    if (now - session.createdAt > this.#lifetimeMs || now < session.createdAt) {
+    if (
+      !isSessionResumable(session) || now - session.createdAt > this.#lifetimeMs ||
+      now < session.createdAt
+    ) {
       this.delete(key);
       return undefined;
     }

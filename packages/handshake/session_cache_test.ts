@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { CipherSuites } from "@anchortls/record";
 import type { MasterSecretHandle } from "./crypto_provider.ts";
-import { SessionCache, type TlsSession } from "./session_cache.ts";
+import {
+  invalidateSession,
+  isSessionResumable,
+  SessionCache,
+  type TlsSession,
+  trustAnchorDigest,
+} from "./session_cache.ts";
 import { SoftwareCryptoProvider } from "./software_provider.ts";
 
 async function session(provider: SoftwareCryptoProvider, createdAt: number): Promise<TlsSession> {
@@ -25,6 +31,7 @@ async function session(provider: SoftwareCryptoProvider, createdAt: number): Pro
     peerCertificates: [],
     serverName: "localhost",
     createdAt,
+    trustDigest: trustAnchorDigest([]),
   };
 }
 
@@ -77,4 +84,24 @@ Deno.test("SessionCache: refuses a session without EMS", async () => {
     extendedMasterSecret: false,
   } as unknown as TlsSession;
   assert.throws(() => new SessionCache().set("x", s), TypeError);
+});
+
+Deno.test("SessionCache: a session a fatal alert ended is dropped at lookup and released", async () => {
+  const provider = new SoftwareCryptoProvider();
+  const cache = new SessionCache();
+  const s = await session(provider, 1000);
+  cache.set("a", s);
+  assert.equal(cache.get("a", 1001), s);
+  invalidateSession(s);
+  assert.equal(isSessionResumable(s), false);
+  assert.equal(cache.get("a", 1002), undefined);
+  assert.equal(cache.size, 0);
+  assert.ok(await isReleased(provider, s.master));
+});
+
+Deno.test("trustAnchorDigest: a set — order and repeats do not matter, members do", () => {
+  const a = { der: Uint8Array.of(1) } as Parameters<typeof trustAnchorDigest>[0][number];
+  const b = { der: Uint8Array.of(2) } as typeof a;
+  assert.equal(trustAnchorDigest([a, b]), trustAnchorDigest([b, a, b]));
+  assert.notEqual(trustAnchorDigest([a]), trustAnchorDigest([a, b]));
 });

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { SessionCache } from "@anchortls/handshake";
+import { isSessionResumable, SessionCache } from "@anchortls/handshake";
 import { CipherSuites, TlsAlertError } from "@anchortls/record";
 import { CertificateError } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -453,5 +453,57 @@ Deno.test("openssl s_server: max_fragment_length (RFC 6066) is honoured both way
     } finally {
       await tls.close();
     }
+  });
+});
+
+Deno.test("openssl s_server: a session whose resumed connection ended in a fatal alert is never resumed again", async () => {
+  await withServer(startOpenSsl({ mode: "stdin" }), async (peer) => {
+    const sessions = new SessionCache();
+    const first = await connectTls({ ...base(peer), session: sessions });
+    const session = (await first.handshake).session;
+    await first.close();
+    assert.ok(session, "s_server hands out a session ID");
+    // Resumed through a proxy that corrupts the server's first data record: bad_record_mac.
+    const proxy = startRecordCorruptingProxy(peer.port);
+    try {
+      const tls = await connectTls({ ...base(peer), port: proxy.port, session });
+      try {
+        assert.equal((await tls.handshake).resumed, true);
+        await peer.write(new TextEncoder().encode("corrupted on the way\n"));
+        await assert.rejects(
+          new Response(tls.readable).arrayBuffer(),
+          (e) => e instanceof TlsAlertError && !e.fromPeer && e.description === 20,
+        );
+      } finally {
+        await tls.close();
+      }
+    } finally {
+      await proxy.stop();
+    }
+    assert.equal(isSessionResumable(session), false);
+    // Neither the session itself nor the cache that holds it resumes it.
+    const direct = await connectTls({ ...base(peer), session });
+    assert.equal((await direct.handshake).resumed, false);
+    await direct.close();
+    assert.equal(
+      sessions.get(`localhost:${peer.port}`, Date.now())?.id.toHex() === session.id.toHex(),
+      false,
+    );
+  });
+});
+
+Deno.test("openssl s_server: a cached session does not resume under other trust anchors", async () => {
+  await withServer(startOpenSsl({}), async (peer) => {
+    const sessions = new SessionCache();
+    const first = await statusPage({ ...base(peer), session: sessions });
+    assert.equal(first.info.resumed, false);
+    const again = await statusPage({ ...base(peer), session: sessions });
+    assert.equal(again.info.resumed, true, "same trust: resumed");
+    // The same root twice is the same trust (a set); adding another anchor is not.
+    const same = await statusPage({ ...base(peer), caCerts: [root, root], session: sessions });
+    assert.equal(same.info.resumed, true);
+    const other = await Deno.readTextFile(fixedPkiFile("intermediate.pem"));
+    const widened = await statusPage({ ...base(peer), caCerts: [root, other], session: sessions });
+    assert.equal(widened.info.resumed, false, "other anchors: a full handshake");
   });
 });
