@@ -74,6 +74,11 @@ export interface ConnectTlsOptions {
   readonly session?: SessionCache | TlsSession;
   /** Cancels the connection attempt and the handshake. */
   readonly signal?: AbortSignal;
+  /**
+   * How long the handshake may take before it fails with `HandshakeTimeoutError` (no alert is
+   * sent); `Infinity` waits for ever. @default {60000}
+   */
+  readonly handshakeTimeoutMs?: number;
 }
 
 /**
@@ -119,6 +124,9 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
   return startTls(tcpTransport(tcp), {
     ...settings,
     ...(session ? { session } : {}),
+    ...(options.handshakeTimeoutMs !== undefined
+      ? { handshakeTimeoutMs: options.handshakeTimeoutMs }
+      : {}),
     onHandshake: (info: HandshakeInfo) => {
       if (cache && info.session) cache.set(cacheKey, info.session);
     },

@@ -26,6 +26,7 @@ export {
   DtlsHandshakeTimeoutError,
   type RetransmitOptions,
 } from "@anchortls/handshake/dtls";
+export { HandshakeTimeoutError } from "@anchortls/handshake";
 export * from "./errors.ts";
 export * from "./tls_connection.ts";
 // What a connectTls/connectDtls user needs to configure it and to tell its errors apart.

@@ -11,6 +11,7 @@ import {
   type ClientHandshakeConfig,
   type HandshakeAction,
   type HandshakeInfo,
+  HandshakeTimeoutError,
   invalidateSession,
 } from "@anchortls/handshake";
 import {
@@ -62,11 +63,20 @@ export interface TlsConnection {
 export interface StartTlsOptions extends ClientHandshakeConfig {
   /** Cancels the handshake; has no effect once it completed. */
   readonly signal?: AbortSignal;
+  /**
+   * How long the handshake may take before it fails with a `HandshakeTimeoutError` (no alert
+   * is sent); `Infinity` waits for ever (then pass a `signal`).
+   * @default {DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS}
+   */
+  readonly handshakeTimeoutMs?: number;
   /** The clock. @default {Date.now} */
   readonly now?: () => number;
   /** Called once with the result when the handshake completes. */
   readonly onHandshake?: (info: HandshakeInfo) => void;
 }
+
+/** How long a TLS handshake may take by default: 60 s, so a trickling server cannot hold it. */
+export const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS = 60_000;
 
 // Servers may put an older version in the header of a record that carries an alert about
 // the version; everything we accept after that is checked by the handshake itself.
@@ -150,7 +160,10 @@ class Connection implements TlsConnection {
     this.#out = recordWriter.writable.getWriter();
     this.#out.closed.catch(() => {});
 
-    this.handshake = this.#runHandshake(options.signal).then((info) => {
+    this.handshake = this.#runHandshake(
+      options.signal,
+      options.handshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
+    ).then((info) => {
       this.#handshakeSettled = true;
       options.onHandshake?.(info);
       return info;
@@ -171,11 +184,17 @@ class Connection implements TlsConnection {
     });
   }
 
-  async #runHandshake(signal: AbortSignal | undefined): Promise<HandshakeInfo> {
+  async #runHandshake(
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<HandshakeInfo> {
     const aborted = Promise.withResolvers<never>();
     const onAbort = () => aborted.reject(signal!.reason);
     aborted.promise.catch(() => {});
     signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(() => aborted.reject(new HandshakeTimeoutError(timeoutMs)), timeoutMs)
+      : undefined;
     try {
       signal?.throwIfAborted();
       return await Promise.race([this.#handshakeLoop(), aborted.promise]);
@@ -186,6 +205,7 @@ class Connection implements TlsConnection {
       await this.#fail(cause);
       throw cause;
     } finally {
+      clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
     }
   }

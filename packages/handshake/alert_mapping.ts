@@ -9,6 +9,7 @@
 
 import { AlertDescription, TlsAlertError } from "@anchortls/record";
 import { CertificateError } from "@anchortls/x509";
+import { HandshakeTimeoutError } from "./handshake_timeout.ts";
 
 /**
  * Chooses the alert to send for an error that ended a connection.
@@ -30,6 +31,8 @@ export function alertForError(error: unknown): number | undefined {
     return error.fromPeer ? undefined : error.description;
   }
   if (error instanceof CertificateError) return error.alert;
+  // A local timeout: nothing the peer sent was wrong, so no alert fits.
+  if (error instanceof HandshakeTimeoutError) return undefined;
   // AbortSignal.timeout() aborts with a TimeoutError: the caller gave up, as with abort().
   if (
     error instanceof DOMException && (error.name === "AbortError" || error.name === "TimeoutError")

@@ -30,6 +30,7 @@ export * from "./messages/hello_verify_request.ts";
 export * from "./messages/server_hello.ts";
 export * from "./messages/simple_messages.ts";
 export * from "./alert_mapping.ts";
+export * from "./handshake_timeout.ts";
 export * from "./client_handshake.ts";
 export type { FragmentLimits, MaxFragmentLength } from "./fragment_limits.ts";
 export * from "./session_cache.ts";

@@ -14,7 +14,12 @@ import {
   TlsAlertError,
 } from "@anchortls/record";
 import { CertificateError } from "@anchortls/x509";
-import { connectTls, type ConnectTlsOptions, type TlsConnection } from "../mod.ts";
+import {
+  connectTls,
+  type ConnectTlsOptions,
+  HandshakeTimeoutError,
+  type TlsConnection,
+} from "../mod.ts";
 import { TruncationError } from "../errors.ts";
 import {
   type ReceivedAlert,
@@ -442,4 +447,31 @@ Deno.test("hostile: a record with another header version after the ServerHello i
   });
   assertAlertError(error, AlertDescription.protocol_version);
   assertSentFatal(alerts, AlertDescription.protocol_version);
+});
+
+Deno.test("hostile: a server trickling its flight one byte at a time is ended by the handshake deadline, sending no alert", async () => {
+  let sent = 0;
+  const { error, alerts } = await play(
+    async (peer) => {
+      const hs = new ServerHandshake(peer);
+      await hs.readClientHello();
+      const record = encodeTlsRecord({
+        type: ContentType.handshake,
+        version: 0x0303,
+        fragment: hs.serverHello(),
+      });
+      // A byte every 50 ms keeps the connection busy but never finishes the flight in time.
+      for (const byte of record) {
+        if (!await peer.writeRaw(Uint8Array.of(byte))) return;
+        sent++;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    (tls) => tls.handshake,
+    { handshakeTimeoutMs: 400 },
+  );
+  assert.ok(error instanceof HandshakeTimeoutError, `expected HandshakeTimeoutError, got ${error}`);
+  assert.equal(error.elapsedMs, 400);
+  assert.ok(sent > 2, "the server was still trickling");
+  assert.deepEqual(alerts, [], "a local timeout sends no alert");
 });

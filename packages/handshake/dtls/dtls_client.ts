@@ -49,7 +49,6 @@ import {
   encodeDtlsHandshakeMessage,
 } from "./handshake_header.ts";
 import { DtlsReassembler } from "./reassembler.ts";
-import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
 
 /** Most plaintext bytes in one record (RFC 6347 §4.1.1, as TLS). */
 const MAX_PLAINTEXT = 1 << 14;
@@ -603,9 +602,8 @@ export class DtlsClientCore {
   /** Ends the connection for an error raised here: the alert it calls for goes out first. */
   async #fail(error: unknown): Promise<void> {
     if (this.#state === "failed" || this.#state === "closed") return;
-    const description = error instanceof DtlsHandshakeTimeoutError
-      ? undefined
-      : alertForError(error);
+    // alertForError sends nothing for a timeout, as for any local give-up that is no protocol fault.
+    const description = alertForError(error);
     await this.#failed(error);
     if (description !== undefined) await this.#sendAlert(AlertLevel.fatal, description);
   }

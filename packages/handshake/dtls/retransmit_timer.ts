@@ -9,6 +9,8 @@
  * @module
  */
 
+import { HandshakeTimeoutError } from "../handshake_timeout.ts";
+
 /** Default first retransmission timeout: 1 s (RFC 6347 §4.2.4.1). */
 export const DEFAULT_INITIAL_RETRANSMIT_MS = 1_000;
 
@@ -51,9 +53,7 @@ export interface DtlsHandshakeTimeoutErrorOptions extends ErrorOptions {
  * err.retransmissions; // 6
  * ```
  */
-export class DtlsHandshakeTimeoutError extends Error {
-  /** Milliseconds since the handshake started. */
-  readonly elapsedMs: number;
+export class DtlsHandshakeTimeoutError extends HandshakeTimeoutError {
   /** Flights retransmitted on timer expiry before giving up. */
   readonly retransmissions: number;
 
@@ -64,11 +64,11 @@ export class DtlsHandshakeTimeoutError extends Error {
    */
   constructor(options: DtlsHandshakeTimeoutErrorOptions) {
     super(
+      options.elapsedMs,
       `DTLS handshake timed out after ${options.elapsedMs} ms and ${options.retransmissions} retransmissions`,
       options,
     );
     this.name = "DtlsHandshakeTimeoutError";
-    this.elapsedMs = options.elapsedMs;
     this.retransmissions = options.retransmissions;
   }
 }
