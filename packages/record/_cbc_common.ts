@@ -311,17 +311,6 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Computes the MAC of header ‖ data[0, length) at a cost that does not depend on `length`
- * (for every length from data.length - 255 - macLength - 1 to data.length - macLength - 1),
- * and resolves to it. It must read `header` before it returns: the bytes are reused.
- */
-export type ConstantCostMacAsync = (
-  header: Uint8Array,
-  data: Uint8Array,
-  length: number,
-) => Promise<Uint8Array>;
-
-/**
  * The check of a decrypted MAC-then-encrypt record, in the shape of OpenSSL's and s2n's
  * Lucky 13 fixes: the padding is checked with masks, the MAC is computed with a constant
  * number of hash compressions (in JavaScript, with the same hash calls whatever the padding)
@@ -362,26 +351,6 @@ export class MacThenEncryptCheck {
     const header = this.#header.set(context, contentLength);
     hmac.macConstantCost(header, plain, contentLength, this.#computedMac);
     this.#verify(plain, contentLength, good, this.#computedMac);
-    return contentLength;
-  }
-
-  /**
-   * The same check with an asynchronous constant-cost MAC (WebCrypto's).
-   *
-   * @param context What the MAC binds.
-   * @param plain The decrypted bytes after the IV; at least macLength + 1 of them.
-   * @param mac Computes the MAC at a cost independent of the content length.
-   * @returns The content length.
-   * @throws {TlsAlertError} bad_record_mac (as a rejection), the same for every failure.
-   */
-  async contentLengthAsync(
-    context: RecordContext,
-    plain: Uint8Array,
-    mac: ConstantCostMacAsync,
-  ): Promise<number> {
-    const { contentLength, good } = this.#unpad(plain);
-    const computed = await mac(this.#header.set(context, contentLength), plain, contentLength);
-    this.#verify(plain, contentLength, good, computed);
     return contentLength;
   }
 

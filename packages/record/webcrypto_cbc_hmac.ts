@@ -20,8 +20,6 @@ import {
   fillIv,
   fillPadding,
   MacHeader,
-  MacThenEncryptCheck,
-  macThenEncryptLengthOk,
   roundUpToBlock,
   unpadVerified,
   words,
@@ -33,8 +31,9 @@ import type { RecordContext, RecordProtector } from "./protector.ts";
 /** Options for {@linkcode WebCryptoCbcHmacProtector.create}. */
 export interface WebCryptoCbcHmacProtectorOptions extends CbcHmacProtectorOptions {
   /**
-   * Plaintexts (when sealing) and fragments (when opening) of at least this many bytes go
-   * through WebCrypto; shorter ones are handled synchronously. @default {4096}
+   * Plaintexts (when sealing) and Encrypt-then-MAC fragments (when opening) of at least this
+   * many bytes go through WebCrypto; shorter ones, and every MAC-then-encrypt open, are handled
+   * synchronously. @default {4096}
    */
   threshold?: number;
 }
@@ -42,26 +41,14 @@ export interface WebCryptoCbcHmacProtectorOptions extends CbcHmacProtectorOption
 const MAC_HEADER = 13;
 /** A whole PKCS#7 padding block: what WebCrypto's AES-CBC adds and expects to remove. */
 const PKCS7_BLOCK = 0x10;
-/** SHA-1 and SHA-256 both compress 64-byte blocks. */
-const HASH_BLOCK = 64;
-/** Zeros for the dummy HMAC of the MAC-then-encrypt check (it needs at most 5 blocks). */
-const DUMMY_MESSAGE = new Uint8Array(8 * HASH_BLOCK);
-
-/**
- * @param messageLength Bytes given to SHA-1 or SHA-256.
- * @returns How many compression-function calls hash them: the bytes, the 0x80 byte and the
- *   8-byte length, rounded up to whole blocks.
- */
-function hashBlocks(messageLength: number): number {
-  return (messageLength + 9 + HASH_BLOCK - 1) >>> 6;
-}
 
 /**
  * AES-CBC + HMAC protection of one direction of one epoch, using WebCrypto for records of
- * `threshold` bytes and more. Its records are the same as {@linkcode CbcHmacProtector}'s, and
- * so is its error behaviour: one `bad_record_mac` for every failure, and in
- * MAC-then-encrypt mode a MAC check whose number of hash compressions does not depend on the
- * padding (see `#macConstantCost`).
+ * `threshold` bytes and more where no secret-dependent length exists: sealing, and opening
+ * with Encrypt-then-MAC. A MAC-then-encrypt record is opened by {@linkcode CbcHmacProtector}'s
+ * constant-cost check at every size, as its MAC covers a padding-dependent length. Records are
+ * the same as `CbcHmacProtector`'s, and so is the error behaviour: one `bad_record_mac` for
+ * every failure.
  *
  * Calls do not share state across an await, so several records may be sealed or opened at
  * once (in sequence-number order of the calls); that is how the record streams keep two
@@ -96,7 +83,6 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
   readonly #aesKey: CryptoKey;
   readonly #macKey: CryptoKey;
   readonly #encSchedule: Uint32Array;
-  readonly #macThenEncryptCheck: MacThenEncryptCheck;
   readonly #header = new MacHeader();
 
   private constructor(
@@ -114,7 +100,6 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
     this.#aesKey = aesKey;
     this.#macKey = macKey;
     this.#encSchedule = aes.expandKeyLE(options.encKey);
-    this.#macThenEncryptCheck = new MacThenEncryptCheck(suite.macLength);
   }
 
   /**
@@ -171,17 +156,19 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
    *   fragments).
    */
   open(context: RecordContext, fragment: Uint8Array): Uint8Array | Promise<Uint8Array> {
-    if (fragment.length < this.#threshold) return this.#small.open(context, fragment);
-    return this.#encryptThenMac
-      ? this.#openEncryptThenMac(context, fragment)
-      : this.#openMacThenEncrypt(context, fragment);
+    // MAC-then-encrypt opens in JavaScript at every size: its MAC covers a padding-dependent
+    // length, and only the constant-cost JavaScript check makes the same hash calls for every
+    // padding; WebCrypto's per-call costs still showed 0.4–1.8 µs of padding dependence.
+    if (!this.#encryptThenMac || fragment.length < this.#threshold) {
+      return this.#small.open(context, fragment);
+    }
+    return this.#openEncryptThenMac(context, fragment);
   }
 
   /** Wipes the key material held in JavaScript; the WebCryptoKeys become unreachable with it. */
   destroy(): void {
     this.#small.destroy();
     this.#encSchedule.fill(0);
-    this.#macThenEncryptCheck.destroy();
   }
 
   /**
@@ -310,53 +297,5 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
     ]);
     if (!constantTimeEqual(mac, received)) throw badRecordMac();
     return unpadVerified(plain);
-  }
-
-  async #openMacThenEncrypt(context: RecordContext, fragment: Uint8Array): Promise<Uint8Array> {
-    if (!macThenEncryptLengthOk(fragment.length, this.#suite.macLength)) throw badRecordMac();
-    const plain = await this.#decrypt(fragment.slice(0, BLOCK), fragment.subarray(BLOCK));
-    const length = await this.#macThenEncryptCheck.contentLengthAsync(
-      context,
-      plain,
-      (header, data, contentLength) => this.#macConstantCost(header, data, contentLength),
-    );
-    return plain.subarray(0, length);
-  }
-
-  /**
-   * WebCrypto HMAC over header ‖ data[0, length) whose number of SHA compressions is the same
-   * for every secret `length`: the Lucky 13 countermeasure of s2n (real MAC, then dummy
-   * hashing up to a fixed total), with WebCrypto's native hash instead of the JavaScript one.
-   *
-   * Lucky 13 measures how many compression-function calls the MAC check makes, because a
-   * longer padding leaves a shorter content. WebCrypto's HMAC over the real content alone
-   * would show exactly that. So a second HMAC, over a dummy message, takes as many blocks as
-   * the real one fell short of the longest possible content, plus one: the two calls always
-   * cost the same number of compressions together. Everything else per call (the async hop,
-   * importing the key pads, the outer hash of a fixed-size digest) costs the same whatever the
-   * padding was. Left over: WebCrypto copies 13 + length and then the dummy bytes, and the two
-   * sum to a constant within 63 bytes (a few nanoseconds of memcpy against the ~0.1–0.3 µs of
-   * one compression that the attack resolves), the same class of residue as the JIT and GC
-   * behaviour the JavaScript check lives with.
-   *
-   * The two calls run one after the other, not at once: run concurrently on two cores, the
-   * wall time would be the longer of the two (the real one), which again grows with `length`;
-   * only in sequence do their costs add up to the constant.
-   */
-  async #macConstantCost(
-    header: Uint8Array,
-    data: Uint8Array,
-    length: number,
-  ): Promise<Uint8Array> {
-    const input = new Uint8Array(MAC_HEADER + data.length);
-    input.set(header);
-    input.set(data, MAC_HEADER);
-    const mac = await this.#sign(input.subarray(0, MAC_HEADER + length));
-    // The longest content (no padding) is public: it follows from the fragment length.
-    const longest = data.length - this.#suite.macLength - 1;
-    const dummyBlocks = hashBlocks(MAC_HEADER + longest) + 1 - hashBlocks(MAC_HEADER + length);
-    // 64 * k - 9 bytes take exactly k blocks.
-    await this.#sign(DUMMY_MESSAGE.subarray(0, dummyBlocks * HASH_BLOCK - 9));
-    return mac;
   }
 }
