@@ -153,8 +153,30 @@ Deno.test("ClientHandshake: ClientHello offers what the issue lists, and the cho
 });
 
 Deno.test("ClientHandshake: no server_name for an IP literal, and the IP is checked", async () => {
-  const { info } = await run(new TestServer(), { serverName: "127.0.0.1" });
+  const server = new TestServer();
+  const hello = server.hello.bind(server);
+  let offered: number[] = [];
+  server.hello = (message) => {
+    offered = decodeClientHello(message.body).extensions.map((e) => e.type);
+    return hello(message);
+  };
+  const { info } = await run(server, { serverName: "127.0.0.1" });
   assert.equal(info.suite.id, 0x003c);
+  assert.ok(!offered.includes(ExtensionType.server_name), `extensions ${offered}`);
+  assert.ok(offered.length > 0);
+  // The leaf has IP:127.0.0.1 only: another address does not match.
+  await assert.rejects(
+    () => run(new TestServer(), { serverName: "127.0.0.2" }),
+    (e) => e instanceof CertificateError && e.reason === "hostname_mismatch",
+  );
+});
+
+Deno.test("ClientHandshake: a known suite we did not offer (0x002F to an offer of 0x003D) is illegal_parameter", async () => {
+  await expectFailure(
+    { suite: 0x002f },
+    isAlert(AlertDescription.illegal_parameter),
+    { suites: [CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256] },
+  );
 });
 
 Deno.test("ClientHandshake: resumption by session ID, abbreviated handshake", async () => {
@@ -275,6 +297,26 @@ Deno.test("ClientHandshake: ServerHello refusals carry the right alert", async (
             type: ExtensionType.renegotiation_info,
             data: Uint8Array.of(12, ...new Uint8Array(12)),
           }],
+        }),
+      },
+      AlertDescription.handshake_failure,
+    ],
+    [
+      "malformed renegotiation_info (length byte past the data)",
+      {
+        serverHello: (h) => ({
+          ...h,
+          extensions: [{ type: ExtensionType.renegotiation_info, data: Uint8Array.of(5) }],
+        }),
+      },
+      AlertDescription.handshake_failure,
+    ],
+    [
+      "empty renegotiation_info body (not even its length byte)",
+      {
+        serverHello: (h) => ({
+          ...h,
+          extensions: [{ type: ExtensionType.renegotiation_info, data: new Uint8Array(0) }],
         }),
       },
       AlertDescription.handshake_failure,
@@ -529,4 +571,24 @@ Deno.test("ClientHandshake: without a server answer, our records are still cappe
   assert.deepEqual(info.fragmentLimits, { send: 2048, receive: 16384, negotiatedBy: "none" });
   const read = actions.find((a) => a.kind === "install_read");
   assert.ok(read?.kind === "install_read" && read.maxPlaintext === 16384);
+});
+
+Deno.test("ClientHandshake: a server certificate without keyEncipherment fails with key_usage (alert 43) before any ClientKeyExchange", async () => {
+  class WatchingProvider extends SoftwareCryptoProvider {
+    premasters = 0;
+    override encryptPremaster(
+      ...args: Parameters<SoftwareCryptoProvider["encryptPremaster"]>
+    ): ReturnType<SoftwareCryptoProvider["encryptPremaster"]> {
+      this.premasters++;
+      return super.encryptPremaster(...args);
+    }
+  }
+  const provider = new WatchingProvider();
+  const chainPem = (await readTestdata("wrong-ku.pem")) + (await readTestdata("intermediate.pem"));
+  await expectFailure(
+    { chainPem },
+    isCertificateError("key_usage", AlertDescription.unsupported_certificate),
+    { provider },
+  );
+  assert.equal(provider.premasters, 0, "no premaster was made, so no ClientKeyExchange");
 });
