@@ -10,6 +10,7 @@
 import {
   AlertDescription,
   type CipherSuite,
+  constantTimeEqual,
   ContentType,
   ProtocolVersion,
   type RecordProtector,
@@ -158,13 +159,6 @@ function sendChangeCipherSpec(context: HandshakeContext): void {
     contentType: ContentType.change_cipher_spec,
     data: Uint8Array.of(1),
   });
-}
-
-function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 function checkServerFinished(

@@ -1,5 +1,6 @@
 /**
- * Byte-array helpers the host driver, the record protector and the emulator share.
+ * Byte-array helpers the host driver, the record protector and the emulator share (constant-time
+ * comparison is `@anchortls/record`'s `constantTimeEqual`).
  *
  * @module
  */
@@ -18,18 +19,4 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
     at += p.length;
   }
   return out;
-}
-
-/**
- * Compares two byte arrays touching every byte, whatever the first difference is (MACs, PINs).
- *
- * @param a One array.
- * @param b The other.
- * @returns True when equal.
- */
-export function equalConstantTime(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }

@@ -10,11 +10,12 @@
 import {
   AlertDescription,
   type CipherSuite,
+  constantTimeEqual,
   type RecordContext,
   type RecordProtector,
   TlsAlertError,
 } from "@anchortls/record";
-import { concatBytes, equalConstantTime } from "./_bytes.ts";
+import { concatBytes } from "./_bytes.ts";
 import type { TrustCore } from "./trust_core.ts";
 import { SeTemplate, TrustCoreAlgorithm } from "./trust_core_constants.ts";
 
@@ -217,7 +218,7 @@ export class ChipRecordProtector implements RecordProtector {
       const body = fragment.subarray(0, bodyLength);
       return await this.#session.exclusive(async (chip) => {
         const mac = await this.#mac(chip, concatBytes([macHeader(context, bodyLength), body]));
-        if (!equalConstantTime(mac, fragment.subarray(bodyLength))) throw badRecordMac();
+        if (!constantTimeEqual(mac, fragment.subarray(bodyLength))) throw badRecordMac();
         const plain = await this.#cipher(
           chip,
           false,
@@ -252,7 +253,7 @@ export class ChipRecordProtector implements RecordProtector {
       const contentLength = n - macLength - 1 - (bad ? 0 : padLength);
       const content = plain.subarray(0, contentLength);
       const mac = await this.#mac(chip, concatBytes([macHeader(context, contentLength), content]));
-      const macOk = equalConstantTime(
+      const macOk = constantTimeEqual(
         mac,
         plain.subarray(contentLength, contentLength + macLength),
       );

@@ -10,6 +10,7 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { rsaesPkcs1v15Encrypt, tls12Prf } from "@anchortls/handshake";
+import { constantTimeEqual } from "@anchortls/record";
 import {
   bigIntByteLength,
   bigIntToBytes,
@@ -50,7 +51,7 @@ import {
   UpdateBinary,
   VerifyPin,
 } from "./_commands.ts";
-import { concatBytes, equalConstantTime } from "./_bytes.ts";
+import { concatBytes } from "./_bytes.ts";
 import { type CommandApdu, decodeCommand } from "./command.ts";
 import { encodeResponse } from "./response.ts";
 import {
@@ -507,7 +508,7 @@ export class TrustCoreEmulator {
       return this.#ok(command);
     }
     const { aid } = SelectApplet.decode(command);
-    if (!equalConstantTime(aid, TRUST_CORE_AID)) return refuse(0x6a82);
+    if (!constantTimeEqual(aid, TRUST_CORE_AID)) return refuse(0x6a82);
     this.#selected = true;
     this.#forgetSession();
     return this.#ok(command);
@@ -519,7 +520,7 @@ export class TrustCoreEmulator {
     if (!command.data) return refuse(0x63c0 | pin.tries);
     const { paddedPin } = VerifyPin.decode(command);
     if (pin.tries === 0) return refuse(0x6983);
-    if (equalConstantTime(paddedPin, pin.value)) {
+    if (constantTimeEqual(paddedPin, pin.value)) {
       pin.tries = this.#pinTries;
       this.#verified.add(command.p2);
       return this.#ok(command);

@@ -298,19 +298,6 @@ export function paddingGoodMask(plain: Uint8Array, padLength: number, reserved: 
 }
 
 /**
- * Compares two MACs touching every byte, whatever the first difference is.
- *
- * @param a One MAC. @param b The other.
- * @returns True when equal.
- */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
-
-/**
  * The check of a decrypted MAC-then-encrypt record, in the shape of OpenSSL's and s2n's
  * Lucky 13 fixes: the padding is checked with masks, the MAC is computed with a constant
  * number of hash compressions (in JavaScript, with the same hash calls whatever the padding)

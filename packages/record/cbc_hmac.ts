@@ -10,6 +10,7 @@
  * @module
  */
 
+import { constantTimeEqual } from "./constant_time.ts";
 import { unsafe as aes } from "@noble/ciphers/aes.js";
 import {
   badRecordMac,
@@ -18,7 +19,6 @@ import {
   cbcEncryptInPlace,
   checkKeyLengths,
   checkPlaintextLength,
-  constantTimeEqual,
   describeProtector,
   encryptThenMacLengthOk,
   fillIv,

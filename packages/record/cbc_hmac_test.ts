@@ -488,13 +488,15 @@ Deno.test("WebCrypto protector: MAC-then-encrypt open never uses WebCrypto HMAC,
         const record = referenceRecord(keys, bytes(16, pad), tls, bytes(content, pad), pad);
         assert.equal(record.length, 16 + body);
         counts.add(
-          await countWebCryptoCompressions(async () => {
-            compressions.add(countCompressions(suite.macAlgorithm, () => {
-              const opened = p.open(tls, record);
-              assert.ok(opened instanceof Uint8Array, "opened synchronously, in JavaScript");
-              assert.equal(opened.length, content);
-            }));
-          }),
+          await countWebCryptoCompressions(() =>
+            Promise.try(() => {
+              compressions.add(countCompressions(suite.macAlgorithm, () => {
+                const opened = p.open(tls, record);
+                assert.ok(opened instanceof Uint8Array, "opened synchronously, in JavaScript");
+                assert.equal(opened.length, content);
+              }));
+            })
+          ),
         );
         const tampered = record.slice();
         tampered[20]! ^= 1;
@@ -607,6 +609,40 @@ Deno.test("MAC-then-encrypt open makes the same hash calls for every padding, va
       );
       const [trace] = traces.keys();
       assert.match(trace!, /process\(view\[/, "the trace sees the compressions");
+    }
+  }
+});
+
+Deno.test("Encrypt-then-MAC: a valid MAC over malformed padding is bad_record_mac on every protector", async () => {
+  for (const suite of suites) {
+    const keys = keysFor(suite, true);
+    const protectors: [string, RecordProtector][] = [
+      ["software", new CbcHmacProtector(keys)],
+      ["WebCrypto", await WebCryptoCbcHmacProtector.create({ ...keys, threshold: 0 })],
+    ];
+    for (const [padLength, body] of [[3, 64], [15, 4112], [200, 4112]] as const) {
+      // The last byte claims `padLength` bytes of padding, the bytes before it disagree.
+      const plain = bytes(body, padLength);
+      plain[body - 1] = padLength;
+      plain[body - 2] = padLength ^ 0xff;
+      const iv = bytes(16, 77);
+      const cipher = createCipheriv(`aes-${suite.encKeyLength * 8}-cbc`, keys.encKey, iv)
+        .setAutoPadding(false);
+      const ciphertext = new Uint8Array([...cipher.update(plain), ...cipher.final()]);
+      const encrypted = new Uint8Array([...iv, ...ciphertext]);
+      const header = new Uint8Array(13);
+      new DataView(header.buffer).setBigUint64(0, tls.sequence);
+      header.set([tls.type, 3, 3, encrypted.length >> 8, encrypted.length & 0xff], 8);
+      const mac = createHmac(suite.macAlgorithm, keys.macKey).update(header).update(encrypted)
+        .digest();
+      const record = new Uint8Array([...encrypted, ...mac]);
+      for (const [name, p] of protectors) {
+        await assert.rejects(
+          async () => await p.open(tls, record),
+          (e) => e instanceof TlsAlertError && e.description === AlertDescription.bad_record_mac,
+          `${suite.name} ${name} padding ${padLength}`,
+        );
+      }
     }
   }
 });

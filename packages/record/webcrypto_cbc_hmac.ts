@@ -14,7 +14,6 @@ import {
   cbcEncryptInPlace,
   checkKeyLengths,
   checkPlaintextLength,
-  constantTimeEqual,
   describeProtector,
   encryptThenMacLengthOk,
   fillIv,
@@ -24,6 +23,7 @@ import {
   unpadVerified,
   words,
 } from "./_cbc_common.ts";
+import { constantTimeEqual } from "./constant_time.ts";
 import { CbcHmacProtector, type CbcHmacProtectorOptions } from "./cbc_hmac.ts";
 import type { CipherSuite } from "./cipher_suite.ts";
 import type { RecordContext, RecordProtector } from "./protector.ts";

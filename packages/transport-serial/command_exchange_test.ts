@@ -34,6 +34,7 @@ Deno.test("exchange: failures and whether they need a reset", () => {
     [{}, "01" + "01", "framing", true], // a second ACK
     [{}, "01" + "800001" + "90", "framing", true], // no room for SW1 SW2
     [{}, "01" + "c0000000", "framing", true], // long-tag frame is not a response
+    [{}, "01" + "20", "framing", true], // a 1-byte tag (no length) is not a response
     [{}, "01" + "80000290000000", "framing", true], // trailing bytes
     [{}, "01" + "8fffff", "framing", true], // over the length cap
     [{ expect: "ack" }, "0101", "framing", true],
