@@ -127,6 +127,7 @@ class Connection implements TlsConnection {
   readonly #recordReader = new RecordReader({ versions: HEADER_VERSIONS });
   readonly #records: ReadableStreamDefaultReader<InboundRecord>;
   readonly #out: WritableStreamDefaultWriter<RecordWriterInput>;
+  readonly #recordWriter: RecordWriter;
   readonly #now: () => number;
   #failure: unknown;
   #sentCloseNotify = false;
@@ -155,6 +156,7 @@ class Connection implements TlsConnection {
     this.#records = transport.readable.pipeThrough(endOfTransport).pipeThrough(this.#recordReader)
       .getReader();
     const recordWriter = new RecordWriter();
+    this.#recordWriter = recordWriter;
     this.#flushed = recordWriter.readable.pipeTo(transport.writable, { preventClose: true })
       .catch(() => {});
     this.#out = recordWriter.writable.getWriter();
@@ -500,6 +502,10 @@ class Connection implements TlsConnection {
     const released = this.#core.abort();
     await this.#flush();
     await this.#records.cancel().catch(() => {});
+    // The record keys are not needed any more: wipe them (a flush that timed out left the
+    // writer open, so it is told directly).
+    this.#recordReader.destroy();
+    this.#recordWriter.destroy();
     try {
       await this.#transport.close();
     } catch {

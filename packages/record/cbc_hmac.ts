@@ -84,6 +84,7 @@ export class CbcHmacProtector implements RecordProtector {
   readonly #encryptThenMac: boolean;
   readonly #random: ((n: number) => Uint8Array) | undefined;
   readonly #macLength: number;
+  #destroyed = false;
   readonly #encSchedule: Uint32Array;
   readonly #decSchedule: Uint32Array;
   readonly #hmac: PrekeyedHmac;
@@ -123,6 +124,7 @@ export class CbcHmacProtector implements RecordProtector {
    * @throws {RangeError} When the plaintext is longer than 2^14 bytes.
    */
   seal(context: RecordContext, plaintext: Uint8Array): Uint8Array {
+    this.#checkUsable();
     const length = plaintext.length;
     checkPlaintextLength(length);
     const macLength = this.#macLength;
@@ -159,15 +161,22 @@ export class CbcHmacProtector implements RecordProtector {
    *   bad padding, wrong MAC.
    */
   open(context: RecordContext, fragment: Uint8Array): Uint8Array {
+    this.#checkUsable();
     return this.#encryptThenMac
       ? this.#openEncryptThenMac(context, fragment)
       : this.#openMacThenEncrypt(context, fragment);
   }
 
+  /** Refuses work once the keys are wiped: zero keys would make records that look valid. */
+  #checkUsable(): void {
+    if (this.#destroyed) throw new TypeError("record protector was destroyed");
+  }
+
   /**
-   * Wipes the key schedules and HMAC states; the protector cannot be used afterwards.
+   * Wipes the key schedules and HMAC states; seal and open throw afterwards.
    */
   destroy(): void {
+    this.#destroyed = true;
     this.#encSchedule.fill(0);
     this.#decSchedule.fill(0);
     this.#hmac.destroy();

@@ -49,6 +49,12 @@ export interface RecordProtector {
    * @throws {TlsAlertError} `bad_record_mac` for every authentication or padding failure.
    */
   open(context: RecordContext, fragment: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /**
+   * Wipes the key material held in host memory; the protector is unusable afterwards. The
+   * record streams call it when a key change or the end of the connection retires the
+   * protector. A protector whose keys live elsewhere (a chip) may omit it.
+   */
+  destroy?(): void;
 }
 
 /**

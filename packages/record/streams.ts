@@ -105,10 +105,19 @@ export class RecordReader extends TransformStream<Uint8Array, InboundRecord> {
    */
   setProtector(protector: RecordProtector, maxPlaintext?: number): void {
     if (maxPlaintext !== undefined) this.#limits = recordLimits(maxPlaintext);
+    if (protector !== this.#protector) this.#protector.destroy?.();
     this.#protector = protector;
     this.#sequence = new SequenceCounter(TLS_SEQUENCE_LIMIT);
     this.#waitForKeys?.resolve();
     this.#waitForKeys = undefined;
+  }
+
+  /**
+   * Wipes the current read protector's keys (at the end of the connection); records that
+   * arrive afterwards cannot be opened.
+   */
+  destroy(): void {
+    this.#protector.destroy?.();
   }
 }
 
@@ -208,6 +217,8 @@ function asMessage(input: Uint8Array | OutboundMessage): OutboundMessage {
  * ```
  */
 export class RecordWriter extends TransformStream<RecordWriterInput, Uint8Array> {
+  #protector: RecordProtector;
+
   /**
    * Creates a writer.
    *
@@ -216,24 +227,36 @@ export class RecordWriter extends TransformStream<RecordWriterInput, Uint8Array>
   constructor(options: RecordWriterOptions = {}) {
     const version = options.version ?? ProtocolVersion.tls12;
     let limit = (options.limits ?? DEFAULT_RECORD_LIMITS).maxPlaintext;
-    let protector = options.protector ?? new NullProtector();
     let sequence = new SequenceCounter(TLS_SEQUENCE_LIMIT);
     super({
       transform: async (input, controller) => {
         if ("protector" in input) {
-          protector = input.protector;
+          // Every record of the old state was sealed before this change was taken.
+          if (input.protector !== this.#protector) this.#protector.destroy?.();
+          this.#protector = input.protector;
           sequence = new SequenceCounter(TLS_SEQUENCE_LIMIT);
           if (input.maxPlaintext !== undefined) limit = checkedLimit(input.maxPlaintext);
           return;
         }
         const { type, data } = asMessage(input);
+        const protector = this.#protector;
         await sealInOrder(
           fragments(data, limit),
           (plaintext) => protector.seal({ type, version, sequence: sequence.next() }, plaintext),
           (_, fragment) => controller.enqueue(encodeTlsRecord({ type, version, fragment })),
         );
       },
+      flush: () => this.destroy(),
     });
+    this.#protector = options.protector ?? new NullProtector();
+  }
+
+  /**
+   * Wipes the current write protector's keys; closing the writable side does it too. Call it
+   * only once nothing more is to be written.
+   */
+  destroy(): void {
+    this.#protector.destroy?.();
   }
 }
 

@@ -383,3 +383,39 @@ Deno.test("RecordReader: setProtector with maxPlaintext refuses a larger record 
   );
   assert.deepEqual(seen, [512]);
 });
+
+Deno.test("record streams: a key change and the end of the stream destroy the retired protector", async () => {
+  const destroyed: string[] = [];
+  const named = (name: string): RecordProtector => ({
+    maxExpansion: 0,
+    seal: (_context, plaintext) => plaintext,
+    open: (_context, fragment) => fragment,
+    destroy: () => destroyed.push(name),
+  });
+  const writer = new RecordWriter({ protector: named("w0") });
+  const out = Array.fromAsync(writer.readable);
+  const w = writer.writable.getWriter();
+  await w.write(new Uint8Array(10));
+  await w.write({ protector: named("w1") });
+  assert.deepEqual(destroyed, ["w0"]);
+  await w.close();
+  await out;
+  assert.deepEqual(destroyed, ["w0", "w1"]);
+  const reader = new RecordReader({ protector: named("r0") });
+  reader.setProtector(named("r1"));
+  reader.destroy();
+  assert.deepEqual(destroyed, ["w0", "w1", "r0", "r1"]);
+  // A destroyed software protector refuses work instead of using zeroed keys.
+  const suite = CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256;
+  const p = new CbcHmacProtector({
+    suite,
+    encryptThenMac: true,
+    encKey: new Uint8Array(16).fill(1),
+    macKey: new Uint8Array(32).fill(2),
+  });
+  p.destroy();
+  assert.throws(
+    () => p.seal({ type: 23, version: 0x0303, sequence: 0n }, new Uint8Array(1)),
+    TypeError,
+  );
+});

@@ -83,6 +83,7 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
   readonly #aesKey: CryptoKey;
   readonly #macKey: CryptoKey;
   readonly #encSchedule: Uint32Array;
+  #destroyed = false;
   readonly #header = new MacHeader();
 
   private constructor(
@@ -139,6 +140,7 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
    * @throws {RangeError} When the plaintext is longer than 2^14 bytes.
    */
   seal(context: RecordContext, plaintext: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    if (this.#destroyed) throw new TypeError("record protector was destroyed");
     if (plaintext.length < this.#threshold) return this.#small.seal(context, plaintext);
     checkPlaintextLength(plaintext.length);
     return this.#encryptThenMac
@@ -156,6 +158,7 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
    *   fragments).
    */
   open(context: RecordContext, fragment: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    if (this.#destroyed) throw new TypeError("record protector was destroyed");
     // MAC-then-encrypt opens in JavaScript at every size: its MAC covers a padding-dependent
     // length, and only the constant-cost JavaScript check makes the same hash calls for every
     // padding; WebCrypto's per-call costs still showed 0.4–1.8 µs of padding dependence.
@@ -167,6 +170,7 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
 
   /** Wipes the key material held in JavaScript; the WebCryptoKeys become unreachable with it. */
   destroy(): void {
+    this.#destroyed = true;
     this.#small.destroy();
     this.#encSchedule.fill(0);
   }

@@ -383,6 +383,13 @@ export class DtlsClientCore {
       await this.#sendAlert(AlertLevel.warning, AlertDescription.user_canceled);
     }
     await this.#sendAlert(AlertLevel.warning, AlertDescription.close_notify);
+    this.#destroyKeys();
+  }
+
+  /** Wipes every epoch's record keys: the connection will send and open nothing more. */
+  #destroyKeys(): void {
+    for (const epoch of this.#writeEpochs.values()) epoch.protector.destroy?.();
+    for (const epoch of this.#readEpochs.values()) epoch.protector.destroy?.();
   }
 
   /** Handles one opened record; false when it was dropped as of no use. */
@@ -445,6 +452,7 @@ export class DtlsClientCore {
       }
       this.#state = "closed";
       this.#events.push({ kind: "closed" });
+      this.#destroyKeys();
       return true;
     }
     if (alert.level === AlertLevel.warning) return true;
@@ -454,6 +462,7 @@ export class DtlsClientCore {
         level: AlertLevel.fatal,
       }),
     );
+    this.#destroyKeys();
     return true;
   }
 
@@ -606,6 +615,7 @@ export class DtlsClientCore {
     const description = alertForError(error);
     await this.#failed(error);
     if (description !== undefined) await this.#sendAlert(AlertLevel.fatal, description);
+    this.#destroyKeys();
   }
 
   /** Ends the connection; a handshake cut short releases its secret handles. */
