@@ -1,0 +1,75 @@
+/**
+ * Checks that package layering stays one-way: each package's product code (everything but
+ * tests and test support) imports only the packages below it, never a `/testing` entry, and
+ * never another package's files by a relative path. Run by `deno task check`.
+ *
+ * ```sh
+ * deno run --allow-read tools/check_layering.ts
+ * ```
+ *
+ * @module
+ */
+
+/** Which packages each package's product code may import (DESIGN.md, "Layers"). */
+const ALLOWED: Readonly<Record<string, readonly string[]>> = {
+  record: [],
+  x509: [],
+  "transport-serial": [],
+  handshake: ["record", "x509"],
+  "multos-apdu": ["handshake", "record", "x509", "transport-serial"],
+  client: ["handshake", "record", "x509", "transport-serial"],
+};
+
+/** Files and folders that are tests or test support, allowed to import anything. */
+const TEST_SUPPORT = [
+  /_test\.ts$/,
+  /(^|\/)_test_[a-z_]+\.ts$/,
+  /(^|\/)testing\.ts$/,
+  /(^|\/)(testing|dtls_testing|hostile|interop|e2e|testdata)\//,
+];
+
+const root = new URL("../packages/", import.meta.url);
+
+async function* tsFiles(dir: URL, prefix = ""): AsyncGenerator<string> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = prefix + entry.name;
+    if (entry.isDirectory) yield* tsFiles(new URL(entry.name + "/", dir), path + "/");
+    else if (entry.name.endsWith(".ts")) yield path;
+  }
+}
+
+const IMPORT = /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)"([^"]+)"/g;
+
+const problems: string[] = [];
+for (const [pkg, allowed] of Object.entries(ALLOWED)) {
+  const dir = new URL(pkg + "/", root);
+  for await (const file of tsFiles(dir)) {
+    if (TEST_SUPPORT.some((pattern) => pattern.test(file))) continue;
+    const text = await Deno.readTextFile(new URL(file, dir));
+    for (const [, specifier] of text.matchAll(IMPORT)) {
+      const where = `packages/${pkg}/${file}`;
+      if (specifier!.startsWith("@anchortls/")) {
+        const [, target, ...subpath] = specifier!.split("/");
+        if (subpath.includes("testing")) {
+          problems.push(`${where}: product code imports test support ${specifier}`);
+        } else if (target !== pkg && !allowed.includes(target!)) {
+          problems.push(`${where}: ${pkg} may not import ${specifier} (allowed: ${allowed})`);
+        }
+      } else if (specifier!.startsWith(".")) {
+        const resolved = new URL(specifier!, new URL(file, dir)).href;
+        if (!resolved.startsWith(dir.href)) {
+          problems.push(`${where}: relative import ${specifier} leaves the package`);
+        }
+      }
+    }
+  }
+}
+
+const encoder = new TextEncoder();
+if (problems.length) {
+  Deno.stderr.writeSync(encoder.encode(problems.join("\n") + "\n"));
+  Deno.exit(1);
+}
+Deno.stdout.writeSync(
+  encoder.encode(`layering: ${Object.keys(ALLOWED).length} packages, imports one-way\n`),
+);
