@@ -1,7 +1,8 @@
 /**
  * Checks that package layering stays one-way: each package's product code (everything but
- * tests and test support) imports only the packages below it, never a `/testing` entry, and
- * never another package's files by a relative path. Run by `deno task check`.
+ * tests and test support) imports only the packages below it, never a `/testing` entry, never
+ * another package's files by a relative path, and no module of it imports itself back through
+ * others (no import circle). Run by `deno task check`.
  *
  * ```sh
  * deno run --allow-read tools/check_layering.ts
@@ -41,11 +42,17 @@ async function* tsFiles(dir: URL, prefix = ""): AsyncGenerator<string> {
 const IMPORT = /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)"([^"]+)"/g;
 
 const problems: string[] = [];
+/** Product modules and the product modules of the same package they import. */
+const graph = new Map<string, string[]>();
 for (const [pkg, allowed] of Object.entries(ALLOWED)) {
   const dir = new URL(pkg + "/", root);
   for await (const file of tsFiles(dir)) {
     if (TEST_SUPPORT.some((pattern) => pattern.test(file))) continue;
-    const text = await Deno.readTextFile(new URL(file, dir));
+    // Doc comments hold examples, not imports of the module.
+    const text = (await Deno.readTextFile(new URL(file, dir))).replace(/\/\*[\s\S]*?\*\//g, "");
+    const here = new URL(file, dir).href;
+    const edges: string[] = [];
+    graph.set(here, edges);
     for (const [, specifier] of text.matchAll(IMPORT)) {
       const where = `packages/${pkg}/${file}`;
       if (specifier!.startsWith("@anchortls/")) {
@@ -59,11 +66,31 @@ for (const [pkg, allowed] of Object.entries(ALLOWED)) {
         const resolved = new URL(specifier!, new URL(file, dir)).href;
         if (!resolved.startsWith(dir.href)) {
           problems.push(`${where}: relative import ${specifier} leaves the package`);
+        } else {
+          edges.push(resolved);
         }
       }
     }
   }
 }
+
+// Import circles, found by a depth-first walk (grey = on the current path).
+const state = new Map<string, "grey" | "black">();
+const short = (url: string) => url.slice(root.href.length);
+function walk(node: string, path: string[]): void {
+  state.set(node, "grey");
+  for (const next of graph.get(node) ?? []) {
+    if (!graph.has(next)) continue; // a test-support module, not walked
+    if (state.get(next) === "grey") {
+      const circle = [...path.slice(path.indexOf(next)), next].map(short);
+      problems.push(`import circle: ${circle.join(" → ")}`);
+    } else if (!state.has(next)) {
+      walk(next, [...path, next]);
+    }
+  }
+  state.set(node, "black");
+}
+for (const node of graph.keys()) if (!state.has(node)) walk(node, [node]);
 
 const encoder = new TextEncoder();
 if (problems.length) {

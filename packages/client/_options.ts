@@ -11,7 +11,7 @@ import {
 } from "@anchortls/handshake";
 import { type CipherSuite, cipherSuiteById } from "@anchortls/record";
 import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
-import type { ClientCertificateOptions, ConnectTlsOptions } from "./connect_tls.ts";
+import type { ClientCertificateOptions, CommonConnectOptions } from "./connect_options.ts";
 
 /**
  * Reads trust anchors given as PEM text, DER or parsed certificates.
@@ -63,19 +63,7 @@ export async function softwareProvider(
 }
 
 /** The options `connectTls` and `connectDtls` both take. */
-export type SharedConnectOptions = Pick<
-  ConnectTlsOptions,
-  | "hostname"
-  | "caCerts"
-  | "serverName"
-  | "clientCertificate"
-  | "provider"
-  | "suites"
-  | "encryptThenMac"
-  | "maxFragmentLength"
-  | "recordSizeLimit"
-  | "signal"
->;
+export type SharedConnectOptions = CommonConnectOptions & { readonly signal?: AbortSignal };
 
 /** The shared options checked and resolved into the settings both handshakes take. */
 export interface SharedSettings {

@@ -4,55 +4,16 @@
  * @module
  */
 
-import type { CryptoProvider, MaxFragmentLength } from "@anchortls/handshake";
 import type { RetransmitOptions } from "@anchortls/handshake/dtls";
-import type { CipherSuite } from "@anchortls/record";
-import type { Certificate } from "@anchortls/x509";
 import { resolveSharedOptions } from "./_options.ts";
-import type { ClientCertificateOptions } from "./connect_tls.ts";
+import type { CommonConnectOptions } from "./connect_options.ts";
 import { type DtlsConnection, startDtls } from "./dtls_connection.ts";
 import { connectUdp } from "./udp/mod.ts";
 
 /** Options for {@linkcode connectDtls}. */
-export interface ConnectDtlsOptions {
-  /** Host to connect to (name or address). */
-  readonly hostname: string;
+export interface ConnectDtlsOptions extends CommonConnectOptions {
   /** UDP port. */
   readonly port: number;
-  /**
-   * Trusted root certificates: PEM text (any number of CERTIFICATE blocks), DER, or parsed
-   * certificates.
-   */
-  readonly caCerts: readonly (string | Uint8Array | Certificate)[];
-  /** The name to send as SNI and to check in the certificate. @default {hostname} */
-  readonly serverName?: string;
-  /**
-   * A client certificate, used by the default software provider. Give it to your provider
-   * instead when you pass `provider`.
-   */
-  readonly clientCertificate?: ClientCertificateOptions;
-  /** Where the secrets live. @default {a software provider} */
-  readonly provider?: CryptoProvider;
-  /** Suites to offer, preferred first, as suite objects or code points. @default {all four} */
-  readonly suites?: readonly (CipherSuite | number)[];
-  /**
-   * Offer Encrypt-then-MAC. A provider that requires it (the chip's `full` policy) refuses
-   * `false`. @default {true}
-   */
-  readonly encryptThenMac?: boolean;
-  /**
-   * max_fragment_length to offer (RFC 6066): 512, 1024, 2048 or 4096 bytes per record both
-   * ways, if the server takes it (OpenSSL and GnuTLS do); `false` offers none.
-   * @default {2048 with a chip provider in `full`, whose records must fit one chip command;
-   *   none otherwise}
-   */
-  readonly maxFragmentLength?: MaxFragmentLength | false;
-  /**
-   * record_size_limit to offer (RFC 8449): the most plaintext bytes per record we take,
-   * 64..16384 (GnuTLS honours it); `false` offers none.
-   * @default {2048 with a chip provider in `full`; none otherwise}
-   */
-  readonly recordSizeLimit?: number | false;
   /**
    * Path MTU: most bytes of UDP payload per datagram. Handshake flights are fragmented to it
    * and each write must fit one datagram. @default {1200}

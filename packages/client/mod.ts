@@ -16,6 +16,7 @@
  * @module
  */
 
+export * from "./connect_options.ts";
 export * from "./connect_tls.ts";
 export * from "./connect_dtls.ts";
 export * from "./dtls_connection.ts";

@@ -19,11 +19,8 @@ import {
   CipherSuites,
   ContentType,
   ProtocolVersion,
-  type RecordProtector,
   TlsAlertError,
 } from "@anchortls/record";
-import type { Certificate } from "@anchortls/x509";
-import type { CryptoProvider } from "./crypto_provider.ts";
 import { encodeAlert } from "./messages/alert_message.ts";
 import { type ClientHello, encodeClientHello } from "./messages/client_hello.ts";
 import { type Extension, ExtensionType } from "./messages/extensions.ts";
@@ -36,9 +33,7 @@ import { HandshakeType } from "./messages/handshake_type.ts";
 import { decodeHelloVerifyRequest } from "./messages/hello_verify_request.ts";
 import {
   fragmentExtensions,
-  type FragmentLimits,
   type FragmentOffer,
-  type MaxFragmentLength,
   maxFragmentLengthWithin,
 } from "./fragment_limits.ts";
 import { OFFERED_SIGNATURE_SCHEMES } from "./signature_scheme.ts";
@@ -46,6 +41,14 @@ import { isSessionResumable, type TlsSession, trustAnchorDigest } from "./sessio
 import { Transcript } from "./transcript.ts";
 import { isIpLiteral } from "./server_name.ts";
 import { ExpectServerHello, type HandshakeContext, type State } from "./client_states.ts";
+import type { ClientHandshakeConfig, HandshakeAction, HandshakeEvent } from "./handshake_types.ts";
+
+export type {
+  ClientHandshakeConfig,
+  HandshakeAction,
+  HandshakeEvent,
+  HandshakeInfo,
+} from "./handshake_types.ts";
 
 /** The suites we offer by default, preferred first. */
 export const DEFAULT_CIPHER_SUITES: readonly CipherSuite[] = [
@@ -54,113 +57,6 @@ export const DEFAULT_CIPHER_SUITES: readonly CipherSuite[] = [
   CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
   CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA,
 ];
-
-/** Configuration of one client handshake. */
-export interface ClientHandshakeConfig {
-  /** Holds the secrets and the client key. */
-  readonly provider: CryptoProvider;
-  /** Trusted roots for the server's chain. */
-  readonly trustAnchors: readonly Certificate[];
-  /**
-   * The server's name: sent as server_name (unless it is an IP literal) and checked against
-   * the certificate. Without it, only the chain is checked.
-   */
-  readonly serverName?: string;
-  /** Suites to offer, preferred first. @default {DEFAULT_CIPHER_SUITES} */
-  readonly suites?: readonly CipherSuite[];
-  /**
-   * Offer Encrypt-then-MAC. A provider whose `recordRequirements` demand it refuses `false`.
-   * @default {true}
-   */
-  readonly encryptThenMac?: boolean;
-  /**
-   * max_fragment_length to offer (RFC 6066): 512, 1024, 2048 or 4096 bytes of plaintext per
-   * record both ways, if the server takes it; `false` offers none.
-   * @default {the largest within the provider's `recordRequirements`; none without them}
-   */
-  readonly maxFragmentLength?: MaxFragmentLength | false;
-  /**
-   * record_size_limit to offer (RFC 8449): the most plaintext bytes per record we accept,
-   * 64..16384; `false` offers none.
-   * @default {the provider's `recordRequirements.maxPlaintext`; none without them}
-   */
-  readonly recordSizeLimit?: number | false;
-  /** A session to offer for resumption; ignored unless it belongs to `provider`. */
-  readonly session?: TlsSession;
-  /** How handshake messages are framed. @default {new TlsHandshakeFraming()} */
-  readonly framing?: HandshakeFraming;
-  /**
-   * The protocol: DTLS 1.2 (0xfefd) puts a cookie field in the ClientHello and answers a
-   * HelloVerifyRequest; pair it with a DTLS framing. @default {ProtocolVersion.tls12}
-   */
-  readonly version?: typeof ProtocolVersion.tls12 | typeof ProtocolVersion.dtls12;
-}
-
-/** What a finished handshake established. */
-export interface HandshakeInfo {
-  /** Always `"TLSv1.2"`. */
-  readonly version: "TLSv1.2";
-  /** The negotiated suite. */
-  readonly suite: CipherSuite;
-  /** True when the server echoed encrypt_then_mac. */
-  readonly encryptThenMac: boolean;
-  /** True when the master secret is bound to the handshake (RFC 7627). */
-  readonly extendedMasterSecret: boolean;
-  /** True when this was an abbreviated handshake resuming a session. */
-  readonly resumed: boolean;
-  /** True when the server signalled RFC 5746 support. */
-  readonly secureRenegotiation: boolean;
-  /** The validated server chain, leaf first, anchor last. */
-  readonly peerCertificates: readonly Certificate[];
-  /** True when we sent a non-empty client certificate chain. */
-  readonly clientCertificateSent: boolean;
-  /** Plaintext bytes per record each way, and the extension that set them. */
-  readonly fragmentLimits: FragmentLimits;
-  /** A session to resume later; present only with EMS and a non-empty session ID. */
-  readonly session: TlsSession | undefined;
-}
-
-/** An input to {@linkcode ClientHandshake.handle}: the content of one record, and the time. */
-export interface HandshakeEvent {
-  /** `handshake` or `change_cipher_spec` record content, already unprotected. */
-  readonly type: typeof ContentType.handshake | typeof ContentType.change_cipher_spec;
-  /** The record's content. */
-  readonly data: Uint8Array;
-  /** The current time in ms since the epoch (certificate validity, session lifetime). */
-  readonly now: number;
-}
-
-/** One thing the driver must do, in the order given. */
-export type HandshakeAction =
-  | {
-    /** Send `data` as one or more records of `contentType` under the current write keys. */
-    readonly kind: "send";
-    readonly contentType: ContentType;
-    readonly data: Uint8Array;
-  }
-  | {
-    /**
-     * Protect everything sent from now on with this protector, in records of at most
-     * `maxPlaintext` bytes; sequence numbers restart.
-     */
-    readonly kind: "install_write";
-    readonly protector: RecordProtector;
-    readonly maxPlaintext: number;
-  }
-  | {
-    /**
-     * Unprotect everything received from now on with this one; a record of more than
-     * `maxPlaintext` bytes is a `record_overflow`. Sequence numbers restart.
-     */
-    readonly kind: "install_read";
-    readonly protector: RecordProtector;
-    readonly maxPlaintext: number;
-  }
-  | {
-    /** The handshake is finished; application data may flow. */
-    readonly kind: "complete";
-    readonly info: HandshakeInfo;
-  };
 
 /**
  * A TLS 1.2 client handshake as a state machine.

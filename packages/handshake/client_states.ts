@@ -24,7 +24,7 @@ import {
 } from "@anchortls/x509";
 import type { MasterSecretHandle, PremasterHandle } from "./crypto_provider.ts";
 import type { MasterSecretContext } from "./key_schedule.ts";
-import type { ClientHandshakeConfig, HandshakeAction, HandshakeInfo } from "./client_handshake.ts";
+import type { ClientHandshakeConfig, HandshakeAction, HandshakeInfo } from "./handshake_types.ts";
 import { decodeCertificate, encodeCertificate } from "./messages/certificate.ts";
 import {
   type CertificateRequest,

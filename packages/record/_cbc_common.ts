@@ -8,6 +8,7 @@
 
 import { unsafe as aes } from "@noble/ciphers/aes.js";
 import { AlertDescription, TlsAlertError } from "./alert.ts";
+import { eqMask, ltMask, MAX_PADDING } from "./_masks.ts";
 import type { PrekeyedHmac } from "./_prekeyed_hmac.ts";
 import type { CipherSuite } from "./cipher_suite.ts";
 import type { RecordContext } from "./protector.ts";
@@ -18,8 +19,6 @@ export const BLOCK = 16;
 export const MAX_PLAINTEXT = 1 << 14;
 /** Largest protected fragment (RFC 5246 §6.2.3). */
 export const MAX_CIPHERTEXT = MAX_PLAINTEXT + 2048;
-/** The largest padding TLS allows: padding_length is one byte (RFC 5246 §6.2.3.2). */
-export const MAX_PADDING = 255;
 
 /**
  * Refuses a plaintext longer than a record may carry.
@@ -214,26 +213,6 @@ export function cbcDecryptInPlace(schedule: Uint32Array, w: Uint32Array, end: nu
     p2 = c2;
     p3 = c3;
   }
-}
-
-/**
- * A mask of all ones (-1) when a < b, else 0; for 0 ≤ a, b < 2^31, without a branch.
- *
- * @param a Left operand. @param b Right operand.
- * @returns 0 or -1.
- */
-export function ltMask(a: number, b: number): number {
-  return (a - b) >> 31;
-}
-
-/**
- * A mask of all ones when a === b, else 0; for 0 ≤ a, b < 2^31, without a branch.
- *
- * @param a Left operand. @param b Right operand.
- * @returns 0 or -1.
- */
-export function eqMask(a: number, b: number): number {
-  return ((a ^ b) - 1) >> 31;
 }
 
 /** @returns The one error every decryption failure becomes. */

@@ -9,7 +9,7 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { eqMask, ltMask, MAX_PADDING } from "./_cbc_common.ts";
+import { eqMask, ltMask, MAX_PADDING } from "./_masks.ts";
 
 /**
  * The noble hash methods we use on pre-keyed states. `process`, `get` and `roundClean` are

@@ -9,7 +9,12 @@
  */
 
 import assert from "node:assert/strict";
-import { ConnectionClosedError, type DtlsConnection, TlsAlertError } from "@anchortls/client";
+import {
+  CertificateError,
+  ConnectionClosedError,
+  type DtlsConnection,
+  TlsAlertError,
+} from "@anchortls/client";
 import {
   fixedPki,
   fixedPkiFile,
@@ -168,6 +173,27 @@ Deno.test("DTLS openssl s_server: a message larger than the MTU allows is refuse
     } finally {
       await dtls.close();
     }
+  } finally {
+    await peer.stop();
+  }
+});
+
+Deno.test("DTLS openssl s_server: a wrong serverName fails with hostname_mismatch, and the server sees alert 42", async () => {
+  const peer = await startOpenSslServer({
+    pki: fixedPki,
+    dtls: true,
+    mtu: 1400,
+    extraArgs: ["-trace"],
+  });
+  try {
+    const dtls = await connectToPeer(peer, { serverName: "not-localhost.example" });
+    await assert.rejects(
+      dtls.handshake,
+      (e) => e instanceof CertificateError && e.reason === "hostname_mismatch" && e.alert === 42,
+    );
+    await dtls.close();
+    // s_server reports what it received: our fatal bad_certificate (42).
+    await peer.waitFor(/SSL alert number 42/);
   } finally {
     await peer.stop();
   }

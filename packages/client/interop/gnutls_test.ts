@@ -262,3 +262,15 @@ Deno.test("gnutls-serv: record_size_limit (RFC 8449) is taken over max_fragment_
     assert.equal(none.fragmentLimits.negotiatedBy, "none");
   });
 });
+
+Deno.test("gnutls-serv: without serverName an IP hostname is checked against the certificate's IP SAN", async () => {
+  await withGnutls({}, async (peer) => {
+    // gnutls-serv listens on every address; the leaf names IP 127.0.0.1 only.
+    const info = await echo({ hostname: "127.0.0.1", port: peer.port, caCerts: [root] });
+    assert.ok(info.peerCertificates.length > 0);
+    await assert.rejects(
+      echo({ hostname: "127.0.0.2", port: peer.port, caCerts: [root] }),
+      (e) => e instanceof CertificateError && e.reason === "hostname_mismatch",
+    );
+  });
+});

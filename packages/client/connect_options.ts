@@ -1,0 +1,58 @@
+/**
+ * The options `connectTls` and `connectDtls` share: where to connect, whom to trust, which
+ * secrets to use and what to negotiate.
+ *
+ * @module
+ */
+
+import type { CryptoProvider, MaxFragmentLength } from "@anchortls/handshake";
+import type { CipherSuite } from "@anchortls/record";
+import type { Certificate } from "@anchortls/x509";
+
+/** A client certificate for a software provider. */
+export interface ClientCertificateOptions {
+  /** The chain, leaf first: PEM text with one or more CERTIFICATE blocks, or DER certificates. */
+  readonly certificateChain: string | readonly Uint8Array[];
+  /** The private key: PEM (`PRIVATE KEY` or `RSA PRIVATE KEY`) or PKCS#8 DER. */
+  readonly privateKey: string | Uint8Array;
+}
+
+/** What {@linkcode ConnectTlsOptions} and {@linkcode ConnectDtlsOptions} have in common. */
+export interface CommonConnectOptions {
+  /** Host to connect to (name or address). */
+  readonly hostname: string;
+  /**
+   * Trusted root certificates: PEM text (any number of CERTIFICATE blocks), DER, or parsed
+   * certificates.
+   */
+  readonly caCerts: readonly (string | Uint8Array | Certificate)[];
+  /** The name to send as SNI and to check in the certificate. @default {hostname} */
+  readonly serverName?: string;
+  /**
+   * A client certificate, used by the default software provider. Give it to your provider
+   * instead when you pass `provider`.
+   */
+  readonly clientCertificate?: ClientCertificateOptions;
+  /** Where the secrets live. @default {a software provider} */
+  readonly provider?: CryptoProvider;
+  /** Suites to offer, preferred first, as suite objects or code points. @default {all four} */
+  readonly suites?: readonly (CipherSuite | number)[];
+  /**
+   * Offer Encrypt-then-MAC. A provider that requires it (the chip's `full` policy) refuses
+   * `false`. @default {true}
+   */
+  readonly encryptThenMac?: boolean;
+  /**
+   * max_fragment_length to offer (RFC 6066): 512, 1024, 2048 or 4096 bytes per record both
+   * ways, if the server takes it (OpenSSL and GnuTLS do); `false` offers none.
+   * @default {2048 with a chip provider in `full`, whose records must fit one chip command;
+   *   none otherwise}
+   */
+  readonly maxFragmentLength?: MaxFragmentLength | false;
+  /**
+   * record_size_limit to offer (RFC 8449): the most plaintext bytes per record we take,
+   * 64..16384 (GnuTLS honours it); `false` offers none.
+   * @default {2048 with a chip provider in `full`; none otherwise}
+   */
+  readonly recordSizeLimit?: number | false;
+}
