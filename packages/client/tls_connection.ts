@@ -7,6 +7,7 @@
 
 import {
   alertForError,
+  AlertPolicy,
   ClientHandshake,
   type ClientHandshakeConfig,
   type HandshakeAction,
@@ -85,12 +86,7 @@ const HEADER_VERSIONS = [0x0300, 0x0301, 0x0302, 0x0303];
 /** How long closing waits for queued records to reach a peer that does not read. */
 const FLUSH_TIMEOUT_MS = 1000;
 
-/**
- * Most warning alerts accepted in a row (OpenSSL's MAX_WARN_ALERT_COUNT): a peer streaming
- * them would otherwise keep the connection busy forever without a byte of progress. Any other
- * record resets the count; one more is `unexpected_message`.
- */
-export const MAX_CONSECUTIVE_WARNING_ALERTS = 5;
+export { MAX_CONSECUTIVE_WARNING_ALERTS } from "@anchortls/handshake";
 
 /**
  * Most empty application data records accepted in a row (OpenSSL's MAX_EMPTY_RECORDS): some
@@ -137,7 +133,7 @@ class Connection implements TlsConnection {
   #writeError: unknown;
   #outClosed = false;
   #transportEnded = false;
-  #warningsInARow = 0;
+  readonly #alerts = new AlertPolicy();
   #emptyRecordsInARow = 0;
   readonly #flushed: Promise<void>;
 
@@ -293,7 +289,7 @@ class Connection implements TlsConnection {
       if (done) return undefined;
       // Only a record with content is progress: alternating warnings and empty records
       // must not reset each other's count.
-      if (value.type !== ContentType.alert && value.fragment.length > 0) this.#warningsInARow = 0;
+      if (value.type !== ContentType.alert && value.fragment.length > 0) this.#alerts.progress();
       // Older header versions are tolerated only until the ServerHello settled TLS 1.2
       // (RFC 5246 Appendix E.1); from the next record on, every record must say 1.2.
       if (this.#core.versionSettled && value.version !== ProtocolVersion.tls12) {
@@ -316,35 +312,14 @@ class Connection implements TlsConnection {
   }
 
   /** Handles an alert record; returns true for close_notify, throws for fatal alerts. */
+  /** Applies the alert policy; true when the peer closed, throws when the alert ends us. */
   #peerAlert(fragment: Uint8Array, handshaking: boolean): boolean {
     if (fragment.length !== 2) {
       throw new TlsAlertError(AlertDescription.decode_error, "alert record is not two bytes");
     }
-    const [level, description] = [fragment[0]!, fragment[1]!];
-    if (description === AlertDescription.close_notify) {
-      if (handshaking) {
-        throw new TlsAlertError(description, "during the handshake", {
-          fromPeer: true,
-          level: AlertLevel.warning,
-        });
-      }
-      return true;
-    }
-    if (
-      level !== AlertLevel.warning || description === AlertDescription.user_canceled && handshaking
-    ) {
-      throw new TlsAlertError(description, undefined, {
-        fromPeer: true,
-        level: level === AlertLevel.warning ? AlertLevel.warning : AlertLevel.fatal,
-      });
-    }
-    if (++this.#warningsInARow > MAX_CONSECUTIVE_WARNING_ALERTS) {
-      throw new TlsAlertError(
-        AlertDescription.unexpected_message,
-        `${this.#warningsInARow} warning alerts in a row`,
-      );
-    }
-    return false;
+    const outcome = this.#alerts.received(fragment[0]!, fragment[1]!, handshaking);
+    if (outcome.kind === "failed") throw outcome.error;
+    return outcome.kind === "closed";
   }
 
   async #pull(controller: ReadableByteStreamController): Promise<void> {

@@ -30,6 +30,7 @@ export * from "./messages/hello_verify_request.ts";
 export * from "./messages/server_hello.ts";
 export * from "./messages/simple_messages.ts";
 export * from "./alert_mapping.ts";
+export * from "./alert_policy.ts";
 export * from "./handshake_timeout.ts";
 export * from "./client_handshake.ts";
 export type { FragmentLimits, MaxFragmentLength } from "./fragment_limits.ts";
@@ -40,6 +41,7 @@ export * from "./server_name.ts";
 // Types from the packages below this one that appear in this package's signatures, so its
 // documentation is complete without them.
 export type {
+  AlertDescription,
   AlertLevel,
   CipherSuite,
   ContentType,
@@ -47,6 +49,7 @@ export type {
   Reader,
   RecordContext,
   RecordProtector,
+  TlsAlertError,
   Writer,
 } from "@anchortls/record";
 export type {

@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { HandshakeType } from "@anchortls/handshake";
+import { HandshakeType, MAX_CONSECUTIVE_WARNING_ALERTS } from "@anchortls/handshake";
 import { encodeDtlsHandshakeFragment } from "@anchortls/handshake/dtls";
 import {
   AlertDescription,
@@ -380,7 +380,7 @@ Deno.test("hostile DTLS: application data before the server Finished is dropped,
   assert.ok(stats.dropped >= 1, JSON.stringify(stats));
 });
 
-Deno.test("hostile DTLS: a renegotiation request gets no_renegotiation and an alert storm is shrugged off", async () => {
+Deno.test("hostile DTLS: a renegotiation request gets no_renegotiation; a few warnings pass, a storm ends the connection as in TLS", async () => {
   const { error, value, alerts } = await playDtls(
     async (peer) => {
       const hs = new DtlsServerHandshake(peer);
@@ -391,8 +391,8 @@ Deno.test("hostile DTLS: a renegotiation request gets no_renegotiation and an al
       );
       const answer = await peer.readRecord();
       assert.equal(answer?.type, ContentType.alert);
-      // Warnings carry no state in DTLS: each is one authenticated datagram, dropped.
-      for (let i = 0; i < 200; i++) {
+      // Up to the limit, warnings pass (data resets the count)…
+      for (let i = 0; i < MAX_CONSECUTIVE_WARNING_ALERTS; i++) {
         await peer.send(ContentType.alert, Uint8Array.of(AlertLevel.warning, 100));
       }
       await peer.send(ContentType.application_data, encoder.encode("still here"));
@@ -408,5 +408,29 @@ Deno.test("hostile DTLS: a renegotiation request gets no_renegotiation and an al
   assert.deepEqual(alerts, [{
     level: AlertLevel.warning,
     description: AlertDescription.no_renegotiation,
+  }]);
+
+  // …and a storm of them is the same unexpected_message as in TLS (one alert policy).
+  const storm = await playDtls(
+    async (peer) => {
+      const hs = new DtlsServerHandshake(peer);
+      await hs.complete();
+      for (let i = 0; i < 200; i++) {
+        await peer.send(ContentType.alert, Uint8Array.of(AlertLevel.warning, 100));
+      }
+    },
+    async (dtls) => {
+      await dtls.handshake;
+      await dtls.readable.getReader().read();
+    },
+  );
+  assert.ok(
+    storm.error instanceof TlsAlertError &&
+      storm.error.description === AlertDescription.unexpected_message,
+    `expected unexpected_message, got ${storm.error}`,
+  );
+  assert.deepEqual(storm.alerts, [{
+    level: AlertLevel.fatal,
+    description: AlertDescription.unexpected_message,
   }]);
 });

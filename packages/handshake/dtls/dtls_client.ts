@@ -25,9 +25,9 @@ import {
   ReplayWindow,
   SequenceCounter,
   splitDatagram,
-  TlsAlertError,
 } from "@anchortls/record";
 import { alertForError } from "../alert_mapping.ts";
+import { AlertPolicy } from "../alert_policy.ts";
 import {
   ClientHandshake,
   type ClientHandshakeConfig,
@@ -144,6 +144,7 @@ export class DtlsClientCore {
   readonly #framing = new DtlsHandshakeFraming();
   readonly #handshake: ClientHandshake;
   readonly #reassembler = new DtlsReassembler();
+  readonly #alertPolicy = new AlertPolicy();
   readonly #writeEpochs = new Map<number, WriteEpoch>();
   readonly #readEpochs = new Map<number, ReadEpoch>();
   readonly #outbox: Uint8Array[] = [];
@@ -296,6 +297,9 @@ export class DtlsClientCore {
       // §4.1.2.6): an epoch-0 record has no MAC, so a forged one with a far-ahead sequence
       // number must not push the server's genuine flight out of the window.
       if (consumed) epoch.window.mark(record.sequenceNumber);
+      if (consumed && record.type !== ContentType.alert && plaintext.length > 0) {
+        this.#alertPolicy.progress();
+      }
     }
   }
 
@@ -440,28 +444,24 @@ export class DtlsClientCore {
     try {
       alert = decodeAlert(plaintext);
     } catch {
+      // A malformed record is dropped in DTLS, never fatal (RFC 6347 §4.1.2.7).
       this.#dropped++;
       return false;
     }
-    if (alert.description === AlertDescription.close_notify) {
-      if (this.#state === "handshaking") {
-        await this.#failed(
-          new TlsAlertError(alert.description, "during the handshake", { fromPeer: true }),
-        );
-        return true;
-      }
+    const outcome = this.#alertPolicy.received(
+      alert.level,
+      alert.description,
+      this.#state === "handshaking",
+    );
+    if (outcome.kind === "ignored") return true;
+    if (outcome.kind === "closed") {
       this.#state = "closed";
       this.#events.push({ kind: "closed" });
-      this.#destroyKeys();
-      return true;
+    } else if (outcome.error.fromPeer) {
+      await this.#failed(outcome.error);
+    } else {
+      await this.#fail(outcome.error);
     }
-    if (alert.level === AlertLevel.warning) return true;
-    await this.#failed(
-      new TlsAlertError(alert.description, undefined, {
-        fromPeer: true,
-        level: AlertLevel.fatal,
-      }),
-    );
     this.#destroyKeys();
     return true;
   }
