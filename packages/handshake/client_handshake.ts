@@ -39,7 +39,7 @@ import {
 import { OFFERED_SIGNATURE_SCHEMES } from "./signature_scheme.ts";
 import { isSessionResumable, type TlsSession, trustAnchorDigest } from "./session_cache.ts";
 import { Transcript } from "./transcript.ts";
-import { isIpLiteral } from "./server_name.ts";
+import { parseServerName, type ServerName } from "./server_name.ts";
 import { ExpectServerHello, type HandshakeContext, type State } from "./client_states.ts";
 import type { ClientHandshakeConfig, HandshakeAction, HandshakeEvent } from "./handshake_types.ts";
 
@@ -154,8 +154,11 @@ export class ClientHandshake {
       : undefined;
     const clientRandom = await config.provider.random(32);
     const fragmentOffer = offeredFragments(config);
+    const serverName = config.serverName === undefined
+      ? undefined
+      : parseServerName(config.serverName);
     const extensions = [
-      ...clientHelloExtensions(config.serverName, encryptThenMac),
+      ...clientHelloExtensions(serverName, encryptThenMac),
       ...fragmentExtensions(fragmentOffer),
     ];
     const version = config.version ?? ProtocolVersion.tls12;
@@ -176,6 +179,7 @@ export class ClientHandshake {
       suites,
       offeredExtensions: new Set(extensions.map((e) => e.type)),
       fragmentOffer,
+      serverName,
       trustDigest,
       clientRandom,
       offeredSession: session,
@@ -374,13 +378,13 @@ function abortedError(cause?: unknown): DOMException {
 }
 
 function clientHelloExtensions(
-  serverName: string | undefined,
+  serverName: ServerName | undefined,
   encryptThenMac: boolean,
 ): Extension[] {
   const encoder = new TextEncoder();
   const extensions: Extension[] = [];
-  if (serverName && !isIpLiteral(serverName)) {
-    const name = encoder.encode(serverName.replace(/\.$/, ""));
+  if (serverName?.kind === "dns" && serverName.name !== "") {
+    const name = encoder.encode(serverName.name);
     const list = new Uint8Array(5 + name.length);
     new DataView(list.buffer).setUint16(0, 3 + name.length);
     list[2] = 0; // host_name

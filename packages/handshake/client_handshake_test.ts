@@ -592,3 +592,14 @@ Deno.test("ClientHandshake: a server certificate without keyEncipherment fails w
   );
   assert.equal(provider.premasters, 0, "no premaster was made, so no ClientKeyExchange");
 });
+
+Deno.test("parseServerName: one answer to 'is this an IP literal' — x509's parser", async () => {
+  const { parseServerName, isIpLiteral } = await import("./server_name.ts");
+  assert.deepEqual(parseServerName("localhost."), { kind: "dns", name: "localhost" });
+  assert.deepEqual(parseServerName("[::1]"), { kind: "ip", address: "::1" });
+  assert.deepEqual(parseServerName("10.1.2.3"), { kind: "ip", address: "10.1.2.3" });
+  // Not addresses: the old pattern took each of these for one.
+  for (const name of ["999.1.1.1", "a:b", "1.2.3.4.5"]) {
+    assert.equal(isIpLiteral(name), false, name);
+  }
+});

@@ -47,7 +47,7 @@ import {
 } from "./messages/simple_messages.ts";
 import type { TlsSession } from "./session_cache.ts";
 import type { Transcript } from "./transcript.ts";
-import { isIpLiteral } from "./server_name.ts";
+import type { ServerName } from "./server_name.ts";
 
 /** What every state may read and append to. */
 export interface HandshakeContext {
@@ -55,6 +55,8 @@ export interface HandshakeContext {
   readonly suites: readonly CipherSuite[];
   readonly offeredExtensions: ReadonlySet<number>;
   readonly fragmentOffer: FragmentOffer;
+  /** The configured server name, parsed once: SNI and the certificate check both use it. */
+  readonly serverName: ServerName | undefined;
   /** Digest of the trust anchors, recorded in the session this handshake makes. */
   readonly trustDigest: string;
   readonly clientRandom: Uint8Array;
@@ -114,12 +116,12 @@ class VerifiedServer {
       throw new TlsAlertError(AlertDescription.bad_certificate, "server sent no certificate");
     }
     const [leaf, ...intermediates] = parseCertificateChain(ders);
-    const name = context.config.serverName?.replace(/\.$/, "");
+    const name = context.serverName;
     const target = name === undefined
       ? {}
-      : isIpLiteral(name)
-      ? { ip: name.replace(/^\[|\]$/g, "") }
-      : { hostname: name };
+      : name.kind === "ip"
+      ? { ip: name.address }
+      : { hostname: name.name };
     const path = await verifyChain({
       leaf: leaf!,
       intermediates,
