@@ -23,13 +23,25 @@
  *   reference record, whose difference shows the noise, and the reference record one block
  *   longer, which shows how small a real difference the loop resolves; last, valid minus
  *   invalid padding of the same length averaged over all lengths, with its standard error.
- *   `ROUNDS=n` sets the number of rounds (default 200).
+ *   `ROUNDS=n` sets the number of rounds (default 200);
+ * - `SIZES=1 deno run -A bench/lucky13_bench.ts`: both protectors (`CbcHmacProtector` and
+ *   `WebCryptoCbcHmacProtector` with its default threshold, whose MAC-then-encrypt open runs the
+ *   same constant-cost JavaScript check) at records of 64, 1400, 4096 and 16384 bytes: per row
+ *   the reference time, an A/A control (the reference against an independent copy of itself:
+ *   the noise), and valid − invalid padding averaged over 16 padding lengths with its standard
+ *   error — the residue to read against that noise.
  *
  * @module
  */
 
 import { createCipheriv } from "node:crypto";
-import { CbcHmacProtector, type CipherSuite, CipherSuites } from "@anchortls/record";
+import {
+  CbcHmacProtector,
+  type CipherSuite,
+  CipherSuites,
+  type RecordProtector,
+  WebCryptoCbcHmacProtector,
+} from "@anchortls/record";
 
 /** Ciphertext bytes after the explicit IV: room for a MAC and up to 256 bytes of padding. */
 const BODY = 512;
@@ -91,7 +103,7 @@ function longer(reference: Case): Case {
 }
 
 /** Opens one record; true when it authenticated (never, for these records). */
-function opens(protector: CbcHmacProtector, fragment: Uint8Array): boolean {
+function opens(protector: RecordProtector, fragment: Uint8Array): boolean {
   try {
     protector.open(context, fragment);
     return true;
@@ -105,7 +117,88 @@ const suites = [
   CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256,
 ];
 
-if (!import.meta.main) {
+/** MtE records of `body` ciphertext bytes, valid and invalid padding at `lengths`. */
+function recordsOf(
+  encKey: Uint8Array,
+  body: number,
+  lengths: readonly number[],
+): { valid: Case[]; invalid: Case[] } {
+  const valid: Case[] = [];
+  const invalid: Case[] = [];
+  for (const length of lengths) {
+    const good = crypto.getRandomValues(new Uint8Array(body));
+    good.fill(length, body - 1 - length);
+    valid.push({ name: `valid ${length}`, fragment: encrypt(encKey, good) });
+    const bad = crypto.getRandomValues(new Uint8Array(body));
+    bad[body - 1] = length;
+    bad.fill(length ^ 1, body - 1 - length, body - 1);
+    invalid.push({ name: `invalid ${length}`, fragment: encrypt(encKey, bad) });
+  }
+  return { valid, invalid };
+}
+
+/** The `SIZES=1` table: both protectors, four record sizes, an A/A control per row. */
+async function sizesTable(rounds: number): Promise<void> {
+  const out = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+  const median = (xs: number[]) => {
+    const s = xs.toSorted((a, b) => a - b);
+    return (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
+  };
+  out(
+    "| suite | protector | record B | reference µs | A/A control Δ µs | valid − invalid µs (± s.e.) |",
+  );
+  out(
+    "| ----- | --------- | -------- | ------------ | ---------------- | --------------------------- |",
+  );
+  for (const suite of suites) {
+    const encKey = crypto.getRandomValues(new Uint8Array(suite.encKeyLength));
+    const macKey = crypto.getRandomValues(new Uint8Array(suite.macLength));
+    const keys = { suite, encryptThenMac: false, encKey, macKey };
+    const protectors: [string, RecordProtector][] = [
+      ["CbcHmacProtector", new CbcHmacProtector(keys)],
+      ["WebCryptoCbcHmacProtector", await WebCryptoCbcHmacProtector.create(keys)],
+    ];
+    for (const size of [64, 1400, 4096, 16384]) {
+      // Ciphertext after the IV, whole blocks; padding up to what the record can hold.
+      const body = Math.floor((size - 16) / 16) * 16;
+      const most = Math.min(255, body - suite.macLength - 1);
+      const lengths = Array.from({ length: 16 }, (_, i) => Math.round(i * most / 15));
+      const { valid, invalid } = recordsOf(encKey, body, lengths);
+      const reference = valid[0]!;
+      const control = { name: "control", fragment: reference.fragment.slice() };
+      const cases = [reference, control, ...valid, ...invalid];
+      for (const [name, protector] of protectors) {
+        const perSample = Math.max(1, Math.round(2000 / size));
+        const samples = cases.map(() => [] as number[]);
+        for (let warm = 0; warm < 200; warm++) {
+          opens(protector, cases[warm % cases.length]!.fragment);
+        }
+        for (let round = 0; round < rounds; round++) {
+          const order = cases.map((_, i) => i).sort(() => Math.random() - 0.5);
+          for (const i of order) {
+            const start = performance.now();
+            for (let k = 0; k < perSample; k++) opens(protector, cases[i]!.fragment);
+            samples[i]!.push((performance.now() - start) / perSample * 1000);
+          }
+        }
+        const medians = samples.map(median);
+        const paired = lengths.map((_, l) => medians[2 + l]! - medians[2 + lengths.length + l]!);
+        const mean = paired.reduce((a, b) => a + b, 0) / paired.length;
+        const sd = Math.sqrt(paired.reduce((a, x) => a + (x - mean) ** 2, 0) / paired.length);
+        const fmt = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
+        out(
+          `| ${suite.name} | ${name} | ${size} | ${medians[0]!.toFixed(2)} | ${
+            fmt(medians[1]! - medians[0]!)
+          } | ${fmt(mean)} (± ${(sd / Math.sqrt(paired.length)).toFixed(2)}) |`,
+        );
+      }
+    }
+  }
+}
+
+if (import.meta.main && Deno.env.get("SIZES")) {
+  await sizesTable(Number(Deno.env.get("ROUNDS") ?? 60));
+} else if (!import.meta.main) {
   for (const suite of suites) {
     const s = setup(suite);
     const reference = s.valid[REFERENCE_PADDING]!;
