@@ -13,6 +13,7 @@
  * @module
  */
 
+import { isIpLiteral } from "@anchortls/handshake";
 import dgram from "node:dgram";
 import {
   CLIENT_FLAGS_USAGE,
@@ -99,10 +100,6 @@ export function parseCoapUrl(text: string): CoapTarget {
     ).map(decode),
     query: url.search ? url.search.slice(1).split("&").map(decode) : [],
   };
-}
-
-function isIpLiteral(hostname: string): boolean {
-  return /^\d+\.\d+\.\d+\.\d+$/.test(hostname) || hostname.includes(":");
 }
 
 /**
