@@ -1,6 +1,7 @@
 /**
  * The one place that decides which alert an error is answered with (the rustls pattern): a
- * protocol error carries its own code, a certificate error the code x509 chose, a peer's
+ * protocol error carries its own code, a certificate error the code its reason maps to here
+ * (x509 says only why a chain failed), a peer's
  * alert gets no answer, a cancelled handshake says user_canceled, and anything else is our
  * own fault, internal_error.
  *
@@ -8,8 +9,46 @@
  */
 
 import { AlertDescription, TlsAlertError } from "@anchortls/record";
-import { CertificateError } from "@anchortls/x509";
+import { CertificateError, type CertificateErrorReason } from "@anchortls/x509";
 import { HandshakeTimeoutError } from "./handshake_timeout.ts";
+
+/** The alert each certificate failure is answered with (RFC 5246 §7.2.2). */
+const ALERT_FOR_CERTIFICATE: Record<CertificateErrorReason, number> = {
+  malformed: AlertDescription.bad_certificate,
+  bad_signature: AlertDescription.bad_certificate,
+  hostname_mismatch: AlertDescription.bad_certificate,
+  unsupported_algorithm: AlertDescription.unsupported_certificate,
+  unsupported_key: AlertDescription.unsupported_certificate,
+  weak_key: AlertDescription.unsupported_certificate,
+  weak_signature_algorithm: AlertDescription.unsupported_certificate,
+  unknown_critical_extension: AlertDescription.unsupported_certificate,
+  key_usage: AlertDescription.unsupported_certificate,
+  ext_key_usage: AlertDescription.unsupported_certificate,
+  expired: AlertDescription.certificate_expired,
+  not_yet_valid: AlertDescription.certificate_expired,
+  not_ca: AlertDescription.certificate_unknown,
+  path_length_exceeded: AlertDescription.certificate_unknown,
+  max_depth_exceeded: AlertDescription.certificate_unknown,
+  name_constraints: AlertDescription.certificate_unknown,
+  unknown_issuer: AlertDescription.unknown_ca,
+  self_signed: AlertDescription.unknown_ca,
+};
+
+/**
+ * The TLS alert a certificate failure should be answered with.
+ *
+ * @example Alert for an expired certificate
+ * ```ts
+ * import { certificateAlert } from "@anchortls/handshake";
+ * certificateAlert("expired"); // 45
+ * ```
+ *
+ * @param reason The failure reason.
+ * @returns The alert description code.
+ */
+export function certificateAlert(reason: CertificateErrorReason): number {
+  return ALERT_FOR_CERTIFICATE[reason];
+}
 
 /**
  * Chooses the alert to send for an error that ended a connection.
@@ -30,7 +69,7 @@ export function alertForError(error: unknown): number | undefined {
   if (error instanceof TlsAlertError) {
     return error.fromPeer ? undefined : error.description;
   }
-  if (error instanceof CertificateError) return error.alert;
+  if (error instanceof CertificateError) return certificateAlert(error.reason);
   // A local timeout: nothing the peer sent was wrong, so no alert fits.
   if (error instanceof HandshakeTimeoutError) return undefined;
   // AbortSignal.timeout() aborts with a TimeoutError: the caller gave up, as with abort().

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { AlertDescription, TlsAlertError } from "@anchortls/record";
-import { CertificateError } from "@anchortls/x509";
-import { alertForError } from "./alert_mapping.ts";
+import { CertificateError, type CertificateErrorReason } from "@anchortls/x509";
+import { alertForError, certificateAlert } from "./alert_mapping.ts";
 
 const table: [string, unknown, number | undefined][] = [
   ["local decode_error", new TlsAlertError(AlertDescription.decode_error), 50],
@@ -28,3 +28,34 @@ for (const [name, error, alert] of table) {
     assert.equal(alertForError(error), alert);
   });
 }
+
+Deno.test("certificateAlert: every certificate failure maps to one of the five certificate alerts", () => {
+  const table: Record<CertificateErrorReason, number> = {
+    malformed: 42,
+    bad_signature: 42,
+    hostname_mismatch: 42,
+    unsupported_algorithm: 43,
+    unsupported_key: 43,
+    weak_key: 43,
+    weak_signature_algorithm: 43,
+    unknown_critical_extension: 43,
+    key_usage: 43,
+    ext_key_usage: 43,
+    expired: 45,
+    not_yet_valid: 45,
+    not_ca: 46,
+    path_length_exceeded: 46,
+    max_depth_exceeded: 46,
+    name_constraints: 46,
+    unknown_issuer: 48,
+    self_signed: 48,
+  };
+  for (const [reason, alert] of Object.entries(table)) {
+    assert.equal(certificateAlert(reason as CertificateErrorReason), alert, reason);
+    assert.equal(
+      alertForError(new CertificateError(reason as CertificateErrorReason, 0)),
+      alert,
+      reason,
+    );
+  }
+});

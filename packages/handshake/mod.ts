@@ -57,6 +57,7 @@ export type {
   AuthorityKeyIdentifier,
   BasicConstraints,
   Certificate,
+  CertificateErrorReason,
   CertificateExtension,
   DistinguishedName,
   GeneralName,

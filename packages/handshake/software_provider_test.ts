@@ -248,3 +248,26 @@ Deno.test("SoftwareCryptoProvider: a PKCS#1 RSA PEM key is accepted, garbage is 
     TypeError,
   );
 });
+
+Deno.test("SoftwareCryptoProvider: a released premaster's bytes are all zero", async () => {
+  const handedOut: Uint8Array[] = [];
+  const provider = new SoftwareCryptoProvider({
+    random: (n) => {
+      const bytes = crypto.getRandomValues(new Uint8Array(n));
+      handedOut.push(bytes);
+      return bytes;
+    },
+  });
+  const { premaster } = await provider.encryptPremaster({
+    kind: "rsa",
+    modulus: (1n << 2047n) + 1n,
+    exponent: 65537n,
+    bits: 2048,
+    spki: new Uint8Array(0),
+  });
+  // The 48-byte buffer the premaster was made in is the one the handle holds.
+  const held = handedOut.find((b) => b.length === 48)!;
+  assert.ok(held.some((b) => b !== 0));
+  await provider.release(premaster);
+  assert.ok(held.every((b) => b === 0), "zeroed on release");
+});

@@ -1,5 +1,7 @@
 /**
- * The one error type of certificate parsing and validation, and its mapping to TLS alerts.
+ * The one error type of certificate parsing and validation. It says why a certificate or chain
+ * was refused; which TLS alert answers that is the handshake's business
+ * (`@anchortls/handshake`'s `certificateAlert`).
  *
  * @module
  */
@@ -25,60 +27,14 @@ export type CertificateErrorReason =
   | "unknown_critical_extension"
   | "hostname_mismatch";
 
-/** TLS alert codes (RFC 5246 §7.2) certificate failures map to. */
-export const CertificateAlert = {
-  bad_certificate: 42,
-  unsupported_certificate: 43,
-  certificate_expired: 45,
-  certificate_unknown: 46,
-  unknown_ca: 48,
-} as const;
-
-const alertFor: Record<CertificateErrorReason, number> = {
-  malformed: CertificateAlert.bad_certificate,
-  bad_signature: CertificateAlert.bad_certificate,
-  hostname_mismatch: CertificateAlert.bad_certificate,
-  unsupported_algorithm: CertificateAlert.unsupported_certificate,
-  unsupported_key: CertificateAlert.unsupported_certificate,
-  weak_key: CertificateAlert.unsupported_certificate,
-  weak_signature_algorithm: CertificateAlert.unsupported_certificate,
-  unknown_critical_extension: CertificateAlert.unsupported_certificate,
-  key_usage: CertificateAlert.unsupported_certificate,
-  ext_key_usage: CertificateAlert.unsupported_certificate,
-  expired: CertificateAlert.certificate_expired,
-  not_yet_valid: CertificateAlert.certificate_expired,
-  not_ca: CertificateAlert.certificate_unknown,
-  path_length_exceeded: CertificateAlert.certificate_unknown,
-  max_depth_exceeded: CertificateAlert.certificate_unknown,
-  name_constraints: CertificateAlert.certificate_unknown,
-  unknown_issuer: CertificateAlert.unknown_ca,
-  self_signed: CertificateAlert.unknown_ca,
-};
-
-/**
- * The TLS alert a certificate failure should be answered with.
- *
- * @example Alert for an expired certificate
- * ```ts
- * import { certificateAlert } from "@anchortls/x509";
- * certificateAlert("expired"); // 45
- * ```
- *
- * @param reason The failure reason.
- * @returns The alert description code.
- */
-export function certificateAlert(reason: CertificateErrorReason): number {
-  return alertFor[reason];
-}
-
 /**
  * A certificate that cannot be parsed or a chain that does not validate.
  *
- * @example Reading the alert to send
+ * @example Reading why a chain failed
  * ```ts
  * import { CertificateError } from "@anchortls/x509";
  * const err = new CertificateError("unknown_issuer", 1, "no trusted issuer");
- * err.alert; // 48 (unknown_ca)
+ * err.reason; // "unknown_issuer"
  * ```
  */
 export class CertificateError extends Error {
@@ -86,8 +42,6 @@ export class CertificateError extends Error {
   readonly reason: CertificateErrorReason;
   /** Place of the offending certificate in the chain: 0 is the leaf. */
   readonly index: number;
-  /** The TLS alert description the handshake should send. */
-  readonly alert: number;
 
   /**
    * Creates a certificate error.
@@ -107,6 +61,5 @@ export class CertificateError extends Error {
     this.name = "CertificateError";
     this.reason = reason;
     this.index = index;
-    this.alert = alertFor[reason];
   }
 }
