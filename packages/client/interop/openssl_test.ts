@@ -5,7 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { alertForError, isSessionResumable, SessionCache } from "@anchortls/handshake";
+import {
+  alertForError,
+  type HandshakeInfo,
+  isSessionResumable,
+  SessionCache,
+} from "@anchortls/handshake";
 import { CipherSuites, TlsAlertError } from "@anchortls/record";
 import { CertificateError } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -51,6 +56,36 @@ async function statusPage(options: ConnectTlsOptions) {
     return { info, page };
   } finally {
     await tls.close();
+  }
+}
+
+/**
+ * Connects through a proxy that corrupts the server's first data record, has the server send
+ * a line, and expects the client to end with its own bad_record_mac.
+ */
+async function throughCorruptingProxy(
+  peer: PeerProcess,
+  options: Partial<ConnectTlsOptions>,
+  check: (info: HandshakeInfo) => void,
+  afterClose?: () => Promise<unknown>,
+): Promise<void> {
+  const proxy = startRecordCorruptingProxy(peer.port);
+  try {
+    const tls = await connectTls({ ...base(peer), port: proxy.port, ...options });
+    try {
+      check(await tls.handshake);
+      await peer.write(new TextEncoder().encode("corrupted on the way\n"));
+      await assert.rejects(
+        new Response(tls.readable).arrayBuffer(),
+        (e) => e instanceof TlsAlertError && !e.fromPeer && e.description === 20,
+      );
+    } finally {
+      await tls.close();
+    }
+    // Still through the proxy: what the server says it received.
+    await afterClose?.();
+  } finally {
+    await proxy.stop();
   }
 }
 
@@ -248,23 +283,12 @@ Deno.test("openssl s_server: a renegotiation request gets a no_renegotiation war
 Deno.test("openssl s_server: a record that fails its MAC is bad_record_mac on both sides", async () => {
   for (const encryptThenMac of [true, false]) {
     await withServer(startOpenSsl({ encryptThenMac, mode: "stdin" }), async (peer) => {
-      const proxy = startRecordCorruptingProxy(peer.port);
-      try {
-        const tls = await connectTls({ ...base(peer), port: proxy.port });
-        try {
-          assert.equal((await tls.handshake).encryptThenMac, encryptThenMac);
-          await peer.write(new TextEncoder().encode("corrupted on the way\n"));
-          await assert.rejects(
-            new Response(tls.readable).arrayBuffer(),
-            (e) => e instanceof TlsAlertError && !e.fromPeer && e.description === 20,
-          );
-        } finally {
-          await tls.close();
-        }
-        await peer.waitFor(/SSL alert number 20/);
-      } finally {
-        await proxy.stop();
-      }
+      await throughCorruptingProxy(
+        peer,
+        {},
+        (info) => assert.equal(info.encryptThenMac, encryptThenMac),
+        () => peer.waitFor(/SSL alert number 20/),
+      );
     });
   }
 });
@@ -464,22 +488,9 @@ Deno.test("openssl s_server: a session whose resumed connection ended in a fatal
     await first.close();
     assert.ok(session, "s_server hands out a session ID");
     // Resumed through a proxy that corrupts the server's first data record: bad_record_mac.
-    const proxy = startRecordCorruptingProxy(peer.port);
-    try {
-      const tls = await connectTls({ ...base(peer), port: proxy.port, session });
-      try {
-        assert.equal((await tls.handshake).resumed, true);
-        await peer.write(new TextEncoder().encode("corrupted on the way\n"));
-        await assert.rejects(
-          new Response(tls.readable).arrayBuffer(),
-          (e) => e instanceof TlsAlertError && !e.fromPeer && e.description === 20,
-        );
-      } finally {
-        await tls.close();
-      }
-    } finally {
-      await proxy.stop();
-    }
+    await throughCorruptingProxy(peer, { session }, (info) => {
+      assert.equal(info.resumed, true);
+    });
     assert.equal(isSessionResumable(session), false);
     // Neither the session itself nor the cache that holds it resumes it.
     const direct = await connectTls({ ...base(peer), session });
