@@ -4,28 +4,7 @@
  * @module
  */
 
-/**
- * The transport ended without the peer's close_notify, so the data received may have been cut
- * short by an attacker or a failure (RFC 5246 §7.2.1).
- *
- * @example
- * ```ts
- * import { TruncationError } from "@anchortls/client";
- * new TruncationError().name; // "TruncationError"
- * ```
- */
-export class TruncationError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message Details.
-   * @param options Cause.
-   */
-  constructor(message = "connection closed without close_notify", options?: ErrorOptions) {
-    super(message, options);
-    this.name = "TruncationError";
-  }
-}
+export { TruncationError } from "@anchortls/handshake";
 
 /**
  * The connection was used after it was closed or failed.

@@ -69,6 +69,7 @@ export type {
   SecretHandle,
 } from "@anchortls/handshake";
 export type { FlightTrackerOptions } from "@anchortls/handshake/dtls";
+export type { TlsClientConfig } from "@anchortls/handshake/tls";
 export type { ProtocolVersion, RecordContext, RecordProtector } from "@anchortls/record";
 export type {
   Attribute,

@@ -11,6 +11,7 @@
 import { AlertDescription, TlsAlertError } from "@anchortls/record";
 import { CertificateError, type CertificateErrorReason } from "@anchortls/x509";
 import { HandshakeTimeoutError } from "./handshake_timeout.ts";
+import { TruncationError } from "./truncation_error.ts";
 
 /** The alert each certificate failure is answered with (RFC 5246 §7.2.2). */
 const ALERT_FOR_CERTIFICATE: Record<CertificateErrorReason, number> = {
@@ -72,6 +73,8 @@ export function alertForError(error: unknown): number | undefined {
   if (error instanceof CertificateError) return certificateAlert(error.reason);
   // A local timeout: nothing the peer sent was wrong, so no alert fits.
   if (error instanceof HandshakeTimeoutError) return undefined;
+  // A stream cut short: the peer sent nothing wrong, and may not be there to hear it.
+  if (error instanceof TruncationError) return undefined;
   // AbortSignal.timeout() aborts with a TimeoutError: the caller gave up, as with abort().
   if (
     error instanceof DOMException && (error.name === "AbortError" || error.name === "TimeoutError")

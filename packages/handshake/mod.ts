@@ -32,6 +32,7 @@ export * from "./messages/simple_messages.ts";
 export * from "./alert_mapping.ts";
 export * from "./alert_policy.ts";
 export * from "./handshake_timeout.ts";
+export * from "./truncation_error.ts";
 export * from "./client_handshake.ts";
 export type { FragmentLimits, MaxFragmentLength } from "./fragment_limits.ts";
 export * from "./session_cache.ts";

@@ -31,6 +31,7 @@ export * from "./alert.ts";
 export * from "./cbc_hmac.ts";
 export * from "./cipher_suite.ts";
 export * from "./codec.ts";
+export * from "./connection_state.ts";
 export * from "./constant_time.ts";
 export * from "./content_type.ts";
 export * from "./deframer.ts";

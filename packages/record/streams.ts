@@ -13,33 +13,25 @@ import {
   DEFAULT_RECORD_LIMITS,
   type DtlsRecord,
   encodeDtlsRecord,
-  encodeTlsRecord,
   type HeaderCheckOptions,
   type RecordLimits,
-  recordLimits,
-  type TlsRecord,
 } from "./header.ts";
 import { NullProtector, type RecordProtector } from "./protector.ts";
 import { ReplayWindow } from "./replay_window.ts";
-import { DTLS_SEQUENCE_LIMIT, SequenceCounter, TLS_SEQUENCE_LIMIT } from "./sequence.ts";
-
-/** A TLS record after its protection was removed. */
-export interface InboundRecord extends TlsRecord {
-  /** The 64-bit sequence number it was authenticated under. */
-  readonly sequence: bigint;
-}
+import { DTLS_SEQUENCE_LIMIT, SequenceCounter } from "./sequence.ts";
+import {
+  type InboundRecord,
+  type OutboundMessage,
+  type ProtectorChange,
+  TlsReadState,
+  TlsWriteState,
+} from "./connection_state.ts";
+import { fragments, overflow, sealInOrder } from "./_sealing.ts";
 
 /** Options for {@linkcode RecordReader}. */
 export interface RecordReaderOptions extends HeaderCheckOptions {
   /** The protector of the first connection state. @default {new NullProtector()} */
   protector?: RecordProtector;
-}
-
-function overflow(length: number, limits: RecordLimits): TlsAlertError {
-  return new TlsAlertError(
-    AlertDescription.record_overflow,
-    `record plaintext of ${length} bytes exceeds ${limits.maxPlaintext}`,
-  );
 }
 
 /**
@@ -60,9 +52,7 @@ function overflow(length: number, limits: RecordLimits): TlsAlertError {
  * ```
  */
 export class RecordReader extends TransformStream<Uint8Array, InboundRecord> {
-  #protector: RecordProtector;
-  #limits: RecordLimits;
-  #sequence = new SequenceCounter(TLS_SEQUENCE_LIMIT);
+  readonly #state: TlsReadState;
   #waitForKeys: { promise: Promise<void>; resolve: () => void } | undefined;
 
   /**
@@ -72,27 +62,23 @@ export class RecordReader extends TransformStream<Uint8Array, InboundRecord> {
    */
   constructor(options: RecordReaderOptions = {}) {
     const deframer = new TlsDeframer(options);
+    const state = new TlsReadState(options);
     super({
       transform: async (chunk, controller) => {
         deframer.push(chunk);
         for (let record = deframer.next(); record; record = deframer.next()) {
           if (this.#waitForKeys) await this.#waitForKeys.promise;
-          const sequence = this.#sequence.next();
-          const context = { type: record.type, version: record.version, sequence };
-          const fragment = await this.#protector.open(context, record.fragment);
-          if (fragment.length > this.#limits.maxPlaintext) {
-            throw overflow(fragment.length, this.#limits);
-          }
-          controller.enqueue({ type: record.type, version: record.version, fragment, sequence });
+          const opened = await state.open(record);
+          // Armed before the record is handed on: whoever reads it may install the keys at once.
           if (record.type === ContentType.change_cipher_spec) {
             this.#waitForKeys = Promise.withResolvers<void>();
           }
+          controller.enqueue(opened);
         }
       },
       flush: () => deframer.finish(),
     });
-    this.#protector = options.protector ?? new NullProtector();
-    this.#limits = options.limits ?? DEFAULT_RECORD_LIMITS;
+    this.#state = state;
   }
 
   /**
@@ -104,10 +90,7 @@ export class RecordReader extends TransformStream<Uint8Array, InboundRecord> {
    *   negotiated max_fragment_length or record_size_limit). @default {the limit it had}
    */
   setProtector(protector: RecordProtector, maxPlaintext?: number): void {
-    if (maxPlaintext !== undefined) this.#limits = recordLimits(maxPlaintext);
-    if (protector !== this.#protector) this.#protector.destroy?.();
-    this.#protector = protector;
-    this.#sequence = new SequenceCounter(TLS_SEQUENCE_LIMIT);
+    this.#state.change(maxPlaintext === undefined ? { protector } : { protector, maxPlaintext });
     this.#waitForKeys?.resolve();
     this.#waitForKeys = undefined;
   }
@@ -117,27 +100,8 @@ export class RecordReader extends TransformStream<Uint8Array, InboundRecord> {
    * arrive afterwards cannot be opened.
    */
   destroy(): void {
-    this.#protector.destroy?.();
+    this.#state.destroy();
   }
-}
-
-/** Content to send with a given type (application data can be written as plain bytes). */
-export interface OutboundMessage {
-  /** Content type of the records. */
-  readonly type: ContentType;
-  /** The content; split into as many records as the limit requires. */
-  readonly data: Uint8Array;
-}
-
-/** Installs a new write protector; every record written after it uses it. */
-export interface ProtectorChange {
-  /** The next connection state's (or epoch's) write protector. */
-  readonly protector: RecordProtector;
-  /**
-   * Most plaintext bytes per record from now on (a negotiated max_fragment_length or
-   * record_size_limit). @default {the limit the writer had}
-   */
-  readonly maxPlaintext?: number;
 }
 
 /** What a writer accepts: application data bytes, typed content, or a key change. */
@@ -151,51 +115,6 @@ export interface RecordWriterOptions {
   limits?: RecordLimits;
   /** The protector of the first connection state. @default {new NullProtector()} */
   protector?: RecordProtector;
-}
-
-function checkedLimit(maxPlaintext: number): number {
-  return recordLimits(maxPlaintext).maxPlaintext;
-}
-
-function* fragments(data: Uint8Array, limit: number): Generator<Uint8Array> {
-  for (let at = 0; at < data.length; at += limit) {
-    yield data.subarray(at, Math.min(at + limit, data.length));
-  }
-}
-
-/**
- * Records of one write that may be sealed at once. With an asynchronous protector (WebCrypto)
- * a 64 KiB write then keeps both cores of a small machine busy instead of one; more in flight
- * only holds more memory.
- */
-const SEALS_IN_FLIGHT = 4;
-
-/**
- * Seals records with up to {@linkcode SEALS_IN_FLIGHT} of them in flight, and emits them in
- * the order they were started, which is the order of their sequence numbers.
- *
- * @param records The records to seal; the iterator assigns sequence numbers as it goes.
- * @param seal Starts sealing one record.
- * @param emit Receives each sealed fragment, in order.
- */
-async function sealInOrder<T>(
-  records: Iterable<T>,
-  seal: (record: T) => Uint8Array | Promise<Uint8Array>,
-  emit: (record: T, fragment: Uint8Array) => void,
-): Promise<void> {
-  const inFlight: { record: T; fragment: Promise<Uint8Array> }[] = [];
-  for (const record of records) {
-    const fragment = Promise.resolve(seal(record));
-    // A failure is rethrown where the record is awaited; until then it must not count as an
-    // unhandled rejection, which would end the whole process.
-    fragment.catch(() => {});
-    inFlight.push({ record, fragment });
-    if (inFlight.length === SEALS_IN_FLIGHT) {
-      const first = inFlight.shift()!;
-      emit(first.record, await first.fragment);
-    }
-  }
-  for (const { record, fragment } of inFlight) emit(record, await fragment);
 }
 
 function asMessage(input: Uint8Array | OutboundMessage): OutboundMessage {
@@ -217,7 +136,7 @@ function asMessage(input: Uint8Array | OutboundMessage): OutboundMessage {
  * ```
  */
 export class RecordWriter extends TransformStream<RecordWriterInput, Uint8Array> {
-  #protector: RecordProtector;
+  readonly #state: TlsWriteState;
 
   /**
    * Creates a writer.
@@ -225,30 +144,16 @@ export class RecordWriter extends TransformStream<RecordWriterInput, Uint8Array>
    * @param options Header version, limits and the initial protector.
    */
   constructor(options: RecordWriterOptions = {}) {
-    const version = options.version ?? ProtocolVersion.tls12;
-    let limit = (options.limits ?? DEFAULT_RECORD_LIMITS).maxPlaintext;
-    let sequence = new SequenceCounter(TLS_SEQUENCE_LIMIT);
+    const state = new TlsWriteState(options);
     super({
       transform: async (input, controller) => {
-        if ("protector" in input) {
-          // Every record of the old state was sealed before this change was taken.
-          if (input.protector !== this.#protector) this.#protector.destroy?.();
-          this.#protector = input.protector;
-          sequence = new SequenceCounter(TLS_SEQUENCE_LIMIT);
-          if (input.maxPlaintext !== undefined) limit = checkedLimit(input.maxPlaintext);
-          return;
-        }
-        const { type, data } = asMessage(input);
-        const protector = this.#protector;
-        await sealInOrder(
-          fragments(data, limit),
-          (plaintext) => protector.seal({ type, version, sequence: sequence.next() }, plaintext),
-          (_, fragment) => controller.enqueue(encodeTlsRecord({ type, version, fragment })),
-        );
+        // Every record of the old state was sealed before a change is taken.
+        if ("protector" in input) state.change(input);
+        else await state.seal(asMessage(input), (record) => controller.enqueue(record));
       },
       flush: () => this.destroy(),
     });
-    this.#protector = options.protector ?? new NullProtector();
+    this.#state = state;
   }
 
   /**
@@ -256,7 +161,7 @@ export class RecordWriter extends TransformStream<RecordWriterInput, Uint8Array>
    * only once nothing more is to be written.
    */
   destroy(): void {
-    this.#protector.destroy?.();
+    this.#state.destroy();
   }
 }
 
@@ -359,7 +264,7 @@ export class DatagramRecordReader extends TransformStream<Uint8Array, InboundDat
     const sequence = (BigInt(record.epoch) << 48n) | BigInt(record.sequenceNumber);
     const context = { type: record.type, version: record.version, sequence };
     const fragment = await state.protector.open(context, record.fragment);
-    if (fragment.length > limits.maxPlaintext) throw overflow(fragment.length, limits);
+    if (fragment.length > limits.maxPlaintext) throw overflow(fragment.length, limits.maxPlaintext);
     state.window.mark(record.sequenceNumber);
     return fragment;
   }

@@ -9,11 +9,11 @@ import { decodeDtlsRecord, decodeTlsRecord, encodeTlsRecord, recordLimits } from
 import {
   DatagramRecordReader,
   DatagramRecordWriter,
-  type InboundRecord,
   RecordReader,
   RecordWriter,
   type RecordWriterInput,
 } from "./streams.ts";
+import type { InboundRecord } from "./connection_state.ts";
 
 function keys(suite: CipherSuite, encryptThenMac: boolean, seed = 1) {
   return {
