@@ -1,0 +1,234 @@
+import assert from "node:assert/strict";
+import {
+  AlertDescription,
+  type CbcHmacProtector,
+  ContentType,
+  encodeTlsRecord,
+  type TlsAlertError,
+  TlsDeframer,
+  type TlsRecord,
+} from "@anchortls/record";
+import { parseCertificateChain, parsePem } from "@anchortls/x509";
+import { readTestdata, splitMessages, TestServer } from "../_test_server.ts";
+import { HandshakeTimeoutError } from "../handshake_timeout.ts";
+import { SoftwareCryptoProvider } from "../software_provider.ts";
+import { TruncationError } from "../truncation_error.ts";
+import { MAX_CONSECUTIVE_EMPTY_RECORDS, TlsClientCore, type TlsClientEvent } from "./tls_client.ts";
+
+const trustAnchors = parseCertificateChain(parsePem(await readTestdata("root.pem")));
+const NOW = Date.parse("2027-06-01T00:00:00Z");
+
+function client(handshakeTimeoutMs?: number): TlsClientCore {
+  return new TlsClientCore({
+    provider: new SoftwareCryptoProvider(),
+    trustAnchors,
+    serverName: "localhost",
+    ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }),
+  });
+}
+
+function events(core: TlsClientCore): TlsClientEvent[] {
+  const out: TlsClientEvent[] = [];
+  for (let e = core.pollEvent(); e; e = core.pollEvent()) out.push(e);
+  return out;
+}
+
+function records(bytes: Uint8Array[]): TlsRecord[] {
+  const deframer = new TlsDeframer();
+  for (const b of bytes) deframer.push(b);
+  const out: TlsRecord[] = [];
+  for (let r = deframer.next(); r; r = deframer.next()) out.push(r);
+  return out;
+}
+
+function plain(type: number, fragment: Uint8Array, version = 0x0303): Uint8Array {
+  return encodeTlsRecord({ type, version, fragment });
+}
+
+/**
+ * The record layer of the message-level test server, in memory: it opens what the client
+ * sent and seals its answers, so the core's rules run against honest bytes without sockets.
+ */
+class RecordServer {
+  readonly messages = new TestServer();
+  #toClient: CbcHmacProtector | undefined;
+  #fromClient: CbcHmacProtector | undefined;
+  #writeSequence = 0n;
+  #readSequence = 0n;
+
+  /** Answers the ClientHello record with the server's first flight. */
+  async hello(clientBytes: Uint8Array[]): Promise<Uint8Array> {
+    const [hello] = records(clientBytes);
+    assert.equal(hello?.type, ContentType.handshake);
+    const { messages } = await this.messages.hello(splitMessages(hello!.fragment)[0]!);
+    return plain(ContentType.handshake, new Uint8Array(messages.flatMap((m) => [...m])));
+  }
+
+  /** Takes the client's second flight; answers with ChangeCipherSpec and Finished. */
+  async finish(clientBytes: Uint8Array[]): Promise<Uint8Array> {
+    const [flight, ccs, finished, ...rest] = records(clientBytes);
+    assert.equal(rest.length, 0);
+    assert.equal(flight?.type, ContentType.handshake);
+    assert.equal(ccs?.type, ContentType.change_cipher_spec);
+    for (const m of splitMessages(flight!.fragment)) await this.messages.clientMessage(m);
+    const keys = this.messages.protectors();
+    this.#toClient = keys.server;
+    this.#fromClient = keys.client;
+    const clientFinished = this.open(finished!);
+    this.messages.clientFinished(splitMessages(clientFinished)[0]!);
+    return new Uint8Array([
+      ...plain(ContentType.change_cipher_spec, Uint8Array.of(1)),
+      ...this.seal(ContentType.handshake, this.messages.serverFinished()),
+    ]);
+  }
+
+  seal(type: number, data: Uint8Array, version = 0x0303): Uint8Array {
+    const fragment = this.#toClient!.seal({ type, version, sequence: this.#writeSequence++ }, data);
+    return encodeTlsRecord({ type, version, fragment });
+  }
+
+  open(record: TlsRecord): Uint8Array {
+    const context = { type: record.type, version: record.version, sequence: this.#readSequence++ };
+    return this.#fromClient!.open(context, record.fragment);
+  }
+}
+
+/** A connected core and its server. */
+async function connected(): Promise<{ core: TlsClientCore; server: RecordServer }> {
+  const core = client();
+  const server = new RecordServer();
+  await core.start(NOW);
+  await core.handleBytes(await server.hello(core.pollTransmit()), NOW);
+  await core.handleBytes(await server.finish(core.pollTransmit()), NOW);
+  const [event] = events(core);
+  assert.equal(event?.kind, "connected");
+  assert.equal(core.state, "connected");
+  return { core, server };
+}
+
+function sentAlert(core: TlsClientCore, server?: RecordServer): number[] {
+  const sent = records(core.pollTransmit());
+  assert.equal(sent.length, 1, "one alert record");
+  assert.equal(sent[0]!.type, ContentType.alert);
+  return [...(server ? server.open(sent[0]!) : sent[0]!.fragment)];
+}
+
+function failedWith(core: TlsClientCore): unknown {
+  const failed = events(core).find((e) => e.kind === "failed");
+  assert.ok(failed?.kind === "failed", "a failed event");
+  return failed.error;
+}
+
+Deno.test("TlsClientCore: a handshake, data both ways and close_notify, in memory", async () => {
+  const { core, server } = await connected();
+  assert.equal(core.pollTimeout(), undefined, "no deadline once connected");
+  await core.send(new TextEncoder().encode("ping"));
+  const [request] = records(core.pollTransmit());
+  assert.equal(new TextDecoder().decode(server.open(request!)), "ping");
+  await core.handleBytes(server.seal(ContentType.application_data, Uint8Array.of(7, 8)), NOW);
+  await core.handleBytes(server.seal(ContentType.alert, Uint8Array.of(1, 0)), NOW);
+  const got = events(core);
+  assert.deepEqual(got.map((e) => e.kind), ["data", "closed"]);
+  assert.deepEqual(got[0]!.kind === "data" && [...got[0]!.data], [7, 8]);
+  // RFC 5246 §7.2.1: our close_notify answers the server's.
+  assert.deepEqual(sentAlert(core, server), [1, 0]);
+  await assert.rejects(core.send(Uint8Array.of(1)), TypeError);
+  await core.release();
+});
+
+Deno.test("TlsClientCore: the handshake deadline comes from the time fed in, with no alert", async () => {
+  const core = client(5000);
+  await core.start(NOW);
+  core.pollTransmit();
+  assert.equal(core.pollTimeout(), NOW + 5000);
+  await core.handleTimeout(NOW + 4999);
+  assert.equal(core.state, "handshaking");
+  await core.handleTimeout(NOW + 5000);
+  const error = failedWith(core);
+  assert.ok(error instanceof HandshakeTimeoutError && error.elapsedMs === 5000);
+  assert.deepEqual(core.pollTransmit(), [], "a local timeout sends no alert");
+  assert.equal(core.pollTimeout(), undefined);
+  await core.release();
+});
+
+Deno.test("TlsClientCore: the stream ending inside a record or the handshake is a truncation, without an alert", async () => {
+  for (const cut of [0, 3]) {
+    const core = client();
+    const server = new RecordServer();
+    await core.start(NOW);
+    const flight = await server.hello(core.pollTransmit());
+    await core.handleBytes(flight.subarray(0, cut), NOW);
+    await core.handleEnd();
+    const error = failedWith(core);
+    assert.ok(error instanceof TruncationError);
+    assert.match(error.message, cut ? /inside a record/ : /during the handshake/);
+    assert.deepEqual(core.pollTransmit(), []);
+    await core.release();
+  }
+  const { core } = await connected();
+  await core.handleEnd();
+  assert.ok(failedWith(core) instanceof TruncationError);
+  assert.deepEqual(core.pollTransmit(), []);
+});
+
+Deno.test("TlsClientCore: after the ServerHello every record must say 0x0303 (protocol_version)", async () => {
+  const { core, server } = await connected();
+  await core.handleBytes(
+    server.seal(ContentType.application_data, Uint8Array.of(1), 0x0301),
+    NOW,
+  );
+  const error = failedWith(core) as TlsAlertError;
+  assert.equal(error.description, AlertDescription.protocol_version);
+  assert.deepEqual(sentAlert(core, server), [2, AlertDescription.protocol_version]);
+});
+
+Deno.test("TlsClientCore: empty application data records are limited, a non-empty one resets the count", async () => {
+  const { core, server } = await connected();
+  const empty = () => server.seal(ContentType.application_data, new Uint8Array(0));
+  for (let i = 0; i < MAX_CONSECUTIVE_EMPTY_RECORDS; i++) await core.handleBytes(empty(), NOW);
+  await core.handleBytes(server.seal(ContentType.application_data, Uint8Array.of(1)), NOW);
+  for (let i = 0; i < MAX_CONSECUTIVE_EMPTY_RECORDS; i++) await core.handleBytes(empty(), NOW);
+  assert.equal(core.state, "connected");
+  await core.handleBytes(empty(), NOW);
+  assert.equal(
+    (failedWith(core) as TlsAlertError).description,
+    AlertDescription.unexpected_message,
+  );
+  assert.deepEqual(sentAlert(core, server), [2, AlertDescription.unexpected_message]);
+});
+
+Deno.test("TlsClientCore: a cancelled handshake says user_canceled as a warning and sends nothing more", async () => {
+  const core = client();
+  const server = new RecordServer();
+  await core.start(NOW);
+  const flight = await server.hello(core.pollTransmit());
+  await core.close();
+  assert.equal((failedWith(core) as DOMException).name, "AbortError");
+  assert.deepEqual(sentAlert(core), [1, AlertDescription.user_canceled]);
+  // The server's flight arriving afterwards changes nothing and sends nothing.
+  await core.handleBytes(flight, NOW);
+  assert.deepEqual(core.pollTransmit(), []);
+  assert.deepEqual(events(core), []);
+  await core.release();
+});
+
+Deno.test("TlsClientCore: application data before the handshake finished is unexpected_message", async () => {
+  const core = client();
+  await core.start(NOW);
+  core.pollTransmit();
+  await core.handleBytes(plain(ContentType.application_data, Uint8Array.of(1)), NOW);
+  assert.equal(
+    (failedWith(core) as TlsAlertError).description,
+    AlertDescription.unexpected_message,
+  );
+  assert.deepEqual(sentAlert(core), [2, AlertDescription.unexpected_message]);
+  await core.release();
+});
+
+Deno.test("TlsClientCore: released record keys open and seal nothing", async () => {
+  const { core, server } = await connected();
+  await core.release();
+  await assert.rejects(core.send(Uint8Array.of(1)));
+  await core.handleBytes(server.seal(ContentType.application_data, Uint8Array.of(1)), NOW);
+  assert.deepEqual(events(core), []);
+});
