@@ -30,7 +30,6 @@ import {
   TlsHandshakeFraming,
 } from "./messages/framing.ts";
 import { HandshakeType } from "./messages/handshake_type.ts";
-import { decodeHelloVerifyRequest } from "./messages/hello_verify_request.ts";
 import {
   fragmentExtensions,
   type FragmentOffer,
@@ -40,7 +39,13 @@ import { OFFERED_SIGNATURE_SCHEMES } from "./signature_scheme.ts";
 import { isSessionResumable, type TlsSession, trustAnchorDigest } from "./session_cache.ts";
 import { Transcript } from "./transcript.ts";
 import { parseServerName, type ServerName } from "./server_name.ts";
-import { ExpectServerHello, type HandshakeContext, type State } from "./client_states.ts";
+import {
+  ExpectServerHello,
+  ExpectServerHelloOrHelloVerifyRequest,
+  type HandshakeContext,
+  sendHandshake,
+  type State,
+} from "./client_states.ts";
 import type { ClientHandshakeConfig, HandshakeAction, HandshakeEvent } from "./handshake_types.ts";
 
 export type {
@@ -48,6 +53,7 @@ export type {
   HandshakeAction,
   HandshakeEvent,
   HandshakeInfo,
+  OutboundHandshakeMessage,
 } from "./handshake_types.ts";
 
 /** The suites we offer by default, preferred first. */
@@ -85,7 +91,6 @@ export class ClientHandshake {
   readonly #framing: HandshakeFraming;
   #state: State | undefined;
   #context: HandshakeContext | undefined;
-  #hello: ClientHello | undefined;
   #complete = false;
   #versionSettled = false;
   #failed = false;
@@ -162,7 +167,7 @@ export class ClientHandshake {
       ...fragmentExtensions(fragmentOffer),
     ];
     const version = config.version ?? ProtocolVersion.tls12;
-    this.#hello = {
+    const hello: ClientHello = {
       version,
       random: clientRandom,
       sessionId: session?.id ?? new Uint8Array(0),
@@ -171,10 +176,7 @@ export class ClientHandshake {
       compressionMethods: [0],
       extensions,
     };
-    const transcript = new Transcript();
-    const message = this.#framing.frame(HandshakeType.client_hello, encodeClientHello(this.#hello));
-    transcript.add(message);
-    this.#context = {
+    const context: HandshakeContext = {
       config,
       suites,
       offeredExtensions: new Set(extensions.map((e) => e.type)),
@@ -185,13 +187,18 @@ export class ClientHandshake {
       offeredSession: session,
       framing: this.#framing,
       version,
-      transcript,
+      hello,
+      transcript: new Transcript(),
       actions: [],
       now,
       handles: new Set(),
     };
-    this.#state = new ExpectServerHello();
-    return [{ kind: "send", contentType: ContentType.handshake, data: message }];
+    this.#context = context;
+    sendHandshake(context, HandshakeType.client_hello, encodeClientHello(hello));
+    this.#state = version === ProtocolVersion.dtls12
+      ? new ExpectServerHelloOrHelloVerifyRequest()
+      : new ExpectServerHello();
+    return context.actions;
   }
 
   /**
@@ -202,14 +209,8 @@ export class ClientHandshake {
    * @throws {TlsAlertError} For protocol violations, with the alert to send.
    * @throws {CertificateError} When the server's chain does not validate.
    */
-  async handle(event: HandshakeEvent): Promise<HandshakeAction[]> {
-    const context = this.#context;
-    if (!context) throw new TypeError("handshake not started");
-    if (this.#aborted) throw abortedError();
-    if (this.#failed) throw new TypeError("handshake already failed");
-    context.now = event.now;
-    context.actions = [];
-    try {
+  handle(event: HandshakeEvent): Promise<HandshakeAction[]> {
+    return this.#run(event.now, async (context) => {
       if (event.type === ContentType.change_cipher_spec) {
         await this.#changeCipherSpec(context, event.data);
       } else {
@@ -218,6 +219,36 @@ export class ClientHandshake {
           await this.#message(context, m);
         }
       }
+    });
+  }
+
+  /**
+   * Feeds one whole handshake message, for a driver that reassembles messages itself (DTLS):
+   * nothing is framed or parsed again.
+   *
+   * @param message The message, with the bytes its transcript takes (for DTLS, the 12-byte
+   *   header form of RFC 6347 §4.2.6).
+   * @param now The current time in ms since the epoch.
+   * @returns The actions to apply, in order.
+   * @throws {TlsAlertError} For protocol violations, with the alert to send.
+   * @throws {CertificateError} When the server's chain does not validate.
+   */
+  handleMessage(message: HandshakeMessage, now: number): Promise<HandshakeAction[]> {
+    return this.#run(now, (context) => this.#message(context, message));
+  }
+
+  async #run(
+    now: number,
+    step: (context: HandshakeContext) => Promise<void>,
+  ): Promise<HandshakeAction[]> {
+    const context = this.#context;
+    if (!context) throw new TypeError("handshake not started");
+    if (this.#aborted) throw abortedError();
+    if (this.#failed) throw new TypeError("handshake already failed");
+    context.now = now;
+    context.actions = [];
+    try {
+      await step(context);
     } catch (error) {
       this.#failed = true;
       await this.#releaseAll(context);
@@ -291,10 +322,6 @@ export class ClientHandshake {
         `handshake message type ${message.type} after the handshake`,
       );
     }
-    if (message.type === HandshakeType.hello_verify_request) {
-      this.#helloVerifyRequest(context, message);
-      return;
-    }
     // RFC 5246 §7.4.1.1: a HelloRequest arriving mid-handshake is ignored, and it is not part
     // of the transcript.
     if (message.type === HandshakeType.hello_request) {
@@ -305,7 +332,7 @@ export class ClientHandshake {
     }
     const state = this.#expectState();
     const next = await state.handle(context, message);
-    if (state instanceof ExpectServerHello) this.#versionSettled = true;
+    if (message.type === HandshakeType.server_hello) this.#versionSettled = true;
     this.#state = next;
     const done = context.actions.find((a) => a.kind === "complete");
     if (done) {
@@ -318,26 +345,6 @@ export class ClientHandshake {
         );
       }
     }
-  }
-
-  /**
-   * RFC 6347 §4.2.1: send the ClientHello again with the cookie. The first ClientHello and
-   * the HelloVerifyRequest stay out of the transcript (§4.2.6), so it starts over.
-   */
-  #helloVerifyRequest(context: HandshakeContext, message: HandshakeMessage): void {
-    const state = this.#expectState();
-    if (context.version !== ProtocolVersion.dtls12 || !(state instanceof ExpectServerHello)) {
-      throw new TlsAlertError(
-        AlertDescription.unexpected_message,
-        `expected ${state.expecting}, got HelloVerifyRequest`,
-      );
-    }
-    const { cookie } = decodeHelloVerifyRequest(message.body);
-    this.#hello = { ...this.#hello!, cookie };
-    const hello = this.#framing.frame(HandshakeType.client_hello, encodeClientHello(this.#hello));
-    context.transcript = new Transcript();
-    context.transcript.add(hello);
-    context.actions.push({ kind: "send", contentType: ContentType.handshake, data: hello });
   }
 
   #expectState(): State {

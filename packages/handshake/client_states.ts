@@ -38,6 +38,8 @@ import {
 } from "./fragment_limits.ts";
 import type { HandshakeFraming, HandshakeMessage } from "./messages/framing.ts";
 import { HandshakeType, handshakeTypeName } from "./messages/handshake_type.ts";
+import { type ClientHello, encodeClientHello } from "./messages/client_hello.ts";
+import { decodeHelloVerifyRequest } from "./messages/hello_verify_request.ts";
 import { decodeServerHello, type ServerHello } from "./messages/server_hello.ts";
 import {
   decodeEmptyMessage,
@@ -46,7 +48,7 @@ import {
   encodeClientKeyExchange,
 } from "./messages/simple_messages.ts";
 import type { TlsSession } from "./session_cache.ts";
-import type { Transcript } from "./transcript.ts";
+import { Transcript } from "./transcript.ts";
 import type { ServerName } from "./server_name.ts";
 
 /** What every state may read and append to. */
@@ -64,6 +66,8 @@ export interface HandshakeContext {
   readonly framing: HandshakeFraming;
   /** client_version of our ClientHello, which the server must echo: TLS 1.2 or DTLS 1.2. */
   readonly version: number;
+  /** Our ClientHello; a DTLS HelloVerifyRequest gives it a cookie. */
+  hello: ClientHello;
   /** Replaced when a DTLS HelloVerifyRequest restarts it (RFC 6347 §4.2.6). */
   transcript: Transcript;
   /** Actions produced while handling the current record. */
@@ -149,10 +153,17 @@ function unexpected(state: State, message: HandshakeMessage): TlsAlertError {
   );
 }
 
-function sendHandshake(context: HandshakeContext, type: number, body: Uint8Array): void {
-  const message = context.framing.frame(type, body);
-  context.transcript.add(message);
-  context.actions.push({ kind: "send", contentType: ContentType.handshake, data: message });
+/** Frames a message we send, adds it to the transcript and queues it. */
+export function sendHandshake(context: HandshakeContext, type: number, body: Uint8Array): void {
+  const messageSeq = context.framing.nextMessageSeq;
+  const framed = context.framing.frame(type, body);
+  context.transcript.add(framed);
+  context.actions.push({
+    kind: "send",
+    contentType: ContentType.handshake,
+    data: framed,
+    message: { msgType: type, messageSeq, body },
+  });
 }
 
 function sendChangeCipherSpec(context: HandshakeContext): void {
@@ -188,6 +199,29 @@ async function sendClientFinished(
 }
 
 /** Waits for ServerHello and decides between a full and an abbreviated handshake. */
+/**
+ * DTLS's first server message: a ServerHello, or a HelloVerifyRequest asking for the
+ * ClientHello again with its cookie (RFC 6347 §4.2.1). The first ClientHello and the
+ * HelloVerifyRequest stay out of the transcript (§4.2.6), so it starts over; the state stays
+ * until a ServerHello comes, as a server may ask again.
+ */
+export class ExpectServerHelloOrHelloVerifyRequest implements State {
+  readonly expecting = "ServerHello or HelloVerifyRequest";
+
+  handle(context: HandshakeContext, message: HandshakeMessage): Promise<State> {
+    if (message.type !== HandshakeType.hello_verify_request) {
+      return new ExpectServerHello().handle(context, message);
+    }
+    return Promise.try(() => {
+      const { cookie } = decodeHelloVerifyRequest(message.body);
+      context.hello = { ...context.hello, cookie };
+      context.transcript = new Transcript();
+      sendHandshake(context, HandshakeType.client_hello, encodeClientHello(context.hello));
+      return this;
+    });
+  }
+}
+
 export class ExpectServerHello implements State {
   readonly expecting = "ServerHello";
 

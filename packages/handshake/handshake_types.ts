@@ -88,13 +88,29 @@ export interface HandshakeEvent {
   readonly now: number;
 }
 
+/** A handshake message we send, as its parts. */
+export interface OutboundHandshakeMessage {
+  /** The handshake type. */
+  readonly msgType: number;
+  /** Its number among the messages we sent, from 0 (DTLS's message_seq). */
+  readonly messageSeq: number;
+  /** The body, without a header. */
+  readonly body: Uint8Array;
+}
+
 /** One thing the driver must do, in the order given. */
 export type HandshakeAction =
   | {
     /** Send `data` as one or more records of `contentType` under the current write keys. */
     readonly kind: "send";
     readonly contentType: ContentType;
+    /** The content; a handshake message comes framed by the configured `HandshakeFraming`. */
     readonly data: Uint8Array;
+    /**
+     * A handshake message unframed, for a driver that frames and fragments it itself (DTLS):
+     * then `data` need not be parsed back.
+     */
+    readonly message?: OutboundHandshakeMessage;
   }
   | {
     /**

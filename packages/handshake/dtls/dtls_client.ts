@@ -506,11 +506,12 @@ export class DtlsClientCore {
         continue;
       }
       for (let m = this.#reassembler.next(); m; m = this.#reassembler.next()) {
-        const actions = await this.#handshake.handle({
-          type: ContentType.handshake,
-          data: encodeDtlsHandshakeMessage(m),
-          now,
-        });
+        // The reassembled message goes in as it is; only its transcript form is encoded.
+        const actions = await this.#handshake.handleMessage({
+          type: m.msgType,
+          body: m.body,
+          transcriptBytes: encodeDtlsHandshakeMessage(m),
+        }, now);
         await this.#apply(actions, now);
         if (this.#state !== "handshaking" && this.#state !== "connected") return true;
       }
@@ -523,17 +524,9 @@ export class DtlsClientCore {
     for (const action of actions) {
       switch (action.kind) {
         case "send":
-          if (action.contentType === ContentType.handshake) {
-            const [whole] = decodeDtlsHandshakeRecord(action.data);
-            flight.push({
-              kind: "handshake",
-              epoch: this.#writeEpoch,
-              message: {
-                msgType: whole!.msgType,
-                messageSeq: whole!.messageSeq,
-                body: whole!.body,
-              },
-            });
+          if (action.message) {
+            // The message's parts: the flight fragments and frames them itself.
+            flight.push({ kind: "handshake", epoch: this.#writeEpoch, message: action.message });
           } else if (action.contentType === ContentType.change_cipher_spec) {
             flight.push({ kind: "change_cipher_spec", epoch: this.#writeEpoch });
           } else {

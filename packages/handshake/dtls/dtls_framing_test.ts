@@ -96,6 +96,12 @@ Deno.test("ClientHandshake over DTLS: a HelloVerifyRequest brings the same hello
   assert.ok(actions[0]!.kind === "send");
   const second = decodeDtlsHandshakeRecord(actions[0]!.data)[0]!;
   assert.equal(second.messageSeq, 1);
+  // The action also carries the message's parts, so the DTLS core never parses its own output.
+  assert.deepEqual(actions[0]!.message, {
+    msgType: HandshakeType.client_hello,
+    messageSeq: 1,
+    body: second.body,
+  });
   const secondHello = decodeClientHello(second.body, { dtls: true });
   assert.deepEqual(secondHello.cookie, cookie);
   assert.deepEqual(secondHello.random, firstHello.random);
@@ -122,4 +128,23 @@ Deno.test("ClientHandshake: HelloVerifyRequest is refused over TLS and when malf
     }),
     isAlert(AlertDescription.decode_error),
   );
+});
+
+Deno.test("ClientHandshake over DTLS: handleMessage takes a reassembled message as it is, and a second HelloVerifyRequest asks again", async () => {
+  const { hs } = await dtlsHandshake();
+  const cookie = (fill: number) => new Uint8Array(8).fill(fill);
+  for (const [i, fill] of [[1, 0xaa], [2, 0xbb]] as const) {
+    const transcriptBytes = helloVerifyRequest(cookie(fill), i - 1);
+    const body = encodeHelloVerifyRequest({
+      version: ProtocolVersion.dtls10,
+      cookie: cookie(fill),
+    });
+    const [send] = await hs.handleMessage(
+      { type: HandshakeType.hello_verify_request, body, transcriptBytes },
+      Date.now(),
+    );
+    assert.ok(send?.kind === "send" && send.message);
+    assert.equal(send.message.messageSeq, i);
+    assert.deepEqual(decodeClientHello(send.message.body, { dtls: true }).cookie, cookie(fill));
+  }
 });

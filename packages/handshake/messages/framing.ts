@@ -154,6 +154,8 @@ export interface HandshakeFraming {
    * @returns The framed message.
    */
   frame(type: number, body: Uint8Array): Uint8Array;
+  /** The number the next framed message gets, from 0 (DTLS's message_seq). */
+  readonly nextMessageSeq: number;
   /**
    * Adds incoming handshake record content.
    *
@@ -183,6 +185,12 @@ export interface HandshakeFraming {
  */
 export class TlsHandshakeFraming implements HandshakeFraming {
   readonly #deframer = new TlsHandshakeDeframer();
+  #framed = 0;
+
+  /** How many messages were framed: TLS has no message_seq on the wire, but keeps count. */
+  get nextMessageSeq(): number {
+    return this.#framed;
+  }
 
   /**
    * Frames with the 4-byte TLS header.
@@ -192,6 +200,7 @@ export class TlsHandshakeFraming implements HandshakeFraming {
    * @returns The framed message.
    */
   frame(type: number, body: Uint8Array): Uint8Array {
+    this.#framed++;
     return encodeTlsHandshake(type, body);
   }
 
