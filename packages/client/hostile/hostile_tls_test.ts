@@ -1,11 +1,13 @@
 /**
- * Hostile TLS servers against `connectTls`: each scenario must end in the right typed error,
+ * Hostile TLS servers against the TLS client: each scenario must end in the right typed error,
  * with the right alert sent by the client (decoded from what the scripted server captured),
- * within a generous time cap that fails the test instead of hanging it.
+ * within a generous time cap that fails the test instead of hanging it. The scenarios run in
+ * memory (`startTls` over an in-memory connection, as rustls's tests do); the ones marked so run
+ * over loopback TCP through `connectTls` as well.
  */
 
 import assert from "node:assert/strict";
-import { HandshakeType } from "@anchortls/handshake";
+import { HandshakeType, SoftwareCryptoProvider } from "@anchortls/handshake";
 import {
   AlertDescription,
   AlertLevel,
@@ -18,10 +20,14 @@ import {
   connectTls,
   type ConnectTlsOptions,
   HandshakeTimeoutError,
+  startTls,
+  type StartTlsOptions,
   type TlsConnection,
 } from "../mod.ts";
+import { parseCertificate, parsePem } from "@anchortls/x509";
 import { TruncationError } from "../errors.ts";
 import {
+  memoryScriptedServer,
   type ReceivedAlert,
   type ScriptedPeer,
   scriptedServer,
@@ -46,16 +52,18 @@ interface Outcome {
   readonly peer: ScriptedPeer;
 }
 
-/**
- * Plays `script` against a fresh `connectTls`; `client` decides what the client does with the
- * connection (by default it awaits the handshake).
- */
-async function play(
-  script: (peer: ScriptedPeer) => Promise<void>,
-  client: (tls: TlsConnection) => Promise<unknown> = (tls) => tls.handshake,
-  options: Partial<ConnectTlsOptions> = {},
+/** A fresh client connection and the scripted server it talks to. */
+interface Setup {
+  readonly tls: TlsConnection;
+  readonly done: Promise<{ alerts: ReceivedAlert[]; peer: ScriptedPeer }>;
+  close(): Promise<void>;
+}
+
+/** Runs one scenario with the time cap; `setup` makes the client and its server. */
+async function scenario(
+  setup: () => Promise<Setup>,
+  client: (tls: TlsConnection) => Promise<unknown>,
 ): Promise<Outcome> {
-  const server = scriptedServer(script);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const cap = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -63,14 +71,10 @@ async function play(
       CAP_MS,
     );
   });
+  let made: Setup | undefined;
   try {
-    const tls = await connectTls({
-      hostname: "127.0.0.1",
-      port: server.port,
-      serverName: "localhost",
-      caCerts: [root],
-      ...options,
-    });
+    made = await setup();
+    const { tls, done } = made;
     const result = await Promise.race([
       client(tls).then(
         (value) => ({ value, error: undefined }),
@@ -79,12 +83,60 @@ async function play(
       cap,
     ]);
     await Promise.race([tls.close(), cap]);
-    const { alerts, peer } = await Promise.race([server.done, cap]);
+    const { alerts, peer } = await Promise.race([done, cap]);
     return { ...result, alerts, peer };
   } finally {
     clearTimeout(timer);
-    await server.close();
+    await made?.close();
   }
+}
+
+const trustAnchors = parsePem(root).map((der) => parseCertificate(der));
+
+/**
+ * Plays `script` in memory, as rustls's tests do: `startTls` over an in-memory connection to
+ * the scripted server; `client` decides what the client does with the connection (by default
+ * it awaits the handshake).
+ */
+function play(
+  script: (peer: ScriptedPeer) => Promise<void>,
+  client: (tls: TlsConnection) => Promise<unknown> = (tls) => tls.handshake,
+  options: Partial<StartTlsOptions> = {},
+): Promise<Outcome> {
+  return scenario(() => {
+    const server = memoryScriptedServer(script);
+    const tls = startTls(server.transport, {
+      provider: new SoftwareCryptoProvider(),
+      trustAnchors,
+      serverName: "localhost",
+      ...options,
+    });
+    return Promise.resolve({ tls, done: server.done, close: server.close });
+  }, client);
+}
+
+/** Plays `script` over loopback TCP against `connectTls`: the socket path users take. */
+function playTcp(
+  script: (peer: ScriptedPeer) => Promise<void>,
+  client: (tls: TlsConnection) => Promise<unknown> = (tls) => tls.handshake,
+  options: Partial<ConnectTlsOptions> = {},
+): Promise<Outcome> {
+  return scenario(async () => {
+    const server = scriptedServer(script);
+    try {
+      const tls = await connectTls({
+        hostname: "127.0.0.1",
+        port: server.port,
+        serverName: "localhost",
+        caCerts: [root],
+        ...options,
+      });
+      return { tls, done: server.done, close: server.close };
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+  }, client);
 }
 
 function assertAlertError(error: unknown, description: number): void {
@@ -97,17 +149,22 @@ function assertSentFatal(alerts: readonly ReceivedAlert[], description: number):
   assert.deepEqual(alerts, [{ level: AlertLevel.fatal, description }]);
 }
 
-Deno.test("hostile: a record over the size limit is record_overflow", async () => {
-  const { error, alerts } = await play(async (peer) => {
-    await new ServerHandshake(peer).readClientHello();
-    // 2^14 + 2048 + 1 bytes announced, and sent.
-    const length = 16_384 + 2048 + 1;
-    const record = new Uint8Array(5 + length);
-    record.set([ContentType.handshake, 3, 3, length >> 8, length & 0xff]);
-    await peer.writeRaw(record);
-  });
-  assertAlertError(error, AlertDescription.record_overflow);
-  assertSentFatal(alerts, AlertDescription.record_overflow);
+/** Both ways to reach the client: in memory through `startTls`, and over TCP through `connectTls`. */
+const BOTH = [play, playTcp] as const;
+
+Deno.test("hostile: a record over the size limit is record_overflow (in memory and over TCP)", async () => {
+  for (const run of BOTH) {
+    const { error, alerts } = await run(async (peer) => {
+      await new ServerHandshake(peer).readClientHello();
+      // 2^14 + 2048 + 1 bytes announced, and sent.
+      const length = 16_384 + 2048 + 1;
+      const record = new Uint8Array(5 + length);
+      record.set([ContentType.handshake, 3, 3, length >> 8, length & 0xff]);
+      await peer.writeRaw(record);
+    });
+    assertAlertError(error, AlertDescription.record_overflow);
+    assertSentFatal(alerts, AlertDescription.record_overflow);
+  }
 });
 
 Deno.test("hostile: a handshake message announcing 16 MiB is refused at its header", async () => {
@@ -382,17 +439,19 @@ Deno.test("hostile: a few warnings between data records are tolerated", async ()
   assert.equal(value, "...");
 });
 
-Deno.test("hostile: a server that stops mid-record during the handshake is a truncation", async () => {
-  const { error, alerts } = await play(async (peer) => {
-    const hs = new ServerHandshake(peer);
-    await hs.readClientHello();
-    const record = new Uint8Array(5 + 100);
-    record.set([ContentType.handshake, 3, 3, 0, 100]);
-    await peer.writeRaw(record.subarray(0, 40));
-    await peer.closeWrite();
-  });
-  assert.ok(error instanceof TruncationError, `expected TruncationError, got ${error}`);
-  assert.deepEqual(alerts, []);
+Deno.test("hostile: a server that stops mid-record during the handshake is a truncation (in memory and over TCP)", async () => {
+  for (const run of BOTH) {
+    const { error, alerts } = await run(async (peer) => {
+      const hs = new ServerHandshake(peer);
+      await hs.readClientHello();
+      const record = new Uint8Array(5 + 100);
+      record.set([ContentType.handshake, 3, 3, 0, 100]);
+      await peer.writeRaw(record.subarray(0, 40));
+      await peer.closeWrite();
+    });
+    assert.ok(error instanceof TruncationError, `expected TruncationError, got ${error}`);
+    assert.deepEqual(alerts, []);
+  }
 });
 
 Deno.test("hostile: a server that stops mid-record after the handshake is a truncation", async () => {
@@ -411,9 +470,9 @@ Deno.test("hostile: a server that stops mid-record after the handshake is a trun
   assert.ok(error instanceof TruncationError, `expected TruncationError, got ${error}`);
 });
 
-Deno.test("hostile: a server that stalls mid-record is ended by the caller's signal", async () => {
+Deno.test("hostile: a server that stalls mid-record is ended by the caller's signal (over TCP)", async () => {
   const stalled = Promise.withResolvers<void>();
-  const { error, alerts } = await play(
+  const { error, alerts } = await playTcp(
     async (peer) => {
       await new ServerHandshake(peer).readClientHello();
       await peer.writeRaw(Uint8Array.of(ContentType.handshake, 3, 3, 0, 100, 2, 0));

@@ -39,6 +39,8 @@ import {
 } from "@anchortls/record";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { fixedPkiFile } from "../testing.ts";
+import type { ByteTransport } from "../tls_connection.ts";
+import { memoryConnection, type PeerConnection } from "./memory_connection.ts";
 import {
   concat,
   masterSecretFor,
@@ -67,7 +69,7 @@ const MAX_FRAGMENT = 16_384;
  * reads of the client's records under the client's keys.
  */
 export class ScriptedPeer {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: PeerConnection;
   readonly #received: Uint8Array[] = [];
   #receivedWake = Promise.withResolvers<void>();
   #ended = false;
@@ -89,9 +91,10 @@ export class ScriptedPeer {
   /**
    * Takes over an accepted connection and starts capturing what the client sends.
    *
-   * @param conn The accepted TCP connection.
+   * @param conn The accepted connection: a TCP socket, or the server end of a
+   *   {@linkcode memoryConnection}.
    */
-  constructor(conn: Deno.TcpConn) {
+  constructor(conn: PeerConnection) {
     this.#conn = conn;
     this.#pump = this.#readAll();
   }
@@ -457,6 +460,47 @@ export function scriptedServer(script: (peer: ScriptedPeer) => Promise<void>): S
         // Closed after the accept.
       }
       await peer?.close();
+      await done.catch(() => {});
+    },
+  };
+}
+
+/** A scripted server on an in-memory connection. */
+export interface MemoryScriptedServer {
+  /** The client's end, for `startTls`. */
+  readonly transport: ByteTransport;
+  /** As {@linkcode ScriptedServer.done}. */
+  readonly done: Promise<{ alerts: ReceivedAlert[]; peer: ScriptedPeer }>;
+  /** Closes the server's end. */
+  close(): Promise<void>;
+}
+
+/**
+ * Runs a script on an in-memory connection: the same peer as {@linkcode scriptedServer}, no
+ * socket.
+ *
+ * @param script What the server does; the peer is drained and closed after it returns.
+ */
+export function memoryScriptedServer(
+  script: (peer: ScriptedPeer) => Promise<void>,
+): MemoryScriptedServer {
+  const { client, server } = memoryConnection();
+  const peer = new ScriptedPeer(server);
+  const done = (async () => {
+    try {
+      await script(peer);
+      const alerts = await peer.drain();
+      return { alerts, peer };
+    } finally {
+      await peer.close();
+    }
+  })();
+  done.catch(() => {});
+  return {
+    transport: client,
+    done,
+    close: async () => {
+      await peer.close();
       await done.catch(() => {});
     },
   };
