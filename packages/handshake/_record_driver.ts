@@ -1,23 +1,13 @@
 /**
- * A minimal record-level driver of {@linkcode ClientHandshake} for tests: it frames, protects
- * and sequences records itself over any byte source, so a handshake can be recorded against a
- * real server and replayed from the recording without sockets.
+ * A minimal byte-level driver of {@linkcode TlsClientCore} for tests: it moves the core's
+ * bytes over any byte source, so a handshake can be recorded against a real server and
+ * replayed from the recording without sockets, through the very core `startTls` drives.
  *
  * @module
  */
 
-import {
-  ContentType,
-  encodeTlsRecord,
-  NullProtector,
-  type RecordProtector,
-  TlsDeframer,
-} from "@anchortls/record";
-import {
-  ClientHandshake,
-  type ClientHandshakeConfig,
-  type HandshakeInfo,
-} from "./client_handshake.ts";
+import type { ClientHandshakeConfig, HandshakeInfo } from "./client_handshake.ts";
+import { TlsClientCore } from "./tls/tls_client.ts";
 
 /** Where the driver's bytes go and come from. */
 export interface BytePeer {
@@ -43,9 +33,11 @@ export function seededRandom(seed: number): (length: number) => Uint8Array {
 
 /**
  * Runs a handshake, sends `request` as application data, and reads application data until the
- * server's close_notify.
+ * server's close_notify (which the core answers with its own).
  *
  * @returns What the handshake negotiated and the application data received.
+ * @throws What the connection failed with: a `TlsAlertError`, a `CertificateError`, a
+ *   `TruncationError`.
  */
 export async function driveClient(
   config: ClientHandshakeConfig,
@@ -53,56 +45,33 @@ export async function driveClient(
   peer: BytePeer,
   request: Uint8Array,
 ): Promise<{ info: HandshakeInfo; response: Uint8Array }> {
-  const handshake = new ClientHandshake(config);
-  let writer: RecordProtector = new NullProtector();
-  let writeSequence = 0n;
-  let reader: RecordProtector = new NullProtector();
-  let readSequence = 0n;
-  const deframer = new TlsDeframer({ versions: [0x0301, 0x0303] });
+  const core = new TlsClientCore({ ...config, handshakeTimeoutMs: Infinity });
+  const flush = async () => {
+    for (const bytes of core.pollTransmit()) await peer.write(bytes);
+  };
   let info: HandshakeInfo | undefined;
-
-  const send = async (type: number, data: Uint8Array) => {
-    const context = { type, version: 0x0303, sequence: writeSequence++ };
-    const fragment = await writer.seal(context, data);
-    await peer.write(encodeTlsRecord({ type, version: 0x0303, fragment }));
-  };
-  const apply = async (actions: Awaited<ReturnType<ClientHandshake["start"]>>) => {
-    for (const action of actions) {
-      if (action.kind === "send") await send(action.contentType, action.data);
-      if (action.kind === "install_write") [writer, writeSequence] = [action.protector, 0n];
-      if (action.kind === "install_read") [reader, readSequence] = [action.protector, 0n];
-      if (action.kind === "complete") info = action.info;
-    }
-  };
-
-  await apply(await handshake.start(now));
   const response: number[] = [];
-  for (;;) {
-    let record = deframer.next();
-    while (!record) {
-      const bytes = await peer.read();
-      if (!bytes) throw new Error("server ended without close_notify");
-      deframer.push(bytes);
-      record = deframer.next();
-    }
-    const context = { type: record.type, version: record.version, sequence: readSequence++ };
-    const content = await reader.open(context, record.fragment);
-    if (record.type === ContentType.application_data) {
-      response.push(...content);
-    } else if (record.type === ContentType.alert) {
-      if (content[1] === 0) break;
-      throw new Error(`server sent alert ${content[0]}/${content[1]}`);
-    } else {
-      await apply(
-        await handshake.handle({ type: record.type as 20 | 22, data: content, now }),
-      );
-      if (info && request.length > 0) {
-        await send(ContentType.application_data, request);
-        request = new Uint8Array(0);
+  try {
+    await core.start(now);
+    for (;;) {
+      for (let event = core.pollEvent(); event; event = core.pollEvent()) {
+        if (event.kind === "failed") throw event.error;
+        if (event.kind === "connected") {
+          info = event.info;
+          await core.send(request);
+        }
+        if (event.kind === "data") response.push(...event.data);
+        if (event.kind === "closed") {
+          await flush();
+          return { info: info!, response: new Uint8Array(response) };
+        }
       }
+      await flush();
+      const bytes = await peer.read();
+      if (bytes) await core.handleBytes(bytes, now);
+      else await core.handleEnd();
     }
+  } finally {
+    await core.release();
   }
-  await send(ContentType.alert, Uint8Array.of(1, 0));
-  if (!info) throw new Error("no handshake");
-  return { info, response: new Uint8Array(response) };
 }
