@@ -8,7 +8,7 @@
  * @module
  */
 
-import { AlertDescription, TlsAlertError } from "@anchortls/record";
+import { AlertDescription, AlertLevel, TlsAlertError } from "@anchortls/record";
 import { CertificateError, type CertificateErrorReason } from "@anchortls/x509";
 import { HandshakeTimeoutError } from "./handshake_timeout.ts";
 import { TruncationError } from "./truncation_error.ts";
@@ -57,7 +57,7 @@ export function certificateAlert(reason: CertificateErrorReason): number {
  * @example
  * ```ts
  * import { alertForError } from "@anchortls/handshake";
- * import { AlertDescription, TlsAlertError } from "@anchortls/record";
+ * import { AlertDescription, AlertLevel, TlsAlertError } from "@anchortls/record";
  * alertForError(new TlsAlertError(AlertDescription.decode_error)); // 50
  * alertForError(new TlsAlertError(40, "", { fromPeer: true })); // undefined
  * alertForError(new Error("bug")); // 80
@@ -82,4 +82,35 @@ export function alertForError(error: unknown): number | undefined {
     return AlertDescription.user_canceled;
   }
   return AlertDescription.internal_error;
+}
+
+/** An alert to send: its level and description. */
+export interface OutgoingAlert {
+  /** `AlertLevel.warning` for user_canceled (RFC 5246 §7.2.2 sends it as one), else fatal. */
+  readonly level: number;
+  /** The description code. */
+  readonly description: number;
+}
+
+/**
+ * The alert, level included, that ends a connection failing with `error`: what both cores
+ * send.
+ *
+ * @example
+ * ```ts
+ * import { alertFor } from "@anchortls/handshake";
+ * alertFor(new DOMException("", "AbortError")); // { level: 1, description: 90 }
+ * alertFor(new Error("bug")); // { level: 2, description: 80 }
+ * ```
+ *
+ * @param error What was thrown.
+ * @returns The alert, or `undefined` when none should be sent.
+ */
+export function alertFor(error: unknown): OutgoingAlert | undefined {
+  const description = alertForError(error);
+  if (description === undefined) return undefined;
+  const level = description === AlertDescription.user_canceled
+    ? AlertLevel.warning
+    : AlertLevel.fatal;
+  return { level, description };
 }

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { AlertDescription, TlsAlertError } from "@anchortls/record";
 import { CertificateError, type CertificateErrorReason } from "@anchortls/x509";
-import { alertForError, certificateAlert } from "./alert_mapping.ts";
+import { alertFor, alertForError, certificateAlert } from "./alert_mapping.ts";
+import { HandshakeTimeoutError } from "./handshake_timeout.ts";
+import { TruncationError } from "./truncation_error.ts";
 
 const table: [string, unknown, number | undefined][] = [
   ["local decode_error", new TlsAlertError(AlertDescription.decode_error), 50],
@@ -58,4 +60,17 @@ Deno.test("certificateAlert: every certificate failure maps to one of the five c
       reason,
     );
   }
+});
+
+Deno.test("alertFor: user_canceled goes as a warning, everything else fatal, timeouts and truncation get none", () => {
+  assert.deepEqual(alertFor(new DOMException("", "AbortError")), { level: 1, description: 90 });
+  assert.deepEqual(alertFor(new DOMException("", "TimeoutError")), { level: 1, description: 90 });
+  assert.deepEqual(alertFor(new TlsAlertError(AlertDescription.decode_error)), {
+    level: 2,
+    description: 50,
+  });
+  assert.deepEqual(alertFor(new Error("bug")), { level: 2, description: 80 });
+  assert.equal(alertFor(new HandshakeTimeoutError(1)), undefined);
+  assert.equal(alertFor(new TruncationError()), undefined);
+  assert.equal(alertFor(new TlsAlertError(40, "", { fromPeer: true })), undefined);
 });

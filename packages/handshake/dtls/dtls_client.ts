@@ -26,7 +26,7 @@ import {
   SequenceCounter,
   splitDatagram,
 } from "@anchortls/record";
-import { alertForError } from "../alert_mapping.ts";
+import { alertFor } from "../alert_mapping.ts";
 import { AlertPolicy } from "../alert_policy.ts";
 import {
   ClientHandshake,
@@ -604,10 +604,10 @@ export class DtlsClientCore {
   /** Ends the connection for an error raised here: the alert it calls for goes out first. */
   async #fail(error: unknown): Promise<void> {
     if (this.#state === "failed" || this.#state === "closed") return;
-    // alertForError sends nothing for a timeout, as for any local give-up that is no protocol fault.
-    const description = alertForError(error);
+    // Nothing for a timeout, as for any local give-up that is no protocol fault.
+    const alert = alertFor(error);
     await this.#failed(error);
-    if (description !== undefined) await this.#sendAlert(AlertLevel.fatal, description);
+    if (alert) await this.#sendAlert(alert.level, alert.description);
     this.#destroyKeys();
   }
 

@@ -24,7 +24,7 @@ import {
   TlsReadState,
   TlsWriteState,
 } from "@anchortls/record";
-import { alertForError } from "../alert_mapping.ts";
+import { alertFor } from "../alert_mapping.ts";
 import { AlertPolicy } from "../alert_policy.ts";
 import {
   ClientHandshake,
@@ -271,24 +271,21 @@ export class TlsClientCore {
     this.#state = "failed";
     this.#error = error;
     this.#events.push({ kind: "failed", error });
-    const description = alertForError(error);
-    const level = description === AlertDescription.user_canceled
-      ? AlertLevel.warning
-      : AlertLevel.fatal;
+    const alert = alertFor(error);
     const receivedFatal = error instanceof TlsAlertError && error.fromPeer &&
       error.level === AlertLevel.fatal;
     const session = this.#handshake.activeSession;
-    if (session && (receivedFatal || (description !== undefined && level === AlertLevel.fatal))) {
-      invalidateSession(session);
-    }
+    if (session && (receivedFatal || alert?.level === AlertLevel.fatal)) invalidateSession(session);
     // Not awaited here: releasing goes to the provider, which may be busy with the very call
     // that failed; release() waits for it.
     this.#aborting = this.#handshake.abort().catch(() => {});
-    if (description !== undefined && !this.#sentCloseNotify) {
+    if (alert && !this.#sentCloseNotify) {
       this.#sentCloseNotify = true;
-      await this.#seal(ContentType.alert, Uint8Array.of(level, description)).catch(() => {
-        // The keys are gone (a chip that failed): nothing more can be said to the peer.
-      });
+      await this.#seal(ContentType.alert, Uint8Array.of(alert.level, alert.description)).catch(
+        () => {
+          // The keys are gone (a chip that failed): nothing more can be said to the peer.
+        },
+      );
     }
   }
 
