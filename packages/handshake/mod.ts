@@ -34,6 +34,7 @@ export * from "./alert_policy.ts";
 export * from "./handshake_timeout.ts";
 export * from "./truncation_error.ts";
 export * from "./client_handshake.ts";
+export type * from "./client_event.ts";
 export type { FragmentLimits, MaxFragmentLength } from "./fragment_limits.ts";
 export * from "./session_cache.ts";
 export * from "./transcript.ts";

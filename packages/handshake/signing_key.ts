@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concatBytes } from "@anchortls/record";
 import { SignatureScheme } from "./signature_scheme.ts";
 
 type Algorithm = {
@@ -153,7 +154,7 @@ function pkcs8FromPem(pem: string): Uint8Array {
 function wrapPkcs1(pkcs1: Uint8Array): Uint8Array {
   const version = Uint8Array.of(0x02, 0x01, 0x00);
   const algorithm = Uint8Array.fromHex("300d06092a864886f70d0101010500");
-  return der(0x30, concat(version, algorithm, der(0x04, pkcs1)));
+  return der(0x30, concatBytes([version, algorithm, der(0x04, pkcs1)]));
 }
 
 function der(tag: number, body: Uint8Array): Uint8Array {
@@ -165,26 +166,19 @@ function der(tag: number, body: Uint8Array): Uint8Array {
     : n < 0x10000
     ? Uint8Array.of(0x82, n >> 8, n & 0xff)
     : Uint8Array.of(0x83, n >> 16, (n >> 8) & 0xff, n & 0xff);
-  return concat(Uint8Array.of(tag), len, body);
+  return concatBytes([Uint8Array.of(tag), len, body]);
 }
 
 function derInteger(raw: Uint8Array): Uint8Array {
   let i = 0;
   while (i < raw.length - 1 && raw[i] === 0) i++;
   const trimmed = raw.subarray(i);
-  return der(0x02, trimmed[0]! & 0x80 ? concat(Uint8Array.of(0), trimmed) : trimmed);
+  return der(0x02, trimmed[0]! & 0x80 ? concatBytes([Uint8Array.of(0), trimmed]) : trimmed);
 }
 
 function ecdsaRawToDer(raw: Uint8Array, size: number): Uint8Array {
-  return der(0x30, concat(derInteger(raw.subarray(0, size)), derInteger(raw.subarray(size))));
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return der(
+    0x30,
+    concatBytes([derInteger(raw.subarray(0, size)), derInteger(raw.subarray(size))]),
+  );
 }

@@ -15,7 +15,7 @@ import {
   type RecordProtector,
   TlsAlertError,
 } from "@anchortls/record";
-import { concatBytes } from "./_bytes.ts";
+import { concatBytes } from "@anchortls/record";
 import type { TrustCore } from "./trust_core.ts";
 import { SeTemplate, TrustCoreAlgorithm } from "./trust_core_constants.ts";
 

@@ -51,7 +51,7 @@ import {
   UpdateBinary,
   VerifyPin,
 } from "./_commands.ts";
-import { concatBytes } from "./_bytes.ts";
+import { concatBytes } from "@anchortls/record";
 import { type CommandApdu, decodeCommand } from "./command.ts";
 import { encodeResponse } from "./response.ts";
 import {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { concatBytes } from "./_bytes.ts";
+import { concatBytes } from "@anchortls/record";
 import {
   AES_BLOCK,
   CbcInput,

@@ -290,3 +290,25 @@ export class Writer {
     return this.#buf.slice(0, this.#length);
   }
 }
+
+/**
+ * Joins byte arrays into one new array.
+ *
+ * @example
+ * ```ts
+ * import { concatBytes } from "@anchortls/record";
+ * concatBytes([Uint8Array.of(1), Uint8Array.of(2, 3)]); // Uint8Array [1, 2, 3]
+ * ```
+ *
+ * @param parts The arrays, in order.
+ * @returns Their concatenation.
+ */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -29,6 +29,7 @@ import {
 import {
   type CipherSuite,
   cipherSuiteById,
+  concatBytes,
   ContentType,
   type DtlsRecord,
   encodeDtlsRecord,
@@ -40,7 +41,6 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { type ReceivedAlert, rsaDecrypt } from "./scripted_server.ts";
 import { fixedPkiFile } from "../testing.ts";
 import {
-  concat,
   masterSecretFor,
   protectorPair,
   serverChain,
@@ -331,7 +331,7 @@ export class DtlsServerHandshake {
       premaster,
       this.clientHello,
       this.serverRandom,
-      this.#ems ? sha256(concat(this.#transcript)) : undefined,
+      this.#ems ? sha256(concatBytes(this.#transcript)) : undefined,
     );
     const keys = deriveKeyBlock(
       this.#master,
@@ -357,7 +357,7 @@ export class DtlsServerHandshake {
     const verifyData = finishedVerifyData(
       this.#master!,
       "server finished",
-      sha256(concat(this.#transcript)),
+      sha256(concatBytes(this.#transcript)),
     );
     if (corrupt) verifyData[0]! ^= 1;
     return this.message(HandshakeType.finished, verifyData);

@@ -128,19 +128,3 @@ export async function serverChain(
 ): Promise<readonly Uint8Array[]> {
   return chain ?? parsePem(await Deno.readTextFile(fixedPkiFile("chain.pem")));
 }
-
-/**
- * The bytes of `parts`, one after the other.
- *
- * @param parts The pieces.
- * @returns Their concatenation.
- */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -31,6 +31,7 @@ import {
 import {
   type CipherSuite,
   cipherSuiteById,
+  concatBytes,
   ContentType,
   encodeTlsRecord,
   NullProtector,
@@ -42,7 +43,6 @@ import { fixedPkiFile } from "../testing.ts";
 import type { ByteTransport } from "../tls_connection.ts";
 import { memoryConnection, type PeerConnection } from "./memory_connection.ts";
 import {
-  concat,
   masterSecretFor,
   protectorPair,
   serverChain,
@@ -152,7 +152,7 @@ export class ScriptedPeer {
 
   /** Sends handshake messages, packed into as few records as the fragment limit allows. */
   async sendHandshake(messages: readonly Uint8Array[]): Promise<boolean> {
-    const all = concat(messages);
+    const all = concatBytes(messages);
     for (let at = 0; at < all.length; at += MAX_FRAGMENT) {
       if (!await this.send(ContentType.handshake, all.subarray(at, at + MAX_FRAGMENT))) {
         return false;
@@ -304,7 +304,7 @@ export class ServerHandshake {
   }
 
   #hash(): Uint8Array {
-    return sha256(concat(this.#transcript));
+    return sha256(concatBytes(this.#transcript));
   }
 
   /** Reads the ClientHello and settles suite, EtM and EMS. */
@@ -427,6 +427,20 @@ export interface ScriptedServer {
   close(): Promise<void>;
 }
 
+/** Runs the script, then drains what the client still sends and closes the peer. */
+async function runScript(
+  peer: ScriptedPeer,
+  script: (peer: ScriptedPeer) => Promise<void>,
+): Promise<{ alerts: ReceivedAlert[]; peer: ScriptedPeer }> {
+  try {
+    await script(peer);
+    const alerts = await peer.drain();
+    return { alerts, peer };
+  } finally {
+    await peer.close();
+  }
+}
+
 /**
  * Starts a scripted server.
  *
@@ -441,13 +455,7 @@ export function scriptedServer(script: (peer: ScriptedPeer) => Promise<void>): S
     const conn = await listener.accept();
     listener.close();
     peer = new ScriptedPeer(conn);
-    try {
-      await script(peer);
-      const alerts = await peer.drain();
-      return { alerts, peer };
-    } finally {
-      await peer.close();
-    }
+    return await runScript(peer, script);
   })();
   done.catch(() => {});
   return {
@@ -486,15 +494,7 @@ export function memoryScriptedServer(
 ): MemoryScriptedServer {
   const { client, server } = memoryConnection();
   const peer = new ScriptedPeer(server);
-  const done = (async () => {
-    try {
-      await script(peer);
-      const alerts = await peer.drain();
-      return { alerts, peer };
-    } finally {
-      await peer.close();
-    }
-  })();
+  const done = runScript(peer, script);
   done.catch(() => {});
   return {
     transport: client,

@@ -28,11 +28,11 @@ import {
 } from "@anchortls/record";
 import { alertFor } from "../alert_mapping.ts";
 import { AlertPolicy } from "../alert_policy.ts";
+import type { ClientEvent } from "../client_event.ts";
 import {
   ClientHandshake,
   type ClientHandshakeConfig,
   type HandshakeAction,
-  type HandshakeInfo,
 } from "../client_handshake.ts";
 import { decodeAlert, encodeAlert } from "../messages/alert_message.ts";
 import { DtlsHandshakeFraming } from "./dtls_framing.ts";
@@ -65,16 +65,8 @@ export interface DtlsClientConfig
   readonly retransmit?: FlightTrackerOptions;
 }
 
-/** Something the driver must pass on, from {@linkcode DtlsClientCore.pollEvent}. */
-export type DtlsClientEvent =
-  /** The handshake completed; application data may flow. */
-  | { readonly kind: "connected"; readonly info: HandshakeInfo }
-  /** One application data record's content: one message. */
-  | { readonly kind: "data"; readonly data: Uint8Array }
-  /** The peer sent close_notify. */
-  | { readonly kind: "closed" }
-  /** The connection failed: a fatal alert either way, or the handshake deadline passed. */
-  | { readonly kind: "failed"; readonly error: unknown };
+/** What {@linkcode DtlsClientCore.pollEvent} returns: the cores' one event vocabulary. */
+export type DtlsClientEvent = ClientEvent;
 
 /** Counters of a {@linkcode DtlsClientCore}. */
 export interface DtlsClientStats {

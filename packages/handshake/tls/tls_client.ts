@@ -16,6 +16,7 @@
 import {
   AlertDescription,
   AlertLevel,
+  concatBytes,
   ContentType,
   type InboundRecord,
   ProtocolVersion,
@@ -30,8 +31,8 @@ import {
   ClientHandshake,
   type ClientHandshakeConfig,
   type HandshakeAction,
-  type HandshakeInfo,
 } from "../client_handshake.ts";
+import type { ClientEvent } from "../client_event.ts";
 import { HandshakeTimeoutError } from "../handshake_timeout.ts";
 import { invalidateSession } from "../session_cache.ts";
 import { TruncationError } from "../truncation_error.ts";
@@ -60,16 +61,8 @@ export interface TlsClientConfig extends ClientHandshakeConfig {
   readonly handshakeTimeoutMs?: number;
 }
 
-/** Something the driver must pass on, from {@linkcode TlsClientCore.pollEvent}. */
-export type TlsClientEvent =
-  /** The handshake completed; application data may flow. */
-  | { readonly kind: "connected"; readonly info: HandshakeInfo }
-  /** Application data, in order. */
-  | { readonly kind: "data"; readonly data: Uint8Array }
-  /** The peer sent close_notify; ours is queued in answer (RFC 5246 §7.2.1). */
-  | { readonly kind: "closed" }
-  /** The connection failed; the alert it calls for, if any, is queued in `pollTransmit()`. */
-  | { readonly kind: "failed"; readonly error: unknown };
+/** What {@linkcode TlsClientCore.pollEvent} returns: the cores' one event vocabulary. */
+export type TlsClientEvent = ClientEvent;
 
 /** Where the connection stands. */
 export type TlsClientState = "idle" | "handshaking" | "connected" | "closed" | "failed";
@@ -400,7 +393,7 @@ export class TlsClientCore {
     let pending: Uint8Array[] = [];
     const flush = async () => {
       if (pending.length === 0) return;
-      const data = pending.length === 1 ? pending[0]! : concat(pending);
+      const data = pending.length === 1 ? pending[0]! : concatBytes(pending);
       pending = [];
       await this.#seal(ContentType.handshake, data);
     };
@@ -454,14 +447,4 @@ export class TlsClientCore {
     this.#sealing = done.catch(() => {});
     return done;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
