@@ -24,6 +24,7 @@ import { HandshakeType } from "./messages/handshake_type.ts";
 import { encodeServerHello, type ServerHello } from "./messages/server_hello.ts";
 import { decodeCertificateVerify, decodeClientKeyExchange } from "./messages/simple_messages.ts";
 import { decodeCertificate } from "./messages/certificate.ts";
+import { rsaDecrypt } from "./_test_rsa.ts";
 
 const testdata = (name: string) => new URL(`../x509/testdata/${name}`, import.meta.url);
 
@@ -248,31 +249,4 @@ export function splitMessages(bytes: Uint8Array): HandshakeMessage[] {
   const out: HandshakeMessage[] = [];
   for (let m = d.next(); m; m = d.next()) out.push(m);
   return out;
-}
-
-async function rsaDecrypt(keyPem: string, ciphertext: Uint8Array): Promise<Uint8Array> {
-  const der = Uint8Array.fromBase64(keyPem.replace(/-----[^-]+-----|\s+/g, ""));
-  const key = await crypto.subtle.importKey(
-    "pkcs8",
-    der,
-    { name: "RSA-OAEP", hash: "SHA-256" },
-    true,
-    ["decrypt"],
-  );
-  const jwk = await crypto.subtle.exportKey("jwk", key);
-  const big = (s: string) =>
-    BigInt("0x" + Uint8Array.fromBase64(s, { alphabet: "base64url" }).toHex());
-  const n = big(jwk.n!);
-  const d = big(jwk.d!);
-  let result = 1n;
-  let b = BigInt("0x" + ciphertext.toHex()) % n;
-  for (let e = d; e > 0n; e >>= 1n) {
-    if (e & 1n) result = (result * b) % n;
-    b = (b * b) % n;
-  }
-  const k = Math.ceil(n.toString(16).length / 2);
-  const em = Uint8Array.fromHex(result.toString(16).padStart(k * 2, "0"));
-  if (em[0] !== 0 || em[1] !== 2) throw new Error("bad PKCS#1 v1.5 padding");
-  const sep = em.indexOf(0, 2);
-  return em.slice(sep + 1);
 }

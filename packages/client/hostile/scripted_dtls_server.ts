@@ -38,7 +38,8 @@ import {
   splitDatagram,
 } from "@anchortls/record";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { type ReceivedAlert, rsaDecrypt } from "./scripted_server.ts";
+import { rsaDecrypt } from "@anchortls/handshake/testing";
+import type { ReceivedAlert } from "./scripted_server.ts";
 import { fixedPkiFile } from "../testing.ts";
 import {
   masterSecretFor,

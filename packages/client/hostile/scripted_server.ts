@@ -38,6 +38,7 @@ import {
   type RecordProtector,
   TlsDeframer,
 } from "@anchortls/record";
+import { rsaDecrypt } from "@anchortls/handshake/testing";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { fixedPkiFile } from "../testing.ts";
 import type { ByteTransport } from "../tls_connection.ts";
@@ -504,36 +505,4 @@ export function memoryScriptedServer(
       await done.catch(() => {});
     },
   };
-}
-
-/**
- * RSAES-PKCS1-v1_5 decryption with BigInt: the test server's half of the key exchange.
- *
- * @param keyPem The server's PKCS#8 private key.
- * @param ciphertext The encrypted premaster.
- * @returns The premaster.
- */
-export async function rsaDecrypt(keyPem: string, ciphertext: Uint8Array): Promise<Uint8Array> {
-  const der = Uint8Array.fromBase64(keyPem.replace(/-----[^-]+-----|\s+/g, ""));
-  const key = await crypto.subtle.importKey(
-    "pkcs8",
-    der,
-    { name: "RSA-OAEP", hash: "SHA-256" },
-    true,
-    ["decrypt"],
-  );
-  const jwk = await crypto.subtle.exportKey("jwk", key);
-  const big = (s: string) =>
-    BigInt("0x" + Uint8Array.fromBase64(s, { alphabet: "base64url" }).toHex());
-  const n = big(jwk.n!);
-  let result = 1n;
-  let base = BigInt("0x" + ciphertext.toHex()) % n;
-  for (let e = big(jwk.d!); e > 0n; e >>= 1n) {
-    if (e & 1n) result = (result * base) % n;
-    base = (base * base) % n;
-  }
-  const k = Math.ceil(n.toString(16).length / 2);
-  const em = Uint8Array.fromHex(result.toString(16).padStart(k * 2, "0"));
-  if (em[0] !== 0 || em[1] !== 2) throw new Error("bad PKCS#1 v1.5 padding");
-  return em.slice(em.indexOf(0, 2) + 1);
 }
