@@ -10,6 +10,7 @@ import {
   AlertDescription,
   AlertLevel,
   CipherSuites,
+  concatBytes,
   ContentType,
   encodeDtlsRecord,
   ProtocolVersion,
@@ -380,8 +381,6 @@ function rawRecords(datagram: Uint8Array): { type: number; epoch: number; bytes:
   return out;
 }
 
-const joined = (parts: Uint8Array[]) => new Uint8Array(parts.flatMap((p) => [...p]));
-
 Deno.test("DTLS core: one forged epoch-0 record with sequence 2^48−1 does not stall the handshake", async () => {
   const s = new Scenario(21);
   await s.start();
@@ -406,7 +405,7 @@ Deno.test("DTLS core: after the server's ChangeCipherSpec an epoch-0 Finished is
     epoch: 0,
     sequenceNumber: 5000,
     // A plaintext Finished at every message_seq the server could be at.
-    fragment: joined(Array.from({ length: 12 }, (_, messageSeq) =>
+    fragment: concatBytes(Array.from({ length: 12 }, (_, messageSeq) =>
       encodeDtlsHandshakeMessage({
         msgType: HandshakeType.finished,
         messageSeq,
@@ -425,9 +424,9 @@ Deno.test("DTLS core: after the server's ChangeCipherSpec an epoch-0 Finished is
         continue;
       }
       forged = true;
-      out.push(joined(records.slice(0, ccs + 1).map((r) => r.bytes)), forgedFinished);
+      out.push(concatBytes(records.slice(0, ccs + 1).map((r) => r.bytes)), forgedFinished);
       const rest = records.slice(ccs + 1);
-      if (rest.length) out.push(joined(rest.map((r) => r.bytes)));
+      if (rest.length) out.push(concatBytes(rest.map((r) => r.bytes)));
     }
     return out;
   };

@@ -31,9 +31,11 @@ import {
   ClientHandshake,
   type ClientHandshakeConfig,
   type HandshakeAction,
+  type HandshakeEvent,
 } from "../client_handshake.ts";
 import type { ClientEvent } from "../client_event.ts";
 import { HandshakeTimeoutError } from "../handshake_timeout.ts";
+import { decodeAlert, encodeAlert } from "../messages/alert_message.ts";
 import { invalidateSession } from "../session_cache.ts";
 import { TruncationError } from "../truncation_error.ts";
 
@@ -92,7 +94,8 @@ export class TlsClientCore {
   #state: TlsClientState = "idle";
   #deadline: number | undefined;
   #emptyRecordsInARow = 0;
-  #sentCloseNotify = false;
+  /** Our last alert (close_notify, or a failure's) is queued: nothing more is sent. */
+  #writeClosed = false;
   /** Sealing in call order: sequence numbers and the outbox must agree. */
   #sealing: Promise<void> = Promise.resolve();
   #aborting: Promise<void> = Promise.resolve();
@@ -118,11 +121,6 @@ export class TlsClientCore {
   /** What the connection failed with, once it has. */
   get error(): unknown {
     return this.#error;
-  }
-
-  /** Whether our close_notify is queued: nothing more can be sent. */
-  get sentCloseNotify(): boolean {
-    return this.#sentCloseNotify;
   }
 
   /**
@@ -226,7 +224,7 @@ export class TlsClientCore {
     if (this.#state !== "connected" && this.#state !== "closed") {
       throw new TypeError(`cannot send application data while ${this.#state}`);
     }
-    if (this.#sentCloseNotify) throw new TypeError("cannot send after close_notify");
+    if (this.#writeClosed) throw new TypeError("cannot send after close_notify");
     await this.#seal(ContentType.application_data, data);
   }
 
@@ -242,8 +240,8 @@ export class TlsClientCore {
       await this.fail(new DOMException("connection closed during the handshake", "AbortError"));
       return;
     }
-    if (this.#state === "failed" || this.#sentCloseNotify) return;
-    await this.#sendCloseNotify();
+    if (this.#state === "failed") return;
+    await this.#sendAlert(AlertLevel.warning, AlertDescription.close_notify);
   }
 
   /**
@@ -272,14 +270,7 @@ export class TlsClientCore {
     // Not awaited here: releasing goes to the provider, which may be busy with the very call
     // that failed; release() waits for it.
     this.#aborting = this.#handshake.abort().catch(() => {});
-    if (alert && !this.#sentCloseNotify) {
-      this.#sentCloseNotify = true;
-      await this.#seal(ContentType.alert, Uint8Array.of(alert.level, alert.description)).catch(
-        () => {
-          // The keys are gone (a chip that failed): nothing more can be said to the peer.
-        },
-      );
-    }
+    if (alert) await this.#sendAlert(alert.level, alert.description);
   }
 
   /**
@@ -327,20 +318,12 @@ export class TlsClientCore {
         return await this.#alert(record.fragment);
       case ContentType.application_data:
         return this.#applicationData(record.fragment);
-      case ContentType.change_cipher_spec:
-        if (this.#state !== "handshaking") {
-          throw new TlsAlertError(
-            AlertDescription.unexpected_message,
-            "ChangeCipherSpec after the handshake",
-          );
-        }
-        return await this.#apply(
-          await this.#handshake.handle({ type: record.type, data: record.fragment, now }),
-        );
       default:
+        // Handshake and ChangeCipherSpec (the deframer lets no other type through); the
+        // handshake refuses a ChangeCipherSpec it does not expect, after completion too.
         return await this.#apply(
           await this.#handshake.handle({
-            type: ContentType.handshake,
+            type: record.type as HandshakeEvent["type"],
             data: record.fragment,
             now,
           }),
@@ -369,12 +352,10 @@ export class TlsClientCore {
   }
 
   async #alert(fragment: Uint8Array): Promise<void> {
-    if (fragment.length !== 2) {
-      throw new TlsAlertError(AlertDescription.decode_error, "alert record is not two bytes");
-    }
+    const alert = decodeAlert(fragment);
     const outcome = this.#alertPolicy.received(
-      fragment[0]!,
-      fragment[1]!,
+      alert.level,
+      alert.description,
       this.#state === "handshaking",
     );
     if (outcome.kind === "failed") throw outcome.error;
@@ -382,7 +363,7 @@ export class TlsClientCore {
       this.#state = "closed";
       this.#events.push({ kind: "closed" });
       // RFC 5246 §7.2.1: answer close_notify with our own, then stop writing.
-      if (!this.#sentCloseNotify) await this.#sendCloseNotify();
+      await this.#sendAlert(AlertLevel.warning, AlertDescription.close_notify);
     }
   }
 
@@ -427,13 +408,12 @@ export class TlsClientCore {
     await flush();
   }
 
-  async #sendCloseNotify(): Promise<void> {
-    this.#sentCloseNotify = true;
-    await this.#seal(
-      ContentType.alert,
-      Uint8Array.of(AlertLevel.warning, AlertDescription.close_notify),
-    ).catch(() => {
-      // The keys are gone: the transport's end is all the peer will see.
+  /** Queues our last alert; once one is out, nothing more is sent. */
+  async #sendAlert(level: number, description: number): Promise<void> {
+    if (this.#writeClosed) return;
+    this.#writeClosed = true;
+    await this.#seal(ContentType.alert, encodeAlert({ level, description })).catch(() => {
+      // The keys are gone (a chip that failed): the transport's end is all the peer will see.
     });
   }
 

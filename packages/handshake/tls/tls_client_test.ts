@@ -232,3 +232,13 @@ Deno.test("TlsClientCore: released record keys open and seal nothing", async () 
   await core.handleBytes(server.seal(ContentType.application_data, Uint8Array.of(1)), NOW);
   assert.deepEqual(events(core), []);
 });
+
+Deno.test("TlsClientCore: a ChangeCipherSpec after the handshake is unexpected_message", async () => {
+  const { core, server } = await connected();
+  await core.handleBytes(server.seal(ContentType.change_cipher_spec, Uint8Array.of(1)), NOW);
+  assert.equal(
+    (failedWith(core) as TlsAlertError).description,
+    AlertDescription.unexpected_message,
+  );
+  assert.deepEqual(sentAlert(core, server), [2, AlertDescription.unexpected_message]);
+});
