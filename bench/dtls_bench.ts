@@ -16,7 +16,7 @@
  */
 
 import { connectDtls } from "@anchortls/client";
-import { fixedPki, startOpenSslServer } from "@anchortls/client/testing";
+import { fixedPki, startOpenSslServer } from "@anchortls/testing";
 import {
   CbcHmacProtector,
   CipherSuites,

@@ -18,7 +18,7 @@
  */
 
 import { connectTls, type ConnectTlsOptions } from "@anchortls/client";
-import { fixedPki, startOpenSslServer } from "@anchortls/client/testing";
+import { fixedPki, startOpenSslServer } from "@anchortls/testing";
 import { SessionCache } from "@anchortls/handshake";
 import { CipherSuites } from "@anchortls/record";
 

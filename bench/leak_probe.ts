@@ -16,13 +16,13 @@ import { SoftwareCryptoProvider } from "@anchortls/handshake";
 import { ContentType } from "@anchortls/record";
 import { parseCertificate, parsePem } from "@anchortls/x509";
 import { connectTls, startTls, type TlsConnection } from "@anchortls/client";
-import { fixedPkiFile } from "@anchortls/client/testing";
+import { fixedPkiFile } from "@anchortls/testing";
 import {
   memoryScriptedServer,
+  PeerHandshake,
   type ScriptedPeer,
   scriptedServer,
-  ServerHandshake,
-} from "../packages/client/hostile/scripted_server.ts";
+} from "@anchortls/testing";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("run with --v8-flags=--expose-gc");
@@ -32,7 +32,7 @@ const trustAnchors = parsePem(root).map((der) => parseCertificate(der));
 const provider = new SoftwareCryptoProvider();
 
 async function serve(peer: ScriptedPeer): Promise<void> {
-  await new ServerHandshake(peer).complete();
+  await new PeerHandshake(peer).complete();
   await peer.send(ContentType.alert, Uint8Array.of(1, 0));
 }
 

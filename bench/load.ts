@@ -24,12 +24,7 @@ import {
   type DtlsConnection,
   type TlsConnection,
 } from "@anchortls/client";
-import {
-  fixedPki,
-  freeUdpPort,
-  startGnutlsServer,
-  startPeerProcess,
-} from "@anchortls/client/testing";
+import { fixedPki, freeUdpPort, startGnutlsServer, startPeerProcess } from "@anchortls/testing";
 import { coapGetRequest, decodeCoapMessage, encodeCoapMessage } from "../examples/coap.ts";
 
 const TLS = Number(Deno.env.get("TLS") ?? 1000);

@@ -31,7 +31,7 @@
  */
 
 import { connectTls, type ConnectTlsOptions, type TlsConnection } from "@anchortls/client";
-import { fixedPki, startOpenSslServer } from "@anchortls/client/testing";
+import { fixedPki, startOpenSslServer } from "@anchortls/testing";
 import { type CryptoProvider, SoftwareCryptoProvider } from "@anchortls/handshake";
 import { MultosCryptoProvider, TrustCoreEmulator } from "@anchortls/multos-apdu";
 import { startEmulatorProcess } from "@anchortls/multos-apdu/testing";

@@ -24,7 +24,7 @@ import {
   type PeerProcess,
   startOpenSslServer,
   type TestPki,
-} from "@anchortls/client/testing";
+} from "@anchortls/testing";
 import type { HandshakeInfo } from "@anchortls/handshake";
 import { MultosCryptoProvider, TrustCoreEmulator } from "@anchortls/multos-apdu";
 import { startEmulatorProcess } from "@anchortls/multos-apdu/testing";

@@ -15,7 +15,7 @@ import {
   startOpenSslServer,
   startPeerProcess,
   type TestPki,
-} from "@anchortls/client/testing";
+} from "@anchortls/testing";
 
 const EXAMPLES = ["https_get", "dtls_echo", "coap_get"] as const;
 

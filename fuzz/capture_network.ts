@@ -19,7 +19,7 @@ import {
   fixedPkiFile,
   type OpenSslServerOptions,
   startOpenSslServer,
-} from "@anchortls/client/testing";
+} from "@anchortls/testing";
 
 /** Bytes of one connection, each direction in the order they crossed the proxy. */
 export interface Conversation {

@@ -1,7 +1,7 @@
 /**
  * A small seeded generator (SplitMix32), so every fuzz run is reproducible from its seed.
  *
- * Kept apart from `SeededRandom` in `@anchortls/handshake/dtls/testing` (mulberry32, float draws):
+ * Kept apart from `SeededRandom` in `@anchortls/testing` (mulberry32, float draws):
  * the mutators need raw 32-bit draws, bounded picks and byte fills, and printed `--seed` replays
  * and the files `capture_corpus.ts` writes depend on this exact sequence.
  *

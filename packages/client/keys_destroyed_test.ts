@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { type RecordKeys, SoftwareCryptoProvider } from "@anchortls/handshake";
 import { connectDtls, connectTls } from "./mod.ts";
-import { fixedPki, fixedPkiFile, startOpenSslServer } from "./testing.ts";
+import { fixedPki, fixedPkiFile, startOpenSslServer } from "@anchortls/testing";
 
 const root = await Deno.readTextFile(fixedPkiFile("root.pem"));
 

@@ -7,9 +7,9 @@
 
 import assert from "node:assert/strict";
 import { SessionCache } from "@anchortls/handshake";
-import { CountingProvider } from "@anchortls/handshake/testing";
+import { CountingProvider } from "@anchortls/testing";
 import { connectDtls, connectTls } from "./mod.ts";
-import { fixedPki, type PeerProcess, startOpenSslServer } from "./testing.ts";
+import { fixedPki, type PeerProcess, startOpenSslServer } from "@anchortls/testing";
 
 const rootPem = await Deno.readTextFile(fixedPki.root);
 

@@ -24,8 +24,8 @@ import {
 } from "@anchortls/handshake";
 import { type CipherSuite, ContentType } from "@anchortls/record";
 import { connectTls, type TlsConnection } from "./mod.ts";
-import { fixedPki, fixedPkiFile, startOpenSslServer } from "./testing.ts";
-import { type ScriptedPeer, scriptedServer, ServerHandshake } from "./hostile/scripted_server.ts";
+import { fixedPki, fixedPkiFile, startOpenSslServer } from "@anchortls/testing";
+import { PeerHandshake, type ScriptedPeer, scriptedServer } from "@anchortls/testing";
 
 const root = await Deno.readTextFile(fixedPkiFile("root.pem"));
 
@@ -232,14 +232,14 @@ async function objectsOf(
 
 async function scriptedRun(
   label: string,
-  script: (hs: ServerHandshake, peer: ScriptedPeer) => Promise<void>,
+  script: (hs: PeerHandshake, peer: ScriptedPeer) => Promise<void>,
 ): Promise<Run> {
   const { random, outputs } = recordingRandom();
   const provider = new SoftwareCryptoProvider({ random });
   const cache = new SessionCache();
-  let handshake: ServerHandshake | undefined;
+  let handshake: PeerHandshake | undefined;
   const server = scriptedServer(async (peer) => {
-    handshake = new ServerHandshake(peer, {
+    handshake = new PeerHandshake(peer, {
       serverHello: (hello) => ({ ...hello, sessionId: new Uint8Array(32).fill(0x5a) }),
     });
     await script(handshake, peer);

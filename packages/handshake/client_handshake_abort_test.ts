@@ -6,11 +6,11 @@
 
 import assert from "node:assert/strict";
 import { parseCertificateChain, parsePem } from "@anchortls/x509";
-import { readTestdata, splitMessages, TestServer } from "./_test_server.ts";
-import { CountingProvider, type Gate } from "./_counting_provider.ts";
+import { readFixedPki, ServerHandshake, splitMessages } from "@anchortls/testing";
+import { CountingProvider, type Gate } from "@anchortls/testing";
 import { ClientHandshake, type HandshakeAction } from "./client_handshake.ts";
 
-const trustAnchors = parseCertificateChain(parsePem(await readTestdata("root.pem")));
+const trustAnchors = parseCertificateChain(parsePem(await readFixedPki("root.pem")));
 const HS = 22;
 const CCS = 20;
 
@@ -27,7 +27,7 @@ function isAbort(e: unknown): boolean {
 }
 
 /** A handshake that has sent its ClientHello, and the server's first flight for it. */
-async function started(provider: CountingProvider, server = new TestServer()) {
+async function started(provider: CountingProvider, server = new ServerHandshake()) {
   const handshake = new ClientHandshake({ provider, trustAnchors, serverName: "localhost" });
   const [hello] = await handshake.start(Date.now());
   assert.ok(hello?.kind === "send");
@@ -120,7 +120,7 @@ Deno.test("ClientHandshake: a failed handshake leaves no handle alive (bad serve
   const provider = new CountingProvider();
   const { handshake, server, firstFlight } = await started(
     provider,
-    new TestServer({ badFinished: true }),
+    new ServerHandshake({ badFinished: true }),
   );
   const flight = await handshake.handle({ type: HS, data: firstFlight, now: Date.now() });
   const finished = await server.clientFlight(splitMessages(sentHandshake(flight)));

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { AlertDescription, CipherSuites, TlsAlertError } from "@anchortls/record";
 import { CertificateError, parseCertificateChain, parsePem } from "@anchortls/x509";
 import { certificateAlert } from "./alert_mapping.ts";
-import { readTestdata, splitMessages, TestServer, type TestServerOptions } from "./_test_server.ts";
+import {
+  readFixedPki,
+  ServerHandshake,
+  type ServerHandshakeOptions,
+  splitMessages,
+} from "@anchortls/testing";
 import {
   ClientHandshake,
   type ClientHandshakeConfig,
@@ -17,7 +22,7 @@ import { HandshakeType } from "./messages/handshake_type.ts";
 import { SignatureScheme } from "./signature_scheme.ts";
 import { SoftwareCryptoProvider } from "./software_provider.ts";
 
-const trustAnchors = parseCertificateChain(parsePem(await readTestdata("root.pem")));
+const trustAnchors = parseCertificateChain(parsePem(await readFixedPki("root.pem")));
 const HS = 22;
 const CCS = 20;
 
@@ -51,7 +56,7 @@ interface RunResult {
 
 /** Drives a client against the test server until the client completes. */
 async function run(
-  server: TestServer,
+  server: ServerHandshake,
   config: Partial<ClientHandshakeConfig> = {},
 ): Promise<RunResult> {
   const handshake = new ClientHandshake({
@@ -95,7 +100,7 @@ async function run(
 }
 
 /** The installed protectors must talk to the server's own keys in both directions. */
-async function checkProtectors(server: TestServer, actions: HandshakeAction[]): Promise<void> {
+async function checkProtectors(server: ServerHandshake, actions: HandshakeAction[]): Promise<void> {
   const write = actions.find((a) => a.kind === "install_write");
   const read = actions.find((a) => a.kind === "install_read");
   assert.ok(write?.kind === "install_write" && read?.kind === "install_read");
@@ -107,18 +112,22 @@ async function checkProtectors(server: TestServer, actions: HandshakeAction[]): 
 }
 
 async function expectFailure(
-  options: TestServerOptions,
+  options: ServerHandshakeOptions,
   check: (e: unknown) => boolean,
   config: Partial<ClientHandshakeConfig> = {},
 ): Promise<void> {
-  await assert.rejects(() => run(new TestServer(options), config), check);
+  await assert.rejects(() => run(new ServerHandshake(options), config), check);
 }
 
 for (const suite of Object.values(CipherSuites)) {
   for (const encryptThenMac of [true, false]) {
     for (const extendedMasterSecret of [true, false]) {
       Deno.test(`ClientHandshake: full handshake ${suite.name} EtM=${encryptThenMac} EMS=${extendedMasterSecret}`, async () => {
-        const server = new TestServer({ suite: suite.id, encryptThenMac, extendedMasterSecret });
+        const server = new ServerHandshake({
+          suite: suite.id,
+          encryptThenMac,
+          extendedMasterSecret,
+        });
         const { info } = await run(server);
         assert.equal(info.suite, suite);
         assert.equal(info.encryptThenMac, encryptThenMac);
@@ -133,7 +142,7 @@ for (const suite of Object.values(CipherSuites)) {
 }
 
 Deno.test("ClientHandshake: EtM is not offered when disabled, and then not used", async () => {
-  const { info } = await run(new TestServer(), { encryptThenMac: false });
+  const { info } = await run(new ServerHandshake(), { encryptThenMac: false });
   assert.equal(info.encryptThenMac, false);
 });
 
@@ -155,7 +164,7 @@ Deno.test("ClientHandshake: ClientHello offers what the issue lists, and the cho
 });
 
 Deno.test("ClientHandshake: no server_name for an IP literal, and the IP is checked", async () => {
-  const server = new TestServer();
+  const server = new ServerHandshake();
   const hello = server.hello.bind(server);
   let offered: number[] = [];
   server.hello = (message) => {
@@ -168,7 +177,7 @@ Deno.test("ClientHandshake: no server_name for an IP literal, and the IP is chec
   assert.ok(offered.length > 0);
   // The leaf has IP:127.0.0.1 only: another address does not match.
   await assert.rejects(
-    () => run(new TestServer(), { serverName: "127.0.0.2" }),
+    () => run(new ServerHandshake(), { serverName: "127.0.0.2" }),
     (e) => e instanceof CertificateError && e.reason === "hostname_mismatch",
   );
 });
@@ -183,7 +192,7 @@ Deno.test("ClientHandshake: a known suite we did not offer (0x002F to an offer o
 
 Deno.test("ClientHandshake: resumption by session ID, abbreviated handshake", async () => {
   const provider = new CountingProvider();
-  const server = new TestServer();
+  const server = new ServerHandshake();
   const first = await run(server, { provider });
   assert.ok(first.info.session);
   const second = await run(server, { provider, session: first.info.session });
@@ -195,16 +204,16 @@ Deno.test("ClientHandshake: resumption by session ID, abbreviated handshake", as
 
 Deno.test("ClientHandshake: a server that declines resumption gets a full handshake", async () => {
   const provider = new SoftwareCryptoProvider();
-  const first = await run(new TestServer(), { provider });
-  const other = new TestServer({ sessionId: new Uint8Array(32).fill(0x77) });
+  const first = await run(new ServerHandshake(), { provider });
+  const other = new ServerHandshake({ sessionId: new Uint8Array(32).fill(0x77) });
   const second = await run(other, { provider, session: first.info.session! });
   assert.equal(second.info.resumed, false);
   assert.deepEqual(second.info.session!.id, new Uint8Array(32).fill(0x77));
 });
 
 Deno.test("ClientHandshake: a session from another provider is not offered", async () => {
-  const first = await run(new TestServer());
-  const server = new TestServer();
+  const first = await run(new ServerHandshake());
+  const server = new ServerHandshake();
   const second = await run(server, {
     provider: new SoftwareCryptoProvider(),
     session: first.info.session!,
@@ -214,7 +223,7 @@ Deno.test("ClientHandshake: a session from another provider is not offered", asy
 
 Deno.test("ClientHandshake: resumption without EMS or with another suite is refused", async () => {
   const provider = new SoftwareCryptoProvider();
-  const server = new TestServer();
+  const server = new ServerHandshake();
   const { info } = await run(server, { provider });
   server.options = { extendedMasterSecret: false };
   await assert.rejects(
@@ -229,12 +238,12 @@ Deno.test("ClientHandshake: resumption without EMS or with another suite is refu
 });
 
 Deno.test("ClientHandshake: client authentication with RSA key, PKCS#1 and PSS", async () => {
-  const chain = parsePem(await readTestdata("client.pem"));
+  const chain = parsePem(await readFixedPki("client.pem"));
   const provider = await SoftwareCryptoProvider.create({
-    clientCertificate: { chain, privateKey: await readTestdata("client.key") },
+    clientCertificate: { chain, privateKey: await readFixedPki("client.key") },
   });
   for (const scheme of [SignatureScheme.rsa_pkcs1_sha256, SignatureScheme.rsa_pss_rsae_sha256]) {
-    const server = new TestServer({ certificateRequest: { schemes: [0x0403, scheme] } });
+    const server = new ServerHandshake({ certificateRequest: { schemes: [0x0403, scheme] } });
     const { info } = await run(server, { provider });
     assert.equal(info.clientCertificateSent, true);
     assert.deepEqual(server.clientCertificate, chain);
@@ -243,7 +252,7 @@ Deno.test("ClientHandshake: client authentication with RSA key, PKCS#1 and PSS",
 });
 
 Deno.test("ClientHandshake: without a usable client key an empty Certificate is sent", async () => {
-  const server = new TestServer({ certificateRequest: { schemes: [0x0401] } });
+  const server = new ServerHandshake({ certificateRequest: { schemes: [0x0401] } });
   const { info } = await run(server);
   assert.equal(info.clientCertificateSent, false);
   assert.deepEqual(server.clientCertificate, []);
@@ -251,7 +260,7 @@ Deno.test("ClientHandshake: without a usable client key an empty Certificate is 
 });
 
 Deno.test("ClientHandshake: ServerHello refusals carry the right alert", async () => {
-  const cases: [string, TestServerOptions, number][] = [
+  const cases: [string, ServerHandshakeOptions, number][] = [
     [
       "TLS 1.1",
       { serverHello: (h) => ({ ...h, version: 0x0302 }) },
@@ -335,12 +344,12 @@ Deno.test("ClientHandshake: ServerHello refusals carry the right alert", async (
     ],
   ];
   for (const [name, options, alert] of cases) {
-    await assert.rejects(() => run(new TestServer(options)), isAlert(alert), name);
+    await assert.rejects(() => run(new ServerHandshake(options)), isAlert(alert), name);
   }
 });
 
 Deno.test("ClientHandshake: EtM echoed though not offered is unsupported_extension", async () => {
-  const server = new TestServer({
+  const server = new ServerHandshake({
     serverHello: (h) => ({
       ...h,
       extensions: [...h.extensions, {
@@ -385,7 +394,7 @@ Deno.test("ClientHandshake: messages out of order are unexpected_message", async
   ];
   for (const [name, firstFlight] of cases) {
     await assert.rejects(
-      () => run(new TestServer({ firstFlight })),
+      () => run(new ServerHandshake({ firstFlight })),
       isAlert(AlertDescription.unexpected_message),
       name,
     );
@@ -419,19 +428,21 @@ Deno.test("ClientHandshake: certificate problems fail before the key exchange", 
     serverName: "example.com",
     provider,
   });
-  const otherRoot = parseCertificateChain(parsePem(await readTestdata("other-root.pem")));
+  const otherRoot = parseCertificateChain(parsePem(await readFixedPki("other-root.pem")));
   await expectFailure({}, isCertificateError("unknown_issuer", 48), {
     trustAnchors: otherRoot,
     provider,
   });
-  const expired = (await readTestdata("expired.pem")) + (await readTestdata("intermediate.pem"));
-  await expectFailure({ chainPem: expired }, isCertificateError("expired", 45), { provider });
-  await expectFailure({ chainPem: "" }, isAlert(AlertDescription.bad_certificate), { provider });
+  const expired = (await readFixedPki("expired.pem")) + (await readFixedPki("intermediate.pem"));
+  await expectFailure({ chain: parsePem(expired) }, isCertificateError("expired", 45), {
+    provider,
+  });
+  await expectFailure({ chain: [] }, isAlert(AlertDescription.bad_certificate), { provider });
   assert.equal(provider.released, 0, "no premaster was ever made");
 });
 
 Deno.test("ClientHandshake: handshake bytes one at a time, HelloRequest mid-handshake ignored", async () => {
-  const server = new TestServer();
+  const server = new ServerHandshake();
   const hs = new ClientHandshake({
     provider: new SoftwareCryptoProvider(),
     trustAnchors,
@@ -457,7 +468,7 @@ Deno.test("ClientHandshake: handshake bytes one at a time, HelloRequest mid-hand
 });
 
 Deno.test("ClientHandshake: after completion HelloRequest gets a no_renegotiation warning", async () => {
-  const { handshake } = await run(new TestServer());
+  const { handshake } = await run(new ServerHandshake());
   const actions = await handshake.handle({
     type: HS,
     data: encodeTlsHandshake(HandshakeType.hello_request, new Uint8Array(0)),
@@ -484,7 +495,7 @@ Deno.test("ClientHandshake: corrupted first flights end in typed errors only", a
     x ^= x << 5;
     return (x >>> 0) / 2 ** 32;
   };
-  const server = new TestServer();
+  const server = new ServerHandshake();
   const hs0 = new ClientHandshake({ provider: new SoftwareCryptoProvider(), trustAnchors });
   const [hello] = await hs0.start(Date.now());
   const { messages } = await server.hello(splitMessages((hello as { data: Uint8Array }).data)[0]!);
@@ -522,7 +533,7 @@ class ConstrainedProvider extends SoftwareCryptoProvider {
 
 Deno.test("ClientHandshake: a provider's record requirements offer MFL and RSL, cap what we send, and demand EtM", async () => {
   let offered: readonly { type: number; data: Uint8Array }[] = [];
-  const server = new TestServer({
+  const server = new ServerHandshake({
     serverHello: (hello) => {
       // Echo max_fragment_length as RFC 6066 says; the server sends no record_size_limit.
       const mfl = offered.find((e) => e.type === ExtensionType.max_fragment_length);
@@ -565,7 +576,7 @@ Deno.test("ClientHandshake: a provider's record requirements offer MFL and RSL, 
 });
 
 Deno.test("ClientHandshake: without a server answer, our records are still capped at what the provider can seal", async () => {
-  const { info, actions } = await run(new TestServer(), {
+  const { info, actions } = await run(new ServerHandshake(), {
     provider: new ConstrainedProvider(),
     maxFragmentLength: false,
     recordSizeLimit: false,
@@ -586,9 +597,11 @@ Deno.test("ClientHandshake: a server certificate without keyEncipherment fails w
     }
   }
   const provider = new WatchingProvider();
-  const chainPem = (await readTestdata("wrong-ku.pem")) + (await readTestdata("intermediate.pem"));
+  const chain = parsePem(
+    (await readFixedPki("wrong-ku.pem")) + (await readFixedPki("intermediate.pem")),
+  );
   await expectFailure(
-    { chainPem },
+    { chain },
     isCertificateError("key_usage", AlertDescription.unsupported_certificate),
     { provider },
   );

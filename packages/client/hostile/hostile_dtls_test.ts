@@ -23,9 +23,9 @@ import {
 } from "@anchortls/record";
 import { CertificateError } from "@anchortls/x509";
 import { connectDtls, type DtlsConnection, type RetransmitOptions } from "../mod.ts";
-import { fixedPki, fixedPkiFile, startOpenSslServer } from "../testing.ts";
-import type { ReceivedAlert } from "./scripted_server.ts";
-import { DtlsServerHandshake, ScriptedDtlsPeer } from "./scripted_dtls_server.ts";
+import { fixedPki, fixedPkiFile, startOpenSslServer } from "@anchortls/testing";
+import type { ReceivedAlert } from "@anchortls/testing";
+import { DtlsPeerHandshake, ScriptedDtlsPeer } from "@anchortls/testing";
 import { longChain } from "./test_chains.ts";
 
 function assertAlertError(error: unknown, description: number): void {
@@ -229,7 +229,7 @@ async function playDtls(
 Deno.test("hostile DTLS: the scripted server completes an honest handshake and echoes", async () => {
   const { error, value } = await playDtls(
     async (peer) => {
-      await new DtlsServerHandshake(peer).complete();
+      await new DtlsPeerHandshake(peer).complete();
       const ping = await peer.readRecord();
       assert.equal(ping?.type, ContentType.application_data);
       await peer.send(ContentType.application_data, ping!.content);
@@ -247,7 +247,7 @@ Deno.test("hostile DTLS: the scripted server completes an honest handshake and e
 
 Deno.test("hostile DTLS: a server Finished with wrong verify_data is decrypt_error", async () => {
   const { error, alerts } = await playDtls(async (peer) => {
-    const hs = new DtlsServerHandshake(peer);
+    const hs = new DtlsPeerHandshake(peer);
     await hs.firstFlight();
     await hs.readClientFlight();
     await hs.changeCipherSpec();
@@ -261,7 +261,7 @@ for (
 ) {
   Deno.test(`hostile DTLS: a fragment announcing ${name} is illegal_parameter before any buffer`, async () => {
     const { error, alerts } = await playDtls(async (peer) => {
-      const hs = new DtlsServerHandshake(peer);
+      const hs = new DtlsPeerHandshake(peer);
       await hs.readClientHello();
       await peer.send(ContentType.handshake, hs.serverHello());
       await peer.send(
@@ -286,7 +286,7 @@ for (
 Deno.test("hostile DTLS: a chain of 50 certificates in 1000-byte fragments stops at the path depth limit", async () => {
   const chain = await longChain();
   const { error, alerts } = await playDtls(async (peer, dtls) => {
-    await new DtlsServerHandshake(peer, { chain }).firstFlight(async () => {
+    await new DtlsPeerHandshake(peer, { chain }).firstFlight(async () => {
       while (dtls.stats.datagramsReceived < peer.datagramsSent - 16) {
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
@@ -302,7 +302,7 @@ Deno.test("hostile DTLS: a chain of 50 certificates in 1000-byte fragments stops
 
 Deno.test("hostile DTLS: ServerHelloDone in Certificate's place is unexpected_message", async () => {
   const { error, alerts } = await playDtls(async (peer) => {
-    const hs = new DtlsServerHandshake(peer);
+    const hs = new DtlsPeerHandshake(peer);
     await hs.readClientHello();
     await peer.send(ContentType.handshake, hs.serverHello());
     await peer.send(ContentType.handshake, hs.serverHelloDone());
@@ -312,7 +312,7 @@ Deno.test("hostile DTLS: ServerHelloDone in Certificate's place is unexpected_me
 
 Deno.test("hostile DTLS: a ServerHello with a suite we never offered is illegal_parameter", async () => {
   const { error, alerts } = await playDtls(async (peer) => {
-    await new DtlsServerHandshake(peer, {
+    await new DtlsPeerHandshake(peer, {
       serverHello: (hello) => ({ ...hello, cipherSuite: 0x009c }),
     }).firstFlight();
   });
@@ -321,7 +321,7 @@ Deno.test("hostile DTLS: a ServerHello with a suite we never offered is illegal_
 
 Deno.test("hostile DTLS: records over the size limit and garbage are dropped, counted, and survived", async () => {
   const { error, stats } = await playDtls(async (peer) => {
-    const hs = new DtlsServerHandshake(peer);
+    const hs = new DtlsPeerHandshake(peer);
     await hs.readClientHello();
     const length = 16_384 + 2048 + 1;
     await peer.sendDatagram(
@@ -342,7 +342,7 @@ Deno.test("hostile DTLS: records over the size limit and garbage are dropped, co
 
 Deno.test("hostile DTLS: endless fragments of messages ahead stay within the reassembly bounds", async () => {
   const { error } = await playDtls(async (peer, dtls) => {
-    const hs = new DtlsServerHandshake(peer);
+    const hs = new DtlsPeerHandshake(peer);
     await hs.readClientHello();
     // Messages 5..200, each announcing 64 KiB: at most 8 ahead and 128 KiB are ever held.
     // Paced by what the client took in, so the kernel's socket buffer does not drop them.
@@ -368,7 +368,7 @@ Deno.test("hostile DTLS: endless fragments of messages ahead stay within the rea
 
 Deno.test("hostile DTLS: application data before the server Finished is dropped, not delivered", async () => {
   const { error, stats } = await playDtls(async (peer) => {
-    const hs = new DtlsServerHandshake(peer);
+    const hs = new DtlsPeerHandshake(peer);
     await hs.firstFlight();
     await hs.readClientFlight();
     await hs.changeCipherSpec();
@@ -383,7 +383,7 @@ Deno.test("hostile DTLS: application data before the server Finished is dropped,
 Deno.test("hostile DTLS: a renegotiation request gets no_renegotiation; a few warnings pass, a storm ends the connection as in TLS", async () => {
   const { error, value, alerts } = await playDtls(
     async (peer) => {
-      const hs = new DtlsServerHandshake(peer);
+      const hs = new DtlsPeerHandshake(peer);
       await hs.complete();
       await peer.send(
         ContentType.handshake,
@@ -413,7 +413,7 @@ Deno.test("hostile DTLS: a renegotiation request gets no_renegotiation; a few wa
   // …and a storm of them is the same unexpected_message as in TLS (one alert policy).
   const storm = await playDtls(
     async (peer) => {
-      const hs = new DtlsServerHandshake(peer);
+      const hs = new DtlsPeerHandshake(peer);
       await hs.complete();
       for (let i = 0; i < 200; i++) {
         await peer.send(ContentType.alert, Uint8Array.of(AlertLevel.warning, 100));

@@ -28,17 +28,17 @@ import { parseCertificate, parsePem } from "@anchortls/x509";
 import { TruncationError } from "../errors.ts";
 import {
   memoryScriptedServer,
+  PeerHandshake,
   type ReceivedAlert,
   type ScriptedPeer,
   scriptedServer,
-  ServerHandshake,
-} from "./scripted_server.ts";
+} from "@anchortls/testing";
 import { issuerMesh, longChain } from "./test_chains.ts";
 import {
   MAX_CONSECUTIVE_EMPTY_RECORDS,
   MAX_CONSECUTIVE_WARNING_ALERTS,
 } from "../tls_connection.ts";
-import { fixedPkiFile } from "../testing.ts";
+import { fixedPkiFile } from "@anchortls/testing";
 
 /** No scenario may take longer than this; reaching it fails the test. */
 const CAP_MS = 30_000;
@@ -155,7 +155,7 @@ const BOTH = [play, playTcp] as const;
 Deno.test("hostile: a record over the size limit is record_overflow (in memory and over TCP)", async () => {
   for (const run of BOTH) {
     const { error, alerts } = await run(async (peer) => {
-      await new ServerHandshake(peer).readClientHello();
+      await new PeerHandshake(peer).readClientHello();
       // 2^14 + 2048 + 1 bytes announced, and sent.
       const length = 16_384 + 2048 + 1;
       const record = new Uint8Array(5 + length);
@@ -169,7 +169,7 @@ Deno.test("hostile: a record over the size limit is record_overflow (in memory a
 
 Deno.test("hostile: a handshake message announcing 16 MiB is refused at its header", async () => {
   const { error, alerts, peer } = await play(async (peer) => {
-    const hs = new ServerHandshake(peer);
+    const hs = new PeerHandshake(peer);
     await hs.readClientHello();
     await peer.sendHandshake([hs.serverHello()]);
     // A Certificate announcing 2^24 - 1 bytes, then as much of its body as the client takes.
@@ -187,7 +187,7 @@ Deno.test("hostile: a handshake message announcing 16 MiB is refused at its head
 
 Deno.test("hostile: endless one-byte fragments stop at the handshake message limit", async () => {
   const { error, alerts } = await play(async (peer) => {
-    const hs = new ServerHandshake(peer);
+    const hs = new PeerHandshake(peer);
     await hs.readClientHello();
     await peer.sendHandshake([hs.serverHello()]);
     // A Certificate of the largest accepted length (65 536), one byte per record, and
@@ -209,7 +209,7 @@ Deno.test("hostile: endless one-byte fragments stop at the handshake message lim
 
 Deno.test("hostile: ServerHelloDone before Certificate is unexpected_message", async () => {
   const { error, alerts } = await play(async (peer) => {
-    const hs = new ServerHandshake(peer);
+    const hs = new PeerHandshake(peer);
     await hs.readClientHello();
     await peer.sendHandshake([hs.serverHello(), hs.serverHelloDone()]);
   });
@@ -219,7 +219,7 @@ Deno.test("hostile: ServerHelloDone before Certificate is unexpected_message", a
 
 Deno.test("hostile: ChangeCipherSpec before ServerHelloDone is unexpected_message", async () => {
   const { error, alerts } = await play(async (peer) => {
-    const hs = new ServerHandshake(peer);
+    const hs = new PeerHandshake(peer);
     await hs.readClientHello();
     await peer.sendHandshake([hs.serverHello(), await hs.certificate()]);
     await peer.send(ContentType.change_cipher_spec, Uint8Array.of(1));
@@ -230,7 +230,7 @@ Deno.test("hostile: ChangeCipherSpec before ServerHelloDone is unexpected_messag
 
 Deno.test("hostile: a Finished before ChangeCipherSpec is unexpected_message", async () => {
   const { error, alerts } = await play(async (peer) => {
-    const hs = new ServerHandshake(peer);
+    const hs = new PeerHandshake(peer);
     await hs.firstFlight();
     await hs.readClientFlight();
     // The right verify_data, but in the clear: the keys never changed.
@@ -242,7 +242,7 @@ Deno.test("hostile: a Finished before ChangeCipherSpec is unexpected_message", a
 
 Deno.test("hostile: a ServerHello with a suite we never offered is illegal_parameter", async () => {
   const { error, alerts } = await play(async (peer) => {
-    const hs = new ServerHandshake(peer, {
+    const hs = new PeerHandshake(peer, {
       serverHello: (hello) => ({ ...hello, cipherSuite: 0x009c }),
     });
     await hs.firstFlight();
@@ -253,7 +253,7 @@ Deno.test("hostile: a ServerHello with a suite we never offered is illegal_param
 
 Deno.test("hostile: a ServerHello with an extension we never offered is unsupported_extension", async () => {
   const { error, alerts } = await play(async (peer) => {
-    const hs = new ServerHandshake(peer, {
+    const hs = new PeerHandshake(peer, {
       serverHello: (hello) => ({
         ...hello,
         extensions: [...hello.extensions, { type: 16, data: Uint8Array.of(0, 3, 2, 0x68, 0x32) }],
@@ -269,7 +269,7 @@ Deno.test("hostile: a chain of 50 certificates stops at the path depth limit", a
   const chain = await longChain();
   assert.equal(chain.length, 50);
   const { error, alerts } = await play(async (peer) => {
-    await new ServerHandshake(peer, { chain }).firstFlight();
+    await new PeerHandshake(peer, { chain }).firstFlight();
   });
   assert.ok(error instanceof CertificateError, `expected CertificateError, got ${error}`);
   assert.equal(error.reason, "max_depth_exceeded");
@@ -280,7 +280,7 @@ Deno.test("hostile: 48 same-named issuers do not make the path search explode", 
   const chain = await issuerMesh();
   assert.equal(chain.length, 49);
   const { error, alerts } = await play(async (peer) => {
-    await new ServerHandshake(peer, { chain }).firstFlight();
+    await new PeerHandshake(peer, { chain }).firstFlight();
   });
   assert.ok(error instanceof CertificateError, `expected CertificateError, got ${error}`);
   // The search gives up within its budget of issuer candidates, at the deepest path it saw.
@@ -292,7 +292,7 @@ Deno.test("hostile: a 1 MiB certificate is refused at the message header", async
   const { error, alerts } = await play(async (peer) => {
     const big = new Uint8Array(1 << 20);
     big.set([0x30, 0x83, 0x0f, 0xff, 0xfc]);
-    await new ServerHandshake(peer, { chain: [big] }).firstFlight();
+    await new PeerHandshake(peer, { chain: [big] }).firstFlight();
   });
   assertAlertError(error, AlertDescription.decode_error);
   assertSentFatal(alerts, AlertDescription.decode_error);
@@ -300,7 +300,7 @@ Deno.test("hostile: a 1 MiB certificate is refused at the message header", async
 
 Deno.test("hostile: a server Finished with wrong verify_data is decrypt_error", async () => {
   const { error, alerts } = await play(async (peer) => {
-    const hs = new ServerHandshake(peer);
+    const hs = new PeerHandshake(peer);
     await hs.firstFlight();
     await hs.readClientFlight();
     await hs.changeCipherSpec();
@@ -313,7 +313,7 @@ Deno.test("hostile: a server Finished with wrong verify_data is decrypt_error", 
 
 Deno.test("hostile: application data before the server Finished is unexpected_message", async () => {
   const { error, alerts } = await play(async (peer) => {
-    const hs = new ServerHandshake(peer);
+    const hs = new PeerHandshake(peer);
     await hs.firstFlight();
     await hs.readClientFlight();
     await hs.changeCipherSpec();
@@ -326,7 +326,7 @@ Deno.test("hostile: application data before the server Finished is unexpected_me
 Deno.test("hostile: a renegotiation request gets a no_renegotiation warning and the connection goes on", async () => {
   const { error, value, alerts } = await play(
     async (peer) => {
-      const hs = new ServerHandshake(peer);
+      const hs = new PeerHandshake(peer);
       await hs.complete();
       await peer.send(ContentType.handshake, Uint8Array.of(HandshakeType.hello_request, 0, 0, 0));
       const answer = await peer.readRecord();
@@ -349,7 +349,7 @@ Deno.test("hostile: a renegotiation request gets a no_renegotiation warning and 
 
 Deno.test("hostile: an alert storm during the handshake ends after the warning limit", async () => {
   const { error, alerts, peer } = await play(async (peer) => {
-    const hs = new ServerHandshake(peer);
+    const hs = new PeerHandshake(peer);
     await hs.readClientHello();
     await peer.sendHandshake([hs.serverHello()]);
     for (let i = 0; i < 10_000; i++) {
@@ -368,7 +368,7 @@ Deno.test("hostile: an alert storm during the handshake ends after the warning l
 Deno.test("hostile: an alert storm after the handshake errors the readable side", async () => {
   const { error, alerts } = await play(
     async (peer) => {
-      await new ServerHandshake(peer).complete();
+      await new PeerHandshake(peer).complete();
       for (let i = 0; i < 1000; i++) {
         if (!await peer.send(ContentType.alert, Uint8Array.of(AlertLevel.warning, 100))) break;
       }
@@ -385,7 +385,7 @@ Deno.test("hostile: an alert storm after the handshake errors the readable side"
 Deno.test("hostile: a storm of empty records errors the readable side", async () => {
   const { error, alerts } = await play(
     async (peer) => {
-      await new ServerHandshake(peer).complete();
+      await new PeerHandshake(peer).complete();
       for (let i = 0; i < 1000; i++) {
         if (!await peer.send(ContentType.application_data, new Uint8Array(0))) break;
       }
@@ -403,7 +403,7 @@ Deno.test("hostile: a storm of empty records errors the readable side", async ()
 Deno.test("hostile: warnings alternating with empty records do not reset each other", async () => {
   const { error, alerts } = await play(
     async (peer) => {
-      await new ServerHandshake(peer).complete();
+      await new PeerHandshake(peer).complete();
       for (let i = 0; i < 1000; i++) {
         if (!await peer.send(ContentType.alert, Uint8Array.of(AlertLevel.warning, 100))) break;
         if (!await peer.send(ContentType.application_data, new Uint8Array(0))) break;
@@ -421,7 +421,7 @@ Deno.test("hostile: warnings alternating with empty records do not reset each ot
 Deno.test("hostile: a few warnings between data records are tolerated", async () => {
   const { error, value } = await play(
     async (peer) => {
-      await new ServerHandshake(peer).complete();
+      await new PeerHandshake(peer).complete();
       for (let i = 0; i < 3 * MAX_CONSECUTIVE_WARNING_ALERTS; i++) {
         await peer.send(ContentType.alert, Uint8Array.of(AlertLevel.warning, 100));
         if (i % MAX_CONSECUTIVE_WARNING_ALERTS === 0) {
@@ -442,7 +442,7 @@ Deno.test("hostile: a few warnings between data records are tolerated", async ()
 Deno.test("hostile: a server that stops mid-record during the handshake is a truncation (in memory and over TCP)", async () => {
   for (const run of BOTH) {
     const { error, alerts } = await run(async (peer) => {
-      const hs = new ServerHandshake(peer);
+      const hs = new PeerHandshake(peer);
       await hs.readClientHello();
       const record = new Uint8Array(5 + 100);
       record.set([ContentType.handshake, 3, 3, 0, 100]);
@@ -457,7 +457,7 @@ Deno.test("hostile: a server that stops mid-record during the handshake is a tru
 Deno.test("hostile: a server that stops mid-record after the handshake is a truncation", async () => {
   const { error } = await play(
     async (peer) => {
-      const hs = new ServerHandshake(peer);
+      const hs = new PeerHandshake(peer);
       await hs.complete();
       await peer.writeRaw(Uint8Array.of(ContentType.application_data, 3, 3, 0, 64, 1, 2, 3));
       await peer.closeWrite();
@@ -474,7 +474,7 @@ Deno.test("hostile: a server that stalls mid-record is ended by the caller's sig
   const stalled = Promise.withResolvers<void>();
   const { error, alerts } = await playTcp(
     async (peer) => {
-      await new ServerHandshake(peer).readClientHello();
+      await new PeerHandshake(peer).readClientHello();
       await peer.writeRaw(Uint8Array.of(ContentType.handshake, 3, 3, 0, 100, 2, 0));
       stalled.resolve();
     },
@@ -492,7 +492,7 @@ Deno.test("hostile: a server that stalls mid-record is ended by the caller's sig
 
 Deno.test("hostile: a record with another header version after the ServerHello is protocol_version", async () => {
   const { error, alerts } = await play(async (peer) => {
-    const hs = new ServerHandshake(peer);
+    const hs = new PeerHandshake(peer);
     await hs.readClientHello();
     await peer.sendHandshake([hs.serverHello()]);
     // The Certificate in a record whose header still says TLS 1.0 (tolerated only before).
@@ -512,7 +512,7 @@ Deno.test("hostile: a server trickling its flight one byte at a time is ended by
   let sent = 0;
   const { error, alerts } = await play(
     async (peer) => {
-      const hs = new ServerHandshake(peer);
+      const hs = new PeerHandshake(peer);
       await hs.readClientHello();
       const record = encodeTlsRecord({
         type: ContentType.handshake,

@@ -7,7 +7,7 @@
  */
 
 import { parsePem } from "@anchortls/x509";
-import { fixedPkiFile } from "../testing.ts";
+import { fixedPkiFile } from "@anchortls/testing";
 
 /**
  * A real chain of 50 certificates: the test root, 48 intermediates each issued by the one

@@ -6,7 +6,7 @@
  */
 
 import { connectDtls, type ConnectDtlsOptions, type DtlsConnection } from "../mod.ts";
-import { fixedPki, type PeerProcess } from "../testing.ts";
+import { fixedPki, type PeerProcess } from "@anchortls/testing";
 
 /**
  * Connects to a peer on 127.0.0.1 as `localhost`.

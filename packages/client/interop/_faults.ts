@@ -1,7 +1,7 @@
 /**
  * Faults for the TLS interop tests that no other test needs: a server certificate that has
  * expired, and a proxy that corrupts one record. The servers themselves come from
- * `@anchortls/client/testing`.
+ * `@anchortls/testing`.
  *
  * @module
  */

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { type DtlsConnection, DtlsHandshakeTimeoutError, TlsAlertError } from "@anchortls/client";
-import { fixedPki, fixedPkiFile, OPENSSL_SUITES, startGnutlsServer } from "../testing.ts";
+import { fixedPki, fixedPkiFile, OPENSSL_SUITES, startGnutlsServer } from "@anchortls/testing";
 import { connectToPeer } from "./_dtls_connect.ts";
 
 /**

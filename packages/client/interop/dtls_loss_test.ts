@@ -12,15 +12,15 @@
 
 import assert from "node:assert/strict";
 import { connectDtls, type DtlsConnection } from "@anchortls/client";
-import { type FaultRates, withFaultSeed } from "@anchortls/handshake/dtls/testing";
-import { startUdpFaultProxy } from "../dtls_testing/udp_fault_proxy.ts";
+import { type FaultRates, withFaultSeed } from "@anchortls/testing";
+import { startUdpFaultProxy } from "@anchortls/testing";
 import {
   fixedPki,
   fixedPkiFile,
   type PeerProcess,
   startGnutlsServer,
   startOpenSslServer,
-} from "../testing.ts";
+} from "@anchortls/testing";
 
 const SEEDS = Array.from({ length: 20 }, (_, i) => 1000 + i);
 const LOSS: FaultRates = { drop: 0.2 };

@@ -22,7 +22,7 @@ import {
   OPENSSL_SUITES,
   type PeerProcess,
   startOpenSslServer,
-} from "../testing.ts";
+} from "@anchortls/testing";
 import { connectToPeer } from "./_dtls_connect.ts";
 
 const encoder = new TextEncoder();

@@ -16,7 +16,7 @@ import {
   type GnutlsServerOptions,
   type PeerProcess,
   startGnutlsServer,
-} from "../testing.ts";
+} from "@anchortls/testing";
 import { expiredServerCertificate } from "./_faults.ts";
 
 const root = await Deno.readTextFile(fixedPkiFile("root.pem"));

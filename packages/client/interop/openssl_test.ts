@@ -26,7 +26,7 @@ import {
   type PeerProcess,
   type ServerIdentity,
   startOpenSslServer,
-} from "../testing.ts";
+} from "@anchortls/testing";
 import { expiredServerCertificate, startRecordCorruptingProxy } from "./_faults.ts";
 
 const root = await Deno.readTextFile(fixedPkiFile("root.pem"));

@@ -16,127 +16,15 @@ import {
   ProtocolVersion,
   TlsAlertError,
 } from "@anchortls/record";
-import { parseCertificate, parsePem } from "@anchortls/x509";
+import { parsePem } from "@anchortls/x509";
 import { SoftwareCryptoProvider } from "../software_provider.ts";
-import { readTestdata } from "../_test_server.ts";
-import { DtlsTestServer, type DtlsTestServerOptions } from "./_test_dtls_server.ts";
-import { type DtlsClientConfig, DtlsClientCore, type DtlsClientEvent } from "./dtls_client.ts";
+import { DtlsPair, readFixedPki, withFaultSeed } from "@anchortls/testing";
 import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
 import { encodeDtlsHandshakeMessage } from "./handshake_header.ts";
 import { HandshakeType } from "../messages/handshake_type.ts";
-import { FakeClock, type FaultRates, LossyChannel, withFaultSeed } from "./testing.ts";
-
-const trustAnchors = parsePem(await readTestdata("root.pem")).map((der) => parseCertificate(der));
-const provider = new SoftwareCryptoProvider();
-// The fake clock starts at the real time: the test PKI is made fresh, valid from about now.
-const START = Date.now();
-
-/** Client, server and the seeded lossy path between them, on one fake clock. */
-class Scenario {
-  readonly client: DtlsClientCore;
-  readonly server: DtlsTestServer;
-  readonly events: DtlsClientEvent[] = [];
-  readonly clock = new FakeClock(START);
-  /** While true, every datagram towards the server is lost. */
-  blockToServer = false;
-  readonly #path: LossyChannel;
-
-  constructor(
-    seed: number,
-    faults: { toServer?: FaultRates; toClient?: FaultRates } = {},
-    config: Partial<DtlsClientConfig> = {},
-    server: DtlsTestServerOptions = {},
-  ) {
-    this.#path = new LossyChannel({ seed, ...faults });
-    this.client = new DtlsClientCore({
-      provider,
-      trustAnchors,
-      serverName: "localhost",
-      retransmit: { initialTimeoutMs: 100, maxTimeoutMs: 1600, handshakeTimeoutMs: 30_000 },
-      ...config,
-    });
-    this.server = new DtlsTestServer(server);
-  }
-
-  /** The fake time now. */
-  get now(): number {
-    return this.clock.now;
-  }
-
-  /** Sends what the client has queued and collects its events. */
-  drain(): void {
-    for (const d of this.client.pollTransmit()) {
-      if (!this.blockToServer) this.#path.send("toServer", d, this.now);
-    }
-    for (let e = this.client.pollEvent(); e; e = this.client.pollEvent()) this.events.push(e);
-  }
-
-  /** Injects a datagram towards the client along the path, as if the server had sent it. */
-  inject(datagram: Uint8Array): void {
-    this.#path.send("toClient", datagram, this.now);
-  }
-
-  /** Runs until `done` holds or nothing is left to happen; returns the fake time spent. */
-  async run(done: () => boolean, limitMs = 120_000): Promise<number> {
-    this.drain();
-    while (!done() && this.now - START < limitMs) {
-      const next = Math.min(
-        this.#path.pollTimeout() ?? Infinity,
-        this.client.pollTimeout() ?? Infinity,
-      );
-      if (next === Infinity) break;
-      this.clock.advanceTo(next);
-      for (const d of this.#path.deliver(this.now)) {
-        if (d.direction === "toServer") {
-          for (const reply of await this.server.handle(d.datagram)) {
-            this.#path.send("toClient", reply, this.now);
-          }
-        } else {
-          await this.client.handleDatagram(d.datagram, this.now);
-        }
-        this.drain();
-      }
-      if ((this.client.pollTimeout() ?? Infinity) <= this.now) {
-        await this.client.handleTimeout(this.now);
-        this.drain();
-      }
-    }
-    return this.now - START;
-  }
-
-  async start(): Promise<void> {
-    await this.client.start(this.now);
-  }
-
-  async handshake(): Promise<void> {
-    await this.start();
-    await this.run(() => this.client.state !== "handshaking");
-    const failed = this.events.find((e) => e.kind === "failed");
-    if (failed?.kind === "failed") throw failed.error;
-    assert.equal(this.client.state, "connected");
-  }
-
-  /** Sends numbered messages and runs until they are echoed or the path goes quiet. */
-  async echo(count: number): Promise<Map<number, number>> {
-    for (let i = 0; i < count; i++) {
-      const m = new Uint8Array(4 + (i * 53) % 300);
-      new DataView(m.buffer).setUint32(0, i);
-      await this.client.send(m);
-    }
-    this.drain();
-    await this.run(() => false, this.now - START + 5_000);
-    const seen = new Map<number, number>();
-    for (const e of this.events) {
-      if (e.kind !== "data") continue;
-      const index = new DataView(e.data.buffer, e.data.byteOffset).getUint32(0);
-      seen.set(index, (seen.get(index) ?? 0) + 1);
-    }
-    return seen;
-  }
-}
 
 Deno.test("DTLS core reference run: cookie exchange, no resend, no drop, echo", async () => {
-  const s = new Scenario(1);
+  const s = new DtlsPair(1);
   await s.handshake();
   const connected = s.events.find((e) => e.kind === "connected");
   assert.equal(connected?.kind === "connected" && connected.info.extendedMasterSecret, true);
@@ -155,7 +43,7 @@ Deno.test("DTLS core reference run: cookie exchange, no resend, no drop, echo", 
 Deno.test("DTLS core: a server without the cookie exchange, every suite × EtM", async () => {
   for (const suite of Object.values(CipherSuites)) {
     for (const encryptThenMac of [true, false]) {
-      const s = new Scenario(2, {}, { suites: [suite], encryptThenMac }, { cookie: false });
+      const s = new DtlsPair(2, {}, { suites: [suite], encryptThenMac }, { cookie: false });
       await s.handshake();
       assert.equal(s.server.server.clientCertificate, undefined);
       assert.equal((await s.echo(3)).size, 3);
@@ -167,12 +55,12 @@ Deno.test("DTLS core: flights cut to a 300-byte MTU with a client certificate, b
   const clientProvider = await SoftwareCryptoProvider.create({
     clientCertificate: {
       chain: parsePem(
-        (await readTestdata("client.pem")) + (await readTestdata("intermediate.pem")),
+        (await readFixedPki("client.pem")) + (await readFixedPki("intermediate.pem")),
       ),
-      privateKey: await readTestdata("client.key"),
+      privateKey: await readFixedPki("client.key"),
     },
   });
-  const s = new Scenario(3, {}, { mtu: 300, provider: clientProvider }, {
+  const s = new DtlsPair(3, {}, { mtu: 300, provider: clientProvider }, {
     mtu: 300,
     certificateRequest: { schemes: [0x0804, 0x0401] },
   });
@@ -188,7 +76,7 @@ Deno.test("DTLS core under 20% loss each way: every seed completes and echoes ar
   let timer = 0;
   for (const seed of SEEDS) {
     await withFaultSeed(seed, async () => {
-      const s = new Scenario(seed, { toServer: { drop: 0.2 }, toClient: { drop: 0.2 } }, {}, {
+      const s = new DtlsPair(seed, { toServer: { drop: 0.2 }, toClient: { drop: 0.2 } }, {}, {
         mtu: 500,
       });
       await s.handshake();
@@ -204,7 +92,7 @@ Deno.test("DTLS core with duplication: replays are counted, never delivered twic
   let replayed = 0;
   for (const seed of SEEDS.slice(0, 10)) {
     await withFaultSeed(seed, async () => {
-      const s = new Scenario(seed, { toServer: { duplicate: 0.5 }, toClient: { duplicate: 0.5 } });
+      const s = new DtlsPair(seed, { toServer: { duplicate: 0.5 }, toClient: { duplicate: 0.5 } });
       await s.handshake();
       const seen = await s.echo(20);
       assert.equal(seen.size, 20);
@@ -218,7 +106,7 @@ Deno.test("DTLS core with duplication: replays are counted, never delivered twic
 Deno.test("DTLS core with reordering and delay: every seed completes", async () => {
   for (const seed of SEEDS.slice(0, 10)) {
     await withFaultSeed(seed, async () => {
-      const s = new Scenario(
+      const s = new DtlsPair(
         seed,
         {
           toServer: { reorder: 0.3, delay: 0.2, delayMs: [200, 600] },
@@ -235,7 +123,7 @@ Deno.test("DTLS core with reordering and delay: every seed completes", async () 
 });
 
 Deno.test("DTLS core: a silent server ends at the handshake deadline with a typed error", async () => {
-  const s = new Scenario(4, { toClient: { drop: 1 } }, {
+  const s = new DtlsPair(4, { toClient: { drop: 1 } }, {
     retransmit: { initialTimeoutMs: 1000, maxTimeoutMs: 60_000, handshakeTimeoutMs: 20_000 },
   });
   await s.start();
@@ -250,7 +138,7 @@ Deno.test("DTLS core: a silent server ends at the handshake deadline with a type
 });
 
 Deno.test("DTLS core: garbage, unknown epochs and forged records are dropped and counted", async () => {
-  const s = new Scenario(5);
+  const s = new DtlsPair(5);
   await s.handshake();
   const before = s.client.stats.dropped;
   let sequenceNumber = 1000;
@@ -267,32 +155,32 @@ Deno.test("DTLS core: garbage, unknown epochs and forged records are dropped and
   s.inject(record(1, ContentType.application_data, new Uint8Array(48))); // bad MAC
   s.inject(record(0, ContentType.application_data, Uint8Array.of(1, 2, 3))); // plaintext data
   s.inject(record(0, ContentType.alert, Uint8Array.of(2, 40))); // unauthenticated alert
-  await s.run(() => false, s.now - START + 100);
+  await s.run(() => false, s.elapsed + 100);
   assert.equal(s.client.stats.dropped - before, 5);
   assert.equal(s.client.state, "connected");
   assert.equal(s.events.filter((e) => e.kind === "data").length, 0);
 });
 
 Deno.test("DTLS core: a replayed application record is dropped by the window", async () => {
-  const s = new Scenario(6);
+  const s = new DtlsPair(6);
   await s.handshake();
   const datagram = await s.server.applicationData(new TextEncoder().encode("once"));
   s.inject(datagram);
   s.inject(datagram);
-  await s.run(() => false, s.now - START + 100);
+  await s.run(() => false, s.elapsed + 100);
   assert.equal(s.events.filter((e) => e.kind === "data").length, 1);
   assert.equal(s.client.stats.replayed, 1);
 });
 
 Deno.test("DTLS core: close_notify both ways, and a fatal alert from the server", async () => {
-  const s = new Scenario(7);
+  const s = new DtlsPair(7);
   await s.handshake();
   s.inject(await s.server.alert(AlertLevel.warning, AlertDescription.close_notify));
   await s.run(() => s.client.state !== "connected");
   assert.equal(s.client.state, "closed");
   assert.ok(s.events.some((e) => e.kind === "closed"));
 
-  const t = new Scenario(8);
+  const t = new DtlsPair(8);
   await t.handshake();
   await t.client.close();
   t.drain();
@@ -300,7 +188,7 @@ Deno.test("DTLS core: close_notify both ways, and a fatal alert from the server"
   assert.deepEqual(t.server.alerts, [[AlertLevel.warning, AlertDescription.close_notify]]);
   await assert.rejects(t.client.send(new Uint8Array(1)), TypeError);
 
-  const u = new Scenario(9);
+  const u = new DtlsPair(9);
   await u.handshake();
   u.inject(await u.server.alert(AlertLevel.fatal, AlertDescription.internal_error));
   await u.run(() => u.client.state !== "connected");
@@ -311,17 +199,17 @@ Deno.test("DTLS core: close_notify both ways, and a fatal alert from the server"
 });
 
 Deno.test("DTLS core: a bad server Finished fails with decrypt_error sent in epoch 1", async () => {
-  const s = new Scenario(10, {}, {}, { badFinished: true });
+  const s = new DtlsPair(10, {}, {}, { badFinished: true });
   await assert.rejects(
     s.handshake(),
     (e: unknown) => e instanceof TlsAlertError && e.description === AlertDescription.decrypt_error,
   );
-  await s.run(() => s.server.alerts.length > 0, s.now - START + 100);
+  await s.run(() => s.server.alerts.length > 0, s.elapsed + 100);
   assert.deepEqual(s.server.alerts, [[AlertLevel.fatal, AlertDescription.decrypt_error]]);
 });
 
 Deno.test("DTLS core: a ServerHello with the TLS version is protocol_version", async () => {
-  const s = new Scenario(11, {}, {}, {
+  const s = new DtlsPair(11, {}, {}, {
     serverHello: (hello) => ({ ...hello, version: ProtocolVersion.tls12 }),
   });
   await assert.rejects(
@@ -332,7 +220,7 @@ Deno.test("DTLS core: a ServerHello with the TLS version is protocol_version", a
 });
 
 Deno.test("DTLS core: the server's retransmitted flight makes the client resend its lost one at once", async () => {
-  const s = new Scenario(12, {}, {
+  const s = new DtlsPair(12, {}, {
     retransmit: { initialTimeoutMs: 1000, handshakeTimeoutMs: 30_000 },
   });
   await s.start();
@@ -352,7 +240,7 @@ Deno.test("DTLS core: the server's retransmitted flight makes the client resend 
 });
 
 Deno.test("DTLS core: closing during the handshake sends user_canceled, then close_notify", async () => {
-  const s = new Scenario(13);
+  const s = new DtlsPair(13);
   await s.start();
   await s.run(() => s.client.stats.datagramsSent >= 2);
   await s.client.close();
@@ -382,7 +270,7 @@ function rawRecords(datagram: Uint8Array): { type: number; epoch: number; bytes:
 }
 
 Deno.test("DTLS core: one forged epoch-0 record with sequence 2^48−1 does not stall the handshake", async () => {
-  const s = new Scenario(21);
+  const s = new DtlsPair(21);
   await s.start();
   // Unauthenticated and of no use (it does not even decode): it must not move the window.
   s.inject(encodeDtlsRecord({
@@ -398,7 +286,7 @@ Deno.test("DTLS core: one forged epoch-0 record with sequence 2^48−1 does not 
 });
 
 Deno.test("DTLS core: after the server's ChangeCipherSpec an epoch-0 Finished is dropped; the epoch-1 one completes", async () => {
-  const s = new Scenario(22, {}, {}, { cookie: false });
+  const s = new DtlsPair(22, {}, {}, { cookie: false });
   const forgedFinished = encodeDtlsRecord({
     type: ContentType.handshake,
     version: ProtocolVersion.dtls12,
@@ -457,7 +345,7 @@ Deno.test("DTLS core: an opened record over 2^14 bytes is dropped and counted, n
       };
     }
   }
-  const s = new Scenario(23, {}, { provider: new OversizeProvider() });
+  const s = new DtlsPair(23, {}, { provider: new OversizeProvider() });
   await s.handshake();
   const before = s.client.stats.dropped;
   s.inject(encodeDtlsRecord({
@@ -467,14 +355,14 @@ Deno.test("DTLS core: an opened record over 2^14 bytes is dropped and counted, n
     sequenceNumber: 77,
     fragment: new Uint8Array(100).fill(0xee),
   }));
-  await s.run(() => false, s.now - START + 100);
+  await s.run(() => false, s.elapsed + 100);
   assert.equal(s.client.stats.dropped - before, 1);
   assert.equal(s.events.filter((e) => e.kind === "data").length, 0);
   assert.equal(s.client.state, "connected");
 });
 
 Deno.test("DTLS core: a forged epoch-1 record far ahead with a bad MAC does not lock out the genuine next one", async () => {
-  const s = new Scenario(24);
+  const s = new DtlsPair(24);
   await s.handshake();
   s.inject(encodeDtlsRecord({
     type: ContentType.application_data,
@@ -484,7 +372,7 @@ Deno.test("DTLS core: a forged epoch-1 record far ahead with a bad MAC does not 
     fragment: new Uint8Array(64),
   }));
   s.inject(await s.server.applicationData(new TextEncoder().encode("genuine")));
-  await s.run(() => false, s.now - START + 100);
+  await s.run(() => false, s.elapsed + 100);
   const data = s.events.filter((e) => e.kind === "data");
   assert.equal(data.length, 1);
   assert.equal(
@@ -494,7 +382,7 @@ Deno.test("DTLS core: a forged epoch-1 record far ahead with a bad MAC does not 
 });
 
 Deno.test("DTLS core: a HelloVerifyRequest once connected is dropped and sends nothing", async () => {
-  const s = new Scenario(25);
+  const s = new DtlsPair(25);
   await s.handshake();
   s.drain();
   const hvr = encodeDtlsRecord({

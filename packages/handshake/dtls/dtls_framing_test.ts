@@ -6,7 +6,7 @@ import { decodeClientHello } from "../messages/client_hello.ts";
 import { HandshakeType } from "../messages/handshake_type.ts";
 import { encodeHelloVerifyRequest } from "../messages/hello_verify_request.ts";
 import { SoftwareCryptoProvider } from "../software_provider.ts";
-import { readTestdata } from "../_test_server.ts";
+import { readFixedPki } from "@anchortls/testing";
 import { DtlsHandshakeFraming } from "./dtls_framing.ts";
 import {
   decodeDtlsHandshakeRecord,
@@ -62,7 +62,7 @@ async function dtlsHandshake(version?: typeof ProtocolVersion.tls12): Promise<{
   const framing = new DtlsHandshakeFraming();
   const hs = new ClientHandshake({
     provider: new SoftwareCryptoProvider(),
-    trustAnchors: parsePem(await readTestdata("root.pem")).map((d) => parseCertificate(d)),
+    trustAnchors: parsePem(await readFixedPki("root.pem")).map((d) => parseCertificate(d)),
     serverName: "localhost",
     framing,
     version: version ?? ProtocolVersion.dtls12,

@@ -13,14 +13,14 @@ import {
   ProtocolVersion,
 } from "@anchortls/record";
 import { parseCertificate, parsePem } from "@anchortls/x509";
-import { CountingProvider } from "../_counting_provider.ts";
-import { readTestdata } from "../_test_server.ts";
-import { DtlsTestServer } from "./_test_dtls_server.ts";
+import { CountingProvider } from "@anchortls/testing";
+import { readFixedPki } from "@anchortls/testing";
+import { DtlsTestServer } from "@anchortls/testing";
 import { DtlsClientCore, type DtlsClientEvent } from "./dtls_client.ts";
 import { encodeDtlsHandshakeFragment } from "./handshake_header.ts";
 import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
 
-const trustAnchors = parsePem(await readTestdata("root.pem")).map((der) => parseCertificate(der));
+const trustAnchors = parsePem(await readFixedPki("root.pem")).map((der) => parseCertificate(der));
 
 function client(provider: CountingProvider): DtlsClientCore {
   return new DtlsClientCore({

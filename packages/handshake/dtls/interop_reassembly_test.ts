@@ -5,8 +5,8 @@
  * server's flight: ServerHello, Certificate (OpenSSL cuts it into small fragments by default),
  * ServerHelloDone.
  *
- * Needs: `openssl` and `gnutls-serv` on PATH, --allow-run, --allow-net (loopback),
- * --allow-read (the x509 package's test PKI).
+ * The servers come from `@anchortls/testing` with the fixed test PKI. Needs `openssl` and
+ * `gnutls-serv` on PATH.
  */
 
 import assert from "node:assert/strict";
@@ -27,8 +27,14 @@ import {
   encodeDtlsHandshakeMessage,
 } from "./handshake_header.ts";
 import { DtlsReassembler } from "./reassembler.ts";
+import {
+  fixedPki,
+  type PeerProcess,
+  readFixedPki,
+  startGnutlsServer,
+  startOpenSslServer,
+} from "@anchortls/testing";
 
-const pki = new URL("../../x509/testdata/", import.meta.url);
 const HandshakeType = {
   client_hello: 1,
   server_hello: 2,
@@ -73,97 +79,18 @@ function clientHelloDatagram(
   });
 }
 
-async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
+function startOpenSsl(): Promise<PeerProcess> {
+  return startOpenSslServer({ pki: fixedPki, dtls: true });
 }
 
-interface Server {
-  port: number;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** Starts a server process and waits until its output says it listens. */
-async function startServer(
-  command: string,
-  args: (port: number) => string[],
-  ready: RegExp,
-): Promise<Server> {
-  const port = await freeUdpPort();
-  const child = new Deno.Command(command, {
-    args: args(port),
-    // s_server closes its connections at end of stdin, so stdin stays open until we kill it.
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const decoder = new TextDecoder();
-  let listening!: () => void;
-  const started = new Promise<void>((resolve) => (listening = resolve));
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) {
-      output += decoder.decode(chunk, { stream: true });
-      if (ready.test(output)) listening();
-    }
-  };
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already exited: nothing to kill.
-    }
-    await child.stdin.abort().catch(() => {});
-    await child.status;
-    await drained;
-  };
-  let guard: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const up = await Promise.race([
-      started.then(() => true),
-      child.status.then(() => false),
-      new Promise<boolean>((resolve) => (guard = setTimeout(() => resolve(false), 10_000))),
-    ]);
-    if (!up) throw new Error(`${command} did not start:\n${output}`);
-  } catch (err) {
-    await stop();
-    throw err;
-  } finally {
-    clearTimeout(guard);
-  }
-  return { port, output: () => output, stop };
-}
-
-function startOpenSsl(): Promise<Server> {
-  return startServer("openssl", (port) => [
-    "s_server",
-    "-dtls1_2",
-    "-accept",
-    `127.0.0.1:${port}`,
-    "-cert",
-    new URL("leaf.pem", pki).pathname,
-    "-key",
-    new URL("leaf.key", pki).pathname,
-    "-cert_chain",
-    new URL("intermediate.pem", pki).pathname,
-  ], /ACCEPT/);
-}
-
-function startGnutls(cookies: boolean): Promise<Server> {
-  return startServer("gnutls-serv", (port) => [
-    "-u",
-    "-p",
-    String(port),
-    `--x509certfile=${new URL("chain.pem", pki).pathname}`,
-    `--x509keyfile=${new URL("leaf.key", pki).pathname}`,
-    "--priority=NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+RSA:-CIPHER-ALL:-MAC-ALL:+AES-128-CBC:+SHA1",
-    ...(cookies ? [] : ["--nocookie"]),
-  ], /IPv4 .* port \d+\.\.\.done/);
+function startGnutls(cookies: boolean): Promise<PeerProcess> {
+  // "request": its flight carries a CertificateRequest, one more message to reassemble.
+  return startGnutlsServer({
+    pki: fixedPki,
+    dtls: true,
+    clientCertificate: "request",
+    extraArgs: cookies ? [] : ["--nocookie"],
+  });
 }
 
 /** A UDP client socket with a queue of received datagrams and a bounded wait. */
@@ -251,7 +178,7 @@ interface Expectation {
  * Sends the hand-built ClientHello (again with the cookie if asked for one), then reassembles
  * the server's flight up to ServerHelloDone and checks every message in it.
  */
-async function helloExchange(server: Server, expect: Expectation): Promise<void> {
+async function helloExchange(server: PeerProcess, expect: Expectation): Promise<void> {
   const client = await openClient(server.port);
   try {
     const random = crypto.getRandomValues(new Uint8Array(32));
@@ -323,7 +250,7 @@ async function helloExchange(server: Server, expect: Expectation): Promise<void>
     const ders = parseCertificateList(certificate.body);
     const expected: Uint8Array[] = [];
     for (const file of expect.chain) {
-      expected.push(...parsePem(await Deno.readTextFile(new URL(file, pki))));
+      expected.push(...parsePem(await readFixedPki(file)));
     }
     assert.deepEqual(ders, expected);
     assert.equal(parseCertificate(ders[0]!).subject.toString(), "CN=localhost,O=anchortls test");

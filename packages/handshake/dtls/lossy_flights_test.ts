@@ -13,7 +13,7 @@ import { packDatagrams } from "./fragmenter.ts";
 import { decodeDtlsHandshakeRecord, type DtlsHandshakeMessage } from "./handshake_header.ts";
 import { DtlsReassembler } from "./reassembler.ts";
 import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
-import { FakeClock, type FaultRates, LossyChannel } from "./testing.ts";
+import { FakeClock, type FaultRates, LossyChannel } from "@anchortls/testing";
 
 const MTU = 400;
 

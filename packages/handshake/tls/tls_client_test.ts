@@ -9,13 +9,13 @@ import {
   type TlsRecord,
 } from "@anchortls/record";
 import { parseCertificateChain, parsePem } from "@anchortls/x509";
-import { readTestdata, splitMessages, TestServer } from "../_test_server.ts";
+import { readFixedPki, ServerHandshake, splitMessages } from "@anchortls/testing";
 import { HandshakeTimeoutError } from "../handshake_timeout.ts";
 import { SoftwareCryptoProvider } from "../software_provider.ts";
 import { TruncationError } from "../truncation_error.ts";
 import { MAX_CONSECUTIVE_EMPTY_RECORDS, TlsClientCore, type TlsClientEvent } from "./tls_client.ts";
 
-const trustAnchors = parseCertificateChain(parsePem(await readTestdata("root.pem")));
+const trustAnchors = parseCertificateChain(parsePem(await readFixedPki("root.pem")));
 const NOW = Date.parse("2027-06-01T00:00:00Z");
 
 function client(handshakeTimeoutMs?: number): TlsClientCore {
@@ -50,7 +50,7 @@ function plain(type: number, fragment: Uint8Array, version = 0x0303): Uint8Array
  * sent and seals its answers, so the core's rules run against honest bytes without sockets.
  */
 class RecordServer {
-  readonly messages = new TestServer();
+  readonly messages = new ServerHandshake();
   #toClient: CbcHmacProtector | undefined;
   #fromClient: CbcHmacProtector | undefined;
   #writeSequence = 0n;
@@ -75,7 +75,7 @@ class RecordServer {
     this.#toClient = keys.server;
     this.#fromClient = keys.client;
     const clientFinished = this.open(finished!);
-    this.messages.clientFinished(splitMessages(clientFinished)[0]!);
+    await this.messages.clientMessage(splitMessages(clientFinished)[0]!);
     return new Uint8Array([
       ...plain(ContentType.change_cipher_spec, Uint8Array.of(1)),
       ...this.seal(ContentType.handshake, this.messages.serverFinished()),

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { connectTls } from "@anchortls/client";
-import { fixedPki, startOpenSslServer } from "@anchortls/client/testing";
-import { CountingProvider } from "@anchortls/handshake/testing";
+import { fixedPki, startOpenSslServer } from "@anchortls/testing";
+import { CountingProvider } from "@anchortls/testing";
 import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
 import { PIN, provisionedChip } from "../_test_support.ts";
 

@@ -11,7 +11,7 @@ import {
   type PeerProcess,
   startGnutlsServer,
   startOpenSslServer,
-} from "@anchortls/client/testing";
+} from "@anchortls/testing";
 import { type CipherSuite, CipherSuites } from "@anchortls/record";
 import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
 import type { TrustCoreEmulator } from "../emulator.ts";

@@ -10,7 +10,7 @@ import {
   type PeerProcess,
   startGnutlsServer,
   startOpenSslServer,
-} from "@anchortls/client/testing";
+} from "@anchortls/testing";
 import { SessionCache } from "@anchortls/handshake";
 import { AlertDescription, type CipherSuite, CipherSuites, TlsAlertError } from "@anchortls/record";
 import {

@@ -6,8 +6,8 @@
  * writing), and is decoded afterwards, decrypting with the client's keys once the client
  * changed cipher spec, so a test can name the alert the client sent.
  *
- * The handshake helpers run an honest RSA key exchange with the x509 test PKI's leaf (the
- * premaster is decrypted with BigInt arithmetic), so a script can bend any step after the
+ * {@linkcode PeerHandshake} runs the shared {@linkcode ServerHandshake} over it: an honest RSA
+ * key exchange with the fixed test PKI's leaf, so a script can bend any step after the
  * certificate check.
  *
  * @module
@@ -15,22 +15,12 @@
 
 import {
   type ClientHello,
-  decodeClientHello,
-  decodeClientKeyExchange,
-  deriveKeyBlock,
-  encodeCertificate,
-  encodeServerHello,
-  encodeTlsHandshake,
-  ExtensionType,
-  finishedVerifyData,
   type HandshakeMessage,
   HandshakeType,
-  type ServerHello,
   TlsHandshakeDeframer,
 } from "@anchortls/handshake";
+import type { ByteTransport } from "@anchortls/client";
 import {
-  type CipherSuite,
-  cipherSuiteById,
   concatBytes,
   ContentType,
   encodeTlsRecord,
@@ -38,27 +28,22 @@ import {
   type RecordProtector,
   TlsDeframer,
 } from "@anchortls/record";
-import { rsaDecrypt } from "@anchortls/handshake/testing";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { fixedPkiFile } from "../testing.ts";
-import type { ByteTransport } from "../tls_connection.ts";
 import { memoryConnection, type PeerConnection } from "./memory_connection.ts";
-import {
-  masterSecretFor,
-  protectorPair,
-  serverChain,
-  serverHelloFor,
-} from "./scripted_handshake.ts";
+import { ServerHandshake, type ServerHandshakeOptions } from "./server_handshake.ts";
 
 /** An alert as the client sent it. */
 export interface ReceivedAlert {
+  /** 1 warning, 2 fatal (or whatever the client put there). */
   readonly level: number;
+  /** The AlertDescription code. */
   readonly description: number;
 }
 
 /** A record from the client, unprotected. */
 export interface ClientRecord {
+  /** The ContentType. */
   readonly type: number;
+  /** The plaintext. */
   readonly content: Uint8Array;
 }
 
@@ -250,42 +235,13 @@ export class ScriptedPeer {
   }
 }
 
-/** How the honest part of the handshake should go. */
-export interface ServerHandshakeOptions {
-  /** The certificate chain to send, DER, leaf first. @default {chain.pem of the test PKI} */
-  readonly chain?: readonly Uint8Array[];
-  /** Echo encrypt_then_mac when offered. @default {true} */
-  readonly encryptThenMac?: boolean;
-  /** Echo extended_master_secret when offered. @default {true} */
-  readonly extendedMasterSecret?: boolean;
-  /** Bends the ServerHello before it is encoded. */
-  readonly serverHello?: (hello: ServerHello) => ServerHello;
-}
-
 /**
- * The server side of an RSA key exchange, one step per method, so a script can stop or bend
- * any of them.
+ * The {@linkcode ServerHandshake} on a {@linkcode ScriptedPeer}: each step reads or writes the
+ * connection, so a script can stop or bend any of them. No session ID unless given.
  */
-export class ServerHandshake {
+export class PeerHandshake extends ServerHandshake {
   /** The connection the handshake runs on. */
   readonly peer: ScriptedPeer;
-  readonly #options: ServerHandshakeOptions;
-  readonly #transcript: Uint8Array[] = [];
-  /** This handshake's server random. */
-  readonly serverRandom: Uint8Array = crypto.getRandomValues(new Uint8Array(32));
-  /** The client's hello, once read. */
-  clientHello!: ClientHello;
-  /** The client's first suite, which the server takes. */
-  suite!: CipherSuite;
-  /** Whether encrypt_then_mac was offered and is echoed. */
-  encryptThenMac = false;
-  /** Whether extended_master_secret was offered and is echoed. */
-  extendedMasterSecret = false;
-  /** The premaster the client encrypted, once the ClientKeyExchange was read. */
-  premaster: Uint8Array | undefined;
-  /** The master secret, once the ClientKeyExchange was read. */
-  master: Uint8Array | undefined;
-  #server: RecordProtector | undefined;
 
   /**
    * Prepares the server side of one handshake.
@@ -293,57 +249,15 @@ export class ServerHandshake {
    * @param peer The connection.
    * @param options What to send and how to bend it.
    */
-  constructor(peer: ScriptedPeer, options: ServerHandshakeOptions = {}) {
+  constructor(peer: ScriptedPeer, options: Omit<ServerHandshakeOptions, "dtls"> = {}) {
+    super({ sessionId: new Uint8Array(0), ...options });
     this.peer = peer;
-    this.#options = options;
-  }
-
-  /** Adds a framed message to the transcript and returns it. */
-  add(message: Uint8Array): Uint8Array {
-    this.#transcript.push(message);
-    return message;
-  }
-
-  #hash(): Uint8Array {
-    return sha256(concatBytes(this.#transcript));
   }
 
   /** Reads the ClientHello and settles suite, EtM and EMS. */
   async readClientHello(): Promise<ClientHello> {
     const [message] = await this.peer.readHandshake(1);
-    if (message!.type !== HandshakeType.client_hello) throw new Error("expected ClientHello");
-    this.add(message!.transcriptBytes);
-    this.clientHello = decodeClientHello(message!.body);
-    this.suite = cipherSuiteById(this.clientHello.cipherSuites[0]!)!;
-    const offered = new Set(this.clientHello.extensions.map((e) => e.type));
-    this.encryptThenMac = (this.#options.encryptThenMac ?? true) &&
-      offered.has(ExtensionType.encrypt_then_mac);
-    this.extendedMasterSecret = (this.#options.extendedMasterSecret ?? true) &&
-      offered.has(ExtensionType.extended_master_secret);
-    return this.clientHello;
-  }
-
-  /** The ServerHello (bent by the options), framed and added to the transcript. */
-  serverHello(): Uint8Array {
-    const hello = serverHelloFor({
-      version: 0x0303,
-      random: this.serverRandom,
-      suite: this.suite,
-      encryptThenMac: this.encryptThenMac,
-      extendedMasterSecret: this.extendedMasterSecret,
-    }, this.#options.serverHello);
-    return this.add(encodeTlsHandshake(HandshakeType.server_hello, encodeServerHello(hello)));
-  }
-
-  /** The Certificate message, framed and added to the transcript. */
-  async certificate(): Promise<Uint8Array> {
-    const chain = await serverChain(this.#options.chain);
-    return this.add(encodeTlsHandshake(HandshakeType.certificate, encodeCertificate(chain)));
-  }
-
-  /** ServerHelloDone, framed and added to the transcript. */
-  serverHelloDone(): Uint8Array {
-    return this.add(encodeTlsHandshake(HandshakeType.server_hello_done, new Uint8Array(0)));
+    return this.takeClientHello(message!);
   }
 
   /** Reads ClientHello and sends ServerHello, Certificate, ServerHelloDone. */
@@ -357,54 +271,26 @@ export class ServerHandshake {
   }
 
   /**
-   * Reads ClientKeyExchange, ChangeCipherSpec and Finished; decrypts the premaster, derives
+   * Reads ClientKeyExchange, ChangeCipherSpec and Finished: decrypts the premaster, derives
    * the keys, and checks the client's Finished.
    */
   async readClientFlight(): Promise<void> {
     const [cke] = await this.peer.readHandshake(1);
     if (cke!.type !== HandshakeType.client_key_exchange) throw new Error("expected CKE");
-    this.add(cke!.transcriptBytes);
-    const premaster = await rsaDecrypt(
-      await Deno.readTextFile(fixedPkiFile("leaf.key")),
-      decodeClientKeyExchange(cke!.body),
-    );
-    this.premaster = premaster;
-    this.master = masterSecretFor(
-      premaster,
-      this.clientHello,
-      this.serverRandom,
-      this.extendedMasterSecret ? this.#hash() : undefined,
-    );
-    const protectors = protectorPair(this.keyBlock(), this.suite, this.encryptThenMac);
+    await this.clientMessage(cke!);
+    const protectors = this.protectors();
     this.peer.pendingClientProtector = protectors.client;
     this.#server = protectors.server;
-    const expected = finishedVerifyData(this.master, "client finished", this.#hash());
     const [finished] = await this.peer.readHandshake(1);
     if (finished!.type !== HandshakeType.finished) throw new Error("expected Finished");
-    if (finished!.body.toHex() !== expected.toHex()) throw new Error("client Finished is wrong");
-    this.add(finished!.transcriptBytes);
+    await this.clientMessage(finished!);
   }
 
-  /** The key block of this handshake (needs the client flight). */
-  keyBlock(): ReturnType<typeof deriveKeyBlock> {
-    return deriveKeyBlock(
-      this.master!,
-      this.clientHello.random,
-      this.serverRandom,
-      this.suite,
-    );
-  }
+  #server: RecordProtector | undefined;
 
   /** Sends ChangeCipherSpec (switching to the server keys). */
   async changeCipherSpec(): Promise<boolean> {
     return await this.peer.changeCipherSpec(this.#server!);
-  }
-
-  /** The server Finished; `corrupt` flips a bit of its verify_data. */
-  finished(corrupt = false): Uint8Array {
-    const verifyData = finishedVerifyData(this.master!, "server finished", this.#hash());
-    if (corrupt) verifyData[0]! ^= 1;
-    return this.add(encodeTlsHandshake(HandshakeType.finished, verifyData));
   }
 
   /** A whole honest handshake. */
@@ -418,6 +304,7 @@ export class ServerHandshake {
 
 /** A listener on a free loopback port that plays `script` against the first connection. */
 export interface ScriptedServer {
+  /** The loopback port it listens on. */
   readonly port: number;
   /**
    * Settles when the script finished and the client's remaining records were drained; holds

@@ -7,13 +7,17 @@
  * @module
  */
 
-import type { ByteTransport } from "../tls_connection.ts";
+import type { ByteTransport } from "@anchortls/client";
 
 /** The server's end: the part of `Deno.TcpConn` a scripted peer uses. */
 export interface PeerConnection {
+  /** Reads into `buffer`; `null` at the end of the stream. */
   read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `bytes`; rejects once the client has gone. */
   write(bytes: Uint8Array): Promise<number>;
+  /** Ends the direction towards the client. */
   closeWrite(): Promise<void>;
+  /** Ends both directions. */
   close(): void;
 }
 

@@ -17,8 +17,8 @@ import {
   type FaultPlanOptions,
   type FaultStats,
   formatFaultStats,
-  LossyChannel,
-} from "@anchortls/handshake/dtls/testing";
+} from "./fault_plan.ts";
+import { LossyChannel } from "./lossy_channel.ts";
 
 /** Default longest life of a proxy. */
 export const DEFAULT_PROXY_MAX_RUN_MS = 60_000;

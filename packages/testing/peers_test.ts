@@ -1,10 +1,10 @@
 /**
- * The local peers of `@anchortls/client/testing`, checked against real openssl and gnutls-serv
+ * The local peers of `@anchortls/testing`, checked against real openssl and gnutls-serv
  * and against our own client. Needs `openssl` and `gnutls-bin`.
  */
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { connectDtls, connectTls } from "./mod.ts";
+import { connectDtls, connectTls } from "@anchortls/client";
 import {
   createTestPki,
   fixedPki,
@@ -14,7 +14,7 @@ import {
   startGnutlsServer,
   startOpenSslServer,
   startPeerProcess,
-} from "./testing.ts";
+} from "./peers.ts";
 
 async function opensslVerify(...args: string[]): Promise<string> {
   const out = await new Deno.Command("openssl", { args: ["verify", ...args] }).output();

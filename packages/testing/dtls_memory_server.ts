@@ -1,6 +1,6 @@
 /**
- * An in-memory DTLS 1.2 server for the sans-IO client tests: the handshake package's
- * `TestServer` (DTLS framing) under a DTLS record layer of its own, with an optional stateless
+ * An in-memory DTLS 1.2 server for the sans-IO client tests: the shared
+ * {@linkcode ServerHandshake} (DTLS framing) under a DTLS record layer of its own, with an optional stateless
  * cookie exchange, flights fragmented to an MTU, reassembly, a replay window, resending its
  * last flight when the client retransmits, and an echo of application data. It has no timer:
  * every loss is recovered by the client's.
@@ -20,22 +20,20 @@ import {
   SequenceCounter,
   splitDatagram,
 } from "@anchortls/record";
-import { TestServer, type TestServerOptions } from "../_test_server.ts";
-import { decodeClientHello } from "../messages/client_hello.ts";
-import { HandshakeType } from "../messages/handshake_type.ts";
-import { encodeHelloVerifyRequest } from "../messages/hello_verify_request.ts";
-import type { FlightEntry } from "./flight.ts";
-import { planFlightRecords } from "./flight.ts";
-import { packDatagrams } from "./fragmenter.ts";
+import { decodeClientHello, encodeHelloVerifyRequest, HandshakeType } from "@anchortls/handshake";
 import {
   decodeDtlsHandshakeRecord,
   type DtlsHandshakeMessage,
+  DtlsReassembler,
   encodeDtlsHandshakeMessage,
-} from "./handshake_header.ts";
-import { DtlsReassembler } from "./reassembler.ts";
+  type FlightEntry,
+  packDatagrams,
+  planFlightRecords,
+} from "@anchortls/handshake/dtls";
+import { ServerHandshake, type ServerHandshakeOptions } from "./server_handshake.ts";
 
 /** Options of the in-memory DTLS server. */
-export interface DtlsTestServerOptions extends Omit<TestServerOptions, "dtls"> {
+export interface DtlsTestServerOptions extends Omit<ServerHandshakeOptions, "dtls"> {
   /** Answer the first ClientHello with a HelloVerifyRequest. @default {true} */
   cookie?: boolean;
   /** Datagram size its flights are cut to. @default {1200} */
@@ -48,7 +46,9 @@ const COOKIE = new Uint8Array(20).fill(0xc0);
 
 /** The server; feed it datagrams, send on what it returns. */
 export class DtlsTestServer {
-  readonly server: TestServer;
+  /** The handshake it runs. */
+  readonly server: ServerHandshake;
+  /** The options it was made with. */
   readonly options: DtlsTestServerOptions;
   /** Application messages received, in arrival order. */
   readonly received: Uint8Array[] = [];
@@ -65,10 +65,15 @@ export class DtlsTestServer {
   #keysReady = false;
   #complete = false;
 
+  /**
+   * Makes the server.
+   *
+   * @param options Its handshake and record-layer options.
+   */
   constructor(options: DtlsTestServerOptions = {}) {
     this.options = options;
     const cookie = options.cookie ?? true;
-    this.server = new TestServer({ ...options, dtls: { messageSeq: cookie ? 1 : 0 } });
+    this.server = new ServerHandshake({ ...options, dtls: { messageSeq: cookie ? 1 : 0 } });
     this.#write.set(0, {
       protector: new NullProtector(),
       sequence: new SequenceCounter(DTLS_SEQUENCE_LIMIT),
@@ -179,7 +184,7 @@ export class DtlsTestServer {
       return;
     }
     if (m.msgType === HandshakeType.finished) {
-      this.server.clientFinished(message);
+      await this.server.clientMessage(message);
       this.#complete = true;
       const finished = this.server.serverFinished();
       this.#write.set(1, {

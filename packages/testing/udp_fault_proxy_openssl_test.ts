@@ -14,9 +14,9 @@ import {
   splitDatagram,
   Writer,
 } from "@anchortls/record";
-import { fixedPki, startOpenSslServer } from "../testing.ts";
-import { connectUdp, type DatagramLink } from "../udp/mod.ts";
-import { withFaultSeed } from "@anchortls/handshake/dtls/testing";
+import { fixedPki, startOpenSslServer } from "./peers.ts";
+import { connectUdp, type DatagramLink } from "@anchortls/client";
+import { withFaultSeed } from "./fault_plan.ts";
 import { startUdpFaultProxy, type UdpFaultProxyOptions } from "./udp_fault_proxy.ts";
 
 /** A ClientHello without cookie in one DTLS record: AES128-SHA, null compression, no extensions. */

@@ -1,7 +1,8 @@
 /**
  * A scripted DTLS 1.2 server for hostile-peer tests of `connectDtls`: one UDP socket on a free
- * loopback port, the project's own DTLS record codec and handshake fragment encoders, and an
- * honest RSA key exchange (no cookie exchange) that a script can stop or bend at any step.
+ * loopback port, the project's own DTLS record codec and handshake fragment encoders, and the
+ * shared {@linkcode ServerHandshake} in DTLS framing (no cookie exchange), which a script can
+ * stop or bend at any step.
  * Everything the client sends is captured and decoded (epoch 1 with the client's keys), so a
  * test can name the alert the client sent.
  *
@@ -9,27 +10,13 @@
  */
 
 import dgram from "node:dgram";
-import {
-  type ClientHello,
-  decodeClientHello,
-  decodeClientKeyExchange,
-  deriveKeyBlock,
-  encodeCertificate,
-  encodeServerHello,
-  ExtensionType,
-  finishedVerifyData,
-  HandshakeType,
-  type ServerHello,
-} from "@anchortls/handshake";
+import { type ClientHello, type HandshakeMessage, HandshakeType } from "@anchortls/handshake";
 import {
   decodeDtlsHandshakeRecord,
   encodeDtlsHandshakeMessage,
   fragmentHandshakeMessage,
 } from "@anchortls/handshake/dtls";
 import {
-  type CipherSuite,
-  cipherSuiteById,
-  concatBytes,
   ContentType,
   type DtlsRecord,
   encodeDtlsRecord,
@@ -37,23 +24,18 @@ import {
   type RecordProtector,
   splitDatagram,
 } from "@anchortls/record";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { rsaDecrypt } from "@anchortls/handshake/testing";
-import type { ReceivedAlert } from "./scripted_server.ts";
-import { fixedPkiFile } from "../testing.ts";
-import {
-  masterSecretFor,
-  protectorPair,
-  serverChain,
-  serverHelloFor,
-} from "./scripted_handshake.ts";
+import { ServerHandshake, type ServerHandshakeOptions } from "./server_handshake.ts";
+import type { ReceivedAlert } from "./tls_peer.ts";
 
 const DTLS12 = 0xfefd;
 
 /** A record from the client, unprotected. */
 export interface ClientDtlsRecord {
+  /** The ContentType. */
   readonly type: number;
+  /** The record's epoch. */
   readonly epoch: number;
+  /** The plaintext. */
   readonly content: Uint8Array;
 }
 
@@ -193,55 +175,28 @@ export class ScriptedDtlsPeer {
   }
 }
 
-/** How the honest part of a DTLS handshake should go. */
-export interface DtlsServerHandshakeOptions {
-  /** The certificate chain to send, DER, leaf first. @default {chain.pem of the test PKI} */
-  readonly chain?: readonly Uint8Array[];
-  /** Bends the ServerHello before it is encoded. */
-  readonly serverHello?: (hello: ServerHello) => ServerHello;
-}
-
-/** The server side of a DTLS RSA key exchange, one step per method. */
-export class DtlsServerHandshake {
+/**
+ * The {@linkcode ServerHandshake} in DTLS framing on a {@linkcode ScriptedDtlsPeer}, one step
+ * per method. No session ID, no cookie exchange.
+ */
+export class DtlsPeerHandshake extends ServerHandshake {
   /** The socket the handshake runs on. */
   readonly peer: ScriptedDtlsPeer;
-  readonly #options: DtlsServerHandshakeOptions;
-  readonly #transcript: Uint8Array[] = [];
-  #messageSeq = 0;
   #clientSeq = 0;
-  /** This handshake's server random. */
-  readonly serverRandom: Uint8Array = crypto.getRandomValues(new Uint8Array(32));
-  /** The client's hello, once read. */
-  clientHello!: ClientHello;
-  /** The client's first suite. */
-  suite!: CipherSuite;
-  #etm = false;
-  #ems = false;
-  #master: Uint8Array | undefined;
   #server: RecordProtector | undefined;
 
   /**
    * Prepares the server side of one DTLS handshake.
    *
    * @param peer The socket.
-   * @param options How to bend the ServerHello.
+   * @param options How to bend it.
    */
-  constructor(peer: ScriptedDtlsPeer, options: DtlsServerHandshakeOptions = {}) {
+  constructor(peer: ScriptedDtlsPeer, options: Omit<ServerHandshakeOptions, "dtls"> = {}) {
+    super({ sessionId: new Uint8Array(0), ...options, dtls: { messageSeq: 0 } });
     this.peer = peer;
-    this.#options = options;
   }
 
-  /**
-   * A whole message with its 12-byte header (as DTLS hashes it), added to the transcript;
-   * the next message_seq is taken unless `messageSeq` is given.
-   */
-  message(type: number, body: Uint8Array, messageSeq = this.#messageSeq++): Uint8Array {
-    const bytes = encodeDtlsHandshakeMessage({ msgType: type, messageSeq, body });
-    this.#transcript.push(bytes);
-    return bytes;
-  }
-
-  async #readMessage(): Promise<{ type: number; bytes: Uint8Array; body: Uint8Array }> {
+  async #readMessage(): Promise<HandshakeMessage> {
     for (;;) {
       const record = await this.peer.readRecord();
       if (!record) throw new Error("the client went quiet");
@@ -257,55 +212,24 @@ export class DtlsServerHandshake {
       };
       return {
         type: message.msgType,
-        bytes: encodeDtlsHandshakeMessage(message),
         body: message.body,
+        transcriptBytes: encodeDtlsHandshakeMessage(message),
       };
     }
   }
 
   /** Reads the ClientHello (sent whole) and settles suite, EtM and EMS. */
-  async readClientHello(): Promise<void> {
-    const m = await this.#readMessage();
-    if (m.type !== HandshakeType.client_hello) throw new Error("expected ClientHello");
-    this.#transcript.push(m.bytes);
-    this.clientHello = decodeClientHello(m.body, { dtls: true });
-    this.suite = cipherSuiteById(this.clientHello.cipherSuites[0]!)!;
-    const offered = new Set(this.clientHello.extensions.map((e) => e.type));
-    this.#etm = offered.has(ExtensionType.encrypt_then_mac);
-    this.#ems = offered.has(ExtensionType.extended_master_secret);
-  }
-
-  /** The ServerHello, as a whole-message fragment. */
-  serverHello(): Uint8Array {
-    const hello = serverHelloFor({
-      version: DTLS12,
-      random: this.serverRandom,
-      suite: this.suite,
-      encryptThenMac: this.#etm,
-      extendedMasterSecret: this.#ems,
-    }, this.#options.serverHello);
-    return this.message(HandshakeType.server_hello, encodeServerHello(hello));
+  async readClientHello(): Promise<ClientHello> {
+    return this.takeClientHello(await this.#readMessage());
   }
 
   /** Sends the chain as a Certificate cut into fragments of at most 1000 bytes. */
   async sendCertificate(pace: () => Promise<void> = () => Promise.resolve()): Promise<void> {
-    const chain = await serverChain(this.#options.chain);
-    const messageSeq = this.#messageSeq++;
-    const body = encodeCertificate(chain);
-    this.message(HandshakeType.certificate, body, messageSeq);
-    const fragments = fragmentHandshakeMessage(
-      { msgType: HandshakeType.certificate, messageSeq, body },
-      1000,
-    );
-    for (const f of fragments) {
+    const [header] = decodeDtlsHandshakeRecord(await this.certificate());
+    for (const f of fragmentHandshakeMessage(header!, 1000)) {
       await pace();
       await this.peer.send(ContentType.handshake, f);
     }
-  }
-
-  /** ServerHelloDone, as a whole-message fragment. */
-  serverHelloDone(): Uint8Array {
-    return this.message(HandshakeType.server_hello_done, new Uint8Array(0));
   }
 
   /**
@@ -319,49 +243,22 @@ export class DtlsServerHandshake {
     await this.peer.send(ContentType.handshake, this.serverHelloDone());
   }
 
-  /** Reads ClientKeyExchange, ChangeCipherSpec and Finished; derives the keys. */
+  /** Reads ClientKeyExchange, ChangeCipherSpec and Finished; derives and checks the keys. */
   async readClientFlight(): Promise<void> {
     const cke = await this.#readMessage();
     if (cke.type !== HandshakeType.client_key_exchange) throw new Error("expected CKE");
-    this.#transcript.push(cke.bytes);
-    const premaster = await rsaDecrypt(
-      await Deno.readTextFile(fixedPkiFile("leaf.key")),
-      decodeClientKeyExchange(cke.body),
-    );
-    this.#master = masterSecretFor(
-      premaster,
-      this.clientHello,
-      this.serverRandom,
-      this.#ems ? sha256(concatBytes(this.#transcript)) : undefined,
-    );
-    const keys = deriveKeyBlock(
-      this.#master,
-      this.clientHello.random,
-      this.serverRandom,
-      this.suite,
-    );
-    const protectors = protectorPair(keys, this.suite, this.#etm);
+    await this.clientMessage(cke);
+    const protectors = this.protectors();
     this.peer.clientProtector = protectors.client;
     this.#server = protectors.server;
     const finished = await this.#readMessage();
     if (finished.type !== HandshakeType.finished) throw new Error("expected Finished");
-    this.#transcript.push(finished.bytes);
+    await this.clientMessage(finished);
   }
 
   /** Sends ChangeCipherSpec (switching to epoch 1). */
   async changeCipherSpec(): Promise<void> {
     await this.peer.changeCipherSpec(this.#server!);
-  }
-
-  /** The server Finished; `corrupt` flips a bit of its verify_data. */
-  finished(corrupt = false): Uint8Array {
-    const verifyData = finishedVerifyData(
-      this.#master!,
-      "server finished",
-      sha256(concatBytes(this.#transcript)),
-    );
-    if (corrupt) verifyData[0]! ^= 1;
-    return this.message(HandshakeType.finished, verifyData);
   }
 
   /** A whole honest handshake. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { connectUdp, type DatagramLink } from "../udp/mod.ts";
-import type { FaultRates } from "@anchortls/handshake/dtls/testing";
+import { connectUdp, type DatagramLink } from "@anchortls/client";
+import type { FaultRates } from "./fault_plan.ts";
 import { startUdpFaultProxy, type UdpFaultProxy } from "./udp_fault_proxy.ts";
 
 interface Echo {

@@ -12,16 +12,17 @@ import type {
   CryptoPolicy,
   CryptoProvider,
   EncryptedPremaster,
+  FinishedLabel,
   HelloRandoms,
+  MasterSecretContext,
   MasterSecretHandle,
   Placement,
   PremasterHandle,
   RecordKeyOptions,
   RecordKeys,
   RecordRequirements,
-} from "./crypto_provider.ts";
-import type { FinishedLabel, MasterSecretContext } from "./key_schedule.ts";
-import { SoftwareCryptoProvider } from "./software_provider.ts";
+} from "@anchortls/handshake";
+import { SoftwareCryptoProvider } from "@anchortls/handshake";
 
 /** A call to hold: `reached` settles when it is made, the call returns once `open` settles. */
 export interface Gate {

@@ -10,7 +10,7 @@
  * @example A TLS server with a fresh PKI, both cleaned up
  * ```ts ignore
  * import { connectTls } from "@anchortls/client";
- * import { createTestPki, startOpenSslServer } from "@anchortls/client/testing";
+ * import { createTestPki, startOpenSslServer } from "@anchortls/testing";
  *
  * await using pki = await createTestPki();
  * await using server = await startOpenSslServer({ pki, mode: "www" });
@@ -132,6 +132,16 @@ export interface TestPki extends AsyncDisposable {
  */
 export function fixedPkiFile(name: string): string {
   return new URL(`../x509/testdata/${name}`, import.meta.url).pathname;
+}
+
+/**
+ * Reads a file of the fixed test PKI ({@linkcode fixedPkiFile}).
+ *
+ * @param name The file name, e.g. `root.pem`.
+ * @returns Its text.
+ */
+export function readFixedPki(name: string): Promise<string> {
+  return Deno.readTextFile(fixedPkiFile(name));
 }
 
 /**
@@ -612,7 +622,7 @@ export interface OpenSslServerOptions {
  *
  * @example
  * ```ts ignore
- * import { createTestPki, startOpenSslServer } from "@anchortls/client/testing";
+ * import { createTestPki, startOpenSslServer } from "@anchortls/testing";
  * await using pki = await createTestPki();
  * await using dtls = await startOpenSslServer({ pki, dtls: true, mtu: 1400 });
  * console.log(dtls.port);

@@ -1,0 +1,359 @@
+/**
+ * The one sans-IO server side of a TLS 1.2 / DTLS 1.2 RSA key exchange that every test peer
+ * of the repository runs: the handshake package's in-memory servers, the hostile scripted
+ * servers on TCP, UDP and in memory. It frames its messages (4-byte headers for TLS, 12-byte
+ * numbered ones for DTLS), keeps the transcript, decrypts the premaster honestly with the test
+ * PKI's leaf key, decodes what the client sent (its certificate, its CertificateVerify
+ * scheme, its Finished, which must verify), and keeps sessions for resumption. Each step is
+ * its own method and every message can be bent by a hook, so a test can stop or bend the
+ * handshake anywhere; the record layer and the I/O are the caller's.
+ *
+ * @module
+ */
+
+import {
+  type ClientHello,
+  decodeCertificate,
+  decodeCertificateVerify,
+  decodeClientHello,
+  decodeClientKeyExchange,
+  deriveKeyBlock,
+  deriveMasterSecret,
+  encodeCertificate,
+  encodeCertificateRequest,
+  encodeServerHello,
+  encodeTlsHandshake,
+  type Extension,
+  ExtensionType,
+  finishedVerifyData,
+  type HandshakeMessage,
+  HandshakeType,
+  type KeyBlock,
+  type ServerHello,
+  TlsHandshakeDeframer,
+} from "@anchortls/handshake";
+import { encodeDtlsHandshakeMessage } from "@anchortls/handshake/dtls";
+import { CbcHmacProtector, type CipherSuite, cipherSuiteById } from "@anchortls/record";
+import { parsePem } from "@anchortls/x509";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { fixedPkiFile } from "./peers.ts";
+import { rsaDecrypt } from "./rsa_decrypt.ts";
+
+/** How the honest handshake goes, and where it bends. */
+export interface ServerHandshakeOptions {
+  /**
+   * Speak DTLS 1.2: 12-byte handshake headers numbered from `messageSeq`, version 0xfefd, the
+   * ClientHello's cookie field.
+   */
+  readonly dtls?: { readonly messageSeq: number };
+  /** The chain to send, DER, leaf first. @default {chain.pem of the fixed test PKI} */
+  readonly chain?: readonly Uint8Array[];
+  /** The leaf's private key, PEM (decrypts the premaster). @default {leaf.key of the fixed PKI} */
+  readonly keyPem?: string;
+  /** The suite to answer with, offered or not. @default {the client's first suite} */
+  readonly suite?: number;
+  /** Echo encrypt_then_mac when offered. @default {true} */
+  readonly encryptThenMac?: boolean;
+  /** Echo extended_master_secret when offered. @default {true} */
+  readonly extendedMasterSecret?: boolean;
+  /** The session ID of a full handshake; empty for none. @default {32 bytes of 0x51} */
+  readonly sessionId?: Uint8Array;
+  /** The server random. @default {fresh random bytes} */
+  readonly random?: Uint8Array;
+  /** Ask for a client certificate with these signature schemes. */
+  readonly certificateRequest?: { readonly schemes: readonly number[] };
+  /** Bends the ServerHello before it is encoded. */
+  readonly serverHello?: (hello: ServerHello) => ServerHello;
+  /** Replaces the first flight's framed messages (ServerHello first) before they are sent. */
+  readonly firstFlight?: (messages: Uint8Array[]) => Uint8Array[];
+  /** Flips a bit of every server Finished. */
+  readonly badFinished?: boolean;
+}
+
+/** A session the server can resume. */
+export interface ServerSession {
+  /** Its master secret. */
+  readonly master: Uint8Array;
+  /** Its suite. */
+  readonly suite: CipherSuite;
+}
+
+/** What the server sends for a ClientHello. */
+export interface ServerFlight {
+  /** The framed messages, in order. */
+  readonly messages: Uint8Array[];
+  /** True for an abbreviated handshake (ServerHello and Finished). */
+  readonly resumed: boolean;
+}
+
+/**
+ * The server side of one handshake at a time; `sessions` persists across handshakes, and
+ * `options` may be changed between them.
+ */
+export class ServerHandshake {
+  /** Sessions of completed full handshakes, by session ID (hex). */
+  readonly sessions: Map<string, ServerSession> = new Map();
+  /** The current options. */
+  options: ServerHandshakeOptions;
+  #transcript: Uint8Array[] = [];
+  #messageSeq: number;
+  /** This handshake's server random. */
+  serverRandom: Uint8Array;
+  /** The client's hello, once taken. */
+  clientHello!: ClientHello;
+  /** The suite the server settled on. */
+  suite!: CipherSuite;
+  /** Whether encrypt_then_mac was offered and is echoed. */
+  encryptThenMac = false;
+  /** Whether extended_master_secret was offered and is echoed. */
+  extendedMasterSecret = false;
+  /** Whether the client's session ID named a cached session. */
+  resumed = false;
+  /** The session ID of the ServerHello. */
+  sessionId: Uint8Array = new Uint8Array(0);
+  /** The premaster the client encrypted, once its ClientKeyExchange was taken. */
+  premaster: Uint8Array | undefined;
+  /** The master secret, once known. */
+  master: Uint8Array | undefined;
+  /** The client's certificate chain, when it sent one. */
+  clientCertificate: Uint8Array[] | undefined;
+  /** The scheme of the client's CertificateVerify, when it sent one. */
+  clientSignatureScheme: number | undefined;
+
+  /**
+   * Prepares the server side.
+   *
+   * @param options How the handshake goes.
+   */
+  constructor(options: ServerHandshakeOptions = {}) {
+    this.options = options;
+    this.#messageSeq = options.dtls?.messageSeq ?? 0;
+    this.serverRandom = options.random ?? crypto.getRandomValues(new Uint8Array(32));
+  }
+
+  /** True when speaking DTLS. */
+  get dtls(): boolean {
+    return this.options.dtls !== undefined;
+  }
+
+  /**
+   * Frames a message without adding it to the transcript; a DTLS message takes the next
+   * message_seq unless `messageSeq` is given.
+   */
+  frame(type: number, body: Uint8Array, messageSeq?: number): Uint8Array {
+    if (!this.dtls) return encodeTlsHandshake(type, body);
+    return encodeDtlsHandshakeMessage({
+      msgType: type,
+      messageSeq: messageSeq ?? this.#messageSeq++,
+      body,
+    });
+  }
+
+  /** Adds framed bytes to the transcript and returns them. */
+  add(message: Uint8Array): Uint8Array {
+    this.#transcript.push(message);
+    return message;
+  }
+
+  /** Frames a message and adds it to the transcript. */
+  message(type: number, body: Uint8Array, messageSeq?: number): Uint8Array {
+    return this.add(this.frame(type, body, messageSeq));
+  }
+
+  /** The SHA-256 hash of the transcript so far. */
+  transcriptHash(): Uint8Array {
+    return sha256(new Uint8Array(this.#transcript.flatMap((m) => [...m])));
+  }
+
+  /**
+   * Takes a ClientHello: starts a new transcript with it and settles suite, EtM, EMS and
+   * whether its session ID resumes a cached session.
+   */
+  takeClientHello(message: HandshakeMessage): ClientHello {
+    if (message.type !== HandshakeType.client_hello) {
+      throw new Error(`expected ClientHello, got handshake type ${message.type}`);
+    }
+    this.#transcript = [message.transcriptBytes];
+    const o = this.options;
+    this.clientHello = decodeClientHello(message.body, { dtls: this.dtls });
+    const offered = new Set(this.clientHello.extensions.map((e) => e.type));
+    this.suite = cipherSuiteById(o.suite ?? this.clientHello.cipherSuites[0]!) ??
+      cipherSuiteById(0x002f)!;
+    this.encryptThenMac = (o.encryptThenMac ?? true) &&
+      offered.has(ExtensionType.encrypt_then_mac);
+    this.extendedMasterSecret = (o.extendedMasterSecret ?? true) &&
+      offered.has(ExtensionType.extended_master_secret);
+    const cached = this.sessions.get(this.clientHello.sessionId.toHex());
+    this.resumed = this.clientHello.sessionId.length > 0 && cached !== undefined;
+    this.premaster = undefined;
+    this.master = cached?.master;
+    if (cached) this.suite = cached.suite;
+    this.sessionId = this.resumed
+      ? this.clientHello.sessionId
+      : (o.sessionId ?? new Uint8Array(32).fill(0x51));
+    return this.clientHello;
+  }
+
+  /** The ServerHello (renegotiation_info, EtM and EMS as settled; bent by the options). */
+  serverHello(): Uint8Array {
+    const extensions: Extension[] = [{
+      type: ExtensionType.renegotiation_info,
+      data: Uint8Array.of(0),
+    }];
+    if (this.encryptThenMac) {
+      extensions.push({ type: ExtensionType.encrypt_then_mac, data: new Uint8Array(0) });
+    }
+    if (this.extendedMasterSecret) {
+      extensions.push({ type: ExtensionType.extended_master_secret, data: new Uint8Array(0) });
+    }
+    let hello: ServerHello = {
+      version: this.dtls ? 0xfefd : 0x0303,
+      random: this.serverRandom,
+      sessionId: this.sessionId,
+      cipherSuite: this.options.suite ?? this.suite.id,
+      compressionMethod: 0,
+      extensions,
+    };
+    if (this.options.serverHello) hello = this.options.serverHello(hello);
+    return this.message(HandshakeType.server_hello, encodeServerHello(hello));
+  }
+
+  /** The chain this server sends, DER, leaf first. */
+  async chain(): Promise<readonly Uint8Array[]> {
+    return this.options.chain ?? parsePem(await Deno.readTextFile(fixedPkiFile("chain.pem")));
+  }
+
+  /** The Certificate message, framed and added. */
+  async certificate(): Promise<Uint8Array> {
+    return this.message(HandshakeType.certificate, encodeCertificate(await this.chain()));
+  }
+
+  /** ServerHelloDone, framed and added. */
+  serverHelloDone(): Uint8Array {
+    return this.message(HandshakeType.server_hello_done, new Uint8Array(0));
+  }
+
+  /**
+   * Answers a ClientHello: ServerHello, Certificate, CertificateRequest (when asked for) and
+   * ServerHelloDone, bent by `firstFlight`; or ServerHello and Finished when it resumes.
+   */
+  async hello(message: HandshakeMessage): Promise<ServerFlight> {
+    this.takeClientHello(message);
+    const messages = [this.serverHello()];
+    if (this.resumed) {
+      messages.push(this.finished());
+      return { messages, resumed: true };
+    }
+    const rest = [this.frame(HandshakeType.certificate, encodeCertificate(await this.chain()))];
+    const request = this.options.certificateRequest;
+    if (request) {
+      rest.push(this.frame(
+        HandshakeType.certificate_request,
+        encodeCertificateRequest({
+          certificateTypes: [1, 64],
+          signatureSchemes: [...request.schemes],
+          certificateAuthorities: [],
+        }),
+      ));
+    }
+    rest.push(this.frame(HandshakeType.server_hello_done, new Uint8Array(0)));
+    // The hook sees the whole flight; the transcript takes what is really sent.
+    const bend = this.options.firstFlight;
+    const sent = bend ? bend([...messages, ...rest]) : [...messages, ...rest];
+    for (const m of sent.slice(1)) this.add(m);
+    return { messages: sent, resumed: false };
+  }
+
+  /**
+   * Takes one message of the client's second flight: Certificate and CertificateVerify are
+   * decoded, ClientKeyExchange is decrypted into the master secret, Finished must verify.
+   */
+  async clientMessage(m: HandshakeMessage): Promise<void> {
+    if (m.type === HandshakeType.finished) {
+      const expected = finishedVerifyData(this.master!, "client finished", this.transcriptHash());
+      if (expected.toHex() !== m.body.toHex()) throw new Error("client Finished does not verify");
+      this.add(m.transcriptBytes);
+      return;
+    }
+    if (m.type === HandshakeType.certificate) this.clientCertificate = decodeCertificate(m.body);
+    if (m.type === HandshakeType.certificate_verify) {
+      this.clientSignatureScheme = decodeCertificateVerify(m.body).scheme;
+    }
+    this.add(m.transcriptBytes);
+    if (m.type !== HandshakeType.client_key_exchange) return;
+    this.premaster = await rsaDecrypt(
+      this.options.keyPem ?? (await Deno.readTextFile(fixedPkiFile("leaf.key"))),
+      decodeClientKeyExchange(m.body),
+    );
+    this.master = deriveMasterSecret(
+      this.premaster,
+      this.extendedMasterSecret
+        ? { extendedMasterSecret: true, sessionHash: this.transcriptHash() }
+        : {
+          extendedMasterSecret: false,
+          clientRandom: this.clientHello.random,
+          serverRandom: this.serverRandom,
+        },
+    );
+  }
+
+  /**
+   * Takes the client's second flight; returns the server Finished of a full handshake (empty
+   * after a resumption, whose Finished went first).
+   */
+  async clientFlight(messages: readonly HandshakeMessage[]): Promise<Uint8Array> {
+    for (const m of messages) await this.clientMessage(m);
+    return this.resumed ? new Uint8Array(0) : this.serverFinished();
+  }
+
+  /**
+   * The server Finished, framed and added; `corrupt` (or the `badFinished` option) flips a bit
+   * of its verify_data.
+   */
+  finished(corrupt = this.options.badFinished ?? false): Uint8Array {
+    const verifyData = finishedVerifyData(this.master!, "server finished", this.transcriptHash());
+    if (corrupt) verifyData[0]! ^= 1;
+    return this.message(HandshakeType.finished, verifyData);
+  }
+
+  /** The server Finished of a full handshake; the session is kept for resumption. */
+  serverFinished(): Uint8Array {
+    const finished = this.finished();
+    if (this.sessionId.length > 0) {
+      this.sessions.set(this.sessionId.toHex(), { master: this.master!, suite: this.suite });
+    }
+    return finished;
+  }
+
+  /** The key block of this handshake (needs the master secret). */
+  keyBlock(): KeyBlock {
+    return deriveKeyBlock(this.master!, this.clientHello.random, this.serverRandom, this.suite);
+  }
+
+  /** The record protectors of this handshake: `server` seals, `client` opens. */
+  protectors(): { server: CbcHmacProtector; client: CbcHmacProtector } {
+    const keys = this.keyBlock();
+    const common = { suite: this.suite, encryptThenMac: this.encryptThenMac };
+    return {
+      server: new CbcHmacProtector({
+        ...common,
+        encKey: keys.serverEncKey,
+        macKey: keys.serverMacKey,
+      }),
+      client: new CbcHmacProtector({
+        ...common,
+        encKey: keys.clientEncKey,
+        macKey: keys.clientMacKey,
+      }),
+    };
+  }
+}
+
+/** Cuts framed TLS handshake messages out of a byte string. */
+export function splitMessages(bytes: Uint8Array): HandshakeMessage[] {
+  const deframer = new TlsHandshakeDeframer();
+  deframer.push(bytes);
+  const out: HandshakeMessage[] = [];
+  for (let m = deframer.next(); m; m = deframer.next()) out.push(m);
+  return out;
+}
