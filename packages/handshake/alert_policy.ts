@@ -1,6 +1,6 @@
 /**
- * What a received alert does, written once for TLS and DTLS: close_notify closes (or, during
- * the handshake, fails it), a fatal alert or one of an unknown level ends the connection,
+ * What a received alert does, written once for TLS and DTLS: a warning close_notify closes (or,
+ * during the handshake, fails it), a fatal alert or one of an unknown level ends the connection,
  * user_canceled during the handshake ends it too, and other warnings are let pass up to a
  * limit, since a peer that streams them keeps a connection busy without progress.
  *
@@ -18,7 +18,7 @@ export const MAX_CONSECUTIVE_WARNING_ALERTS = 5;
 
 /** What a received alert means for the connection. */
 export type AlertOutcome =
-  /** The peer's close_notify after the handshake: the connection closes cleanly. */
+  /** The peer's warning close_notify after the handshake: the connection closes cleanly. */
   | { readonly kind: "closed" }
   /** A warning to let pass. */
   | { readonly kind: "ignored" }
@@ -53,26 +53,22 @@ export class AlertPolicy {
    * @returns Closed, ignored, or the error that ends the connection.
    */
   received(level: number, description: number, handshaking: boolean): AlertOutcome {
+    const warning = level === AlertLevel.warning;
+    // The level is reported as received: a fatal one, close_notify included, ends the session
+    // for resumption too (RFC 5246 §7.2.2), as OpenSSL treats any fatal-level alert.
+    const failed = (detail?: string): AlertOutcome => ({
+      kind: "failed",
+      error: new TlsAlertError(description, detail, {
+        fromPeer: true,
+        level: warning ? AlertLevel.warning : AlertLevel.fatal,
+      }),
+    });
     if (description === AlertDescription.close_notify) {
-      if (!handshaking) return { kind: "closed" };
-      return {
-        kind: "failed",
-        error: new TlsAlertError(description, "during the handshake", {
-          fromPeer: true,
-          level: AlertLevel.warning,
-        }),
-      };
+      if (!warning) return failed("sent as a fatal alert");
+      return handshaking ? failed("during the handshake") : { kind: "closed" };
     }
-    if (
-      level !== AlertLevel.warning || description === AlertDescription.user_canceled && handshaking
-    ) {
-      return {
-        kind: "failed",
-        error: new TlsAlertError(description, undefined, {
-          fromPeer: true,
-          level: level === AlertLevel.warning ? AlertLevel.warning : AlertLevel.fatal,
-        }),
-      };
+    if (!warning || description === AlertDescription.user_canceled && handshaking) {
+      return failed();
     }
     if (++this.#warningsInARow > MAX_CONSECUTIVE_WARNING_ALERTS) {
       return {

@@ -46,12 +46,11 @@ import {
   sendHandshake,
   type State,
 } from "./client_states.ts";
-import type { ClientHandshakeConfig, HandshakeAction, HandshakeEvent } from "./handshake_types.ts";
+import type { ClientHandshakeConfig, HandshakeAction } from "./handshake_types.ts";
 
 export type {
   ClientHandshakeConfig,
   HandshakeAction,
-  HandshakeEvent,
   HandshakeInfo,
   OutboundHandshakeMessage,
 } from "./handshake_types.ts";
@@ -67,11 +66,13 @@ export const DEFAULT_CIPHER_SUITES: readonly CipherSuite[] = [
 /**
  * A TLS 1.2 client handshake as a state machine.
  *
- * Call {@linkcode ClientHandshake.start} once and send what it returns, then pass every
- * handshake and change_cipher_spec record's content to {@linkcode ClientHandshake.handle}, one
- * at a time, and apply the returned actions in order before reading the next record (a key
- * change takes effect between records). After `complete`, keep passing handshake records:
- * a HelloRequest is answered with a `no_renegotiation` warning, anything else is an error.
+ * It speaks messages, not records: call {@linkcode ClientHandshake.start} once and send what it
+ * returns, then pass every whole handshake message to {@linkcode ClientHandshake.handleMessage}
+ * and every ChangeCipherSpec to {@linkcode ClientHandshake.handleChangeCipherSpec}, one at a
+ * time, applying the returned actions in order before the next (a key change takes effect
+ * between records). Deframing (TLS) and reassembly (DTLS) are the cores' own. After `complete`,
+ * keep passing handshake messages: a HelloRequest is answered with a `no_renegotiation`
+ * warning, anything else is an error.
  *
  * Errors are thrown as `TlsAlertError` or x509 `CertificateError`; `alertForError` names the
  * alert to send.
@@ -81,8 +82,8 @@ export const DEFAULT_CIPHER_SUITES: readonly CipherSuite[] = [
  * import { ClientHandshake, SoftwareCryptoProvider } from "@anchortls/handshake";
  * const hs = new ClientHandshake({ provider: new SoftwareCryptoProvider(), trustAnchors, serverName: "localhost" });
  * for (const action of await hs.start(Date.now())) apply(action);
- * for await (const record of records) {
- *   for (const action of await hs.handle({ type: record.type, data: record.content, now: Date.now() })) apply(action);
+ * for await (const message of messagesFromTheCore) {
+ *   for (const action of await hs.handleMessage(message, Date.now())) apply(action);
  * }
  * ```
  */
@@ -202,32 +203,23 @@ export class ClientHandshake {
   }
 
   /**
-   * Feeds one record's content.
+   * Feeds a ChangeCipherSpec.
    *
-   * @param event The record type, content and time.
+   * @param data Its content (one byte, 1).
+   * @param now The current time in ms since the epoch.
    * @returns The actions to apply, in order.
-   * @throws {TlsAlertError} For protocol violations, with the alert to send.
-   * @throws {CertificateError} When the server's chain does not validate.
+   * @throws {TlsAlertError} When it is malformed or not expected now.
    */
-  handle(event: HandshakeEvent): Promise<HandshakeAction[]> {
-    return this.#run(event.now, async (context) => {
-      if (event.type === ContentType.change_cipher_spec) {
-        await this.#changeCipherSpec(context, event.data);
-      } else {
-        this.#framing.push(event.data);
-        for (let m = this.#framing.next(); m; m = this.#framing.next()) {
-          await this.#message(context, m);
-        }
-      }
-    });
+  handleChangeCipherSpec(data: Uint8Array, now: number): Promise<HandshakeAction[]> {
+    return this.#run(now, (context) => this.#changeCipherSpec(context, data));
   }
 
   /**
-   * Feeds one whole handshake message, for a driver that reassembles messages itself (DTLS):
+   * Feeds one whole handshake message, deframed (TLS) or reassembled (DTLS) by the core:
    * nothing is framed or parsed again.
    *
-   * @param message The message, with the bytes its transcript takes (for DTLS, the 12-byte
-   *   header form of RFC 6347 §4.2.6).
+   * @param message The message, with the bytes its transcript takes (the 4-byte TLS header
+   *   form, or for DTLS the 12-byte header form of RFC 6347 §4.2.6).
    * @param now The current time in ms since the epoch.
    * @returns The actions to apply, in order.
    * @throws {TlsAlertError} For protocol violations, with the alert to send.
@@ -288,12 +280,6 @@ export class ClientHandshake {
     if (data.length !== 1 || data[0] !== 1) {
       throw new TlsAlertError(AlertDescription.decode_error, "ChangeCipherSpec must be one byte 1");
     }
-    if (this.#framing.hasPartialMessage) {
-      throw new TlsAlertError(
-        AlertDescription.unexpected_message,
-        "ChangeCipherSpec inside a fragmented handshake message",
-      );
-    }
     const state = this.#expectState();
     if (!state.changeCipherSpec) {
       throw new TlsAlertError(
@@ -338,12 +324,6 @@ export class ClientHandshake {
     if (done) {
       this.#complete = true;
       this.#state = undefined;
-      if (this.#framing.hasPartialMessage) {
-        throw new TlsAlertError(
-          AlertDescription.unexpected_message,
-          "handshake data after the server Finished",
-        );
-      }
     }
   }
 

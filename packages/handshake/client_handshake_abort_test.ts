@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { parseCertificateChain, parsePem } from "@anchortls/x509";
-import { readFixedPki, ServerHandshake, splitMessages } from "@anchortls/testing";
+import { feedRecord, readFixedPki, ServerHandshake, splitMessages } from "@anchortls/testing";
 import { CountingProvider, type Gate } from "@anchortls/testing";
 import { ClientHandshake, type HandshakeAction } from "./client_handshake.ts";
 
@@ -38,14 +38,14 @@ async function started(provider: CountingProvider, server = new ServerHandshake(
 Deno.test("ClientHandshake.abort: after the client flight releases the master secret, twice is harmless", async () => {
   const provider = new CountingProvider();
   const { handshake, firstFlight } = await started(provider);
-  await handshake.handle({ type: HS, data: firstFlight, now: Date.now() });
+  await feedRecord(handshake, { type: HS, data: firstFlight, now: Date.now() });
   assert.equal(provider.live.size, 1, "the master secret, the premaster already released");
   await handshake.abort();
   assert.equal(provider.live.size, 0);
   await handshake.abort();
   assert.equal(provider.live.size, 0);
   await assert.rejects(
-    () => handshake.handle({ type: CCS, data: Uint8Array.of(1), now: Date.now() }),
+    () => feedRecord(handshake, { type: CCS, data: Uint8Array.of(1), now: Date.now() }),
     isAbort,
   );
   assert.equal(handshake.isComplete, false);
@@ -70,7 +70,7 @@ for (const call of clientFlightCalls) {
     const provider = new CountingProvider();
     const { handshake, firstFlight } = await started(provider);
     const gate = provider.hold(call);
-    const handling = handshake.handle({ type: HS, data: firstFlight, now: Date.now() });
+    const handling = feedRecord(handshake, { type: HS, data: firstFlight, now: Date.now() });
     await gate.reached.promise;
     assert.ok(provider.live.size > 0, "a secret exists while the call is held");
     await handshake.abort();
@@ -83,10 +83,10 @@ for (const call of clientFlightCalls) {
 /** Runs a full handshake up to the server Finished, which `finish` then feeds. */
 async function upToServerFinished(provider: CountingProvider) {
   const { handshake, server, firstFlight } = await started(provider);
-  const flight = await handshake.handle({ type: HS, data: firstFlight, now: Date.now() });
+  const flight = await feedRecord(handshake, { type: HS, data: firstFlight, now: Date.now() });
   const finished = await server.clientFlight(splitMessages(sentHandshake(flight)));
-  await handshake.handle({ type: CCS, data: Uint8Array.of(1), now: Date.now() });
-  const finish = () => handshake.handle({ type: HS, data: finished, now: Date.now() });
+  await feedRecord(handshake, { type: CCS, data: Uint8Array.of(1), now: Date.now() });
+  const finish = () => feedRecord(handshake, { type: HS, data: finished, now: Date.now() });
   return { handshake, finish };
 }
 
@@ -94,7 +94,7 @@ Deno.test("ClientHandshake.abort: while the server's verify_data is computed (ri
   const provider = new CountingProvider();
   const { handshake, firstFlight } = await started(provider);
   const gate = provider.hold("server finished");
-  const handling = handshake.handle({ type: HS, data: firstFlight, now: Date.now() });
+  const handling = feedRecord(handshake, { type: HS, data: firstFlight, now: Date.now() });
   await gate.reached.promise;
   await handshake.abort();
   gate.open.resolve();
@@ -122,9 +122,9 @@ Deno.test("ClientHandshake: a failed handshake leaves no handle alive (bad serve
     provider,
     new ServerHandshake({ badFinished: true }),
   );
-  const flight = await handshake.handle({ type: HS, data: firstFlight, now: Date.now() });
+  const flight = await feedRecord(handshake, { type: HS, data: firstFlight, now: Date.now() });
   const finished = await server.clientFlight(splitMessages(sentHandshake(flight)));
-  await handshake.handle({ type: CCS, data: Uint8Array.of(1), now: Date.now() });
-  await assert.rejects(() => handshake.handle({ type: HS, data: finished, now: Date.now() }));
+  await feedRecord(handshake, { type: CCS, data: Uint8Array.of(1), now: Date.now() });
+  await assert.rejects(() => feedRecord(handshake, { type: HS, data: finished, now: Date.now() }));
   assert.equal(provider.live.size, 0);
 });

@@ -3,6 +3,7 @@ import { AlertDescription, CipherSuites, TlsAlertError } from "@anchortls/record
 import { CertificateError, parseCertificateChain, parsePem } from "@anchortls/x509";
 import { certificateAlert } from "./alert_mapping.ts";
 import {
+  feedRecord,
   readFixedPki,
   ServerHandshake,
   type ServerHandshakeOptions,
@@ -73,7 +74,7 @@ async function run(
     splitMessages((hello as { data: Uint8Array }).data)[0]!,
   );
   const feed = async (type: 20 | 22, data: Uint8Array) => {
-    const actions = await handshake.handle({ type, data, now });
+    const actions = await feedRecord(handshake, { type, data, now });
     all.push(...actions);
     return actions;
   };
@@ -405,13 +406,13 @@ Deno.test("ClientHandshake: ChangeCipherSpec too early, or malformed", async () 
   const hs = new ClientHandshake({ provider: new SoftwareCryptoProvider(), trustAnchors });
   await hs.start(0);
   await assert.rejects(
-    () => hs.handle({ type: CCS, data: Uint8Array.of(1), now: 0 }),
+    () => feedRecord(hs, { type: CCS, data: Uint8Array.of(1), now: 0 }),
     isAlert(AlertDescription.unexpected_message),
   );
   const hs2 = new ClientHandshake({ provider: new SoftwareCryptoProvider(), trustAnchors });
   await hs2.start(0);
   await assert.rejects(
-    () => hs2.handle({ type: CCS, data: Uint8Array.of(1, 1), now: 0 }),
+    () => feedRecord(hs2, { type: CCS, data: Uint8Array.of(1, 1), now: 0 }),
     isAlert(AlertDescription.decode_error),
   );
 });
@@ -457,19 +458,19 @@ Deno.test("ClientHandshake: handshake bytes one at a time, HelloRequest mid-hand
   ]);
   const actions: HandshakeAction[] = [];
   for (const b of bytes) {
-    actions.push(...await hs.handle({ type: HS, data: Uint8Array.of(b), now: Date.now() }));
+    actions.push(...await feedRecord(hs, { type: HS, data: Uint8Array.of(b), now: Date.now() }));
   }
   const sent = actions.flatMap((a) => a.kind === "send" && a.contentType === HS ? [a.data] : []);
   const finished = await server.clientFlight(splitMessages(concat(sent)));
-  await hs.handle({ type: CCS, data: Uint8Array.of(1), now: Date.now() });
-  const last = await hs.handle({ type: HS, data: finished, now: Date.now() });
+  await feedRecord(hs, { type: CCS, data: Uint8Array.of(1), now: Date.now() });
+  const last = await feedRecord(hs, { type: HS, data: finished, now: Date.now() });
   assert.equal(last.at(-1)?.kind, "complete");
   assert.equal(hs.isComplete, true);
 });
 
 Deno.test("ClientHandshake: after completion HelloRequest gets a no_renegotiation warning", async () => {
   const { handshake } = await run(new ServerHandshake());
-  const actions = await handshake.handle({
+  const actions = await feedRecord(handshake, {
     type: HS,
     data: encodeTlsHandshake(HandshakeType.hello_request, new Uint8Array(0)),
     now: Date.now(),
@@ -477,7 +478,7 @@ Deno.test("ClientHandshake: after completion HelloRequest gets a no_renegotiatio
   assert.deepEqual(actions, [{ kind: "send", contentType: 21, data: Uint8Array.of(1, 100) }]);
   await assert.rejects(
     () =>
-      handshake.handle({
+      feedRecord(handshake, {
         type: HS,
         data: encodeTlsHandshake(HandshakeType.server_hello, new Uint8Array(0)),
         now: 0,
@@ -512,7 +513,7 @@ Deno.test("ClientHandshake: corrupted first flights end in typed errors only", a
     });
     await hs.start(Date.now());
     try {
-      await hs.handle({ type: HS, data: bytes, now: Date.now() });
+      await feedRecord(hs, { type: HS, data: bytes, now: Date.now() });
     } catch (error) {
       assert.ok(
         error instanceof TlsAlertError || error instanceof CertificateError,

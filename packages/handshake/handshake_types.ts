@@ -78,16 +78,6 @@ export interface HandshakeInfo {
   readonly session: TlsSession | undefined;
 }
 
-/** An input to {@linkcode ClientHandshake.handle}: the content of one record, and the time. */
-export interface HandshakeEvent {
-  /** `handshake` or `change_cipher_spec` record content, already unprotected. */
-  readonly type: typeof ContentType.handshake | typeof ContentType.change_cipher_spec;
-  /** The record's content. */
-  readonly data: Uint8Array;
-  /** The current time in ms since the epoch (certificate validity, session lifetime). */
-  readonly now: number;
-}
-
 /** A handshake message we send, as its parts. */
 export interface OutboundHandshakeMessage {
   /** The handshake type. */

@@ -40,3 +40,4 @@ export * from "./udp_fault_proxy.ts";
 export * from "./peers.ts";
 export * from "./counting_provider.ts";
 export * from "./rsa_decrypt.ts";
+export * from "./feed_record.ts";

@@ -401,11 +401,7 @@ export class DtlsClientCore {
           !this.#peerChangeCipherSpecSeen
         ) {
           this.#peerChangeCipherSpecSeen = true;
-          const actions = await this.#handshake.handle({
-            type: ContentType.change_cipher_spec,
-            data: plaintext,
-            now,
-          });
+          const actions = await this.#handshake.handleChangeCipherSpec(plaintext, now);
           await this.#apply(actions, now);
           return true;
         }

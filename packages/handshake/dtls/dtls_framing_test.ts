@@ -1,58 +1,32 @@
 import assert from "node:assert/strict";
-import { AlertDescription, ContentType, ProtocolVersion, TlsAlertError } from "@anchortls/record";
+import { AlertDescription, ProtocolVersion, TlsAlertError } from "@anchortls/record";
 import { parseCertificate, parsePem } from "@anchortls/x509";
 import { ClientHandshake } from "../client_handshake.ts";
+import type { HandshakeMessage } from "../messages/framing.ts";
 import { decodeClientHello } from "../messages/client_hello.ts";
 import { HandshakeType } from "../messages/handshake_type.ts";
 import { encodeHelloVerifyRequest } from "../messages/hello_verify_request.ts";
 import { SoftwareCryptoProvider } from "../software_provider.ts";
 import { readFixedPki } from "@anchortls/testing";
 import { DtlsHandshakeFraming } from "./dtls_framing.ts";
-import {
-  decodeDtlsHandshakeRecord,
-  encodeDtlsHandshakeFragment,
-  encodeDtlsHandshakeMessage,
-} from "./handshake_header.ts";
+import { decodeDtlsHandshakeRecord, encodeDtlsHandshakeMessage } from "./handshake_header.ts";
 
 const isAlert = (description: number) => (e: unknown) =>
   e instanceof TlsAlertError && e.description === description;
 
-Deno.test("DtlsHandshakeFraming numbers outgoing messages and hands back whole ones", () => {
+Deno.test("DtlsHandshakeFraming numbers outgoing messages from 0", () => {
   const framing = new DtlsHandshakeFraming();
   const first = decodeDtlsHandshakeRecord(framing.frame(1, new Uint8Array(3)));
   const second = decodeDtlsHandshakeRecord(framing.frame(16, new Uint8Array(5)));
   assert.deepEqual([first[0]!.messageSeq, second[0]!.messageSeq], [0, 1]);
   assert.equal(framing.nextMessageSeq, 2);
-  const bytes = encodeDtlsHandshakeMessage({ msgType: 2, messageSeq: 1, body: Uint8Array.of(9) });
-  framing.push(bytes);
-  const m = framing.next();
-  assert.equal(m?.type, 2);
-  assert.deepEqual(m?.body, Uint8Array.of(9));
-  assert.deepEqual(m?.transcriptBytes, bytes);
-  assert.equal(framing.next(), undefined);
-  assert.equal(framing.hasPartialMessage, false);
 });
 
-Deno.test("DtlsHandshakeFraming refuses fragments, truncations and trailing bytes", () => {
-  const framing = new DtlsHandshakeFraming();
-  const whole = encodeDtlsHandshakeMessage({ msgType: 11, messageSeq: 0, body: new Uint8Array(8) });
-  for (let n = 0; n < whole.length; n++) {
-    assert.throws(() => framing.push(whole.subarray(0, n)), TlsAlertError, `cut to ${n}`);
-  }
-  assert.throws(
-    () => framing.push(Uint8Array.of(...whole, 0)),
-    isAlert(AlertDescription.decode_error),
-  );
-  const fragment = encodeDtlsHandshakeFragment({
-    msgType: 11,
-    length: 8,
-    messageSeq: 0,
-    fragmentOffset: 4,
-    body: new Uint8Array(4),
-  });
-  assert.throws(() => framing.push(fragment), isAlert(AlertDescription.decode_error));
-  assert.equal(framing.next(), undefined);
-});
+/** One whole DTLS message as the core's reassembler hands it to the state machine. */
+function whole(bytes: Uint8Array): HandshakeMessage {
+  const [fragment] = decodeDtlsHandshakeRecord(bytes);
+  return { type: fragment!.msgType, body: fragment!.body, transcriptBytes: bytes };
+}
 
 async function dtlsHandshake(version?: typeof ProtocolVersion.tls12): Promise<{
   hs: ClientHandshake;
@@ -87,11 +61,7 @@ Deno.test("ClientHandshake over DTLS: a HelloVerifyRequest brings the same hello
   assert.equal(firstHello.version, ProtocolVersion.dtls12);
   assert.deepEqual(firstHello.cookie, new Uint8Array(0));
   const cookie = new Uint8Array(20).fill(0xab);
-  const actions = await hs.handle({
-    type: ContentType.handshake,
-    data: helloVerifyRequest(cookie),
-    now: Date.now(),
-  });
+  const actions = await hs.handleMessage(whole(helloVerifyRequest(cookie)), Date.now());
   assert.equal(actions.length, 1);
   assert.ok(actions[0]!.kind === "send");
   const second = decodeDtlsHandshakeRecord(actions[0]!.data)[0]!;
@@ -111,21 +81,13 @@ Deno.test("ClientHandshake over DTLS: a HelloVerifyRequest brings the same hello
 Deno.test("ClientHandshake: HelloVerifyRequest is refused over TLS and when malformed", async () => {
   const tls = await dtlsHandshake(ProtocolVersion.tls12);
   await assert.rejects(
-    tls.hs.handle({
-      type: ContentType.handshake,
-      data: helloVerifyRequest(new Uint8Array(4)),
-      now: 0,
-    }),
+    tls.hs.handleMessage(whole(helloVerifyRequest(new Uint8Array(4))), 0),
     isAlert(AlertDescription.unexpected_message),
   );
   const bad = await dtlsHandshake();
   const body = Uint8Array.of(0xfe, 0xfd, 5, 1, 2);
   await assert.rejects(
-    bad.hs.handle({
-      type: ContentType.handshake,
-      data: encodeDtlsHandshakeMessage({ msgType: 3, messageSeq: 0, body }),
-      now: 0,
-    }),
+    bad.hs.handleMessage(whole(encodeDtlsHandshakeMessage({ msgType: 3, messageSeq: 0, body })), 0),
     isAlert(AlertDescription.decode_error),
   );
 });

@@ -140,9 +140,10 @@ export class TlsHandshakeDeframer {
 }
 
 /**
- * How handshake messages are framed on one transport: TLS's 4-byte header, or DTLS's 12-byte
- * header with message_seq (whose reassembled form is what DTLS hashes). The client state
- * machine frames and deframes only through this, so a DTLS driver can supply its own.
+ * How our handshake messages are framed on one transport: TLS's 4-byte header, or DTLS's
+ * 12-byte header with message_seq (the form DTLS hashes). The client state machine frames its
+ * messages for the transcript only through this; incoming messages reach it whole, each core
+ * doing its own deframing (TLS) or reassembly (DTLS).
  */
 export interface HandshakeFraming {
   /**
@@ -156,35 +157,20 @@ export interface HandshakeFraming {
   frame(type: number, body: Uint8Array): Uint8Array;
   /** The number the next framed message gets, from 0 (DTLS's message_seq). */
   readonly nextMessageSeq: number;
-  /**
-   * Adds incoming handshake record content.
-   *
-   * @param bytes One record's content.
-   */
-  push(bytes: Uint8Array): void;
-  /**
-   * Takes the next whole incoming message.
-   *
-   * @returns The message, or `undefined` when more bytes are needed.
-   */
-  next(): HandshakeMessage | undefined;
-  /** True while part of an incoming message is buffered. */
-  readonly hasPartialMessage: boolean;
 }
 
 /**
- * TLS framing: {@linkcode encodeTlsHandshake} out, {@linkcode TlsHandshakeDeframer} in.
+ * TLS framing: {@linkcode encodeTlsHandshake} with a count of the messages framed.
  *
  * @example
  * ```ts
  * import { TlsHandshakeFraming } from "@anchortls/handshake";
  * const framing = new TlsHandshakeFraming();
- * framing.push(framing.frame(14, new Uint8Array(0)));
- * framing.next()?.type; // 14
+ * framing.frame(14, new Uint8Array(0)).length; // 4
+ * framing.nextMessageSeq; // 1
  * ```
  */
 export class TlsHandshakeFraming implements HandshakeFraming {
-  readonly #deframer = new TlsHandshakeDeframer();
   #framed = 0;
 
   /** How many messages were framed: TLS has no message_seq on the wire, but keeps count. */
@@ -202,28 +188,5 @@ export class TlsHandshakeFraming implements HandshakeFraming {
   frame(type: number, body: Uint8Array): Uint8Array {
     this.#framed++;
     return encodeTlsHandshake(type, body);
-  }
-
-  /**
-   * Adds handshake record content.
-   *
-   * @param bytes One record's content.
-   */
-  push(bytes: Uint8Array): void {
-    this.#deframer.push(bytes);
-  }
-
-  /**
-   * Takes the next whole message.
-   *
-   * @returns The message, or `undefined` when more bytes are needed.
-   */
-  next(): HandshakeMessage | undefined {
-    return this.#deframer.next();
-  }
-
-  /** True while part of a message is buffered. */
-  get hasPartialMessage(): boolean {
-    return this.#deframer.hasPartialMessage;
   }
 }

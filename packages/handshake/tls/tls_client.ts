@@ -31,11 +31,11 @@ import {
   ClientHandshake,
   type ClientHandshakeConfig,
   type HandshakeAction,
-  type HandshakeEvent,
 } from "../client_handshake.ts";
 import type { ClientEvent } from "../client_event.ts";
 import { HandshakeTimeoutError } from "../handshake_timeout.ts";
 import { decodeAlert, encodeAlert } from "../messages/alert_message.ts";
+import { TlsHandshakeDeframer } from "../messages/framing.ts";
 import { invalidateSession } from "../session_cache.ts";
 import { TruncationError } from "../truncation_error.ts";
 
@@ -84,6 +84,8 @@ export type TlsClientState = "idle" | "handshaking" | "connected" | "closed" | "
  */
 export class TlsClientCore {
   readonly #handshake: ClientHandshake;
+  /** Incoming handshake messages, cut out of handshake records. */
+  readonly #messages = new TlsHandshakeDeframer();
   readonly #timeoutMs: number;
   readonly #deframer = new TlsDeframer({ versions: HEADER_VERSIONS });
   readonly #read = new TlsReadState();
@@ -318,16 +320,38 @@ export class TlsClientCore {
         return await this.#alert(record.fragment);
       case ContentType.application_data:
         return this.#applicationData(record.fragment);
-      default:
-        // Handshake and ChangeCipherSpec (the deframer lets no other type through); the
+      case ContentType.change_cipher_spec:
+        // The keys change between records: never in the middle of a handshake message. The
         // handshake refuses a ChangeCipherSpec it does not expect, after completion too.
+        if (this.#messages.hasPartialMessage) {
+          throw new TlsAlertError(
+            AlertDescription.unexpected_message,
+            "ChangeCipherSpec inside a fragmented handshake message",
+          );
+        }
         return await this.#apply(
-          await this.#handshake.handle({
-            type: record.type as HandshakeEvent["type"],
-            data: record.fragment,
-            now,
-          }),
+          await this.#handshake.handleChangeCipherSpec(record.fragment, now),
         );
+      default:
+        // Handshake (the record deframer lets no other type through).
+        return await this.#handshakeRecord(record.fragment, now);
+    }
+  }
+
+  async #handshakeRecord(fragment: Uint8Array, now: number): Promise<void> {
+    this.#messages.push(fragment);
+    for (let m = this.#messages.next(); m && this.#live; m = this.#messages.next()) {
+      const actions = await this.#handshake.handleMessage(m, now);
+      // The server Finished ends the server's flight: part of a further message in the same
+      // record is not the start of a renegotiation we would answer, it is a violation, and
+      // the handshake does not count as complete.
+      if (actions.some((a) => a.kind === "complete") && this.#messages.hasPartialMessage) {
+        throw new TlsAlertError(
+          AlertDescription.unexpected_message,
+          "handshake data after the server Finished",
+        );
+      }
+      await this.#apply(actions);
     }
   }
 

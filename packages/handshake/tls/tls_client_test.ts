@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   AlertDescription,
   type CbcHmacProtector,
+  concatBytes,
   ContentType,
   encodeTlsRecord,
   type TlsAlertError,
@@ -10,7 +11,9 @@ import {
 } from "@anchortls/record";
 import { parseCertificateChain, parsePem } from "@anchortls/x509";
 import { readFixedPki, ServerHandshake, splitMessages } from "@anchortls/testing";
+import type { HandshakeInfo } from "../handshake_types.ts";
 import { HandshakeTimeoutError } from "../handshake_timeout.ts";
+import { isSessionResumable } from "../session_cache.ts";
 import { SoftwareCryptoProvider } from "../software_provider.ts";
 import { TruncationError } from "../truncation_error.ts";
 import { MAX_CONSECUTIVE_EMPTY_RECORDS, TlsClientCore, type TlsClientEvent } from "./tls_client.ts";
@@ -64,8 +67,14 @@ class RecordServer {
     return plain(ContentType.handshake, new Uint8Array(messages.flatMap((m) => [...m])));
   }
 
-  /** Takes the client's second flight; answers with ChangeCipherSpec and Finished. */
-  async finish(clientBytes: Uint8Array[]): Promise<Uint8Array> {
+  /**
+   * Takes the client's second flight; answers with ChangeCipherSpec and Finished, with
+   * `afterFinished` in the Finished record after the message.
+   */
+  async finish(
+    clientBytes: Uint8Array[],
+    afterFinished = new Uint8Array(0),
+  ): Promise<Uint8Array> {
     const [flight, ccs, finished, ...rest] = records(clientBytes);
     assert.equal(rest.length, 0);
     assert.equal(flight?.type, ContentType.handshake);
@@ -78,7 +87,10 @@ class RecordServer {
     await this.messages.clientMessage(splitMessages(clientFinished)[0]!);
     return new Uint8Array([
       ...plain(ContentType.change_cipher_spec, Uint8Array.of(1)),
-      ...this.seal(ContentType.handshake, this.messages.serverFinished()),
+      ...this.seal(
+        ContentType.handshake,
+        concatBytes([this.messages.serverFinished(), afterFinished]),
+      ),
     ]);
   }
 
@@ -93,17 +105,19 @@ class RecordServer {
   }
 }
 
-/** A connected core and its server. */
-async function connected(): Promise<{ core: TlsClientCore; server: RecordServer }> {
+/** A connected core, its server and what the handshake settled. */
+async function connected(): Promise<
+  { core: TlsClientCore; server: RecordServer; info: HandshakeInfo }
+> {
   const core = client();
   const server = new RecordServer();
   await core.start(NOW);
   await core.handleBytes(await server.hello(core.pollTransmit()), NOW);
   await core.handleBytes(await server.finish(core.pollTransmit()), NOW);
   const [event] = events(core);
-  assert.equal(event?.kind, "connected");
+  assert.ok(event?.kind === "connected");
   assert.equal(core.state, "connected");
-  return { core, server };
+  return { core, server, info: event.info };
 }
 
 function sentAlert(core: TlsClientCore, server?: RecordServer): number[] {
@@ -241,4 +255,75 @@ Deno.test("TlsClientCore: a ChangeCipherSpec after the handshake is unexpected_m
     AlertDescription.unexpected_message,
   );
   assert.deepEqual(sentAlert(core, server), [2, AlertDescription.unexpected_message]);
+});
+
+Deno.test("TlsClientCore: a ChangeCipherSpec inside a fragmented handshake message is unexpected_message", async () => {
+  const core = client();
+  const server = new RecordServer();
+  await core.start(NOW);
+  await core.handleBytes(await server.hello(core.pollTransmit()), NOW);
+  const answer = await server.finish(core.pollTransmit());
+  // The first two bytes of a handshake header, then the server's ChangeCipherSpec: the keys
+  // would change in the middle of a message.
+  await core.handleBytes(plain(ContentType.handshake, Uint8Array.of(0, 0)), NOW);
+  await core.handleBytes(answer, NOW);
+  const error = failedWith(core) as TlsAlertError;
+  assert.equal(error.description, AlertDescription.unexpected_message);
+  assert.match(error.message, /inside a fragmented handshake message/);
+  assert.equal(core.state, "failed");
+  await core.release();
+});
+
+Deno.test("TlsClientCore: part of a handshake message after the server Finished is unexpected_message, not a connection", async () => {
+  const core = client();
+  const server = new RecordServer();
+  await core.start(NOW);
+  await core.handleBytes(await server.hello(core.pollTransmit()), NOW);
+  await core.handleBytes(await server.finish(core.pollTransmit(), Uint8Array.of(0, 0)), NOW);
+  const got = events(core);
+  assert.ok(!got.some((e) => e.kind === "connected"), "never connected");
+  const failed = got.find((e) => e.kind === "failed");
+  assert.ok(failed?.kind === "failed");
+  assert.equal((failed.error as TlsAlertError).description, AlertDescription.unexpected_message);
+  assert.match((failed.error as Error).message, /after the server Finished/);
+  assert.deepEqual(sentAlert(core, server), [2, AlertDescription.unexpected_message]);
+  await core.release();
+});
+
+Deno.test("TlsClientCore: handshake messages split over records, and several in one, are cut out alike", async () => {
+  const core = client();
+  const server = new RecordServer();
+  await core.start(NOW);
+  const flight = records([await server.hello(core.pollTransmit())])[0]!.fragment;
+  // One byte per record, the way a hostile or tiny-MTU peer may send them.
+  for (const byte of flight) {
+    await core.handleBytes(plain(ContentType.handshake, Uint8Array.of(byte)), NOW);
+  }
+  await core.handleBytes(await server.finish(core.pollTransmit()), NOW);
+  assert.deepEqual(events(core).map((e) => e.kind), ["connected"]);
+  await core.release();
+});
+
+Deno.test("TlsClientCore: a fatal close_notify is a fatal alert — the connection fails and its session is not resumed", async () => {
+  const warning = await connected();
+  await warning.core.handleBytes(
+    warning.server.seal(ContentType.alert, Uint8Array.of(1, AlertDescription.close_notify)),
+    NOW,
+  );
+  assert.deepEqual(events(warning.core).map((e) => e.kind), ["closed"]);
+  assert.ok(warning.info.session && isSessionResumable(warning.info.session));
+  await warning.core.release();
+
+  const fatal = await connected();
+  await fatal.core.handleBytes(
+    fatal.server.seal(ContentType.alert, Uint8Array.of(2, AlertDescription.close_notify)),
+    NOW,
+  );
+  const error = failedWith(fatal.core) as TlsAlertError;
+  assert.equal(error.description, AlertDescription.close_notify);
+  assert.equal(error.level, 2);
+  assert.ok(error.fromPeer);
+  assert.ok(fatal.info.session, "the handshake made a session");
+  assert.equal(isSessionResumable(fatal.info.session), false);
+  await fatal.core.release();
 });
