@@ -473,7 +473,11 @@ export class DtlsClientCore {
           continue;
         }
         signal = true;
-        const entries = this.#flights!.retransmissionSeen(fragment.messageSeq, now);
+        const entries = this.#flights!.retransmissionSeen(
+          fragment.messageSeq,
+          now,
+          this.#reassembler.nextMessageSeq,
+        );
         if (entries) await this.#transmit(entries);
       }
       return signal;
@@ -488,7 +492,11 @@ export class DtlsClientCore {
       consumed = true;
       if (outcome.kind === "retransmission") {
         if (this.#state === "handshaking") {
-          const entries = this.#flights!.retransmissionSeen(outcome.messageSeq, now);
+          const entries = this.#flights!.retransmissionSeen(
+            outcome.messageSeq,
+            now,
+            this.#reassembler.nextMessageSeq,
+          );
           if (entries) await this.#transmit(entries);
         }
         continue;

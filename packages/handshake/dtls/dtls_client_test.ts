@@ -18,7 +18,7 @@ import {
 } from "@anchortls/record";
 import { parsePem } from "@anchortls/x509";
 import { SoftwareCryptoProvider } from "../software_provider.ts";
-import { DtlsPair, readFixedPki, withFaultSeed } from "@anchortls/testing";
+import { DtlsPair, DtlsTestServer, readFixedPki, withFaultSeed } from "@anchortls/testing";
 import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
 import { encodeDtlsHandshakeMessage } from "./handshake_header.ts";
 import { HandshakeType } from "../messages/handshake_type.ts";
@@ -399,4 +399,38 @@ Deno.test("DTLS core: a HelloVerifyRequest once connected is dropped and sends n
   await s.client.handleDatagram(hvr, s.now);
   assert.deepEqual(s.client.pollTransmit(), []);
   assert.equal(s.client.state, "connected");
+});
+
+Deno.test("DTLS core: a HelloVerifyRequest after the ServerHello is dropped and no second ClientHello goes out", async () => {
+  const client = new DtlsPair(26).client;
+  const server = new DtlsTestServer();
+  const now = Date.now();
+  await client.start(now);
+  const [hello] = client.pollTransmit();
+  const [verify] = await server.handle(hello!);
+  const hvrRecord = verify!;
+  await client.handleDatagram(hvrRecord, now);
+  const [helloWithCookie] = client.pollTransmit();
+  const flight = await server.handle(helloWithCookie!);
+  // The datagram with the ServerHello: the server has our ClientHello and is answering it.
+  await client.handleDatagram(flight[0]!, now + 300);
+  // The old HelloVerifyRequest again (replayed or late), and one with a fresh record number.
+  await client.handleDatagram(hvrRecord, now + 400);
+  const replayed = encodeDtlsRecord({
+    type: ContentType.handshake,
+    version: ProtocolVersion.dtls12,
+    epoch: 0,
+    sequenceNumber: 50,
+    fragment: encodeDtlsHandshakeMessage({
+      msgType: HandshakeType.hello_verify_request,
+      messageSeq: 0,
+      body: Uint8Array.of(0xfe, 0xfd, 4, 1, 2, 3, 4),
+    }),
+  });
+  await client.handleDatagram(replayed, now + 500);
+  assert.deepEqual(client.pollTransmit(), [], "no ClientHello sent again");
+  assert.equal(client.state, "handshaking");
+  for (const d of flight.slice(1)) await client.handleDatagram(d, now + 600);
+  assert.ok(client.pollTransmit().length > 0, "the handshake goes on: our second flight");
+  assert.equal(client.state, "handshaking");
 });

@@ -225,14 +225,21 @@ export class FlightTracker {
    *
    * @param messageSeq The message_seq the reassembler reported as a retransmission.
    * @param now The current time.
+   * @param peerDelivered The message_seq the peer's next new message will have: past where its
+   *   answer to our flight starts, that answer has begun, so our flight arrived and an older
+   *   message (a late or replayed HelloVerifyRequest) asks for nothing.
    * @returns The entries to resend now, or `undefined` when this is no sign that our flight
    *   was lost, or the flight was resent too recently.
    */
-  retransmissionSeen(messageSeq: number, now: number): readonly FlightEntry[] | undefined {
+  retransmissionSeen(
+    messageSeq: number,
+    now: number,
+    peerDelivered: number = this.#peerNextMessageSeq,
+  ): readonly FlightEntry[] | undefined {
     const entries = this.#entries;
     if (
       entries === undefined || messageSeq >= this.#peerNextMessageSeq ||
-      now - this.#lastSentAt < this.#minGapMs
+      peerDelivered > this.#peerNextMessageSeq || now - this.#lastSentAt < this.#minGapMs
     ) {
       this.#ignoredPeerRetransmissions++;
       return undefined;

@@ -107,8 +107,11 @@ Deno.test("retransmissions of the peer's current flight are no sign of loss", ()
   const flights = new FlightTracker(0);
   flights.send([clientHello], 0, { peerNextMessageSeq: 1 });
   // ServerHello (1) was delivered; the server resends it while we still wait for the rest.
-  assert.equal(flights.retransmissionSeen(1, 900), undefined);
-  assert.deepEqual(flights.retransmissionSeen(0, 900), [clientHello]);
+  assert.equal(flights.retransmissionSeen(1, 900, 2), undefined);
+  // Its HelloVerifyRequest (0) again once the ServerHello is in: the server has our hello.
+  assert.equal(flights.retransmissionSeen(0, 900, 2), undefined);
+  // Before any of its answer arrived, the same HelloVerifyRequest means our hello was lost.
+  assert.deepEqual(flights.retransmissionSeen(0, 900, 1), [clientHello]);
 });
 
 Deno.test("the gap can be set, down to zero", () => {
