@@ -2,8 +2,8 @@
  * Leak probe: opens, uses and closes TLS connections one after another and reports the heap
  * left per connection after a forced GC, in memory (`startTls` over an in-memory connection)
  * and over loopback TCP (`startTls` on a `Deno.TcpConn`, and `connectTls`), each against the
- * scripted test server's honest handshake. It tells a per-connection leak (which grows here)
- * from what many concurrent connections leave in the runtime (bench/load.ts).
+ * scripted test server's honest handshake: a per-connection leak grows here one connection at
+ * a time, without bench/load.ts's concurrency and real servers.
  *
  * ```sh
  * deno run -A --v8-flags=--expose-gc bench/leak_probe.ts      # N=300 per row

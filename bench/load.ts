@@ -1,7 +1,8 @@
 /**
  * Load: many concurrent connections from one process to one local server, 1 KiB each way on
  * every one, then close. Reports handshakes per second, RSS per open connection, and what is
- * left after close and a garbage collection (open file descriptors, heap against its baseline).
+ * left after close and a garbage collection: open file descriptors, the heap against the
+ * phase's start, and the heap against the end of the round before (what a leak would grow).
  *
  * ```sh
  * deno run -A --v8-flags=--expose-gc bench/load.ts            # 1000 TLS, 200 DTLS
@@ -72,8 +73,12 @@ async function coapGet(dtls: DtlsConnection): Promise<void> {
   if (done || decodeCoapMessage(value).messageId !== id) throw new Error("no CoAP answer");
 }
 
+/** Heap used at the end of the last round of each protocol, after close and GC. */
+const lastEnd = new Map<string, number>();
+
 async function run<C extends { close(): Promise<void> }>(
-  label: string,
+  protocol: string,
+  round: number,
   count: number,
   wave: number,
   open: () => Promise<C>,
@@ -103,32 +108,40 @@ async function run<C extends { close(): Promise<void> }>(
   await new Promise((resolve) => setTimeout(resolve, 200));
   settle();
   const after = Deno.memoryUsage();
+  const previous = lastEnd.get(protocol);
+  lastEnd.set(protocol, after.heapUsed);
+  const growth = previous === undefined ? "—" : `${mib(after.heapUsed - previous)} MiB`;
   out(
-    `| ${label} | ${count} | ${(count / elapsed).toFixed(0)} | ${
+    `| ${protocol}, round ${round} | ${count} | ${(count / elapsed).toFixed(0)} | ${
       ((open_.rss - before.rss) / count / 1024).toFixed(0)
     } KiB | ${((open_.heapUsed - before.heapUsed) / count / 1024).toFixed(0)} KiB | ${
       mib(after.heapUsed - before.heapUsed)
-    } MiB | ${openFds() - fdsBefore} |`,
+    } MiB | ${growth} | ${openFds() - fdsBefore} |`,
   );
 }
 
-const tlsServer = await startGnutlsServer({ pki: fixedPki });
+// The servers' logs stay small: gnutls-serv --echo prints every line it gets, and a log kept
+// whole would be counted here as heap left per connection.
+const LOG_LIMIT = 64 * 1024;
+const tlsServer = await startGnutlsServer({ pki: fixedPki, maxOutput: LOG_LIMIT });
 const coapPort = await freeUdpPort();
 const dtlsServer = await startPeerProcess("coap-server-gnutls", {
   args: ["-A", "127.0.0.1", "-p", String(coapPort), "-c", fixedPki.chain, "-j", fixedPki.leafKey],
   // It listens for DTLS one port above the plain CoAP port.
   ready: { port: coapPort + 1, transport: "udp" },
   timeoutMs: 5000,
+  maxOutput: LOG_LIMIT,
 });
 try {
   out(`gc: ${gc ? "forced between phases" : "not exposed (run with --v8-flags=--expose-gc)"}`);
   out(
-    "| protocol | connections | handshakes + exchange /s | RSS per open connection | heap per open connection | heap left after close + GC | fds left |",
+    "| protocol | connections | handshakes + exchange /s | RSS per open connection | heap per open connection | heap left after close + GC | heap growth over the round before | fds left |",
   );
-  out("| --- | --- | --- | --- | --- | --- | --- |");
+  out("| --- | --- | --- | --- | --- | --- | --- | --- |");
   for (let round = 1; round <= ROUNDS; round++) {
     await run(
-      `TLS, round ${round}`,
+      "TLS",
+      round,
       TLS,
       WAVE,
       () =>
@@ -143,7 +156,8 @@ try {
   }
   for (let round = 1; round <= ROUNDS; round++) {
     await run(
-      `DTLS (CoAP GET), round ${round}`,
+      "DTLS (CoAP GET)",
+      round,
       DTLS,
       WAVE,
       () =>

@@ -28,6 +28,8 @@
  */
 
 export * from "./server_handshake.ts";
+export * from "./tls_records.ts";
+export * from "./tls_memory_server.ts";
 export * from "./tls_peer.ts";
 export * from "./dtls_peer.ts";
 export * from "./dtls_memory_server.ts";

@@ -408,6 +408,13 @@ export interface PeerProcessOptions {
   readonly timeoutMs?: number;
   /** Run when the process has been stopped (e.g. to remove its temporary files). */
   readonly onStop?: () => Promise<void>;
+  /**
+   * About how many characters of output to keep: past it the oldest chunks are dropped (at
+   * least the latest whole chunk stays), so a long run of a server that logs every message
+   * (gnutls-serv --echo) does not grow the test's own heap.
+   * @default {Infinity}
+   */
+  readonly maxOutput?: number;
 }
 
 /**
@@ -436,7 +443,12 @@ export async function startPeerProcess(
   } catch (error) {
     throw new PeerProcessError(`cannot start ${command}`, { cause: error });
   }
-  let text = "";
+  // Whole chunks, oldest first: dropping old ones frees them (a slice of one long string
+  // would keep all of it alive).
+  const chunks: string[] = [];
+  let kept = 0;
+  const maxOutput = options.maxOutput ?? Infinity;
+  const text = () => chunks.join("");
   let changed = Promise.withResolvers<void>();
   const notify = () => {
     changed.resolve();
@@ -446,7 +458,14 @@ export async function startPeerProcess(
     const decoder = new TextDecoder();
     for await (const chunk of stream) {
       if (binary) options.onStdout?.(chunk);
-      else text += decoder.decode(chunk, { stream: true });
+      else {
+        const piece = decoder.decode(chunk, { stream: true });
+        chunks.push(piece);
+        kept += piece.length;
+        while (chunks.length > 1 && kept - chunks[0]!.length >= maxOutput) {
+          kept -= chunks.shift()!.length;
+        }
+      }
       notify();
     }
   };
@@ -466,13 +485,13 @@ export async function startPeerProcess(
   const waitFor = async (pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const match = text.match(pattern);
+      const match = text().match(pattern);
       if (match) return match;
       if (exited) {
-        throw new PeerProcessError(`${command} exited before printing ${pattern}:\n${text}`);
+        throw new PeerProcessError(`${command} exited before printing ${pattern}:\n${text()}`);
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new PeerProcessError(`${command} did not print ${pattern}:\n${text}`);
+      if (left <= 0) throw new PeerProcessError(`${command} did not print ${pattern}:\n${text()}`);
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([changed.promise, new Promise((r) => timer = setTimeout(r, left))]);
       clearTimeout(timer);
@@ -503,7 +522,7 @@ export async function startPeerProcess(
     } else {
       port = ready.port;
       await waitForBound(port, ready.transport, options.timeoutMs ?? 10_000, () => exited);
-      if (exited) throw new PeerProcessError(`${command} exited:\n${text}`);
+      if (exited) throw new PeerProcessError(`${command} exited:\n${text()}`);
     }
   } catch (error) {
     await stop();
@@ -514,7 +533,7 @@ export async function startPeerProcess(
     get exited() {
       return exited;
     },
-    output: () => text,
+    output: text,
     waitFor,
     write: (data) => stdin.write(typeof data === "string" ? new TextEncoder().encode(data) : data),
     stop,
@@ -704,6 +723,8 @@ export interface GnutlsServerOptions {
   readonly debug?: number;
   /** Further `gnutls-serv` arguments. */
   readonly extraArgs?: readonly string[];
+  /** Most characters of its output kept (see {@linkcode PeerProcessOptions.maxOutput}). */
+  readonly maxOutput?: number;
 }
 
 /**
@@ -739,6 +760,7 @@ export async function startGnutlsServer(options: GnutlsServerOptions): Promise<P
   ].flat();
   return await startPeerProcess("gnutls-serv", {
     args,
+    ...(options.maxOutput === undefined ? {} : { maxOutput: options.maxOutput }),
     ready: { output: new RegExp(`listening on IPv4 \\S+ port (${port})\\.\\.\\.done`) },
   });
 }

@@ -246,3 +246,27 @@ Deno.test("testing: a peer that cannot start or exits early is a PeerProcessErro
   await using pki = await createTestPki();
   await assert.rejects(startOpenSslServer({ pki, dtls: true, mode: "www" }), TypeError);
 });
+
+Deno.test("testing: maxOutput keeps only the latest output of a chatty server", async () => {
+  await using server = await startGnutlsServer({ pki: fixedPki, maxOutput: 2000 });
+  const tls = await connectTls({
+    hostname: "127.0.0.1",
+    port: server.port,
+    serverName: "localhost",
+    caCerts: [await Deno.readTextFile(fixedPki.root)],
+  });
+  const writer = tls.writable.getWriter();
+  const reader = tls.readable.getReader();
+  // gnutls-serv --echo logs every line twice; 20 lines of 400 bytes are far more than 2000.
+  for (let i = 0; i < 20; i++) {
+    await writer.write(new TextEncoder().encode(`${String(i).padStart(399, "x")}\n`));
+    await reader.read();
+  }
+  await server.waitFor(/x{300}19\n/);
+  // At most 2000 characters besides the oldest chunk kept, here a few lines of about 420.
+  assert.ok(server.output().length < 3500, `kept ${server.output().length}`);
+  assert.doesNotMatch(server.output(), /x{300}0\n/, "the first line is gone");
+  reader.releaseLock();
+  writer.releaseLock();
+  await tls.close();
+});

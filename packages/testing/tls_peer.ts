@@ -20,16 +20,10 @@ import {
   TlsHandshakeDeframer,
 } from "@anchortls/handshake";
 import type { ByteTransport } from "@anchortls/client";
-import {
-  concatBytes,
-  ContentType,
-  encodeTlsRecord,
-  NullProtector,
-  type RecordProtector,
-  TlsDeframer,
-} from "@anchortls/record";
+import { concatBytes, ContentType, type RecordProtector, TlsDeframer } from "@anchortls/record";
 import { memoryConnection, type PeerConnection } from "./memory_connection.ts";
 import { ServerHandshake, type ServerHandshakeOptions } from "./server_handshake.ts";
+import { TlsServerRecords } from "./tls_records.ts";
 
 /** An alert as the client sent it. */
 export interface ReceivedAlert {
@@ -61,14 +55,18 @@ export class ScriptedPeer {
   #ended = false;
   readonly #pump: Promise<void>;
   readonly #deframer = new TlsDeframer({ versions: [0x0301, 0x0302, 0x0303] });
-  #readProtector: RecordProtector = new NullProtector();
-  #readSequence = 0n;
-  /** The client's keys, installed when the client's ChangeCipherSpec is read. */
-  pendingClientProtector: RecordProtector | undefined;
-  #writeProtector: RecordProtector = new NullProtector();
-  #writeSequence = 0n;
+  readonly #records = new TlsServerRecords();
   /** Alerts read from the client so far. */
   readonly alerts: ReceivedAlert[] = [];
+
+  /** The client's keys, installed when the client's ChangeCipherSpec is read. */
+  get pendingClientProtector(): RecordProtector | undefined {
+    return this.#records.pendingClientProtector;
+  }
+
+  set pendingClientProtector(protector: RecordProtector | undefined) {
+    this.#records.pendingClientProtector = protector;
+  }
   /** Bytes the socket accepted from the script. */
   bytesWritten = 0;
   /** Set when a write failed (the client closed). */
@@ -128,12 +126,7 @@ export class ScriptedPeer {
    * @returns False when the client has gone.
    */
   async send(type: number, content: Uint8Array): Promise<boolean> {
-    const sequence = this.#writeSequence++;
-    const fragment = await this.#writeProtector.seal(
-      { type, version: 0x0303, sequence },
-      content,
-    );
-    return await this.writeRaw(encodeTlsRecord({ type, version: 0x0303, fragment }));
+    return await this.writeRaw(await this.#records.seal(type, content));
   }
 
   /** Sends handshake messages, packed into as few records as the fragment limit allows. */
@@ -150,8 +143,7 @@ export class ScriptedPeer {
   /** Sends ChangeCipherSpec and protects every later record with `protector`. */
   async changeCipherSpec(protector: RecordProtector): Promise<boolean> {
     const ok = await this.send(ContentType.change_cipher_spec, Uint8Array.of(1));
-    this.#writeProtector = protector;
-    this.#writeSequence = 0n;
+    this.#records.changeWriteKeys(protector);
     return ok;
   }
 
@@ -165,14 +157,7 @@ export class ScriptedPeer {
     for (;;) {
       const record = this.#deframer.next();
       if (record) {
-        const content = await this.#readProtector.open(
-          { type: record.type, version: record.version, sequence: this.#readSequence++ },
-          record.fragment,
-        );
-        if (record.type === ContentType.change_cipher_spec && this.pendingClientProtector) {
-          this.#readProtector = this.pendingClientProtector;
-          this.#readSequence = 0n;
-        }
+        const content = await this.#records.open(record);
         if (record.type === ContentType.alert && content.length === 2) {
           this.alerts.push({ level: content[0]!, description: content[1]! });
         }

@@ -1,16 +1,12 @@
 import assert from "node:assert/strict";
 import {
   AlertDescription,
-  type CbcHmacProtector,
-  concatBytes,
   ContentType,
   encodeTlsRecord,
   type TlsAlertError,
-  TlsDeframer,
-  type TlsRecord,
 } from "@anchortls/record";
 import { parseCertificateChain, parsePem } from "@anchortls/x509";
-import { readFixedPki, ServerHandshake, splitMessages } from "@anchortls/testing";
+import { readFixedPki, tlsRecords as records, TlsTestServer } from "@anchortls/testing";
 import type { HandshakeInfo } from "../handshake_types.ts";
 import { HandshakeTimeoutError } from "../handshake_timeout.ts";
 import { isSessionResumable } from "../session_cache.ts";
@@ -36,81 +32,16 @@ function events(core: TlsClientCore): TlsClientEvent[] {
   return out;
 }
 
-function records(bytes: Uint8Array[]): TlsRecord[] {
-  const deframer = new TlsDeframer();
-  for (const b of bytes) deframer.push(b);
-  const out: TlsRecord[] = [];
-  for (let r = deframer.next(); r; r = deframer.next()) out.push(r);
-  return out;
-}
-
 function plain(type: number, fragment: Uint8Array, version = 0x0303): Uint8Array {
   return encodeTlsRecord({ type, version, fragment });
 }
 
-/**
- * The record layer of the message-level test server, in memory: it opens what the client
- * sent and seals its answers, so the core's rules run against honest bytes without sockets.
- */
-class RecordServer {
-  readonly messages = new ServerHandshake();
-  #toClient: CbcHmacProtector | undefined;
-  #fromClient: CbcHmacProtector | undefined;
-  #writeSequence = 0n;
-  #readSequence = 0n;
-
-  /** Answers the ClientHello record with the server's first flight. */
-  async hello(clientBytes: Uint8Array[]): Promise<Uint8Array> {
-    const [hello] = records(clientBytes);
-    assert.equal(hello?.type, ContentType.handshake);
-    const { messages } = await this.messages.hello(splitMessages(hello!.fragment)[0]!);
-    return plain(ContentType.handshake, new Uint8Array(messages.flatMap((m) => [...m])));
-  }
-
-  /**
-   * Takes the client's second flight; answers with ChangeCipherSpec and Finished, with
-   * `afterFinished` in the Finished record after the message.
-   */
-  async finish(
-    clientBytes: Uint8Array[],
-    afterFinished = new Uint8Array(0),
-  ): Promise<Uint8Array> {
-    const [flight, ccs, finished, ...rest] = records(clientBytes);
-    assert.equal(rest.length, 0);
-    assert.equal(flight?.type, ContentType.handshake);
-    assert.equal(ccs?.type, ContentType.change_cipher_spec);
-    for (const m of splitMessages(flight!.fragment)) await this.messages.clientMessage(m);
-    const keys = this.messages.protectors();
-    this.#toClient = keys.server;
-    this.#fromClient = keys.client;
-    const clientFinished = this.open(finished!);
-    await this.messages.clientMessage(splitMessages(clientFinished)[0]!);
-    return new Uint8Array([
-      ...plain(ContentType.change_cipher_spec, Uint8Array.of(1)),
-      ...this.seal(
-        ContentType.handshake,
-        concatBytes([this.messages.serverFinished(), afterFinished]),
-      ),
-    ]);
-  }
-
-  seal(type: number, data: Uint8Array, version = 0x0303): Uint8Array {
-    const fragment = this.#toClient!.seal({ type, version, sequence: this.#writeSequence++ }, data);
-    return encodeTlsRecord({ type, version, fragment });
-  }
-
-  open(record: TlsRecord): Uint8Array {
-    const context = { type: record.type, version: record.version, sequence: this.#readSequence++ };
-    return this.#fromClient!.open(context, record.fragment);
-  }
-}
-
 /** A connected core, its server and what the handshake settled. */
 async function connected(): Promise<
-  { core: TlsClientCore; server: RecordServer; info: HandshakeInfo }
+  { core: TlsClientCore; server: TlsTestServer; info: HandshakeInfo }
 > {
   const core = client();
-  const server = new RecordServer();
+  const server = new TlsTestServer();
   await core.start(NOW);
   await core.handleBytes(await server.hello(core.pollTransmit()), NOW);
   await core.handleBytes(await server.finish(core.pollTransmit()), NOW);
@@ -120,11 +51,11 @@ async function connected(): Promise<
   return { core, server, info: event.info };
 }
 
-function sentAlert(core: TlsClientCore, server?: RecordServer): number[] {
+async function sentAlert(core: TlsClientCore, server?: TlsTestServer): Promise<number[]> {
   const sent = records(core.pollTransmit());
   assert.equal(sent.length, 1, "one alert record");
   assert.equal(sent[0]!.type, ContentType.alert);
-  return [...(server ? server.open(sent[0]!) : sent[0]!.fragment)];
+  return [...(server ? await server.open(sent[0]!) : sent[0]!.fragment)];
 }
 
 function failedWith(core: TlsClientCore): unknown {
@@ -138,14 +69,14 @@ Deno.test("TlsClientCore: a handshake, data both ways and close_notify, in memor
   assert.equal(core.pollTimeout(), undefined, "no deadline once connected");
   await core.send(new TextEncoder().encode("ping"));
   const [request] = records(core.pollTransmit());
-  assert.equal(new TextDecoder().decode(server.open(request!)), "ping");
-  await core.handleBytes(server.seal(ContentType.application_data, Uint8Array.of(7, 8)), NOW);
-  await core.handleBytes(server.seal(ContentType.alert, Uint8Array.of(1, 0)), NOW);
+  assert.equal(new TextDecoder().decode(await server.open(request!)), "ping");
+  await core.handleBytes(await server.seal(ContentType.application_data, Uint8Array.of(7, 8)), NOW);
+  await core.handleBytes(await server.seal(ContentType.alert, Uint8Array.of(1, 0)), NOW);
   const got = events(core);
   assert.deepEqual(got.map((e) => e.kind), ["data", "closed"]);
   assert.deepEqual(got[0]!.kind === "data" && [...got[0]!.data], [7, 8]);
   // RFC 5246 §7.2.1: our close_notify answers the server's.
-  assert.deepEqual(sentAlert(core, server), [1, 0]);
+  assert.deepEqual(await sentAlert(core, server), [1, 0]);
   await assert.rejects(core.send(Uint8Array.of(1)), TypeError);
   await core.release();
 });
@@ -168,7 +99,7 @@ Deno.test("TlsClientCore: the handshake deadline comes from the time fed in, wit
 Deno.test("TlsClientCore: the stream ending inside a record or the handshake is a truncation, without an alert", async () => {
   for (const cut of [0, 3]) {
     const core = client();
-    const server = new RecordServer();
+    const server = new TlsTestServer();
     await core.start(NOW);
     const flight = await server.hello(core.pollTransmit());
     await core.handleBytes(flight.subarray(0, cut), NOW);
@@ -188,37 +119,41 @@ Deno.test("TlsClientCore: the stream ending inside a record or the handshake is 
 Deno.test("TlsClientCore: after the ServerHello every record must say 0x0303 (protocol_version)", async () => {
   const { core, server } = await connected();
   await core.handleBytes(
-    server.seal(ContentType.application_data, Uint8Array.of(1), 0x0301),
+    await server.seal(ContentType.application_data, Uint8Array.of(1), 0x0301),
     NOW,
   );
   const error = failedWith(core) as TlsAlertError;
   assert.equal(error.description, AlertDescription.protocol_version);
-  assert.deepEqual(sentAlert(core, server), [2, AlertDescription.protocol_version]);
+  assert.deepEqual(await sentAlert(core, server), [2, AlertDescription.protocol_version]);
 });
 
 Deno.test("TlsClientCore: empty application data records are limited, a non-empty one resets the count", async () => {
   const { core, server } = await connected();
   const empty = () => server.seal(ContentType.application_data, new Uint8Array(0));
-  for (let i = 0; i < MAX_CONSECUTIVE_EMPTY_RECORDS; i++) await core.handleBytes(empty(), NOW);
-  await core.handleBytes(server.seal(ContentType.application_data, Uint8Array.of(1)), NOW);
-  for (let i = 0; i < MAX_CONSECUTIVE_EMPTY_RECORDS; i++) await core.handleBytes(empty(), NOW);
+  for (let i = 0; i < MAX_CONSECUTIVE_EMPTY_RECORDS; i++) {
+    await core.handleBytes(await empty(), NOW);
+  }
+  await core.handleBytes(await server.seal(ContentType.application_data, Uint8Array.of(1)), NOW);
+  for (let i = 0; i < MAX_CONSECUTIVE_EMPTY_RECORDS; i++) {
+    await core.handleBytes(await empty(), NOW);
+  }
   assert.equal(core.state, "connected");
-  await core.handleBytes(empty(), NOW);
+  await core.handleBytes(await empty(), NOW);
   assert.equal(
     (failedWith(core) as TlsAlertError).description,
     AlertDescription.unexpected_message,
   );
-  assert.deepEqual(sentAlert(core, server), [2, AlertDescription.unexpected_message]);
+  assert.deepEqual(await sentAlert(core, server), [2, AlertDescription.unexpected_message]);
 });
 
 Deno.test("TlsClientCore: a cancelled handshake says user_canceled as a warning and sends nothing more", async () => {
   const core = client();
-  const server = new RecordServer();
+  const server = new TlsTestServer();
   await core.start(NOW);
   const flight = await server.hello(core.pollTransmit());
   await core.close();
   assert.equal((failedWith(core) as DOMException).name, "AbortError");
-  assert.deepEqual(sentAlert(core), [1, AlertDescription.user_canceled]);
+  assert.deepEqual(await sentAlert(core), [1, AlertDescription.user_canceled]);
   // The server's flight arriving afterwards changes nothing and sends nothing.
   await core.handleBytes(flight, NOW);
   assert.deepEqual(core.pollTransmit(), []);
@@ -235,7 +170,7 @@ Deno.test("TlsClientCore: application data before the handshake finished is unex
     (failedWith(core) as TlsAlertError).description,
     AlertDescription.unexpected_message,
   );
-  assert.deepEqual(sentAlert(core), [2, AlertDescription.unexpected_message]);
+  assert.deepEqual(await sentAlert(core), [2, AlertDescription.unexpected_message]);
   await core.release();
 });
 
@@ -243,23 +178,23 @@ Deno.test("TlsClientCore: released record keys open and seal nothing", async () 
   const { core, server } = await connected();
   await core.release();
   await assert.rejects(core.send(Uint8Array.of(1)));
-  await core.handleBytes(server.seal(ContentType.application_data, Uint8Array.of(1)), NOW);
+  await core.handleBytes(await server.seal(ContentType.application_data, Uint8Array.of(1)), NOW);
   assert.deepEqual(events(core), []);
 });
 
 Deno.test("TlsClientCore: a ChangeCipherSpec after the handshake is unexpected_message", async () => {
   const { core, server } = await connected();
-  await core.handleBytes(server.seal(ContentType.change_cipher_spec, Uint8Array.of(1)), NOW);
+  await core.handleBytes(await server.seal(ContentType.change_cipher_spec, Uint8Array.of(1)), NOW);
   assert.equal(
     (failedWith(core) as TlsAlertError).description,
     AlertDescription.unexpected_message,
   );
-  assert.deepEqual(sentAlert(core, server), [2, AlertDescription.unexpected_message]);
+  assert.deepEqual(await sentAlert(core, server), [2, AlertDescription.unexpected_message]);
 });
 
 Deno.test("TlsClientCore: a ChangeCipherSpec inside a fragmented handshake message is unexpected_message", async () => {
   const core = client();
-  const server = new RecordServer();
+  const server = new TlsTestServer();
   await core.start(NOW);
   await core.handleBytes(await server.hello(core.pollTransmit()), NOW);
   const answer = await server.finish(core.pollTransmit());
@@ -276,7 +211,7 @@ Deno.test("TlsClientCore: a ChangeCipherSpec inside a fragmented handshake messa
 
 Deno.test("TlsClientCore: part of a handshake message after the server Finished is unexpected_message, not a connection", async () => {
   const core = client();
-  const server = new RecordServer();
+  const server = new TlsTestServer();
   await core.start(NOW);
   await core.handleBytes(await server.hello(core.pollTransmit()), NOW);
   await core.handleBytes(await server.finish(core.pollTransmit(), Uint8Array.of(0, 0)), NOW);
@@ -286,13 +221,13 @@ Deno.test("TlsClientCore: part of a handshake message after the server Finished 
   assert.ok(failed?.kind === "failed");
   assert.equal((failed.error as TlsAlertError).description, AlertDescription.unexpected_message);
   assert.match((failed.error as Error).message, /after the server Finished/);
-  assert.deepEqual(sentAlert(core, server), [2, AlertDescription.unexpected_message]);
+  assert.deepEqual(await sentAlert(core, server), [2, AlertDescription.unexpected_message]);
   await core.release();
 });
 
 Deno.test("TlsClientCore: handshake messages split over records, and several in one, are cut out alike", async () => {
   const core = client();
-  const server = new RecordServer();
+  const server = new TlsTestServer();
   await core.start(NOW);
   const flight = records([await server.hello(core.pollTransmit())])[0]!.fragment;
   // One byte per record, the way a hostile or tiny-MTU peer may send them.
@@ -307,7 +242,7 @@ Deno.test("TlsClientCore: handshake messages split over records, and several in 
 Deno.test("TlsClientCore: a fatal close_notify is a fatal alert — the connection fails and its session is not resumed", async () => {
   const warning = await connected();
   await warning.core.handleBytes(
-    warning.server.seal(ContentType.alert, Uint8Array.of(1, AlertDescription.close_notify)),
+    await warning.server.seal(ContentType.alert, Uint8Array.of(1, AlertDescription.close_notify)),
     NOW,
   );
   assert.deepEqual(events(warning.core).map((e) => e.kind), ["closed"]);
@@ -316,7 +251,7 @@ Deno.test("TlsClientCore: a fatal close_notify is a fatal alert — the connecti
 
   const fatal = await connected();
   await fatal.core.handleBytes(
-    fatal.server.seal(ContentType.alert, Uint8Array.of(2, AlertDescription.close_notify)),
+    await fatal.server.seal(ContentType.alert, Uint8Array.of(2, AlertDescription.close_notify)),
     NOW,
   );
   const error = failedWith(fatal.core) as TlsAlertError;
