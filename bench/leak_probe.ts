@@ -15,7 +15,8 @@
 import { SoftwareCryptoProvider } from "@anchortls/handshake";
 import { ContentType } from "@anchortls/record";
 import { parseCertificate, parsePem } from "@anchortls/x509";
-import { connectTls, startTls, type TlsConnection } from "@anchortls/client";
+import { connectTls, type TlsConnection } from "@anchortls/client";
+import { startTls } from "@anchortls/client/advanced";
 import { fixedPkiFile } from "@anchortls/testing";
 import {
   memoryScriptedServer,

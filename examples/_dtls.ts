@@ -8,7 +8,8 @@
  * @module
  */
 
-import { connectUdp, type DatagramLink, type DtlsConnection, startDtls } from "@anchortls/client";
+import { type DtlsConnection } from "@anchortls/client";
+import { connectUdp, type DatagramLink, startDtls } from "@anchortls/client/advanced";
 import { handshakeTypeName } from "@anchortls/handshake";
 import { alertName } from "@anchortls/record";
 import { type Direction, observeStreams, type WireCounters } from "./_trace.ts";

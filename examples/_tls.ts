@@ -5,7 +5,8 @@
  * @module
  */
 
-import { startTls, type TlsConnection } from "@anchortls/client";
+import { type TlsConnection } from "@anchortls/client";
+import { startTls } from "@anchortls/client/advanced";
 import type { CryptoProvider } from "@anchortls/handshake";
 import type { CipherSuite } from "@anchortls/record";
 import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";

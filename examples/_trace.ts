@@ -9,7 +9,7 @@
 
 import { handshakeTypeName } from "@anchortls/handshake";
 import { alertName } from "@anchortls/record";
-import type { ByteTransport } from "@anchortls/client";
+import type { ByteTransport } from "@anchortls/client/advanced";
 
 /** Which way bytes went. */
 export type Direction = "client" | "server";

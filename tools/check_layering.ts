@@ -1,6 +1,7 @@
 /**
  * Checks that package layering stays one-way: each package's product code (everything but
- * tests and test support) imports only the packages below it, never a `/testing` entry nor the
+ * tests and test support) imports only the packages below it, each declared in its deno.json
+ * by JSR name and version range (what a published or linked package resolves it by), never a `/testing` entry nor the
  * never-published test house `@anchortls/testing`, never another package's files by a relative
  * path, and no module of it imports itself back through
  * others (no import circle). Run by `deno task check`.
@@ -47,6 +48,10 @@ const problems: string[] = [];
 const graph = new Map<string, string[]>();
 for (const [pkg, allowed] of Object.entries(ALLOWED)) {
   const dir = new URL(pkg + "/", root);
+  // What `deno publish` and a project linking the packages resolve a sibling through.
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", dir)));
+  const declared: Record<string, string> = config.imports ?? {};
+  const version = config.version as string;
   for await (const file of tsFiles(dir)) {
     if (TEST_SUPPORT.some((pattern) => pattern.test(file))) continue;
     // Doc comments hold examples, not imports of the module.
@@ -62,6 +67,13 @@ for (const [pkg, allowed] of Object.entries(ALLOWED)) {
           problems.push(`${where}: product code imports test support ${specifier}`);
         } else if (target !== pkg && !allowed.includes(target!)) {
           problems.push(`${where}: ${pkg} may not import ${specifier} (allowed: ${allowed})`);
+        } else if (
+          target !== pkg &&
+          !declared[`@anchortls/${target}`]?.startsWith(`jsr:@anchortls/${target}@^`)
+        ) {
+          problems.push(
+            `packages/${pkg}/deno.json: imports lacks "@anchortls/${target}": "jsr:@anchortls/${target}@^${version}" (${where} imports it)`,
+          );
         }
       } else if (specifier!.startsWith(".")) {
         const resolved = new URL(specifier!, new URL(file, dir)).href;

@@ -74,7 +74,7 @@ export interface StartDtlsOptions extends DtlsClientConfig {
  *
  * @example Over a UDP link of your own
  * ```ts ignore
- * import { connectUdp, startDtls } from "@anchortls/client";
+ * import { connectUdp, startDtls } from "@anchortls/client/advanced";
  * const dtls = startDtls(await connectUdp("127.0.0.1", 4433), { provider, trustAnchors });
  * await dtls.handshake;
  * ```

@@ -16,26 +16,27 @@
  * @module
  */
 
-export * from "./connect_options.ts";
-export * from "./connect_tls.ts";
-export * from "./connect_dtls.ts";
-export * from "./dtls_connection.ts";
-export * from "./udp/mod.ts";
+// What a connectTls/connectDtls user calls, configures, gets back and tells errors apart by.
+export type { ClientCertificateOptions, CommonConnectOptions } from "./connect_options.ts";
+export { connectTls, type ConnectTlsOptions } from "./connect_tls.ts";
+export { connectDtls, type ConnectDtlsOptions } from "./connect_dtls.ts";
+export type { DtlsConnection, DtlsConnectionStats } from "./dtls_connection.ts";
+export type { TlsConnection } from "./tls_connection.ts";
+export { ConnectionClosedError, TruncationError } from "./errors.ts";
+export { DatagramLinkError } from "./udp/mod.ts";
 export {
-  type DtlsClientConfig,
   type DtlsClientStats,
   DtlsHandshakeTimeoutError,
   type RetransmitOptions,
 } from "@anchortls/handshake/dtls";
-export { HandshakeTimeoutError } from "@anchortls/handshake";
-export * from "./errors.ts";
-export * from "./tls_connection.ts";
-// What a connectTls/connectDtls user needs to configure it and to tell its errors apart.
 export {
-  type ClientHandshakeConfig,
   type CryptoProvider,
+  type FragmentLimits,
   type HandshakeInfo,
+  HandshakeTimeoutError,
+  type MaxFragmentLength,
   SessionCache,
+  type SessionCacheOptions,
   type TlsSession,
 } from "@anchortls/handshake";
 export {
@@ -46,42 +47,3 @@ export {
   TlsAlertError,
 } from "@anchortls/record";
 export { type Certificate, CertificateError, type CertificateErrorReason } from "@anchortls/x509";
-
-// Further types from the packages below this one that appear in this package's signatures, so
-// its documentation is complete without them.
-export type {
-  CryptoPolicy,
-  EncryptedPremaster,
-  FinishedLabel,
-  FragmentLimits,
-  HandshakeFraming,
-  HandshakeMessage,
-  HelloRandoms,
-  MasterSecretContext,
-  MasterSecretHandle,
-  MaxFragmentLength,
-  Placement,
-  PremasterHandle,
-  ProviderOperation,
-  RecordKeyOptions,
-  RecordKeys,
-  RecordRequirements,
-  SecretHandle,
-} from "@anchortls/handshake";
-export type { FlightTrackerOptions } from "@anchortls/handshake/dtls";
-export type { TlsClientConfig } from "@anchortls/handshake/tls";
-export type { ProtocolVersion, RecordContext, RecordProtector } from "@anchortls/record";
-export type {
-  Attribute,
-  AuthorityKeyIdentifier,
-  BasicConstraints,
-  CertificateExtension,
-  DistinguishedName,
-  GeneralName,
-  GeneralSubtree,
-  HashName,
-  KeyUsage,
-  NameConstraints,
-  PublicKeyInfo,
-  SignatureAlgorithm,
-} from "@anchortls/x509";

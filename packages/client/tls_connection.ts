@@ -68,7 +68,7 @@ const FLUSH_TIMEOUT_MS = 1000;
  *
  * @example Over a TCP connection of your own
  * ```ts ignore
- * import { startTls } from "@anchortls/client";
+ * import { startTls } from "@anchortls/client/advanced";
  * const tcp = await Deno.connect({ hostname: "127.0.0.1", port: 4433 });
  * const tls = startTls(tcp, { provider, trustAnchors, serverName: "localhost" });
  * await tls.handshake;

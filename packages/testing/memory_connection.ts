@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ByteTransport } from "@anchortls/client";
+import type { ByteTransport } from "@anchortls/client/advanced";
 
 /** The server's end: the part of `Deno.TcpConn` a scripted peer uses. */
 export interface PeerConnection {

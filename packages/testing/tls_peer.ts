@@ -19,7 +19,7 @@ import {
   HandshakeType,
   TlsHandshakeDeframer,
 } from "@anchortls/handshake";
-import type { ByteTransport } from "@anchortls/client";
+import type { ByteTransport } from "@anchortls/client/advanced";
 import { concatBytes, ContentType, type RecordProtector, TlsDeframer } from "@anchortls/record";
 import { memoryConnection, type PeerConnection } from "./memory_connection.ts";
 import { ServerHandshake, type ServerHandshakeOptions } from "./server_handshake.ts";

@@ -15,7 +15,7 @@ import {
   Writer,
 } from "@anchortls/record";
 import { fixedPki, startOpenSslServer } from "./peers.ts";
-import { connectUdp, type DatagramLink } from "@anchortls/client";
+import { connectUdp, type DatagramLink } from "@anchortls/client/advanced";
 import { withFaultSeed } from "./fault_plan.ts";
 import { startUdpFaultProxy, type UdpFaultProxyOptions } from "./udp_fault_proxy.ts";
 

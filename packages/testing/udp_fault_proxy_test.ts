@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { connectUdp, type DatagramLink } from "@anchortls/client";
+import { connectUdp, type DatagramLink } from "@anchortls/client/advanced";
 import type { FaultRates } from "./fault_plan.ts";
 import { startUdpFaultProxy, type UdpFaultProxy } from "./udp_fault_proxy.ts";
 

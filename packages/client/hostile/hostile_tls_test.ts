@@ -20,10 +20,9 @@ import {
   connectTls,
   type ConnectTlsOptions,
   HandshakeTimeoutError,
-  startTls,
-  type StartTlsOptions,
   type TlsConnection,
 } from "../mod.ts";
+import { startTls, type StartTlsOptions } from "../advanced.ts";
 import { parseCertificate, parsePem } from "@anchortls/x509";
 import { TruncationError } from "../errors.ts";
 import {

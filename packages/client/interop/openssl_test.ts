@@ -14,7 +14,8 @@ import {
 import { CipherSuites, TlsAlertError } from "@anchortls/record";
 import { CertificateError } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { connectTls, type ConnectTlsOptions, startTls, TruncationError } from "../mod.ts";
+import { connectTls, type ConnectTlsOptions, TruncationError } from "../mod.ts";
+import { startTls } from "../advanced.ts";
 import { parseCertificate, parsePem } from "@anchortls/x509";
 import { SoftwareCryptoProvider } from "@anchortls/handshake";
 import {

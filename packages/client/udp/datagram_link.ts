@@ -98,7 +98,7 @@ function wrap(message: string, cause: unknown): DatagramLinkError {
  * @example Echoing a datagram off a loopback socket
  * ```ts
  * import dgram from "node:dgram";
- * import { connectUdp } from "./datagram_link.ts";
+ * import { connectUdp } from "@anchortls/client/advanced";
  * const echo = dgram.createSocket("udp4");
  * echo.on("message", (m, from) => echo.send(m, from.port, from.address));
  * await new Promise<void>((resolve) => echo.bind(0, "127.0.0.1", resolve));

@@ -4,7 +4,7 @@
  * @example Connecting to a peer
  * ```ts
  * import dgram from "node:dgram";
- * import { connectUdp } from "./mod.ts";
+ * import { connectUdp } from "@anchortls/client/advanced";
  * const peer = dgram.createSocket("udp4");
  * await new Promise<void>((resolve) => peer.bind(0, "127.0.0.1", resolve));
  * const link = await connectUdp("127.0.0.1", peer.address().port);

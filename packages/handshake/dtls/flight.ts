@@ -61,7 +61,7 @@ const changeCipherSpecBody = new Uint8Array([1]);
  *
  * @example Planning a ClientHello flight
  * ```ts
- * import { planFlightRecords } from "./flight.ts";
+ * import { planFlightRecords } from "@anchortls/handshake/dtls";
  * const records = planFlightRecords(
  *   [{ kind: "handshake", epoch: 0, message: { msgType: 1, messageSeq: 0, body: new Uint8Array(1500) } }],
  *   { mtu: 1200, expansion: () => 0 },
@@ -146,7 +146,7 @@ export interface FlightStats {
  *
  * @example A ClientHello lost once, then answered
  * ```ts
- * import { FlightTracker } from "./flight.ts";
+ * import { FlightTracker } from "@anchortls/handshake/dtls";
  * const hello = { msgType: 1, messageSeq: 0, body: new Uint8Array(60) };
  * const flights = new FlightTracker(0);
  * flights.send([{ kind: "handshake", epoch: 0, message: hello }], 0, { peerNextMessageSeq: 0 });

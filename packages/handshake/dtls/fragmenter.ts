@@ -24,7 +24,7 @@ export const DEFAULT_DTLS_MTU = 1200;
  *
  * @example Fragment size at the default MTU, before and after ChangeCipherSpec
  * ```ts
- * import { DEFAULT_DTLS_MTU, maxHandshakeFragmentLength } from "./fragmenter.ts";
+ * import { DEFAULT_DTLS_MTU, maxHandshakeFragmentLength } from "@anchortls/handshake/dtls";
  * maxHandshakeFragmentLength(DEFAULT_DTLS_MTU, 0); // 1175
  * maxHandshakeFragmentLength(DEFAULT_DTLS_MTU, 16 + 32 + 16); // 1111, AES-CBC with SHA-256
  * ```
@@ -56,7 +56,7 @@ export function maxHandshakeFragmentLength(mtu: number, protectorExpansion: numb
  *
  * @example Fragmenting a 2500-byte Certificate at the default MTU
  * ```ts
- * import { fragmentHandshakeMessage, maxHandshakeFragmentLength } from "./fragmenter.ts";
+ * import { fragmentHandshakeMessage, maxHandshakeFragmentLength } from "@anchortls/handshake/dtls";
  * const records = fragmentHandshakeMessage(
  *   { msgType: 11, messageSeq: 1, body: new Uint8Array(2500) },
  *   maxHandshakeFragmentLength(1200, 0),
@@ -100,7 +100,7 @@ export function fragmentHandshakeMessage(
  *
  * @example Packing a flight of three records
  * ```ts
- * import { packDatagrams } from "./fragmenter.ts";
+ * import { packDatagrams } from "@anchortls/handshake/dtls";
  * const datagrams = packDatagrams(
  *   [new Uint8Array(700), new Uint8Array(400), new Uint8Array(200)],
  *   1200,

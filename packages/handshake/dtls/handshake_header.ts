@@ -98,7 +98,7 @@ export function writeDtlsHandshakeFragment(
  *
  * @example Encoding the first 3 bytes of a 10-byte ClientHello
  * ```ts
- * import { encodeDtlsHandshakeFragment } from "./handshake_header.ts";
+ * import { encodeDtlsHandshakeFragment } from "@anchortls/handshake/dtls";
  * const bytes = encodeDtlsHandshakeFragment({
  *   msgType: 1, length: 10, messageSeq: 0, fragmentOffset: 0, body: new Uint8Array(3),
  * });
@@ -150,7 +150,7 @@ export function readDtlsHandshakeFragment(reader: Reader): DtlsHandshakeFragment
  *
  * @example Reading back an encoded fragment
  * ```ts
- * import { decodeDtlsHandshakeRecord, encodeDtlsHandshakeFragment } from "./handshake_header.ts";
+ * import { decodeDtlsHandshakeRecord, encodeDtlsHandshakeFragment } from "@anchortls/handshake/dtls";
  * const record = encodeDtlsHandshakeFragment({
  *   msgType: 14, length: 0, messageSeq: 3, fragmentOffset: 0, body: new Uint8Array(0),
  * });
@@ -181,7 +181,7 @@ export function decodeDtlsHandshakeRecord(plaintext: Uint8Array): DtlsHandshakeF
  *
  * @example Transcript bytes of a ServerHelloDone
  * ```ts
- * import { encodeDtlsHandshakeMessage } from "./handshake_header.ts";
+ * import { encodeDtlsHandshakeMessage } from "@anchortls/handshake/dtls";
  * encodeDtlsHandshakeMessage({ msgType: 14, messageSeq: 2, body: new Uint8Array(0) }).toHex();
  * // "0e0000000002000000000000"
  * ```

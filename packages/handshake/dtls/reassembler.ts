@@ -114,7 +114,7 @@ function positiveInteger(value: number, what: string): number {
  *
  * @example Reassembling a message sent in two fragments, second one first
  * ```ts
- * import { DtlsReassembler } from "./reassembler.ts";
+ * import { DtlsReassembler } from "@anchortls/handshake/dtls";
  * const reassembler = new DtlsReassembler();
  * const body = new Uint8Array([1, 2, 3, 4]);
  * const part = (fragmentOffset: number, end: number) => ({

@@ -47,7 +47,7 @@ export interface DtlsHandshakeTimeoutErrorOptions extends ErrorOptions {
  *
  * @example Telling a timeout apart from an alert
  * ```ts
- * import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
+ * import { DtlsHandshakeTimeoutError } from "@anchortls/handshake/dtls";
  * const err = new DtlsHandshakeTimeoutError({ elapsedMs: 120_000, retransmissions: 6 });
  * err instanceof DtlsHandshakeTimeoutError; // true
  * err.retransmissions; // 6
@@ -91,7 +91,7 @@ function positive(value: number, what: string): number {
  *
  * @example Driving the timer with a fake clock
  * ```ts
- * import { RetransmitTimer } from "./retransmit_timer.ts";
+ * import { RetransmitTimer } from "@anchortls/handshake/dtls";
  * const timer = new RetransmitTimer(0);
  * timer.start(0);
  * timer.pollTimeout(); // 1000
