@@ -81,6 +81,8 @@ export interface SharedSettings {
   readonly maxFragmentLength?: MaxFragmentLength | false;
   /** record_size_limit to offer, when given. */
   readonly recordSizeLimit?: number | false;
+  /** ALPN protocols to offer, when given. */
+  readonly alpnProtocols?: readonly string[];
   /** The cancelling signal, when given. */
   readonly signal?: AbortSignal;
 }
@@ -113,6 +115,7 @@ export async function resolveSharedOptions(
       ? { maxFragmentLength: options.maxFragmentLength }
       : {}),
     ...(options.recordSizeLimit !== undefined ? { recordSizeLimit: options.recordSizeLimit } : {}),
+    ...(options.alpnProtocols !== undefined ? { alpnProtocols: options.alpnProtocols } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
 }

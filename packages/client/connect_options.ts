@@ -55,4 +55,11 @@ export interface CommonConnectOptions {
    * @default {2048 with a chip provider in `full`; none otherwise}
    */
   readonly recordSizeLimit?: number | false;
+  /**
+   * Application protocols to offer by ALPN (RFC 7301), most preferred first — e.g.
+   * `["mqtt"]` for MQTT on port 443, `["http/1.1"]`, `["coap"]` over DTLS. The server's choice
+   * is `HandshakeInfo.alpnProtocol`; a choice we did not offer ends the handshake with
+   * `illegal_parameter`, and a server that supports none sends `no_application_protocol`.
+   */
+  readonly alpnProtocols?: readonly string[];
 }

@@ -23,6 +23,7 @@ import {
 } from "@anchortls/record";
 import { encodeAlert } from "./messages/alert_message.ts";
 import { type ClientHello, encodeClientHello } from "./messages/client_hello.ts";
+import { encodeAlpnProtocols } from "./messages/alpn.ts";
 import { type Extension, ExtensionType } from "./messages/extensions.ts";
 import {
   type HandshakeFraming,
@@ -90,6 +91,7 @@ export const DEFAULT_CIPHER_SUITES: readonly CipherSuite[] = [
 export class ClientHandshake {
   readonly #config: ClientHandshakeConfig;
   readonly #framing: HandshakeFraming;
+  readonly #alpn: Uint8Array | undefined;
   #state: State | undefined;
   #context: HandshakeContext | undefined;
   #complete = false;
@@ -113,6 +115,8 @@ export class ClientHandshake {
         }`,
       );
     }
+    // Checked here, so a bad name is a TypeError at construction, not a failed handshake.
+    this.#alpn = config.alpnProtocols && encodeAlpnProtocols(config.alpnProtocols);
     this.#config = config;
     this.#framing = config.framing ?? new TlsHandshakeFraming();
   }
@@ -165,6 +169,9 @@ export class ClientHandshake {
       : parseServerName(config.serverName);
     const extensions = [
       ...clientHelloExtensions(serverName, encryptThenMac),
+      ...(this.#alpn
+        ? [{ type: ExtensionType.application_layer_protocol_negotiation, data: this.#alpn }]
+        : []),
       ...fragmentExtensions(fragmentOffer),
     ];
     const version = config.version ?? ProtocolVersion.tls12;

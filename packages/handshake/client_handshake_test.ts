@@ -20,6 +20,7 @@ import { decodeClientHello } from "./messages/client_hello.ts";
 import { ExtensionType } from "./messages/extensions.ts";
 import { encodeTlsHandshake } from "./messages/framing.ts";
 import { HandshakeType } from "./messages/handshake_type.ts";
+import type { ServerHello } from "./messages/server_hello.ts";
 import { SignatureScheme } from "./signature_scheme.ts";
 import { SoftwareCryptoProvider } from "./software_provider.ts";
 
@@ -617,5 +618,65 @@ Deno.test("parseServerName: one answer to 'is this an IP literal' — x509's par
   // Not addresses: the old pattern took each of these for one.
   for (const name of ["999.1.1.1", "a:b", "1.2.3.4.5"]) {
     assert.equal(isIpLiteral(name), false, name);
+  }
+});
+
+Deno.test("ClientHandshake: ALPN offers our list in order and reports the server's choice", async () => {
+  const server = new ServerHandshake({ alpnProtocols: ["h2", "http/1.1"] });
+  const { info } = await run(server, { alpnProtocols: ["mqtt", "http/1.1"] });
+  assert.deepEqual(server.clientAlpnProtocols, ["mqtt", "http/1.1"]);
+  assert.equal(info.alpnProtocol, "http/1.1");
+  // Not offered, so never in the ClientHello or the result.
+  const plain = new ServerHandshake({ alpnProtocols: ["h2"] });
+  const { info: none } = await run(plain);
+  assert.equal(plain.clientAlpnProtocols, undefined);
+  assert.equal(none.alpnProtocol, undefined);
+  // Offered, but the server speaks none of them: it may go on without ALPN.
+  const { info: unmatched } = await run(new ServerHandshake({ alpnProtocols: ["h2"] }), {
+    alpnProtocols: ["mqtt"],
+  });
+  assert.equal(unmatched.alpnProtocol, undefined);
+});
+
+Deno.test("ClientHandshake: an ALPN answer we did not offer, or a malformed one, ends the handshake", async () => {
+  const alpn = (data: Uint8Array) => (h: ServerHello): ServerHello => ({
+    ...h,
+    extensions: [...h.extensions, {
+      type: ExtensionType.application_layer_protocol_negotiation,
+      data,
+    }],
+  });
+  const names = (...list: string[]) => {
+    const bytes = list.map((n) => new TextEncoder().encode(n));
+    const body = bytes.flatMap((b) => [b.length, ...b]);
+    return Uint8Array.of(body.length >> 8, body.length & 0xff, ...body);
+  };
+  // A protocol we did not offer.
+  await expectFailure(
+    { serverHello: alpn(names("h2")) },
+    isAlert(AlertDescription.illegal_parameter),
+    { alpnProtocols: ["http/1.1"] },
+  );
+  // ALPN when we offered none: an extension we did not send.
+  await expectFailure(
+    { serverHello: alpn(names("h2")) },
+    isAlert(AlertDescription.unsupported_extension),
+  );
+  // Two names, an empty name, an empty list, a length that overruns.
+  for (
+    const data of [names("a", "b"), names(""), Uint8Array.of(0, 0), Uint8Array.of(0, 5, 1, 0x61)]
+  ) {
+    await expectFailure(
+      { serverHello: alpn(data) },
+      isAlert(AlertDescription.decode_error),
+      { alpnProtocols: ["a", "b"] },
+    );
+  }
+});
+
+Deno.test("ClientHandshake: bad alpnProtocols are a TypeError before anything is sent", () => {
+  const config = { provider: new SoftwareCryptoProvider(), trustAnchors };
+  for (const alpnProtocols of [[], [""], ["x".repeat(256)], ["h2", "h2"]]) {
+    assert.throws(() => new ClientHandshake({ ...config, alpnProtocols }), TypeError);
   }
 });

@@ -30,6 +30,7 @@ import {
   type CertificateRequest,
   decodeCertificateRequest,
 } from "./messages/certificate_request.ts";
+import { decodeAlpnSelection } from "./messages/alpn.ts";
 import { ExtensionType } from "./messages/extensions.ts";
 import {
   type FragmentLimits,
@@ -103,6 +104,7 @@ interface Negotiated {
   readonly extendedMasterSecret: boolean;
   readonly secureRenegotiation: boolean;
   readonly fragmentLimits: FragmentLimits;
+  readonly alpnProtocol: string | undefined;
 }
 
 /** Proof that the server's chain validated; only {@linkcode verifyServer} makes one. */
@@ -281,6 +283,7 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
   let encryptThenMac = false;
   let extendedMasterSecret = false;
   let secureRenegotiation = false;
+  let alpnProtocol: string | undefined;
   for (const ext of hello.extensions) {
     if (
       !context.offeredExtensions.has(ext.type) || ext.type === ExtensionType.signature_algorithms
@@ -303,6 +306,19 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
       case ExtensionType.max_fragment_length:
       case ExtensionType.record_size_limit:
         break;
+      case ExtensionType.application_layer_protocol_negotiation: {
+        alpnProtocol = decodeAlpnSelection(ext.data);
+        // RFC 7301 §3.2: the server picks from our list; anything else is not a choice we made.
+        if (!context.config.alpnProtocols?.includes(alpnProtocol)) {
+          throw new TlsAlertError(
+            AlertDescription.illegal_parameter,
+            `server chose application protocol "${alpnProtocol}", which we did not offer (offered: ${
+              context.config.alpnProtocols?.join(", ")
+            })`,
+          );
+        }
+        break;
+      }
       case ExtensionType.server_name:
       case ExtensionType.encrypt_then_mac:
       case ExtensionType.extended_master_secret:
@@ -336,6 +352,7 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
     extendedMasterSecret,
     secureRenegotiation,
     fragmentLimits,
+    alpnProtocol,
   };
 }
 
@@ -642,6 +659,7 @@ function info(
     peerCertificates,
     clientCertificateSent,
     fragmentLimits: negotiated.fragmentLimits,
+    alpnProtocol: negotiated.alpnProtocol,
     session,
   };
 }

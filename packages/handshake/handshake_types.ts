@@ -27,6 +27,11 @@ export interface ClientHandshakeConfig {
   /** Suites to offer, preferred first. @default {DEFAULT_CIPHER_SUITES} */
   readonly suites?: readonly CipherSuite[];
   /**
+   * Application protocols to offer by ALPN (RFC 7301), most preferred first, e.g.
+   * `["mqtt"]` or `["h2", "http/1.1"]`; none offered when absent.
+   */
+  readonly alpnProtocols?: readonly string[];
+  /**
    * Offer Encrypt-then-MAC. A provider whose `recordRequirements` demand it refuses `false`.
    * @default {true}
    */
@@ -74,6 +79,8 @@ export interface HandshakeInfo {
   readonly clientCertificateSent: boolean;
   /** Plaintext bytes per record each way, and the extension that set them. */
   readonly fragmentLimits: FragmentLimits;
+  /** The application protocol the server chose by ALPN, if we offered any and it chose. */
+  readonly alpnProtocol: string | undefined;
   /** A session to resume later; present only with EMS and a non-empty session ID. */
   readonly session: TlsSession | undefined;
 }

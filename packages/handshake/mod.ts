@@ -20,6 +20,7 @@ export * from "./signing_key.ts";
 export * from "./software_provider.ts";
 export * from "./rsa_pkcs1.ts";
 export * from "./messages/alert_message.ts";
+export * from "./messages/alpn.ts";
 export * from "./messages/certificate.ts";
 export * from "./messages/certificate_request.ts";
 export * from "./messages/client_hello.ts";

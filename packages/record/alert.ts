@@ -37,6 +37,7 @@ export const AlertDescription = {
   user_canceled: 90,
   no_renegotiation: 100,
   unsupported_extension: 110,
+  no_application_protocol: 120,
 } as const;
 
 /** An alert description code; unknown codes from a peer are kept as plain numbers. */

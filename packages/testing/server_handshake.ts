@@ -19,6 +19,7 @@ import {
   decodeClientKeyExchange,
   deriveKeyBlock,
   deriveMasterSecret,
+  encodeAlpnProtocols,
   encodeCertificate,
   encodeCertificateRequest,
   encodeServerHello,
@@ -33,7 +34,7 @@ import {
   TlsHandshakeDeframer,
 } from "@anchortls/handshake";
 import { encodeDtlsHandshakeMessage } from "@anchortls/handshake/dtls";
-import { CbcHmacProtector, type CipherSuite, cipherSuiteById } from "@anchortls/record";
+import { CbcHmacProtector, type CipherSuite, cipherSuiteById, Reader } from "@anchortls/record";
 import { parsePem } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { fixedPkiFile } from "./peers.ts";
@@ -60,6 +61,11 @@ export interface ServerHandshakeOptions {
   readonly sessionId?: Uint8Array;
   /** The server random. @default {fresh random bytes} */
   readonly random?: Uint8Array;
+  /**
+   * Application protocols it speaks, preferred first: it answers ALPN with the first of these
+   * the client offered (RFC 7301 server preference), or with none.
+   */
+  readonly alpnProtocols?: readonly string[];
   /** Ask for a client certificate with these signature schemes. */
   readonly certificateRequest?: { readonly schemes: readonly number[] };
   /** Bends the ServerHello before it is encoded. */
@@ -109,6 +115,10 @@ export class ServerHandshake {
   extendedMasterSecret = false;
   /** Whether the client's session ID named a cached session. */
   resumed = false;
+  /** The protocols the client offered by ALPN, in its order; `undefined` when it offered none. */
+  clientAlpnProtocols: string[] | undefined;
+  /** The protocol this server chose by ALPN. */
+  alpnProtocol: string | undefined;
   /** The session ID of the ServerHello. */
   sessionId: Uint8Array = new Uint8Array(0);
   /** The premaster the client encrypted, once its ClientKeyExchange was taken. */
@@ -183,6 +193,11 @@ export class ServerHandshake {
       offered.has(ExtensionType.encrypt_then_mac);
     this.extendedMasterSecret = (o.extendedMasterSecret ?? true) &&
       offered.has(ExtensionType.extended_master_secret);
+    const alpn = this.clientHello.extensions.find((e) =>
+      e.type === ExtensionType.application_layer_protocol_negotiation
+    );
+    this.clientAlpnProtocols = alpn && decodeAlpnList(alpn.data);
+    this.alpnProtocol = o.alpnProtocols?.find((p) => this.clientAlpnProtocols?.includes(p));
     const cached = this.sessions.get(this.clientHello.sessionId.toHex());
     this.resumed = this.clientHello.sessionId.length > 0 && cached !== undefined;
     this.premaster = undefined;
@@ -205,6 +220,12 @@ export class ServerHandshake {
     }
     if (this.extendedMasterSecret) {
       extensions.push({ type: ExtensionType.extended_master_secret, data: new Uint8Array(0) });
+    }
+    if (this.alpnProtocol !== undefined) {
+      extensions.push({
+        type: ExtensionType.application_layer_protocol_negotiation,
+        data: encodeAlpnProtocols([this.alpnProtocol]),
+      });
     }
     let hello: ServerHello = {
       version: this.dtls ? 0xfefd : 0x0303,
@@ -356,4 +377,12 @@ export function splitMessages(bytes: Uint8Array): HandshakeMessage[] {
   const out: HandshakeMessage[] = [];
   for (let m = deframer.next(); m; m = deframer.next()) out.push(m);
   return out;
+}
+
+/** The protocol names of a ClientHello's ALPN extension. */
+function decodeAlpnList(data: Uint8Array): string[] {
+  const list = new Reader(new Reader(data).vector16());
+  const names: string[] = [];
+  while (list.remaining > 0) names.push(new TextDecoder().decode(list.vector8()));
+  return names;
 }

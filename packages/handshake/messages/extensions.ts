@@ -13,6 +13,7 @@ export const ExtensionType = {
   supported_groups: 10,
   ec_point_formats: 11,
   signature_algorithms: 13,
+  application_layer_protocol_negotiation: 16,
   encrypt_then_mac: 22,
   extended_master_secret: 23,
   record_size_limit: 28,
