@@ -115,6 +115,8 @@ function tcpTransport(conn: Deno.TcpConn): ByteTransport {
     }),
     closeWrite: () => conn.closeWrite(),
     close: () => conn.close(),
+    localAddr: conn.localAddr,
+    remoteAddr: conn.remoteAddr,
   };
 }
 

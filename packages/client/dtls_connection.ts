@@ -57,6 +57,12 @@ export interface DtlsConnection {
    * errors with `ConnectionClosedError` if the handshake had not completed.
    */
   close(): Promise<void>;
+  /** `close()`, for `await using dtls = await connectDtls(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
+  /** Our UDP address. */
+  readonly localAddr: Deno.NetAddr;
+  /** The server's UDP address. */
+  readonly remoteAddr: Deno.NetAddr;
 }
 
 /** Options for {@linkcode startDtls}. */
@@ -142,7 +148,22 @@ class Connection implements DtlsConnection {
     return { ...this.#core.stats, overflowDropped: this.#overflowDropped };
   }
 
+  get localAddr(): Deno.NetAddr {
+    return { transport: "udp", ...this.#link.localAddress };
+  }
+
+  get remoteAddr(): Deno.NetAddr {
+    return { transport: "udp", ...this.#link.remoteAddress };
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   async send(message: Uint8Array): Promise<void> {
+    if (this.#closing) {
+      throw new ConnectionClosedError("DTLS connection is closed: send after close");
+    }
     await this.handshake;
     if (this.#done) throw this.#failure ?? new ConnectionClosedError("DTLS connection is closed");
     await this.#step(() => this.#core.send(message), true);

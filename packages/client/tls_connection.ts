@@ -24,6 +24,10 @@ export interface ByteTransport {
   closeWrite?(): Promise<void> | void;
   /** Releases the transport in both directions. */
   close(): Promise<void> | void;
+  /** Our end's address, when the transport has one (a `Deno.TcpConn` does). */
+  readonly localAddr?: Deno.Addr;
+  /** The peer's address, when the transport has one. */
+  readonly remoteAddr?: Deno.Addr;
 }
 
 /** An established (or establishing) TLS connection. */
@@ -42,8 +46,23 @@ export interface TlsConnection {
   readonly writable: WritableStream<Uint8Array>;
   /** Settles when the handshake completes or fails. */
   readonly handshake: Promise<HandshakeInfo>;
-  /** Sends close_notify (when the handshake finished) and closes the transport. */
+  /** Our end's address (for `connectTls`, the local TCP address). */
+  readonly localAddr: Deno.Addr | undefined;
+  /** The server's address (for `connectTls`, the TCP peer). */
+  readonly remoteAddr: Deno.Addr | undefined;
+  /**
+   * Sends close_notify and half-closes the transport, as `Deno.TlsConn.closeWrite()` does:
+   * `readable` goes on until the server closes. Later writes reject with
+   * `ConnectionClosedError`.
+   */
+  closeWrite(): Promise<void>;
+  /**
+   * Sends close_notify (when the handshake finished) and closes the transport. Later writes
+   * reject with `ConnectionClosedError`.
+   */
   close(): Promise<void>;
+  /** `close()`, for `await using tls = await connectTls(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Options for {@linkcode startTls}. */
@@ -86,6 +105,8 @@ class Connection implements TlsConnection {
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
   readonly handshake: Promise<HandshakeInfo>;
+  readonly localAddr: Deno.Addr | undefined;
+  readonly remoteAddr: Deno.Addr | undefined;
   readonly #transport: ByteTransport;
   readonly #core: TlsClientCore;
   readonly #input: ReadableStreamDefaultReader<Uint8Array>;
@@ -97,11 +118,15 @@ class Connection implements TlsConnection {
   #writeError: unknown;
   #failure: unknown;
   #writeClosed = false;
+  /** The caller closed it: writes get the closed error, whatever the handshake did. */
+  #closedByCaller = false;
   #closed = false;
   #handshakeSettled = false;
 
   constructor(transport: ByteTransport, options: StartTlsOptions) {
     this.#transport = transport;
+    this.localAddr = transport.localAddr;
+    this.remoteAddr = transport.remoteAddr;
     this.#now = options.now ?? Date.now;
     this.#core = new TlsClientCore(options);
     this.#input = transport.readable.getReader();
@@ -242,6 +267,9 @@ class Connection implements TlsConnection {
   }
 
   async #write(chunk: Uint8Array): Promise<void> {
+    if (this.#closedByCaller || this.#writeClosed) {
+      throw new ConnectionClosedError("TLS connection is closed: write after close");
+    }
     await this.handshake;
     if (this.#failure) throw this.#failure;
     if (this.#writeClosed || this.#closed) throw new ConnectionClosedError();
@@ -275,7 +303,17 @@ class Connection implements TlsConnection {
     await this.#shutdown();
   }
 
+  /** {@inheritDoc TlsConnection.closeWrite} */
+  closeWrite(): Promise<void> {
+    return this.#closeWrite();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   async close(): Promise<void> {
+    this.#closedByCaller = true;
     if (this.#closed) return;
     if (!this.#handshakeSettled) {
       await this.#fail(new DOMException("connection closed during the handshake", "AbortError"));
