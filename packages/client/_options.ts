@@ -12,6 +12,7 @@ import {
 import { type CipherSuite, cipherSuiteById } from "@anchortls/record";
 import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
 import type { ClientCertificateOptions, CommonConnectOptions } from "./connect_options.ts";
+import { systemTrustStore } from "./trust_store.ts";
 
 /**
  * Reads trust anchors given as PEM text, DER or parsed certificates.
@@ -101,7 +102,9 @@ export async function resolveSharedOptions(
     throw new TypeError("pass clientCertificate to your provider, not next to it");
   }
   options.signal?.throwIfAborted();
-  const trustAnchors = options.caCerts.flatMap(toCertificates);
+  const trustAnchors = options.caCerts
+    ? options.caCerts.flatMap(toCertificates)
+    : await systemTrustStore();
   if (trustAnchors.length === 0) throw new TypeError("caCerts holds no certificate");
   const suites = options.suites?.map(toSuite);
   const provider = options.provider ?? await softwareProvider(options.clientCertificate);

@@ -23,9 +23,12 @@ export interface CommonConnectOptions {
   readonly hostname: string;
   /**
    * Trusted root certificates: PEM text (any number of CERTIFICATE blocks), DER, or parsed
-   * certificates.
+   * certificates. Without it the system's trust store is used (`SSL_CERT_FILE`,
+   * `SSL_CERT_DIR`, the distribution's bundle; read once per process), as `Deno.connectTls`
+   * and Node use default roots; a `TrustStoreError` names the paths tried when there is none.
+   * @default {the system trust store}
    */
-  readonly caCerts: readonly (string | Uint8Array | Certificate)[];
+  readonly caCerts?: readonly (string | Uint8Array | Certificate)[];
   /** The name to send as SNI and to check in the certificate. @default {hostname} */
   readonly serverName?: string;
   /**

@@ -23,6 +23,14 @@ export { connectDtls, type ConnectDtlsOptions } from "./connect_dtls.ts";
 export type { DtlsConnection, DtlsConnectionStats } from "./dtls_connection.ts";
 export type { TlsConnection } from "./tls_connection.ts";
 export { ConnectionClosedError, TruncationError } from "./errors.ts";
+export {
+  loadTrustStore,
+  SYSTEM_CA_DIRS,
+  SYSTEM_CA_FILES,
+  systemTrustStore,
+  TrustStoreError,
+  type TrustStoreLocations,
+} from "./trust_store.ts";
 export { DatagramLinkError } from "./udp/mod.ts";
 export {
   type DtlsClientStats,
