@@ -50,9 +50,15 @@ export class AlertPolicy {
    * @param level Its level byte (1 warning, 2 fatal, anything else is treated as fatal).
    * @param description Its description.
    * @param handshaking Whether the handshake is still running.
+   * @param hint What the handshake knows about why the peer sent it, for the error's message.
    * @returns Closed, ignored, or the error that ends the connection.
    */
-  received(level: number, description: number, handshaking: boolean): AlertOutcome {
+  received(
+    level: number,
+    description: number,
+    handshaking: boolean,
+    hint?: string,
+  ): AlertOutcome {
     const warning = level === AlertLevel.warning;
     // The level is reported as received: a fatal one, close_notify included, ends the session
     // for resumption too (RFC 5246 §7.2.2), as OpenSSL treats any fatal-level alert.
@@ -68,7 +74,7 @@ export class AlertPolicy {
       return handshaking ? failed("during the handshake") : { kind: "closed" };
     }
     if (!warning || description === AlertDescription.user_canceled && handshaking) {
-      return failed();
+      return failed(hint);
     }
     if (++this.#warningsInARow > MAX_CONSECUTIVE_WARNING_ALERTS) {
       return {

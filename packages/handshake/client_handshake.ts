@@ -334,6 +334,40 @@ export class ClientHandshake {
     }
   }
 
+  /**
+   * What the client knows about why the server sent this alert during the handshake, for an
+   * error that says what to do (`handshake_failure` in answer to our hello or to an empty
+   * client Certificate, `protocol_version`).
+   *
+   * @param description The alert the server sent.
+   * @returns A hint, or `undefined` when the client knows nothing more.
+   */
+  peerAlertHint(description: number): string | undefined {
+    const context = this.#context;
+    if (!context || this.#complete) return undefined;
+    if (description === AlertDescription.protocol_version) {
+      return "the server refuses TLS 1.2 (it may speak only TLS 1.3, or only older versions)";
+    }
+    if (
+      description !== AlertDescription.handshake_failure &&
+      description !== AlertDescription.insufficient_security
+    ) return undefined;
+    if (!this.#versionSettled) {
+      return `the server accepts none of the suites we offered (${
+        context.suites.map((s) => s.name).join(", ")
+      }); all use RSA key exchange, which servers that require ECDHE or TLS 1.3 refuse`;
+    }
+    if (context.certificateWithheld === "no certificate") {
+      return "the server asked for a client certificate and none is configured " +
+        "(clientCertificate, or a provider that holds one)";
+    }
+    if (context.certificateWithheld === "no common scheme") {
+      return "the server asked for a client certificate, but none of the signature schemes it " +
+        "accepts fits our key, so we sent none";
+    }
+    return undefined;
+  }
+
   #expectState(): State {
     if (!this.#state) {
       throw new TlsAlertError(AlertDescription.unexpected_message, "no handshake in progress");

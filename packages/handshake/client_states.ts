@@ -77,6 +77,11 @@ export interface HandshakeContext {
   now: number;
   /** Secrets to release if the handshake fails. */
   readonly handles: Set<PremasterHandle | MasterSecretHandle>;
+  /**
+   * Why our answer to a CertificateRequest was an empty Certificate, for explaining the
+   * server's refusal: we hold no certificate, or none of its schemes fits our key.
+   */
+  certificateWithheld?: "no certificate" | "no common scheme";
   /** The session this connection runs on: the one being resumed, or the one it made. */
   activeSession?: TlsSession;
 }
@@ -437,6 +442,9 @@ async function clientFlight(
     signScheme = chain.length === 0
       ? undefined
       : provider.signatureSchemes.find((s) => request.signatureSchemes.includes(s));
+    if (signScheme === undefined) {
+      context.certificateWithheld = chain.length === 0 ? "no certificate" : "no common scheme";
+    }
     sendHandshake(
       context,
       HandshakeType.certificate,

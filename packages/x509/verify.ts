@@ -287,12 +287,37 @@ function checkLeaf(leaf: Certificate, o: VerifyChainOptions, purpose: string): v
     const ip = parseIpAddress(ipText);
     if (!ip) fail("hostname_mismatch", 0, `"${ipText}" is not an IP address`);
     if (!namesCoverHost(leaf.subjectAltNames, ip)) {
-      fail("hostname_mismatch", 0, `no subjectAltName iPAddress ${ipText}`);
+      fail("hostname_mismatch", 0, `no subjectAltName iPAddress ${ipText}; ${namesHeld(leaf)}`);
     }
   }
   if (o.hostname !== undefined && !parseIpAddress(o.hostname)) {
     if (!namesCoverHost(leaf.subjectAltNames, o.hostname)) {
-      fail("hostname_mismatch", 0, `no subjectAltName dNSName matches "${o.hostname}"`);
+      fail(
+        "hostname_mismatch",
+        0,
+        `no subjectAltName dNSName matches "${o.hostname}"; ${namesHeld(leaf)}`,
+      );
     }
   }
+}
+
+/** The names a leaf is valid for, as rustls and Node list them in a mismatch. */
+function namesHeld(leaf: Certificate): string {
+  const names = (leaf.subjectAltNames ?? []).flatMap((n) =>
+    n.type === "dns" ? [n.value] : n.type === "ip" ? [ipToText(n.value)] : []
+  );
+  if (names.length > 0) return `the certificate is for ${names.join(", ")}`;
+  return "the certificate names no DNS name or IP address in subjectAltName";
+}
+
+function ipToText(ip: Uint8Array): string {
+  if (ip.length === 4) return ip.join(".");
+  const groups: string[] = [];
+  for (let i = 0; i < ip.length; i += 2) groups.push(((ip[i]! << 8) | ip[i + 1]!).toString(16));
+  // The longest run of zero groups becomes "::" (RFC 5952 §4.2).
+  const text = groups.join(":");
+  const runs = text.match(/(?:^|:)0(?::0)+(?::|$)/g);
+  if (!runs) return text;
+  const longest = runs.reduce((a, b) => (b.length > a.length ? b : a));
+  return text.replace(longest, "::");
 }

@@ -436,10 +436,12 @@ export class DtlsClientCore {
       this.#dropped++;
       return false;
     }
+    const handshaking = this.#state === "handshaking";
     const outcome = this.#alertPolicy.received(
       alert.level,
       alert.description,
-      this.#state === "handshaking",
+      handshaking,
+      handshaking ? this.#handshake.peerAlertHint(alert.description) : undefined,
     );
     if (outcome.kind === "ignored") return true;
     if (outcome.kind === "closed") {

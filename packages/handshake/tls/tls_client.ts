@@ -36,6 +36,7 @@ import type { ClientEvent } from "../client_event.ts";
 import { HandshakeTimeoutError } from "../handshake_timeout.ts";
 import { decodeAlert, encodeAlert } from "../messages/alert_message.ts";
 import { TlsHandshakeDeframer } from "../messages/framing.ts";
+import { describeNonTlsReply, SNIFF_LENGTH } from "./not_tls.ts";
 import { invalidateSession } from "../session_cache.ts";
 import { TruncationError } from "../truncation_error.ts";
 
@@ -84,6 +85,9 @@ export type TlsClientState = "idle" | "handshaking" | "connected" | "closed" | "
  */
 export class TlsClientCore {
   readonly #handshake: ClientHandshake;
+  /** The peer's first bytes, to say what a non-TLS reply looks like. */
+  #firstBytes: Uint8Array = new Uint8Array(0);
+  #recordsSeen = false;
   /** Incoming handshake messages, cut out of handshake records. */
   readonly #messages = new TlsHandshakeDeframer();
   readonly #timeoutMs: number;
@@ -148,8 +152,18 @@ export class TlsClientCore {
   async handleBytes(bytes: Uint8Array, now: number): Promise<void> {
     if (!this.#live) return;
     await this.#guard(async () => {
-      this.#deframer.push(bytes);
-      for (let framed = this.#deframer.next(); framed; framed = this.#deframer.next()) {
+      if (this.#firstBytes.length < SNIFF_LENGTH) {
+        this.#firstBytes = concatBytes([this.#firstBytes, bytes]).subarray(0, SNIFF_LENGTH);
+      }
+      let framed;
+      try {
+        this.#deframer.push(bytes);
+        framed = this.#deframer.next();
+      } catch (error) {
+        throw this.#recordsSeen ? error : describeNonTlsReply(error, this.#firstBytes);
+      }
+      for (; framed; framed = this.#deframer.next()) {
+        this.#recordsSeen = true;
         await this.#record(await this.#read.open(framed), now);
         if (!this.#live) return;
       }
@@ -377,10 +391,12 @@ export class TlsClientCore {
 
   async #alert(fragment: Uint8Array): Promise<void> {
     const alert = decodeAlert(fragment);
+    const handshaking = this.#state === "handshaking";
     const outcome = this.#alertPolicy.received(
       alert.level,
       alert.description,
-      this.#state === "handshaking",
+      handshaking,
+      handshaking ? this.#handshake.peerAlertHint(alert.description) : undefined,
     );
     if (outcome.kind === "failed") throw outcome.error;
     if (outcome.kind === "closed") {

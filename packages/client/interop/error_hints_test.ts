@@ -1,0 +1,91 @@
+/**
+ * Errors that say what to do, each provoked by a real server: a server that takes none of our
+ * suites, one that wants a client certificate we do not have, one that speaks only TLS 1.3, a
+ * certificate for other names, and a port that answers in plain HTTP.
+ */
+
+import assert from "node:assert/strict";
+import { fixedPki, startOpenSslServer, startPeerProcess } from "@anchortls/testing";
+import { AlertDescription, CertificateError, connectTls, TlsAlertError } from "../mod.ts";
+
+const caCerts = [await Deno.readTextFile(fixedPki.root)];
+const target = (port: number) => ({
+  hostname: "127.0.0.1",
+  port,
+  serverName: "localhost",
+  caCerts,
+});
+
+async function handshakeError(port: number, extra: Record<string, unknown> = {}): Promise<unknown> {
+  const tls = await connectTls({ ...target(port), ...extra });
+  const error = await tls.handshake.then(() => undefined, (e) => e);
+  await tls.close();
+  return error;
+}
+
+const peerAlert = (description: number, message: RegExp) => (e: unknown) =>
+  e instanceof TlsAlertError && e.fromPeer && e.description === description &&
+  message.test(e.message);
+
+Deno.test("hint: handshake_failure in answer to our hello lists the suites we offered", async () => {
+  await using server = await startOpenSslServer({
+    pki: fixedPki,
+    ciphers: ["ECDHE-RSA-AES128-GCM-SHA256"],
+  });
+  const error = await handshakeError(server.port);
+  assert.ok(
+    peerAlert(
+      AlertDescription.handshake_failure,
+      /none of the suites we offered \(TLS_RSA_WITH_AES_128_CBC_SHA256, .*\)/,
+    )(error),
+    String(error),
+  );
+});
+
+Deno.test("hint: handshake_failure after an empty client Certificate says none is configured", async () => {
+  await using server = await startOpenSslServer({ pki: fixedPki, clientCertificate: "require" });
+  const error = await handshakeError(server.port);
+  assert.ok(
+    error instanceof TlsAlertError && error.fromPeer &&
+      /asked for a client certificate and none is configured/.test(error.message),
+    String(error),
+  );
+});
+
+Deno.test("hint: protocol_version from a TLS 1.3-only server says it refuses TLS 1.2", async () => {
+  await using server = await startPeerProcess("openssl", {
+    args: [
+      "s_server",
+      "-accept",
+      "127.0.0.1:0",
+      "-tls1_3",
+      "-cert",
+      fixedPki.leaf,
+      "-key",
+      fixedPki.leafKey,
+    ],
+    ready: { output: /ACCEPT \S+:(\d+)/ },
+  });
+  const error = await handshakeError(server.port);
+  assert.ok(
+    peerAlert(AlertDescription.protocol_version, /refuses TLS 1\.2/)(error),
+    String(error),
+  );
+});
+
+Deno.test("hint: hostname_mismatch lists the names the certificate is for", async () => {
+  await using server = await startOpenSslServer({ pki: fixedPki });
+  const error = await handshakeError(server.port, { serverName: "wrong.example" });
+  assert.ok(error instanceof CertificateError && error.reason === "hostname_mismatch");
+  assert.match(error.message, /"wrong\.example"; the certificate is for localhost\b.*127\.0\.0\.1/);
+});
+
+Deno.test("hint: a port that answers in plain HTTP is 'not a TLS server'", async () => {
+  await using http = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("hello"),
+  );
+  const error = await handshakeError(http.addr.port);
+  assert.ok(error instanceof TlsAlertError && !error.fromPeer, String(error));
+  assert.match(error.message, /not a TLS server: the reply looks like HTTP .*"HTTP\/1\.1 400/);
+});
