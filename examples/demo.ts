@@ -363,6 +363,27 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
+const USAGE = `usage: deno run -A examples/demo.ts
+
+Runs the whole system on this machine and exits: a throwaway PKI, openssl s_server for TLS 1.2
+and DTLS 1.2 on free loopback ports, the emulated MULTOS Trust Anchor behind a socat
+pseudo-terminal pair (in-process without socat), then a TLS and a DTLS connection with each
+policy (software, hybrid, full), printing where each operation ran, APDUs, link bytes and
+times. Everything it starts is stopped on exit, Ctrl-C included. Needs openssl.
+
+  -h, --help    print this help
+
+The example clients take options: deno run -A examples/https_get.ts --help`;
+
+if (import.meta.main && (Deno.args.includes("--help") || Deno.args.includes("-h"))) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+if (import.meta.main && Deno.args.length > 0) {
+  console.log(`demo: no arguments expected (got ${Deno.args.join(" ")})\n\n${USAGE}`);
+  Deno.exit(2);
+}
+
 if (import.meta.main) {
   let code = 1;
   try {

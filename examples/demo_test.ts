@@ -139,3 +139,24 @@ Deno.test("demo: without openssl it says what to install, in one line, and exits
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("demo: --help prints the usage and runs nothing; an unknown argument is refused", async () => {
+  for (const flag of ["--help", "-h"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", DEMO, flag],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0);
+    assert.match(stdout, /^usage: deno run -A examples\/demo\.ts/);
+    assert.doesNotMatch(stdout, /making a throwaway PKI|✓/);
+  }
+  const bad = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", DEMO, "--bogus"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(bad.code, 2);
+  assert.match(new TextDecoder().decode(bad.stdout), /no arguments expected \(got --bogus\)/);
+});
