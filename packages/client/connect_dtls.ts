@@ -21,7 +21,7 @@ export interface ConnectDtlsOptions extends CommonConnectOptions {
   readonly mtu?: number;
   /**
    * Retransmission timer (initial timeout, cap) and handshake deadline.
-   * @default {{ initialTimeoutMs: 1000, maxTimeoutMs: 60000, handshakeTimeoutMs: 120000 }}
+   * @default {{ initialTimeoutMs: 1000, maxTimeoutMs: 60000, handshakeTimeoutMs: 60000 }}
    */
   readonly retransmit?: RetransmitOptions;
   /** Cancels the handshake. */

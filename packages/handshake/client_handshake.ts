@@ -137,6 +137,11 @@ export class ClientHandshake {
     return this.#context?.activeSession;
   }
 
+  /** What the handshake waits for from the server now, e.g. "ServerHello"; none when done. */
+  get waitingFor(): string | undefined {
+    return this.#complete || this.#failed ? undefined : this.#state?.expecting;
+  }
+
   /** True once the handshake has completed. */
   get isComplete(): boolean {
     return this.#complete && !this.#aborted;

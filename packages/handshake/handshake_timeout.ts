@@ -19,17 +19,38 @@
 export class HandshakeTimeoutError extends Error {
   /** Milliseconds since the handshake started. */
   readonly elapsedMs: number;
+  /** What the client was waiting for from the server when time ran out, if known. */
+  readonly waitingFor: string | undefined;
 
   /**
    * Creates the error.
    *
    * @param elapsedMs Milliseconds since the handshake started.
    * @param message Details. @default {"handshake timed out after N ms"}
-   * @param options The cause, if any.
+   * @param options The cause, and the stage it was waiting in.
    */
-  constructor(elapsedMs: number, message?: string, options?: ErrorOptions) {
-    super(message ?? `handshake timed out after ${elapsedMs} ms`, options);
+  constructor(elapsedMs: number, message?: string, options?: HandshakeTimeoutErrorOptions) {
+    const waitingFor = options?.waitingFor;
+    super(
+      (message ?? `handshake timed out after ${elapsedMs} ms`) +
+        (waitingFor ? ` while waiting for the server's ${waitingFor}${stageHint(waitingFor)}` : ""),
+      options,
+    );
     this.name = "HandshakeTimeoutError";
     this.elapsedMs = elapsedMs;
+    this.waitingFor = waitingFor;
   }
+}
+
+/** Options for {@linkcode HandshakeTimeoutError}. */
+export interface HandshakeTimeoutErrorOptions extends ErrorOptions {
+  /** What the client was waiting for (a state's `expecting`, e.g. "ServerHello"). */
+  readonly waitingFor?: string | undefined;
+}
+
+/** The first answer never came: the likely causes, which differ from a stall later on. */
+function stageHint(waitingFor: string): string {
+  return waitingFor.startsWith("ServerHello")
+    ? " (no answer to our ClientHello: is a (D)TLS server listening on that port?)"
+    : "";
 }

@@ -1,12 +1,21 @@
 /**
  * Errors that say what to do, each provoked by a real server: a server that takes none of our
  * suites, one that wants a client certificate we do not have, one that speaks only TLS 1.3, a
- * certificate for other names, and a port that answers in plain HTTP.
+ * certificate for other names, a port that answers in plain HTTP, and a DTLS port that never
+ * answers.
  */
 
 import assert from "node:assert/strict";
+import dgram from "node:dgram";
 import { fixedPki, startOpenSslServer, startPeerProcess } from "@anchortls/testing";
-import { AlertDescription, CertificateError, connectTls, TlsAlertError } from "../mod.ts";
+import {
+  AlertDescription,
+  CertificateError,
+  connectDtls,
+  connectTls,
+  DtlsHandshakeTimeoutError,
+  TlsAlertError,
+} from "../mod.ts";
 
 const caCerts = [await Deno.readTextFile(fixedPki.root)];
 const target = (port: number) => ({
@@ -88,4 +97,22 @@ Deno.test("hint: a port that answers in plain HTTP is 'not a TLS server'", async
   const error = await handshakeError(http.addr.port);
   assert.ok(error instanceof TlsAlertError && !error.fromPeer, String(error));
   assert.match(error.message, /not a TLS server: the reply looks like HTTP .*"HTTP\/1\.1 400/);
+});
+
+Deno.test("hint: a DTLS server that never answers times out naming the stage it waited in", async () => {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  try {
+    const dtls = await connectDtls({
+      ...target(socket.address().port),
+      retransmit: { initialTimeoutMs: 100, handshakeTimeoutMs: 1000 },
+    });
+    const error = await dtls.handshake.then(() => undefined, (e) => e);
+    await dtls.close();
+    assert.ok(error instanceof DtlsHandshakeTimeoutError, String(error));
+    assert.equal(error.waitingFor, "ServerHello or HelloVerifyRequest");
+    assert.match(error.message, /no answer to our ClientHello/);
+  } finally {
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
 });

@@ -36,6 +36,7 @@ import {
 } from "../client_handshake.ts";
 import { decodeAlert, encodeAlert } from "../messages/alert_message.ts";
 import { DtlsHandshakeFraming } from "./dtls_framing.ts";
+import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
 import { DEFAULT_DTLS_MTU, packDatagrams } from "./fragmenter.ts";
 import {
   type FlightEntry,
@@ -61,7 +62,7 @@ export interface DtlsClientConfig
    * application writes are limited by it. @default {DEFAULT_DTLS_MTU}
    */
   readonly mtu?: number;
-  /** Retransmission timer and handshake deadline. @default {1 s doubling to 60 s, 120 s deadline} */
+  /** Retransmission timer and handshake deadline. @default {1 s doubling to 60 s, 60 s deadline} */
   readonly retransmit?: FlightTrackerOptions;
 }
 
@@ -308,7 +309,15 @@ export class DtlsClientCore {
       const entries = this.#flights.handleTimeout(now);
       if (entries) await this.#transmit(entries);
     } catch (error) {
-      await this.#fail(error);
+      await this.#fail(
+        error instanceof DtlsHandshakeTimeoutError
+          ? new DtlsHandshakeTimeoutError({
+            elapsedMs: error.elapsedMs,
+            retransmissions: error.retransmissions,
+            waitingFor: this.#handshake.waitingFor,
+          })
+          : error,
+      );
     }
   }
 

@@ -18,7 +18,14 @@ import {
 } from "@anchortls/record";
 import { parsePem } from "@anchortls/x509";
 import { SoftwareCryptoProvider } from "../software_provider.ts";
-import { DtlsPair, DtlsTestServer, readFixedPki, withFaultSeed } from "@anchortls/testing";
+import {
+  DtlsPair,
+  DtlsTestServer,
+  fixedTrustAnchors,
+  readFixedPki,
+  withFaultSeed,
+} from "@anchortls/testing";
+import { DtlsClientCore } from "./dtls_client.ts";
 import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
 import { encodeDtlsHandshakeMessage } from "./handshake_header.ts";
 import { HandshakeType } from "../messages/handshake_type.ts";
@@ -131,6 +138,11 @@ Deno.test("DTLS core: a silent server ends at the handshake deadline with a type
   assert.equal(s.client.state, "failed");
   const failed = s.events.find((e) => e.kind === "failed");
   assert.ok(failed?.kind === "failed" && failed.error instanceof DtlsHandshakeTimeoutError);
+  assert.equal(failed.error.waitingFor, "ServerHello or HelloVerifyRequest");
+  assert.match(
+    failed.error.message,
+    /4 retransmissions while waiting for the server's ServerHello/,
+  );
   assert.ok(spent >= 20_000);
   // 1 s, then 2, 4, 8 (15 s in all) before the 20 s deadline.
   assert.equal(s.client.stats.timerRetransmissions, 4);
@@ -433,4 +445,24 @@ Deno.test("DTLS core: a HelloVerifyRequest after the ServerHello is dropped and 
   for (const d of flight.slice(1)) await client.handleDatagram(d, now + 600);
   assert.ok(client.pollTransmit().length > 0, "the handshake goes on: our second flight");
   assert.equal(client.state, "handshaking");
+});
+
+Deno.test("DTLS core: by default a silent server fails the handshake after 60 s, naming the stage", async () => {
+  const core = new DtlsClientCore({
+    provider: new SoftwareCryptoProvider(),
+    trustAnchors: fixedTrustAnchors,
+    serverName: "localhost",
+  });
+  const start = Date.now();
+  await core.start(start);
+  for (let t = core.pollTimeout(); t !== undefined; t = core.pollTimeout()) {
+    core.pollTransmit();
+    await core.handleTimeout(t);
+  }
+  const failed = [...function* () {
+    for (let e = core.pollEvent(); e; e = core.pollEvent()) yield e;
+  }()].find((e) => e.kind === "failed");
+  assert.ok(failed?.kind === "failed" && failed.error instanceof DtlsHandshakeTimeoutError);
+  assert.equal(failed.error.elapsedMs, 60_000);
+  assert.equal(failed.error.waitingFor, "ServerHello or HelloVerifyRequest");
 });

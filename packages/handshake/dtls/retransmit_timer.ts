@@ -18,10 +18,11 @@ export const DEFAULT_INITIAL_RETRANSMIT_MS = 1_000;
 export const DEFAULT_MAX_RETRANSMIT_MS = 60_000;
 
 /**
- * Default time a whole handshake may take: long enough for the flight to go out at 0, 1, 3,
- * 7, 15, 31 and 63 s, which rides out a link that is down for a minute.
+ * Default time a whole handshake may take: 60 s, as GnuTLS's DTLS default, so a device learns
+ * within a minute that nobody answers; the flight goes out at 0, 1, 3, 7, 15 and 31 s. Longer
+ * outages need a longer `handshakeTimeoutMs`.
  */
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 60_000;
 
 /** Options for {@linkcode RetransmitTimer}. */
 export interface RetransmitOptions {
@@ -39,6 +40,8 @@ export interface DtlsHandshakeTimeoutErrorOptions extends ErrorOptions {
   elapsedMs: number;
   /** Flights retransmitted on timer expiry before giving up. */
   retransmissions: number;
+  /** What the client was waiting for. */
+  waitingFor?: string | undefined;
 }
 
 /**
@@ -48,7 +51,7 @@ export interface DtlsHandshakeTimeoutErrorOptions extends ErrorOptions {
  * @example Telling a timeout apart from an alert
  * ```ts
  * import { DtlsHandshakeTimeoutError } from "@anchortls/handshake/dtls";
- * const err = new DtlsHandshakeTimeoutError({ elapsedMs: 120_000, retransmissions: 6 });
+ * const err = new DtlsHandshakeTimeoutError({ elapsedMs: 60_000, retransmissions: 5 });
  * err instanceof DtlsHandshakeTimeoutError; // true
  * err.retransmissions; // 6
  * ```

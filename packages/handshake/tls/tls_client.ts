@@ -199,7 +199,13 @@ export class TlsClientCore {
    */
   async handleTimeout(now: number): Promise<void> {
     if (this.#state !== "handshaking" || this.#deadline === undefined) return;
-    if (now >= this.#deadline) await this.fail(new HandshakeTimeoutError(this.#timeoutMs));
+    if (now >= this.#deadline) {
+      await this.fail(
+        new HandshakeTimeoutError(this.#timeoutMs, undefined, {
+          waitingFor: this.#handshake.waitingFor,
+        }),
+      );
+    }
   }
 
   /**

@@ -91,6 +91,12 @@ Deno.test("TlsClientCore: the handshake deadline comes from the time fed in, wit
   await core.handleTimeout(NOW + 5000);
   const error = failedWith(core);
   assert.ok(error instanceof HandshakeTimeoutError && error.elapsedMs === 5000);
+  // The error says where it stalled: the first answer never came.
+  assert.equal(error.waitingFor, "ServerHello");
+  assert.match(
+    error.message,
+    /waiting for the server's ServerHello .*is a \(D\)TLS server listening/,
+  );
   assert.deepEqual(core.pollTransmit(), [], "a local timeout sends no alert");
   assert.equal(core.pollTimeout(), undefined);
   await core.release();
