@@ -145,6 +145,27 @@ export function readFixedPki(name: string): Promise<string> {
 }
 
 /**
+ * Where `connectTls`/`connectDtls` should go for a local server with the fixed test PKI:
+ * 127.0.0.1 on `port`, checked as `localhost`, trusting the fixed root.
+ *
+ * @param port The server's port.
+ * @returns The connect options' target part.
+ */
+export async function fixedPkiTarget(port: number): Promise<{
+  hostname: string;
+  port: number;
+  serverName: string;
+  caCerts: string[];
+}> {
+  return {
+    hostname: "127.0.0.1",
+    port,
+    serverName: "localhost",
+    caCerts: [await readFixedPki("root.pem")],
+  };
+}
+
+/**
  * The fixed test PKI ({@linkcode fixedPkiFile}) as a server identity: root, intermediate,
  * RSA leaf for localhost / 127.0.0.1, and the client certificate and key.
  */

@@ -5,26 +5,26 @@
  */
 
 import assert from "node:assert/strict";
-import { fixedPki, startGnutlsServer, startOpenSslServer } from "@anchortls/testing";
+import {
+  fixedPki,
+  fixedPkiTarget,
+  startGnutlsServer,
+  startOpenSslServer,
+} from "@anchortls/testing";
 import { AlertDescription, connectDtls, connectTls, TlsAlertError } from "../mod.ts";
-
-const caCerts = [await Deno.readTextFile(fixedPki.root)];
-const target = (port: number) => ({
-  hostname: "127.0.0.1",
-  port,
-  serverName: "localhost",
-  caCerts,
-});
 
 Deno.test("ALPN: openssl s_server picks http/1.1 from our list; without an offer there is none", async () => {
   await using server = await startOpenSslServer({
     pki: fixedPki,
     extraArgs: ["-alpn", "h2,http/1.1"],
   });
-  const tls = await connectTls({ ...target(server.port), alpnProtocols: ["mqtt", "http/1.1"] });
+  const tls = await connectTls({
+    ...await fixedPkiTarget(server.port),
+    alpnProtocols: ["mqtt", "http/1.1"],
+  });
   assert.equal((await tls.handshake).alpnProtocol, "http/1.1");
   await tls.close();
-  const plain = await connectTls(target(server.port));
+  const plain = await connectTls(await fixedPkiTarget(server.port));
   assert.equal((await plain.handshake).alpnProtocol, undefined);
   await plain.close();
 });
@@ -34,10 +34,13 @@ Deno.test("ALPN: gnutls-serv with --alpn-fatal refuses a list it does not share 
     pki: fixedPki,
     extraArgs: ["--alpn=mqtt", "--alpn-fatal"],
   });
-  const ok = await connectTls({ ...target(server.port), alpnProtocols: ["h2", "mqtt"] });
+  const ok = await connectTls({
+    ...await fixedPkiTarget(server.port),
+    alpnProtocols: ["h2", "mqtt"],
+  });
   assert.equal((await ok.handshake).alpnProtocol, "mqtt");
   await ok.close();
-  const refused = await connectTls({ ...target(server.port), alpnProtocols: ["h2"] });
+  const refused = await connectTls({ ...await fixedPkiTarget(server.port), alpnProtocols: ["h2"] });
   await assert.rejects(
     refused.handshake,
     (e) =>
@@ -53,7 +56,7 @@ Deno.test("ALPN over DTLS: openssl s_server -dtls1_2 picks coap", async () => {
     dtls: true,
     extraArgs: ["-alpn", "coap"],
   });
-  const dtls = await connectDtls({ ...target(server.port), alpnProtocols: ["coap"] });
+  const dtls = await connectDtls({ ...await fixedPkiTarget(server.port), alpnProtocols: ["coap"] });
   assert.equal((await dtls.handshake).alpnProtocol, "coap");
   await dtls.close();
 });

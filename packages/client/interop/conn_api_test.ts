@@ -6,16 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { fixedPki, startOpenSslServer } from "@anchortls/testing";
+import { fixedPki, fixedPkiTarget, startOpenSslServer } from "@anchortls/testing";
 import { connectDtls, ConnectionClosedError, connectTls, type TlsConnection } from "../mod.ts";
-
-const caCerts = [await Deno.readTextFile(fixedPki.root)];
-const target = (port: number) => ({
-  hostname: "127.0.0.1",
-  port,
-  serverName: "localhost",
-  caCerts,
-});
 
 async function write(tls: TlsConnection, text: string): Promise<void> {
   const writer = tls.writable.getWriter();
@@ -30,7 +22,7 @@ Deno.test("TLS: await using closes, addresses are the TCP ones, a write after cl
   await using server = await startOpenSslServer({ pki: fixedPki });
   let kept: TlsConnection;
   {
-    await using tls = await connectTls(target(server.port));
+    await using tls = await connectTls(await fixedPkiTarget(server.port));
     kept = tls;
     await tls.handshake;
     assert.deepEqual({ ...tls.remoteAddr }, {
@@ -43,7 +35,7 @@ Deno.test("TLS: await using closes, addresses are the TCP ones, a write after cl
   }
   await assert.rejects(write(kept!, "GET / HTTP/1.0\r\n\r\n"), ConnectionClosedError);
   // Closed while the handshake runs: the write gets the closed error, not the abort.
-  const early = await connectTls(target(server.port));
+  const early = await connectTls(await fixedPkiTarget(server.port));
   await early.close();
   await assert.rejects(write(early, "x"), ConnectionClosedError);
   await assert.rejects(early.handshake);
@@ -51,7 +43,7 @@ Deno.test("TLS: await using closes, addresses are the TCP ones, a write after cl
 
 Deno.test("TLS: closeWrite sends close_notify and half-closes; the whole response is still read", async () => {
   await using server = await startOpenSslServer({ pki: fixedPki });
-  await using tls = await connectTls(target(server.port));
+  await using tls = await connectTls(await fixedPkiTarget(server.port));
   await write(tls, "GET / HTTP/1.0\r\n\r\n");
   await tls.closeWrite();
   await assert.rejects(write(tls, "more"), ConnectionClosedError);
@@ -62,7 +54,7 @@ Deno.test("TLS: closeWrite sends close_notify and half-closes; the whole respons
 
 Deno.test("DTLS: await using closes, addresses are the UDP ones, a send after close is ConnectionClosedError", async () => {
   await using server = await startOpenSslServer({ pki: fixedPki, dtls: true });
-  const dtls = await connectDtls(target(server.port));
+  const dtls = await connectDtls(await fixedPkiTarget(server.port));
   await dtls.handshake;
   assert.deepEqual(dtls.remoteAddr, { transport: "udp", hostname: "127.0.0.1", port: server.port });
   assert.equal(dtls.localAddr.transport, "udp");

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { fixedPki, startOpenSslServer, startPeerProcess } from "@anchortls/testing";
+import { fixedPki, fixedPkiTarget, startOpenSslServer, startPeerProcess } from "@anchortls/testing";
 import {
   AlertDescription,
   CertificateError,
@@ -17,16 +17,8 @@ import {
   TlsAlertError,
 } from "../mod.ts";
 
-const caCerts = [await Deno.readTextFile(fixedPki.root)];
-const target = (port: number) => ({
-  hostname: "127.0.0.1",
-  port,
-  serverName: "localhost",
-  caCerts,
-});
-
 async function handshakeError(port: number, extra: Record<string, unknown> = {}): Promise<unknown> {
-  const tls = await connectTls({ ...target(port), ...extra });
+  const tls = await connectTls({ ...await fixedPkiTarget(port), ...extra });
   const error = await tls.handshake.then(() => undefined, (e) => e);
   await tls.close();
   return error;
@@ -104,7 +96,7 @@ Deno.test("hint: a DTLS server that never answers times out naming the stage it 
   await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
   try {
     const dtls = await connectDtls({
-      ...target(socket.address().port),
+      ...await fixedPkiTarget(socket.address().port),
       retransmit: { initialTimeoutMs: 100, handshakeTimeoutMs: 1000 },
     });
     const error = await dtls.handshake.then(() => undefined, (e) => e);

@@ -36,7 +36,6 @@ import {
 } from "../client_handshake.ts";
 import { decodeAlert, encodeAlert } from "../messages/alert_message.ts";
 import { DtlsHandshakeFraming } from "./dtls_framing.ts";
-import { DtlsHandshakeTimeoutError } from "./retransmit_timer.ts";
 import { DEFAULT_DTLS_MTU, packDatagrams } from "./fragmenter.ts";
 import {
   type FlightEntry,
@@ -306,18 +305,10 @@ export class DtlsClientCore {
   async handleTimeout(now: number): Promise<void> {
     if (this.#state !== "handshaking" || !this.#flights) return;
     try {
-      const entries = this.#flights.handleTimeout(now);
+      const entries = this.#flights.handleTimeout(now, this.#handshake.waitingFor);
       if (entries) await this.#transmit(entries);
     } catch (error) {
-      await this.#fail(
-        error instanceof DtlsHandshakeTimeoutError
-          ? new DtlsHandshakeTimeoutError({
-            elapsedMs: error.elapsedMs,
-            retransmissions: error.retransmissions,
-            waitingFor: this.#handshake.waitingFor,
-          })
-          : error,
-      );
+      await this.#fail(error);
     }
   }
 

@@ -255,15 +255,18 @@ export class FlightTracker {
    * handshake at its deadline.
    *
    * @param now The current time.
+   * @param waitingFor What the handshake waits for, named in the timeout error.
    * @returns The entries to resend now, or `undefined`.
    * @throws {DtlsHandshakeTimeoutError} Once the handshake deadline has passed.
    */
-  handleTimeout(now: number): readonly FlightEntry[] | undefined {
+  handleTimeout(now: number, waitingFor?: string): readonly FlightEntry[] | undefined {
     if (this.#holdUntil !== undefined && now >= this.#holdUntil) {
       this.#holdUntil = undefined;
       this.#entries = undefined;
     }
-    if (!this.#timer.handleTimeout(now) || this.#entries === undefined) return undefined;
+    if (!this.#timer.handleTimeout(now, waitingFor) || this.#entries === undefined) {
+      return undefined;
+    }
     this.#lastSentAt = now;
     this.#timerRetransmissions++;
     return this.#entries;

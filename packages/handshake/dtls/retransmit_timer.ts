@@ -211,16 +211,18 @@ export class RetransmitTimer {
    * doubles the timeout (up to the cap), re-arms and tells the caller to resend.
    *
    * @param now The current time.
+   * @param waitingFor What the handshake waits for, named in the timeout error.
    * @returns True when the caller must retransmit its flight now.
    * @throws {DtlsHandshakeTimeoutError} Once the handshake deadline has passed.
    */
-  handleTimeout(now: number): boolean {
+  handleTimeout(now: number, waitingFor?: string): boolean {
     if (this.#finished) return false;
     if (now >= this.#handshakeDeadline) {
       this.#flightDeadline = undefined;
       throw new DtlsHandshakeTimeoutError({
         elapsedMs: now - this.#startedAt,
         retransmissions: this.#retransmissions,
+        waitingFor,
       });
     }
     if (this.#flightDeadline === undefined || now < this.#flightDeadline) return false;
