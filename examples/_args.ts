@@ -69,6 +69,8 @@ export const CLIENT_FLAGS_USAGE = `  --ca FILE             trusted root certific
   --no-etm              do not offer Encrypt-then-MAC
   --server-name NAME    the name to check in the certificate (default: the host)
   --verbose             print each handshake message as it passes (no secrets)
+  SSLKEYLOGFILE=FILE    (environment) append NSS key log lines for Wireshark; software and
+                        hybrid only: in full the master secret never leaves the chip
   --timeout SECONDS     give up connecting after this long (default 10)
   --help                print this help`;
 
@@ -203,16 +205,22 @@ export function parseCommandLine(
  * What the flags say about negotiation and tracing, for `openTls` and `openDtls`.
  *
  * @param flags The parsed flags.
- * @returns The suites to offer, EtM, and (with `--verbose`) a trace printed indented.
+ * @returns The suites to offer, EtM, (with `--verbose`) a trace printed indented, and (with
+ *   `SSLKEYLOGFILE` set) a key log appended to that file.
  */
 export function negotiationOptions(
   flags: ClientFlags,
-): Pick<ConnectTarget, "suites" | "encryptThenMac" | "trace"> {
+): Pick<ConnectTarget, "suites" | "encryptThenMac" | "trace" | "keyLog"> {
+  const keyLogFile = Deno.env.get("SSLKEYLOGFILE");
   return {
     suites: flags.suite ? [flags.suite] : undefined,
     encryptThenMac: flags.encryptThenMac,
     // deno-lint-ignore no-console
     trace: flags.verbose ? (line) => console.log(`  ${line}`) : undefined,
+    // As curl and browsers do: the variable names a file the lines are appended to.
+    keyLog: keyLogFile
+      ? (line) => Deno.writeTextFileSync(keyLogFile, `${line}\n`, { append: true })
+      : undefined,
   };
 }
 

@@ -260,6 +260,10 @@ export function instrumentProvider(
     certificateChain: () => timed("certificateChain", () => inner.certificateChain()),
     sign: (...args) => timed("sign", () => inner.sign(...args)),
     release: (...args: [PremasterHandle | MasterSecretHandle]) => inner.release(...args),
+    // Only where the inner provider has it: its absence is what refuses a key log.
+    ...(inner.revealMasterSecret
+      ? { revealMasterSecret: (master: MasterSecretHandle) => inner.revealMasterSecret!(master) }
+      : {}),
   };
   return { provider, operations: () => [...records.values()] };
 }

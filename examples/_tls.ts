@@ -1,13 +1,14 @@
 /**
  * Opens a TLS connection the way `connectTls` does, but over a transport the examples can
- * watch: the bytes each way are counted and, on request, traced message by message.
+ * watch: the bytes each way are counted and, on request, the library's trace hook describes
+ * each handshake message and the key log goes to `SSLKEYLOGFILE`.
  *
  * @module
  */
 
 import { type TlsConnection } from "@anchortls/client";
 import { startTls } from "@anchortls/client/advanced";
-import type { CryptoProvider } from "@anchortls/handshake";
+import { type CryptoProvider, describeTrace, type HandshakeTrace } from "@anchortls/handshake";
 import type { CipherSuite } from "@anchortls/record";
 import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
 import { observeTransport, type WireCounters } from "./_trace.ts";
@@ -28,8 +29,27 @@ export interface ConnectTarget {
   readonly suites?: readonly CipherSuite[] | undefined;
   /** Offer Encrypt-then-MAC. */
   readonly encryptThenMac: boolean;
-  /** Receives the message-by-message (TLS) or record-by-record (DTLS) trace, when given. */
+  /** Receives one line per handshake message (from `onHandshakeMessage`), when given. */
   readonly trace?: ((line: string) => void) | undefined;
+  /** Receives the NSS key log lines, when given. */
+  readonly keyLog?: ((line: string) => void) | undefined;
+}
+
+/**
+ * The trace hook and key log for `startTls`/`startDtls`, from a target's options.
+ *
+ * @param target The target.
+ * @returns `onHandshakeMessage` printing each item as one line, and `keyLog`, where asked for.
+ */
+export function observability(target: ConnectTarget): {
+  onHandshakeMessage?: (message: HandshakeTrace) => void;
+  keyLog?: (line: string) => void;
+} {
+  const { trace, keyLog } = target;
+  return {
+    ...(trace ? { onHandshakeMessage: (m: HandshakeTrace) => trace(describeTrace(m)) } : {}),
+    ...(keyLog ? { keyLog } : {}),
+  };
 }
 
 /** What {@linkcode openTls} needs. */
@@ -116,7 +136,6 @@ export async function openTls(options: OpenTlsOptions): Promise<ObservedTls> {
       close: () => tcp.close(),
     },
     wire,
-    options.trace,
   );
   const connection = startTls(transport, {
     provider: options.provider,
@@ -125,6 +144,7 @@ export async function openTls(options: OpenTlsOptions): Promise<ObservedTls> {
     encryptThenMac: options.encryptThenMac,
     ...(options.suites ? { suites: options.suites } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...observability(options),
   });
   return { connection, wire };
 }

@@ -1,14 +1,10 @@
 /**
- * A message-by-message view of a TLS connection, taken from the bytes on the wire: record
- * types and, while records are in the clear, the handshake messages they carry. The handshake
- * package has no trace hook, so this reads the TLS framing itself (RFC 5246 §6.2, §7.4). It
- * never looks inside protected records, and prints only message names and sizes.
+ * Byte counters on the examples' transports. The message-by-message trace comes from the
+ * library's own hook (`onHandshakeMessage`), not from reading the wire.
  *
  * @module
  */
 
-import { handshakeTypeName } from "@anchortls/handshake";
-import { alertName } from "@anchortls/record";
 import type { ByteTransport } from "@anchortls/client/advanced";
 
 /** Which way bytes went. */
@@ -22,106 +18,16 @@ export interface WireCounters {
   received: number;
 }
 
-const RECORD_HEADER = 5;
-const CONTENT = { changeCipherSpec: 20, alert: 21, handshake: 22, applicationData: 23 } as const;
-
 /**
- * Follows one direction of a TLS byte stream and describes each record (sans-IO: fed chunks,
- * returns lines).
- */
-export class TlsWireFollower {
-  readonly #direction: Direction;
-  #buffer: Uint8Array = new Uint8Array(0);
-  #handshake: Uint8Array = new Uint8Array(0);
-  #protected = false;
-  #protectedHandshakes = 0;
-
-  /**
-   * Starts following one direction.
-   *
-   * @param direction Who sends the bytes fed here.
-   */
-  constructor(direction: Direction) {
-    this.#direction = direction;
-  }
-
-  /**
-   * Takes the next chunk of the stream.
-   *
-   * @param chunk Bytes as they crossed the transport.
-   * @returns One line per complete record or handshake message in it.
-   */
-  push(chunk: Uint8Array): string[] {
-    this.#buffer = concat(this.#buffer, chunk);
-    const lines: string[] = [];
-    while (this.#buffer.length >= RECORD_HEADER) {
-      const length = (this.#buffer[3]! << 8) | this.#buffer[4]!;
-      if (this.#buffer.length < RECORD_HEADER + length) break;
-      const type = this.#buffer[0]!;
-      const body = this.#buffer.subarray(RECORD_HEADER, RECORD_HEADER + length);
-      lines.push(...this.#record(type, body));
-      this.#buffer = this.#buffer.slice(RECORD_HEADER + length);
-    }
-    return lines.map((line) => `${this.#direction === "client" ? "→" : "←"} ${line}`);
-  }
-
-  #record(type: number, body: Uint8Array): string[] {
-    switch (type) {
-      case CONTENT.changeCipherSpec:
-        this.#protected = true;
-        return ["ChangeCipherSpec (protection on from here)"];
-      case CONTENT.alert:
-        if (this.#protected) return [`alert (protected, ${body.length}-byte record)`];
-        return [
-          body.length === 2
-            ? `alert ${body[0] === 2 ? "fatal" : "warning"} ${alertName(body[1]!)}`
-            : "alert (malformed)",
-        ];
-      case CONTENT.applicationData:
-        return [`application data (${body.length}-byte record)`];
-      case CONTENT.handshake:
-        if (this.#protected) {
-          // In TLS 1.2 the first protected handshake message each way is Finished.
-          const name = this.#protectedHandshakes++ === 0 ? "finished" : "handshake";
-          return [`${name} (protected, ${body.length}-byte record)`];
-        }
-        return this.#handshakeMessages(body);
-      default:
-        return [`record of unknown type ${type} (${body.length} bytes)`];
-    }
-  }
-
-  #handshakeMessages(body: Uint8Array): string[] {
-    this.#handshake = concat(this.#handshake, body);
-    const lines: string[] = [];
-    while (this.#handshake.length >= 4) {
-      const length = (this.#handshake[1]! << 16) | (this.#handshake[2]! << 8) |
-        this.#handshake[3]!;
-      if (this.#handshake.length < 4 + length) break;
-      lines.push(`${handshakeTypeName(this.#handshake[0]!)} (${length} bytes)`);
-      this.#handshake = this.#handshake.slice(4 + length);
-    }
-    return lines;
-  }
-}
-
-/**
- * Wraps a byte transport so every chunk is counted and, with `trace`, described.
+ * Wraps a byte transport so every chunk is counted.
  *
  * @param transport The real transport.
  * @param counters Incremented as bytes pass.
- * @param trace Receives one line per record or handshake message, or undefined for none.
  * @returns A transport with the same behaviour.
  */
-export function observeTransport(
-  transport: ByteTransport,
-  counters: WireCounters,
-  trace: ((line: string) => void) | undefined,
-): ByteTransport {
-  const follower = { client: new TlsWireFollower("client"), server: new TlsWireFollower("server") };
+export function observeTransport(transport: ByteTransport, counters: WireCounters): ByteTransport {
   const see = (direction: Direction, chunk: Uint8Array) => {
     counters[direction === "client" ? "sent" : "received"] += chunk.length;
-    if (trace) { for (const line of follower[direction].push(chunk)) trace(line); }
   };
   return {
     ...observeStreams(transport, see),
@@ -163,12 +69,4 @@ export function observeStreams(
       abort: (reason) => writer.abort(reason),
     }),
   };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

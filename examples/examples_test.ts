@@ -25,9 +25,15 @@ interface Outcome {
   readonly stderr: string;
 }
 
-async function run(example: string, args: string[], stdin?: string): Promise<Outcome> {
+async function run(
+  example: string,
+  args: string[],
+  stdin?: string,
+  env: Record<string, string> = {},
+): Promise<Outcome> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL(`./${example}.ts`, import.meta.url).pathname, ...args],
+    env,
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -152,6 +158,32 @@ Deno.test("https_get: GET from openssl s_server -www, with each provider", async
     assert.match(outcome.stdout, /Cipher is AES128-SHA256/, "the server's page came through");
   });
 
+  await t.step(
+    "SSLKEYLOGFILE: software appends the NSS line, full refuses and says why",
+    async () => {
+      const file = await Deno.makeTempFile({ suffix: ".keys" });
+      try {
+        const logged = await run("https_get", ["--ca", pki.root, url], undefined, {
+          SSLKEYLOGFILE: file,
+        });
+        assert.equal(logged.code, 0, logged.stderr);
+        assert.match(await Deno.readTextFile(file), /^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}\n$/);
+        const refused = await run(
+          "https_get",
+          [
+            ["--ca", pki.root, "--trust-anchor", "emulator", "--policy", "full"],
+            ["--cert", pki.client, "--key", pki.clientKey, url],
+          ].flat(),
+          undefined,
+          { SSLKEYLOGFILE: file },
+        );
+        assertOneLineError(refused, "https_get", 1, /keyLog is refused: .*never leaves it/);
+      } finally {
+        await Deno.remove(file);
+      }
+    },
+  );
+
   await t.step("--suite AES256-SHA --no-etm with a software client certificate", async () => {
     const outcome = await run(
       "https_get",
@@ -184,10 +216,10 @@ Deno.test("https_get: GET from openssl s_server -www, with each provider", async
       "→ certificate",
       "→ client_key_exchange",
       "→ certificate_verify",
-      "→ ChangeCipherSpec",
-      "→ finished (protected",
-      "← ChangeCipherSpec",
-      "← finished (protected",
+      "→ change_cipher_spec",
+      "→ finished (12 bytes, encrypted)",
+      "← change_cipher_spec",
+      "← finished (12 bytes, encrypted)",
     ];
     let at = 0;
     for (const step of expected) {
@@ -262,8 +294,9 @@ Deno.test("dtls_echo: lines echoed by gnutls-serv -u --echo", async (t) => {
       "ping\n",
     );
     assert.equal(outcome.code, 0, outcome.stderr);
-    assert.match(outcome.stdout, /← hello_verify_request \(message 0/);
-    assert.match(outcome.stdout, /→ client_hello \(message 1/);
+    assert.match(outcome.stdout, /← hello_verify_request \(\d+ bytes, seq 0, epoch 0\)/);
+    assert.match(outcome.stdout, /→ client_hello \(\d+ bytes, seq 1, epoch 0\)/);
+    assert.match(outcome.stdout, /→ finished \(12 bytes, encrypted, seq 3, epoch 1\)/);
     assert.match(outcome.stdout, /TLS_RSA_WITH_AES_256_CBC_SHA256/);
     assert.match(outcome.stdout, /chip {6}emulator \(in-process\): 25 APDUs/);
     assert.match(outcome.stdout, /^ping$/m);

@@ -6,6 +6,7 @@
 
 import {
   type CryptoProvider,
+  type HandshakeTrace,
   type MaxFragmentLength,
   SoftwareCryptoProvider,
 } from "@anchortls/handshake";
@@ -84,6 +85,10 @@ export interface SharedSettings {
   readonly recordSizeLimit?: number | false;
   /** ALPN protocols to offer, when given. */
   readonly alpnProtocols?: readonly string[];
+  /** The trace hook, when given. */
+  readonly onHandshakeMessage?: (message: HandshakeTrace) => void;
+  /** The key log, when given. */
+  readonly keyLog?: (line: string) => void;
   /** The cancelling signal, when given. */
   readonly signal?: AbortSignal;
 }
@@ -119,6 +124,8 @@ export async function resolveSharedOptions(
       : {}),
     ...(options.recordSizeLimit !== undefined ? { recordSizeLimit: options.recordSizeLimit } : {}),
     ...(options.alpnProtocols !== undefined ? { alpnProtocols: options.alpnProtocols } : {}),
+    ...(options.onHandshakeMessage ? { onHandshakeMessage: options.onHandshakeMessage } : {}),
+    ...(options.keyLog ? { keyLog: options.keyLog } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
 }

@@ -44,6 +44,7 @@ export type {
   RecordKeys,
   RecordRequirements,
   SecretHandle,
+  TraceOptions,
 } from "@anchortls/handshake";
 export type { ProtocolVersion, RecordContext, RecordProtector } from "@anchortls/record";
 export type {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CryptoProvider, MaxFragmentLength } from "@anchortls/handshake";
+import type { CryptoProvider, HandshakeTrace, MaxFragmentLength } from "@anchortls/handshake";
 import type { CipherSuite } from "@anchortls/record";
 import type { Certificate } from "@anchortls/x509";
 
@@ -65,4 +65,19 @@ export interface CommonConnectOptions {
    * `illegal_parameter`, and a server that supports none sends `no_application_protocol`.
    */
   readonly alpnProtocols?: readonly string[];
+  /**
+   * Told of every handshake message and ChangeCipherSpec sent and received: its type, size
+   * and, in DTLS, message_seq, epoch and fragments — never its contents, so it is safe to log.
+   * `describeTrace(message)` turns one into a line. It runs inside the connection and must
+   * return quickly; what it throws fails the connection.
+   */
+  readonly onHandshakeMessage?: (message: HandshakeTrace) => void;
+  /**
+   * Receives the NSS key log line of each handshake (`CLIENT_RANDOM <client random> <master
+   * secret>`, hex, no newline), as Node's `keylog` event: append it to the file
+   * `SSLKEYLOGFILE` names and Wireshark decrypts a capture. The line is the session's secret;
+   * use it only while debugging. A provider that keeps the master secret in the chip (policy
+   * `full`) cannot give it: the connection is refused with a `TypeError` that says so.
+   */
+  readonly keyLog?: (line: string) => void;
 }

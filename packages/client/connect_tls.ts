@@ -77,16 +77,23 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
     options.signal,
   );
   tcp.setNoDelay(true);
-  return startTls(tcpTransport(tcp), {
-    ...settings,
-    ...(session ? { session } : {}),
-    ...(options.handshakeTimeoutMs !== undefined
-      ? { handshakeTimeoutMs: options.handshakeTimeoutMs }
-      : {}),
-    onHandshake: (info: HandshakeInfo) => {
-      if (cache && info.session) cache.set(cacheKey, info.session);
-    },
-  });
+  try {
+    return startTls(tcpTransport(tcp), {
+      ...settings,
+      ...(session ? { session } : {}),
+      ...(options.handshakeTimeoutMs !== undefined
+        ? { handshakeTimeoutMs: options.handshakeTimeoutMs }
+        : {}),
+      onHandshake: (info: HandshakeInfo) => {
+        if (cache && info.session) cache.set(cacheKey, info.session);
+      },
+    });
+  } catch (error) {
+    // Options the handshake refuses (a key log the chip cannot give, no suite): nothing was
+    // sent, and the socket must not outlive the error.
+    tcp.close();
+    throw error;
+  }
 }
 
 /**

@@ -38,14 +38,21 @@ export {
   type RetransmitOptions,
 } from "@anchortls/handshake/dtls";
 export {
+  type ChangeCipherSpecTrace,
   type CryptoProvider,
+  describeTrace,
+  type DtlsMessageTrace,
   type FragmentLimits,
   type HandshakeInfo,
+  type HandshakeMessageTrace,
   HandshakeTimeoutError,
+  type HandshakeTrace,
   type MaxFragmentLength,
   SessionCache,
   type SessionCacheOptions,
   type TlsSession,
+  type TracedFragment,
+  type TraceDirection,
 } from "@anchortls/handshake";
 export {
   AlertDescription,

@@ -36,6 +36,7 @@ import {
   type FragmentOffer,
   maxFragmentLengthWithin,
 } from "./fragment_limits.ts";
+import { keyLogRefusal } from "./key_log.ts";
 import { OFFERED_SIGNATURE_SCHEMES } from "./signature_scheme.ts";
 import { isSessionResumable, type TlsSession, trustAnchorDigest } from "./session_cache.ts";
 import { Transcript } from "./transcript.ts";
@@ -115,6 +116,8 @@ export class ClientHandshake {
         }`,
       );
     }
+    const keyLogRefused = config.keyLog && keyLogRefusal(config.provider);
+    if (keyLogRefused) throw new TypeError(`keyLog is refused: ${keyLogRefused}`);
     // Checked here, so a bad name is a TypeError at construction, not a failed handshake.
     this.#alpn = config.alpnProtocols && encodeAlpnProtocols(config.alpnProtocols);
     this.#config = config;

@@ -680,3 +680,38 @@ Deno.test("ClientHandshake: bad alpnProtocols are a TypeError before anything is
     assert.throws(() => new ClientHandshake({ ...config, alpnProtocols }), TypeError);
   }
 });
+
+Deno.test("ClientHandshake: keyLog gets one NSS line per handshake, full and resumed, with the server's master secret", async () => {
+  const provider = new SoftwareCryptoProvider();
+  const server = new ServerHandshake();
+  const lines: string[] = [];
+  const keyLog = (line: string) => lines.push(line);
+  const first = await run(server, { provider, keyLog });
+  const full = `CLIENT_RANDOM ${server.clientHello.random.toHex()} ${server.master!.toHex()}`;
+  const second = await run(server, { provider, keyLog, session: first.info.session! });
+  assert.equal(second.info.resumed, true);
+  // The resumed handshake pairs its new client random with the session's master secret.
+  const resumed = `CLIENT_RANDOM ${server.clientHello.random.toHex()} ${server.master!.toHex()}`;
+  assert.deepEqual(lines, [full, resumed]);
+  assert.notEqual(full, resumed);
+  assert.match(lines[0]!, /^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}$/);
+});
+
+Deno.test("ClientHandshake: keyLog is refused, with the reason, where the master secret cannot leave the provider", () => {
+  const keyLog = () => {};
+  const inChip = new SoftwareCryptoProvider();
+  Object.defineProperty(inChip, "placement", { value: { masterSecret: "chip" } });
+  assert.throws(
+    () => new ClientHandshake({ provider: inChip, trustAnchors, keyLog }),
+    (e: unknown) =>
+      e instanceof TypeError && /keyLog is refused: .*never leaves it/.test(e.message),
+  );
+  const silent = new SoftwareCryptoProvider();
+  Object.defineProperty(silent, "revealMasterSecret", { value: undefined });
+  assert.throws(
+    () => new ClientHandshake({ provider: silent, trustAnchors, keyLog }),
+    /does not reveal master secrets/,
+  );
+  // Without a key log, either provider is fine.
+  new ClientHandshake({ provider: inChip, trustAnchors });
+});

@@ -22,8 +22,9 @@ import {
   type PublicKeyInfo,
   verifyChain,
 } from "@anchortls/x509";
-import type { MasterSecretHandle, PremasterHandle } from "./crypto_provider.ts";
+import type { MasterSecretHandle, PremasterHandle, RecordKeys } from "./crypto_provider.ts";
 import type { MasterSecretContext } from "./key_schedule.ts";
+import { keyLogLine } from "./key_log.ts";
 import type { ClientHandshakeConfig, HandshakeAction, HandshakeInfo } from "./handshake_types.ts";
 import { decodeCertificate, encodeCertificate } from "./messages/certificate.ts";
 import {
@@ -171,6 +172,22 @@ export function sendHandshake(context: HandshakeContext, type: number, body: Uin
     data: framed,
     message: { msgType: type, messageSeq, body },
   });
+}
+
+/** The key block of this handshake, full or resumed; first its key log line, when asked for. */
+async function recordKeys(
+  context: HandshakeContext,
+  master: MasterSecretHandle,
+  negotiated: Negotiated,
+): Promise<RecordKeys> {
+  const { provider, keyLog } = context.config;
+  if (keyLog) keyLog(await keyLogLine(provider, master, context.clientRandom));
+  return await provider.recordKeys(
+    master,
+    negotiated.suite,
+    { clientRandom: context.clientRandom, serverRandom: negotiated.serverRandom },
+    { encryptThenMac: negotiated.encryptThenMac },
+  );
 }
 
 function sendChangeCipherSpec(context: HandshakeContext): void {
@@ -481,12 +498,7 @@ async function clientFlight(
   }
 
   sendChangeCipherSpec(context);
-  const keys = await provider.recordKeys(
-    master,
-    negotiated.suite,
-    { clientRandom: context.clientRandom, serverRandom: negotiated.serverRandom },
-    { encryptThenMac: negotiated.encryptThenMac },
-  );
+  const keys = await recordKeys(context, master, negotiated);
   context.actions.push({
     kind: "install_write",
     protector: keys.client,
@@ -599,12 +611,7 @@ class ExpectResumedChangeCipherSpec implements State {
   }
 
   async changeCipherSpec(context: HandshakeContext): Promise<State> {
-    const keys = await context.config.provider.recordKeys(
-      this.#session.master,
-      this.#negotiated.suite,
-      { clientRandom: context.clientRandom, serverRandom: this.#negotiated.serverRandom },
-      { encryptThenMac: this.#negotiated.encryptThenMac },
-    );
+    const keys = await recordKeys(context, this.#session.master, this.#negotiated);
     context.actions.push({
       kind: "install_read",
       protector: keys.server,

@@ -234,6 +234,16 @@ export interface CryptoProvider {
   sign(scheme: number, data: Uint8Array): Promise<Uint8Array>;
 
   /**
+   * A copy of a master secret's bytes, for the NSS key log (`keyLog`) and nothing else. A
+   * provider whose master secret never leaves it leaves this out (or places `masterSecret`
+   * in the chip); a handshake asked for a key log then refuses to start.
+   *
+   * @param master A master secret handle this provider made.
+   * @returns The 48 bytes; the caller wipes them.
+   */
+  revealMasterSecret?(master: MasterSecretHandle): Promise<Uint8Array>;
+
+  /**
    * Erases a secret: zeroes its bytes in software, clears its slot in the chip. Releasing a
    * handle twice is harmless.
    *

@@ -48,6 +48,14 @@ export interface ClientHandshakeConfig {
    * @default {the provider's `recordRequirements.maxPlaintext`; none without them}
    */
   readonly recordSizeLimit?: number | false;
+  /**
+   * Receives the NSS key log line of each handshake, `CLIENT_RANDOM <client random> <master
+   * secret>` in hex without a newline (as Node's `keylog` event; append it to the file
+   * `SSLKEYLOGFILE` names and Wireshark decrypts the capture). The line is the session's
+   * secret: log it only while debugging. Refused with a `TypeError` when the provider keeps the
+   * master secret in the chip.
+   */
+  readonly keyLog?: (line: string) => void;
   /** A session to offer for resumption; ignored unless it belongs to `provider`. */
   readonly session?: TlsSession;
   /** How handshake messages are framed. @default {new TlsHandshakeFraming()} */

@@ -40,6 +40,17 @@ export type { FragmentLimits, MaxFragmentLength } from "./fragment_limits.ts";
 export * from "./session_cache.ts";
 export * from "./transcript.ts";
 export * from "./server_name.ts";
+export {
+  type ChangeCipherSpecTrace,
+  describeTrace,
+  type DtlsMessageTrace,
+  type HandshakeMessageTrace,
+  type HandshakeTrace,
+  MAX_TRACED_FRAGMENTS,
+  type TracedFragment,
+  type TraceDirection,
+  type TraceOptions,
+} from "./trace.ts";
 
 // Types from the packages below this one that appear in this package's signatures, so its
 // documentation is complete without them.

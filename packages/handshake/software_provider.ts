@@ -294,6 +294,16 @@ export class SoftwareCryptoProvider implements CryptoProvider {
   }
 
   /**
+   * A copy of a master secret, for the key log.
+   *
+   * @param master A master secret handle of this provider.
+   * @returns The 48 bytes; the caller wipes them.
+   */
+  revealMasterSecret(master: MasterSecretHandle): Promise<Uint8Array> {
+    return Promise.try(() => SoftwareSecret.reveal(master, this, "master").slice());
+  }
+
+  /**
    * Zeroes a secret.
    *
    * @param handle A handle of this provider.

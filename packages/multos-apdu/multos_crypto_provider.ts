@@ -354,6 +354,21 @@ export class MultosCryptoProvider implements CryptoProvider {
   }
 
   /**
+   * A copy of a master secret, for the key log: in `hybrid` only, where it lives on the host.
+   * In `full` it never leaves the chip, and a handshake asked for a key log refuses to start.
+   *
+   * @param master A master secret handle from this provider.
+   * @returns The 48 bytes; the caller wipes them.
+   * @throws {TypeError} In `full`.
+   */
+  revealMasterSecret(master: MasterSecretHandle): Promise<Uint8Array> {
+    if (!(this.#session instanceof SoftwareCryptoProvider)) {
+      return Promise.reject(new TypeError("the master secret never leaves the chip (policy full)"));
+    }
+    return this.#session.revealMasterSecret(master);
+  }
+
+  /**
    * Marks a handle released (`full`) or zeroes it (`hybrid`).
    *
    * @param handle A handle from this provider.

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  ClientHandshake,
   deriveKeyBlock,
   deriveMasterSecret,
   finishedVerifyData,
@@ -473,4 +474,39 @@ Deno.test("MultosCryptoProvider: any answer but 9000 to SELECT EF means no such 
     assert.deepEqual(provider.signatureSchemes, []);
     await provider.close();
   }
+});
+
+Deno.test("MultosCryptoProvider: a key log is refused in full (the master secret stays in the chip) and given in hybrid", async () => {
+  const chip = await provisionedChip();
+  const trustAnchors = [parseCertificate(await clientCertificateDer())];
+  const keyLog = () => {};
+  const full = await MultosCryptoProvider.open(transportTo(chip), { policy: "full", pin: PIN });
+  assert.throws(
+    () => new ClientHandshake({ provider: full, trustAnchors, keyLog }),
+    (e: unknown) =>
+      e instanceof TypeError &&
+      /keyLog is refused: .*derived in the chip.*policy full/.test(e.message),
+  );
+  const clientRandom = await full.random(32);
+  const context = {
+    extendedMasterSecret: false as const,
+    clientRandom,
+    serverRandom: new Uint8Array(32),
+  };
+  const inChip = await full.masterSecret(
+    (await full.encryptPremaster(await serverKey())).premaster,
+    context,
+  );
+  await assert.rejects(full.revealMasterSecret(inChip), TypeError);
+  await full.close();
+
+  const hybrid = await MultosCryptoProvider.open(transportTo(chip), { policy: "hybrid", pin: PIN });
+  new ClientHandshake({ provider: hybrid, trustAnchors, keyLog });
+  const { encrypted, premaster } = await hybrid.encryptPremaster(await serverKey());
+  const master = await hybrid.masterSecret(premaster, context);
+  assert.deepEqual(
+    await hybrid.revealMasterSecret(master),
+    deriveMasterSecret(await rsaDecrypt(encrypted), context),
+  );
+  await hybrid.close();
 });

@@ -36,7 +36,12 @@ import {
 } from "../client_handshake.ts";
 import { decodeAlert, encodeAlert } from "../messages/alert_message.ts";
 import { DtlsHandshakeFraming } from "./dtls_framing.ts";
-import { DEFAULT_DTLS_MTU, packDatagrams } from "./fragmenter.ts";
+import {
+  DEFAULT_DTLS_MTU,
+  fragmentSpans,
+  maxHandshakeFragmentLength,
+  packDatagrams,
+} from "./fragmenter.ts";
 import {
   type FlightEntry,
   FlightTracker,
@@ -49,13 +54,19 @@ import {
   encodeDtlsHandshakeMessage,
 } from "./handshake_header.ts";
 import { DtlsReassembler } from "./reassembler.ts";
+import {
+  handshakeMessageTrace,
+  MAX_TRACED_FRAGMENTS,
+  type TracedFragment,
+  type TraceOptions,
+} from "../trace.ts";
 
 /** Most plaintext bytes in one record (RFC 6347 §4.1.1, as TLS). */
 const MAX_PLAINTEXT = 1 << 14;
 
 /** Configuration of one {@linkcode DtlsClientCore}. */
 export interface DtlsClientConfig
-  extends Omit<ClientHandshakeConfig, "framing" | "version" | "session"> {
+  extends Omit<ClientHandshakeConfig, "framing" | "version" | "session">, TraceOptions {
   /**
    * Most bytes of payload one datagram may carry: flights are fragmented to it and
    * application writes are limited by it. @default {DEFAULT_DTLS_MTU}
@@ -111,6 +122,12 @@ interface ReadEpoch {
   readonly window: ReplayWindow;
 }
 
+/** The fragments of one incoming message seen so far, kept only while tracing. */
+interface FragmentsSeen {
+  readonly fragments: TracedFragment[];
+  count: number;
+}
+
 const VERSION = ProtocolVersion.dtls12;
 
 function recordSequence(epoch: number, sequenceNumber: bigint): bigint {
@@ -141,6 +158,9 @@ export class DtlsClientCore {
   readonly #readEpochs = new Map<number, ReadEpoch>();
   readonly #outbox: Uint8Array[] = [];
   readonly #events: DtlsClientEvent[] = [];
+  readonly #trace: TraceOptions["onHandshakeMessage"];
+  /** Per incoming message_seq, while tracing: the fragments that built it. */
+  readonly #fragmentsSeen = new Map<number, FragmentsSeen>();
   #flights: FlightTracker | undefined;
   #state: DtlsClientState = "idle";
   #writeEpoch = 0;
@@ -163,6 +183,7 @@ export class DtlsClientCore {
   constructor(config: DtlsClientConfig) {
     this.#config = config;
     this.#mtu = config.mtu ?? DEFAULT_DTLS_MTU;
+    this.#trace = config.onHandshakeMessage;
     if (!Number.isSafeInteger(this.#mtu) || this.#mtu < 256 || this.#mtu > 65_507) {
       throw new RangeError(`mtu ${this.#mtu} outside 256..65507`);
     }
@@ -306,7 +327,7 @@ export class DtlsClientCore {
     if (this.#state !== "handshaking" || !this.#flights) return;
     try {
       const entries = this.#flights.handleTimeout(now, this.#handshake.waitingFor);
-      if (entries) await this.#transmit(entries);
+      if (entries) await this.#transmit(entries, true);
     } catch (error) {
       await this.#fail(error);
     }
@@ -401,6 +422,11 @@ export class DtlsClientCore {
           !this.#peerChangeCipherSpecSeen
         ) {
           this.#peerChangeCipherSpecSeen = true;
+          this.#trace?.({
+            kind: "change_cipher_spec",
+            direction: "received",
+            dtls: { epoch, retransmission: false },
+          });
           const actions = await this.#handshake.handleChangeCipherSpec(plaintext, now);
           await this.#apply(actions, now);
           return true;
@@ -480,7 +506,7 @@ export class DtlsClientCore {
           now,
           this.#reassembler.nextMessageSeq,
         );
-        if (entries) await this.#transmit(entries);
+        if (entries) await this.#transmit(entries, true);
       }
       return signal;
     }
@@ -499,11 +525,13 @@ export class DtlsClientCore {
             now,
             this.#reassembler.nextMessageSeq,
           );
-          if (entries) await this.#transmit(entries);
+          if (entries) await this.#transmit(entries, true);
         }
         continue;
       }
+      if (this.#trace) this.#noteFragment(fragment.messageSeq, fragment);
       for (let m = this.#reassembler.next(); m; m = this.#reassembler.next()) {
+        if (this.#trace) this.#traceReceived(m.msgType, m.messageSeq, m.body.length, epoch);
         // The reassembled message goes in as it is; only its transcript form is encoded.
         const actions = await this.#handshake.handleMessage({
           type: m.msgType,
@@ -557,11 +585,12 @@ export class DtlsClientCore {
       const entries = this.#flights!.send(flight, now, {
         peerNextMessageSeq: this.#reassembler.nextMessageSeq,
       });
-      await this.#transmit(entries);
+      await this.#transmit(entries, false);
     }
   }
 
-  async #transmit(entries: readonly FlightEntry[]): Promise<void> {
+  async #transmit(entries: readonly FlightEntry[], retransmission: boolean): Promise<void> {
+    if (this.#trace) this.#traceFlight(entries, retransmission);
     const planned = planFlightRecords(entries, {
       mtu: this.#mtu,
       expansion: (epoch) => this.#writeEpochs.get(epoch)!.protector.maxExpansion,
@@ -571,6 +600,51 @@ export class DtlsClientCore {
       records.push(await this.#seal(record.contentType, record.epoch, record.plaintext));
     }
     this.#outbox.push(...packDatagrams(records, this.#mtu));
+  }
+
+  #traceFlight(entries: readonly FlightEntry[], retransmission: boolean): void {
+    for (const entry of entries) {
+      const { epoch } = entry;
+      if (entry.kind === "change_cipher_spec") {
+        this.#trace!({
+          kind: "change_cipher_spec",
+          direction: "sent",
+          dtls: { epoch, retransmission },
+        });
+        continue;
+      }
+      const { msgType, messageSeq, body } = entry.message;
+      const expansion = this.#writeEpochs.get(epoch)!.protector.maxExpansion;
+      const spans = fragmentSpans(body.length, maxHandshakeFragmentLength(this.#mtu, expansion));
+      this.#trace!(handshakeMessageTrace("sent", msgType, body.length, epoch > 0, {
+        messageSeq,
+        epoch,
+        fragments: spans.slice(0, MAX_TRACED_FRAGMENTS),
+        fragmentCount: spans.length,
+        retransmission,
+      }));
+    }
+  }
+
+  #noteFragment(messageSeq: number, fragment: DtlsHandshakeFragment): void {
+    let seen = this.#fragmentsSeen.get(messageSeq);
+    if (!seen) this.#fragmentsSeen.set(messageSeq, seen = { fragments: [], count: 0 });
+    seen.count++;
+    if (seen.fragments.length < MAX_TRACED_FRAGMENTS) {
+      seen.fragments.push({ offset: fragment.fragmentOffset, length: fragment.body.length });
+    }
+  }
+
+  #traceReceived(msgType: number, messageSeq: number, length: number, epoch: number): void {
+    const seen = this.#fragmentsSeen.get(messageSeq) ?? { fragments: [], count: 0 };
+    this.#fragmentsSeen.delete(messageSeq);
+    this.#trace!(handshakeMessageTrace("received", msgType, length, epoch > 0, {
+      messageSeq,
+      epoch,
+      fragments: seen.fragments,
+      fragmentCount: seen.count,
+      retransmission: false,
+    }));
   }
 
   async #seal(type: number, epoch: number, plaintext: Uint8Array): Promise<Uint8Array> {

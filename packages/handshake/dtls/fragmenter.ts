@@ -78,20 +78,43 @@ export function fragmentHandshakeMessage(
     throw new RangeError(`fragment length ${maxFragmentLength} must be a positive integer`);
   }
   const { msgType, messageSeq, body } = message;
-  const fragments: Uint8Array[] = [];
-  let offset = 0;
-  do {
-    const end = Math.min(offset + maxFragmentLength, body.length);
-    fragments.push(encodeDtlsHandshakeFragment({
+  return fragmentSpans(body.length, maxFragmentLength).map(({ offset, length }) =>
+    encodeDtlsHandshakeFragment({
       msgType,
       length: body.length,
       messageSeq,
       fragmentOffset: offset,
-      body: body.subarray(offset, end),
-    }));
+      body: body.subarray(offset, offset + length),
+    })
+  );
+}
+
+/**
+ * Where {@linkcode fragmentHandshakeMessage} cuts a message body: consecutive spans of at most
+ * `maxFragmentLength` bytes, one (empty) span for an empty body.
+ *
+ * @example
+ * ```ts
+ * import { fragmentSpans } from "@anchortls/handshake/dtls";
+ * fragmentSpans(2500, 1175); // [{ offset: 0, length: 1175 }, { offset: 1175, length: 1175 }, { offset: 2350, length: 150 }]
+ * ```
+ *
+ * @param length The body's length.
+ * @param maxFragmentLength Most body bytes per fragment, a positive integer.
+ * @returns The spans, in offset order.
+ */
+export function fragmentSpans(
+  length: number,
+  maxFragmentLength: number,
+): { offset: number; length: number }[] {
+  const spans: { offset: number; length: number }[] = [];
+  let offset = 0;
+  do {
+    const end = Math.min(offset + maxFragmentLength, length);
+    spans.push({ offset, length: end - offset });
     offset = end;
-  } while (offset < body.length);
-  return fragments;
+  } while (offset < length);
+  return spans;
 }
 
 /**

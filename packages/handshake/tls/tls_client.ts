@@ -39,6 +39,7 @@ import { TlsHandshakeDeframer } from "../messages/framing.ts";
 import { describeNonTlsReply, SNIFF_LENGTH } from "./not_tls.ts";
 import { invalidateSession } from "../session_cache.ts";
 import { TruncationError } from "../truncation_error.ts";
+import { handshakeMessageTrace, type TraceOptions } from "../trace.ts";
 
 /** How long a TLS handshake may take by default: 60 s, so a trickling server cannot hold it. */
 export const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS = 60_000;
@@ -55,7 +56,7 @@ export const MAX_CONSECUTIVE_EMPTY_RECORDS = 32;
 const HEADER_VERSIONS = [0x0300, 0x0301, 0x0302, 0x0303];
 
 /** Configuration of one {@linkcode TlsClientCore}. */
-export interface TlsClientConfig extends ClientHandshakeConfig {
+export interface TlsClientConfig extends ClientHandshakeConfig, TraceOptions {
   /**
    * How long the handshake may take before it fails with a `HandshakeTimeoutError` (no alert
    * is sent); `Infinity` waits for ever.
@@ -91,6 +92,10 @@ export class TlsClientCore {
   /** Incoming handshake messages, cut out of handshake records. */
   readonly #messages = new TlsHandshakeDeframer();
   readonly #timeoutMs: number;
+  readonly #trace: TraceOptions["onHandshakeMessage"];
+  /** Whether records each way are protected yet, for the trace. */
+  #readProtected = false;
+  #writeProtected = false;
   readonly #deframer = new TlsDeframer({ versions: HEADER_VERSIONS });
   readonly #read = new TlsReadState();
   readonly #write = new TlsWriteState();
@@ -117,6 +122,7 @@ export class TlsClientCore {
   constructor(config: TlsClientConfig) {
     this.#handshake = new ClientHandshake(config);
     this.#timeoutMs = config.handshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS;
+    this.#trace = config.onHandshakeMessage;
   }
 
   /** Where the connection stands. */
@@ -349,6 +355,7 @@ export class TlsClientCore {
             "ChangeCipherSpec inside a fragmented handshake message",
           );
         }
+        this.#trace?.({ kind: "change_cipher_spec", direction: "received" });
         return await this.#apply(
           await this.#handshake.handleChangeCipherSpec(record.fragment, now),
         );
@@ -361,6 +368,9 @@ export class TlsClientCore {
   async #handshakeRecord(fragment: Uint8Array, now: number): Promise<void> {
     this.#messages.push(fragment);
     for (let m = this.#messages.next(); m && this.#live; m = this.#messages.next()) {
+      this.#trace?.(
+        handshakeMessageTrace("received", m.type, m.body.length, this.#readProtected),
+      );
       const actions = await this.#handshake.handleMessage(m, now);
       // The server Finished ends the server's flight: part of a further message in the same
       // record is not the start of a renegotiation we would answer, it is a violation, and
@@ -429,7 +439,16 @@ export class TlsClientCore {
         case "send":
           if (action.contentType === ContentType.handshake) {
             pending.push(action.data);
+            if (action.message) {
+              const { msgType, body } = action.message;
+              this.#trace?.(
+                handshakeMessageTrace("sent", msgType, body.length, this.#writeProtected),
+              );
+            }
           } else {
+            if (action.contentType === ContentType.change_cipher_spec) {
+              this.#trace?.({ kind: "change_cipher_spec", direction: "sent" });
+            }
             await flush();
             await this.#seal(action.contentType, action.data);
           }
@@ -438,9 +457,11 @@ export class TlsClientCore {
           await flush();
           const change = { protector: action.protector, maxPlaintext: action.maxPlaintext };
           await this.#inOrder(() => this.#write.change(change));
+          this.#writeProtected = true;
           break;
         }
         case "install_read":
+          this.#readProtected = true;
           this.#read.change({ protector: action.protector, maxPlaintext: action.maxPlaintext });
           break;
         case "complete":
