@@ -27,6 +27,7 @@
  * @module
  */
 
+export * from "./aes_ccm.ts";
 export * from "./alert.ts";
 export * from "./cbc_hmac.ts";
 export * from "./cipher_suite.ts";

@@ -1,0 +1,142 @@
+/**
+ * AES-CCM (NIST SP 800-38C, RFC 3610): CBC-MAC over the formatted nonce, additional data and
+ * plaintext, then CTR encryption, both from @noble/ciphers' AES modes — the block cipher itself
+ * is never written here. TLS uses it with a 12-byte nonce and a 16- or 8-byte tag (RFC 6655,
+ * RFC 7251 for the CCM_8 suites CoAP mandates).
+ *
+ * @module
+ */
+
+import { cbc, ctr } from "@noble/ciphers/aes.js";
+import { constantTimeEqual } from "./constant_time.ts";
+
+const BLOCK = 16;
+
+/**
+ * One AES-CCM key with a fixed tag length.
+ *
+ * @example Sealing and opening with a CCM_8 tag
+ * ```ts
+ * import { AesCcm } from "@anchortls/record";
+ * const ccm = new AesCcm(new Uint8Array(16), 8);
+ * const nonce = new Uint8Array(12);
+ * const sealed = ccm.seal(nonce, new TextEncoder().encode("hi"), new Uint8Array(13));
+ * sealed.length; // 10: two bytes and the 8-byte tag
+ * ccm.open(nonce, sealed, new Uint8Array(13))?.length; // 2
+ * ```
+ */
+export class AesCcm {
+  readonly #key: Uint8Array;
+  /** The tag length in bytes. */
+  readonly tagLength: number;
+
+  /**
+   * Takes the key.
+   *
+   * @param key 16, 24 or 32 bytes; copied.
+   * @param tagLength 4, 6, 8, 10, 12, 14 or 16 bytes (SP 800-38C §A.1).
+   * @throws {RangeError} For another key or tag length.
+   */
+  constructor(key: Uint8Array, tagLength: number) {
+    if (![16, 24, 32].includes(key.length)) {
+      throw new RangeError(`AES key of ${key.length} bytes (16, 24 or 32)`);
+    }
+    if (!Number.isInteger(tagLength) || tagLength < 4 || tagLength > 16 || tagLength % 2 !== 0) {
+      throw new RangeError(`CCM tag of ${tagLength} bytes (4..16, even)`);
+    }
+    this.#key = key.slice();
+    this.tagLength = tagLength;
+  }
+
+  /**
+   * Encrypts and authenticates.
+   *
+   * @param nonce 7 to 13 bytes, never repeated under this key.
+   * @param plaintext The data.
+   * @param aad Additional data, authenticated only.
+   * @returns Ciphertext followed by the tag.
+   * @throws {RangeError} For a bad nonce length or a plaintext too long for it.
+   */
+  seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+    const mac = this.#mac(nonce, plaintext, aad);
+    const stream = this.#ctr(nonce, plaintext);
+    const out = new Uint8Array(plaintext.length + this.tagLength);
+    out.set(stream.subarray(BLOCK));
+    for (let i = 0; i < this.tagLength; i++) out[plaintext.length + i] = mac[i]! ^ stream[i]!;
+    return out;
+  }
+
+  /**
+   * Checks and decrypts.
+   *
+   * @param nonce The nonce it was sealed with.
+   * @param sealed Ciphertext followed by the tag.
+   * @param aad The additional data it was sealed with.
+   * @returns The plaintext, or `null` when the tag does not verify (nothing is released then).
+   * @throws {RangeError} For a bad nonce length.
+   */
+  open(nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null {
+    if (sealed.length < this.tagLength) return null;
+    const length = sealed.length - this.tagLength;
+    const stream = this.#ctr(nonce, sealed.subarray(0, length));
+    const plaintext = stream.slice(BLOCK);
+    const mac = this.#mac(nonce, plaintext, aad);
+    const expected = new Uint8Array(this.tagLength);
+    for (let i = 0; i < this.tagLength; i++) expected[i] = mac[i]! ^ stream[i]!;
+    if (constantTimeEqual(expected, sealed.subarray(length))) return plaintext;
+    plaintext.fill(0);
+    return null;
+  }
+
+  /** CTR from counter block 0: S0 (for the tag) then the data XOR S1, S2, …. */
+  #ctr(nonce: Uint8Array, data: Uint8Array): Uint8Array {
+    const q = lengthFieldSize(nonce, data.length);
+    const counter = new Uint8Array(BLOCK);
+    counter[0] = q - 1;
+    counter.set(nonce, 1);
+    const input = new Uint8Array(BLOCK + data.length);
+    input.set(data, BLOCK);
+    return ctr(this.#key, counter).encrypt(input);
+  }
+
+  /** The CBC-MAC of B0 ‖ encoded AAD ‖ plaintext, each part zero-padded to a block. */
+  #mac(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+    const q = lengthFieldSize(nonce, plaintext.length);
+    // SP 800-38C §A.2.2: a 2-byte length below 2^16 - 2^8, else 0xfffe and 4 bytes (the
+    // 8-byte form is for data no Uint8Array holds).
+    const aadHeader = aad.length === 0 ? 0 : aad.length < 0xff00 ? 2 : 6;
+    const aadPart = padded(aadHeader + aad.length);
+    const input = new Uint8Array(BLOCK + aadPart + padded(plaintext.length));
+    input[0] = (aad.length > 0 ? 0x40 : 0) | (((this.tagLength - 2) / 2) << 3) | (q - 1);
+    input.set(nonce, 1);
+    for (let i = 0, n = plaintext.length; i < q; i++, n = Math.floor(n / 256)) {
+      input[BLOCK - 1 - i] = n & 0xff;
+    }
+    const view = new DataView(input.buffer);
+    if (aadHeader === 2) view.setUint16(BLOCK, aad.length);
+    if (aadHeader === 6) {
+      view.setUint16(BLOCK, 0xfffe);
+      view.setUint32(BLOCK + 2, aad.length);
+    }
+    input.set(aad, BLOCK + aadHeader);
+    input.set(plaintext, BLOCK + aadPart);
+    const chain = cbc(this.#key, new Uint8Array(BLOCK), { disablePadding: true }).encrypt(input);
+    return chain.subarray(chain.length - BLOCK);
+  }
+}
+
+function padded(length: number): number {
+  return Math.ceil(length / BLOCK) * BLOCK;
+}
+
+/** q = 15 - nonce length, checked to hold the data length (SP 800-38C §A.1). */
+function lengthFieldSize(nonce: Uint8Array, dataLength: number): number {
+  if (nonce.length < 7 || nonce.length > 13) {
+    throw new RangeError(`CCM nonce of ${nonce.length} bytes (7..13)`);
+  }
+  const q = 15 - nonce.length;
+  if (q < 6 && dataLength >= 2 ** (8 * q)) {
+    throw new RangeError(`${dataLength} bytes do not fit CCM's ${q}-byte length field`);
+  }
+  return q;
+}
