@@ -27,6 +27,7 @@ const BLOCK = 16;
  */
 export class AesCcm {
   readonly #key: Uint8Array;
+  #destroyed = false;
   /** The tag length in bytes. */
   readonly tagLength: number;
 
@@ -88,8 +89,15 @@ export class AesCcm {
     return null;
   }
 
+  /** Wipes the key copy; sealing and opening fail afterwards. */
+  destroy(): void {
+    this.#key.fill(0);
+    this.#destroyed = true;
+  }
+
   /** CTR from counter block 0: S0 (for the tag) then the data XOR S1, S2, …. */
   #ctr(nonce: Uint8Array, data: Uint8Array): Uint8Array {
+    if (this.#destroyed) throw new TypeError("AES-CCM key was destroyed");
     const q = lengthFieldSize(nonce, data.length);
     const counter = new Uint8Array(BLOCK);
     counter[0] = q - 1;
