@@ -462,12 +462,11 @@ export class DtlsClientCore {
       this.#dropped++;
       return false;
     }
-    const handshaking = this.#state === "handshaking";
     const outcome = this.#alertPolicy.received(
       alert.level,
       alert.description,
-      handshaking,
-      handshaking ? this.#handshake.peerAlertHint(alert.description) : undefined,
+      this.#state === "handshaking",
+      this.#handshake.peerAlertHint(alert.description),
     );
     if (outcome.kind === "ignored") return true;
     if (outcome.kind === "closed") {

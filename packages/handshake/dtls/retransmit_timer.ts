@@ -53,7 +53,7 @@ export interface DtlsHandshakeTimeoutErrorOptions extends ErrorOptions {
  * import { DtlsHandshakeTimeoutError } from "@anchortls/handshake/dtls";
  * const err = new DtlsHandshakeTimeoutError({ elapsedMs: 60_000, retransmissions: 5 });
  * err instanceof DtlsHandshakeTimeoutError; // true
- * err.retransmissions; // 6
+ * err.retransmissions; // 5
  * ```
  */
 export class DtlsHandshakeTimeoutError extends HandshakeTimeoutError {

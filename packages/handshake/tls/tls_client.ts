@@ -407,12 +407,11 @@ export class TlsClientCore {
 
   async #alert(fragment: Uint8Array): Promise<void> {
     const alert = decodeAlert(fragment);
-    const handshaking = this.#state === "handshaking";
     const outcome = this.#alertPolicy.received(
       alert.level,
       alert.description,
-      handshaking,
-      handshaking ? this.#handshake.peerAlertHint(alert.description) : undefined,
+      this.#state === "handshaking",
+      this.#handshake.peerAlertHint(alert.description),
     );
     if (outcome.kind === "failed") throw outcome.error;
     if (outcome.kind === "closed") {
