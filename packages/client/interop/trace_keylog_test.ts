@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { fixedPki, fixedPkiTarget, startOpenSslServer } from "@anchortls/testing";
+import { SoftwareCryptoProvider } from "@anchortls/handshake";
 import { connectDtls, connectTls, describeTrace, type HandshakeTrace } from "../mod.ts";
 
 async function serverKeyLog(path: string, lines: number): Promise<string[]> {
@@ -91,4 +92,23 @@ Deno.test("onHandshakeMessage: a TLS and a DTLS handshake with OpenSSL, message 
     for (let i = f.offset; i < f.offset + f.length; i++) covered.add(i);
   }
   assert.equal(covered.size, certificate.length);
+});
+
+Deno.test("keyLog: a provider that cannot reveal its master secret is refused before a byte is sent, and the socket is closed", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const provider = new SoftwareCryptoProvider();
+  Object.defineProperty(provider, "revealMasterSecret", { value: undefined });
+  await assert.rejects(
+    connectTls({ ...await fixedPkiTarget(listener.addr.port), provider, keyLog: () => {} }),
+    (e: unknown) =>
+      e instanceof TypeError && /keyLog is refused: .*does not reveal/.test(e.message),
+  );
+  // The server end sees end-of-stream at once, with nothing sent before it.
+  using conn = await accepted;
+  const read = conn.read(new Uint8Array(16));
+  const timer = Promise.withResolvers<"still open">();
+  const timeout = setTimeout(() => timer.resolve("still open"), 2000);
+  assert.equal(await Promise.race([read, timer.promise]), null);
+  clearTimeout(timeout);
 });
