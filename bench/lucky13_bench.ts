@@ -36,8 +36,8 @@
 
 import { createCipheriv } from "node:crypto";
 import {
+  type CbcCipherSuite,
   CbcHmacProtector,
-  type CipherSuite,
   CipherSuites,
   type RecordProtector,
   WebCryptoCbcHmacProtector,
@@ -68,7 +68,7 @@ function encrypt(key: Uint8Array, plaintext: Uint8Array): Uint8Array {
   return new Uint8Array([...iv, ...body]);
 }
 
-function setup(suite: CipherSuite): Setup {
+function setup(suite: CbcCipherSuite): Setup {
   const encKey = crypto.getRandomValues(new Uint8Array(suite.encKeyLength));
   const macKey = crypto.getRandomValues(new Uint8Array(suite.macLength));
   const protector = new CbcHmacProtector({ suite, encryptThenMac: false, encKey, macKey });

@@ -25,8 +25,8 @@ import {
   timingSafeEqual,
 } from "node:crypto";
 import {
+  type CbcCipherSuite,
   CbcHmacProtector,
-  type CipherSuite,
   CipherSuites,
   type RecordContext,
   type RecordProtector,
@@ -49,7 +49,7 @@ function macHeader(context: RecordContext, length: number): Uint8Array {
 
 /** The same record protection written directly against node:crypto. */
 function nodeProtector(
-  suite: CipherSuite,
+  suite: CbcCipherSuite,
   etm: boolean,
   encKey: Uint8Array,
   macKey: Uint8Array,
@@ -134,7 +134,12 @@ function writeThrough(protector: RecordProtector): () => Promise<void> {
   };
 }
 
-for (const suite of Object.values(CipherSuites)) {
+// The RSA suites stand for every CBC-HMAC suite: the record layer ignores the key exchange.
+for (
+  const suite of Object.values(CipherSuites).filter((s): s is CbcCipherSuite =>
+    s.kind === "cbc" && s.keyExchange === "rsa"
+  )
+) {
   const short = suite.name.replace("TLS_RSA_WITH_", "");
   const encKey = crypto.getRandomValues(new Uint8Array(suite.encKeyLength));
   const macKey = crypto.getRandomValues(new Uint8Array(suite.macKeyLength));

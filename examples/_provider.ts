@@ -160,6 +160,7 @@ export async function openProvider(choice: ProviderChoice): Promise<OpenedProvid
 export const OPERATION_NAMES: Readonly<Record<ProviderOperation, string>> = {
   random: "randoms",
   encryptPremaster: "premaster",
+  keyAgreement: "ECDHE",
   masterSecret: "master secret",
   recordKeys: "key block",
   finished: "Finished",

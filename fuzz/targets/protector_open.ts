@@ -10,15 +10,15 @@
 
 import {
   AlertDescription,
+  type CbcCipherSuite,
   CbcHmacProtector,
-  type CipherSuite,
   CipherSuites,
   type RecordContext,
   TlsAlertError,
 } from "@anchortls/record";
 import { check, type FuzzTarget, sameBytes } from "../target.ts";
 
-const suites: readonly CipherSuite[] = [
+const suites: readonly CbcCipherSuite[] = [
   CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
   CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA,
   CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256,
@@ -27,7 +27,7 @@ const suites: readonly CipherSuite[] = [
 
 /** Fixed, public fuzzing keys: the point is to reach the MAC and padding checks. */
 function protector(
-  suite: CipherSuite,
+  suite: CbcCipherSuite,
   encryptThenMac: boolean,
   random?: (n: number) => Uint8Array,
 ): CbcHmacProtector {
@@ -43,7 +43,7 @@ function protector(
 const protectors = suites.flatMap((suite) => [protector(suite, false), protector(suite, true)]);
 
 interface Choice {
-  readonly suite: CipherSuite;
+  readonly suite: CbcCipherSuite;
   readonly encryptThenMac: boolean;
   readonly context: RecordContext;
 }

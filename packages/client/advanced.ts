@@ -35,6 +35,7 @@ export type {
   HandshakeFraming,
   HandshakeMessage,
   HelloRandoms,
+  KeyAgreement,
   MasterSecretContext,
   MasterSecretHandle,
   Placement,
@@ -46,7 +47,17 @@ export type {
   SecretHandle,
   TraceOptions,
 } from "@anchortls/handshake";
-export type { ProtocolVersion, RecordContext, RecordProtector } from "@anchortls/record";
+export type {
+  AeadAlgorithm,
+  AeadCipherSuite,
+  CbcCipherSuite,
+  CipherSuiteCommon,
+  KeyExchange,
+  PrfHash,
+  ProtocolVersion,
+  RecordContext,
+  RecordProtector,
+} from "@anchortls/record";
 export type {
   Attribute,
   AuthorityKeyIdentifier,

@@ -61,4 +61,15 @@ export {
   CipherSuites,
   TlsAlertError,
 } from "@anchortls/record";
+export type {
+  AeadAlgorithm,
+  AeadCipherSuite,
+  AeadCipherSuiteName,
+  CbcCipherSuite,
+  CbcCipherSuiteName,
+  CipherSuiteCommon,
+  CipherSuiteName,
+  KeyExchange,
+  PrfHash,
+} from "@anchortls/record";
 export { type Certificate, CertificateError, type CertificateErrorReason } from "@anchortls/x509";

@@ -66,7 +66,8 @@ function keySecrets(
   const keys = deriveKeyBlock(master, clientRandom, serverRandom, suite);
   return [
     { label: `${label} master secret`, bytes: master },
-    ...Object.entries(keys).map(([name, bytes]) => ({ label: `${label} ${name}`, bytes })),
+    ...Object.entries(keys).filter(([, bytes]) => bytes.length > 0)
+      .map(([name, bytes]) => ({ label: `${label} ${name}`, bytes })),
   ];
 }
 

@@ -1,5 +1,6 @@
 /**
- * The sans-IO TLS 1.2 client handshake (RFC 5246 §7.3, RSA key exchange), with
+ * The sans-IO TLS 1.2 client handshake (RFC 5246 §7.3; RSA key transport, and ECDHE with
+ * ECDSA or RSA signatures, RFC 8422), with
  * Encrypt-then-MAC (RFC 7366), the extended master secret (RFC 7627), secure renegotiation
  * signalling (RFC 5746, renegotiation itself refused), session-ID resumption and client
  * authentication.
@@ -38,6 +39,7 @@ import {
 } from "./fragment_limits.ts";
 import { keyLogRefusal } from "./key_log.ts";
 import { OFFERED_SIGNATURE_SCHEMES } from "./signature_scheme.ts";
+import { DEFAULT_GROUPS, namedGroupName } from "./named_group.ts";
 import { isSessionResumable, type TlsSession, trustAnchorDigest } from "./session_cache.ts";
 import { Transcript } from "./transcript.ts";
 import { parseServerName, type ServerName } from "./server_name.ts";
@@ -57,13 +59,86 @@ export type {
   OutboundHandshakeMessage,
 } from "./handshake_types.ts";
 
-/** The suites we offer by default, preferred first. */
+/**
+ * The suites we offer by default, preferred first: forward-secret AEAD suites, then ECDHE with
+ * AES-CBC, then RSA key transport. A provider's `cipherSuites` narrow it to what it can key.
+ */
 export const DEFAULT_CIPHER_SUITES: readonly CipherSuite[] = [
+  CipherSuites.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+  CipherSuites.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+  CipherSuites.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+  CipherSuites.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+  CipherSuites.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+  CipherSuites.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+  CipherSuites.TLS_ECDHE_ECDSA_WITH_AES_128_CCM,
+  CipherSuites.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+  CipherSuites.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+  CipherSuites.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+  CipherSuites.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+  CipherSuites.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,
+  CipherSuites.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+  CipherSuites.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+  CipherSuites.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+  CipherSuites.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+  CipherSuites.TLS_RSA_WITH_AES_128_GCM_SHA256,
+  CipherSuites.TLS_RSA_WITH_AES_256_GCM_SHA384,
   CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256,
   CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256,
   CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
   CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA,
 ];
+
+/** What a provider without `cipherSuites` keys: the RSA key transport AES-CBC suites. */
+const RSA_CBC_SUITES: readonly CipherSuite[] = [
+  CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256,
+  CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256,
+  CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
+  CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA,
+];
+
+/** The suites and groups a handshake offers. */
+interface Offer {
+  readonly suites: readonly CipherSuite[];
+  /** Empty when no ECDHE suite is offered. */
+  readonly groups: readonly number[];
+}
+
+/**
+ * Settles what to offer: the configured suites and groups (or the defaults), narrowed to what
+ * the provider can do. A default quietly loses what the provider cannot do; a suite or group
+ * the user named explicitly and the provider cannot do is an error, as `suites` picks exactly.
+ */
+function offerFor(config: ClientHandshakeConfig): Offer {
+  const provider = config.provider;
+  const keyable = new Set((provider.cipherSuites ?? RSA_CBC_SUITES).map((s) => s.id));
+  const providerGroups = provider.keyAgreement ? provider.groups ?? [] : [];
+  const groups = (config.groups ?? DEFAULT_GROUPS).filter((g) => providerGroups.includes(g));
+  if (config.groups) {
+    const missing = config.groups.filter((g) => !providerGroups.includes(g));
+    if (missing.length > 0) {
+      throw new TypeError(
+        `the provider cannot do ECDHE on ${missing.map(namedGroupName).join(", ")}`,
+      );
+    }
+  }
+  const can = (s: CipherSuite): boolean =>
+    keyable.has(s.id) && (s.keyExchange === "rsa" || groups.length > 0);
+  if (config.suites) {
+    const missing = config.suites.filter((s) => !can(s));
+    if (missing.length > 0) {
+      throw new TypeError(
+        `the provider cannot do ${missing.map((s) => s.name).join(", ")}${
+          groups.length === 0 && missing.some((s) => s.keyExchange !== "rsa")
+            ? " (it has no ECDHE group in common with `groups`)"
+            : ""
+        }`,
+      );
+    }
+  }
+  const suites = (config.suites ?? DEFAULT_CIPHER_SUITES).filter(can);
+  if (suites.length === 0) throw new TypeError("at least one cipher suite must be offered");
+  return { suites, groups: suites.some((s) => s.keyExchange !== "rsa") ? groups : [] };
+}
 
 /**
  * A TLS 1.2 client handshake as a state machine.
@@ -93,6 +168,7 @@ export class ClientHandshake {
   readonly #config: ClientHandshakeConfig;
   readonly #framing: HandshakeFraming;
   readonly #alpn: Uint8Array | undefined;
+  readonly #offer: Offer;
   #state: State | undefined;
   #context: HandshakeContext | undefined;
   #complete = false;
@@ -106,8 +182,10 @@ export class ClientHandshake {
    * @param config Provider, trust anchors, name, suites and options.
    */
   constructor(config: ClientHandshakeConfig) {
-    const suites = config.suites ?? DEFAULT_CIPHER_SUITES;
-    if (suites.length === 0) throw new TypeError("at least one cipher suite must be offered");
+    if (config.suites?.length === 0) {
+      throw new TypeError("at least one cipher suite must be offered");
+    }
+    this.#offer = offerFor(config);
     const required = config.provider.recordRequirements;
     if (required?.encryptThenMac && config.encryptThenMac === false) {
       throw new TypeError(
@@ -159,7 +237,7 @@ export class ClientHandshake {
   async start(now: number): Promise<HandshakeAction[]> {
     if (this.#context) throw new TypeError("handshake already started");
     const config = this.#config;
-    const suites = config.suites ?? DEFAULT_CIPHER_SUITES;
+    const { suites, groups } = this.#offer;
     const encryptThenMac = config.encryptThenMac ?? true;
     const offered = config.session;
     const trustDigest = trustAnchorDigest(config.trustAnchors);
@@ -176,7 +254,7 @@ export class ClientHandshake {
       ? undefined
       : parseServerName(config.serverName);
     const extensions = [
-      ...clientHelloExtensions(serverName, encryptThenMac),
+      ...clientHelloExtensions(serverName, encryptThenMac, groups),
       ...(this.#alpn
         ? [{ type: ExtensionType.application_layer_protocol_negotiation, data: this.#alpn }]
         : []),
@@ -195,6 +273,7 @@ export class ClientHandshake {
     const context: HandshakeContext = {
       config,
       suites,
+      groups,
       offeredExtensions: new Set(extensions.map((e) => e.type)),
       fragmentOffer,
       serverName,
@@ -361,9 +440,16 @@ export class ClientHandshake {
       description !== AlertDescription.insufficient_security
     ) return undefined;
     if (!this.#versionSettled) {
+      const allRsa = context.suites.every((s) => s.keyExchange === "rsa");
       return `the server accepts none of the suites we offered (${
         context.suites.map((s) => s.name).join(", ")
-      }); all use RSA key exchange, which servers that require ECDHE or TLS 1.3 refuse`;
+      })${
+        allRsa
+          ? "; all use RSA key exchange, which servers that require ECDHE or TLS 1.3 refuse"
+          : `, or none of the groups (${
+            context.groups.map(namedGroupName).join(", ")
+          }); a server may also speak only TLS 1.3`
+      }`;
     }
     if (context.certificateWithheld === "no certificate") {
       return "the server asked for a client certificate and none is configured " +
@@ -416,6 +502,7 @@ function abortedError(cause?: unknown): DOMException {
 function clientHelloExtensions(
   serverName: ServerName | undefined,
   encryptThenMac: boolean,
+  groups: readonly number[],
 ): Extension[] {
   const encoder = new TextEncoder();
   const extensions: Extension[] = [];
@@ -433,6 +520,15 @@ function clientHelloExtensions(
   view.setUint16(0, 2 * OFFERED_SIGNATURE_SCHEMES.length);
   OFFERED_SIGNATURE_SCHEMES.forEach((s, i) => view.setUint16(2 + 2 * i, s));
   extensions.push({ type: ExtensionType.signature_algorithms, data: schemes });
+  if (groups.length > 0) {
+    // RFC 8422 §5.1: the curves we can agree on, and the one point format we speak.
+    const list = new Uint8Array(2 + 2 * groups.length);
+    const listView = new DataView(list.buffer);
+    listView.setUint16(0, 2 * groups.length);
+    groups.forEach((g, i) => listView.setUint16(2 + 2 * i, g));
+    extensions.push({ type: ExtensionType.supported_groups, data: list });
+    extensions.push({ type: ExtensionType.ec_point_formats, data: Uint8Array.of(1, 0) });
+  }
   if (encryptThenMac) {
     extensions.push({ type: ExtensionType.encrypt_then_mac, data: new Uint8Array(0) });
   }

@@ -1,7 +1,7 @@
 /**
  * Property test of the client handshake against a bent server: a real OpenSSL session
- * (testdata/openssl_session.json) is replayed with one edit in the server's plaintext handshake
- * stream (a byte set, inserted or removed, the stream cut, or two messages swapped) and the
+ * (testdata/openssl_sessions.json: RSA key transport, ECDHE_ECDSA and ECDHE_RSA) is replayed
+ * with one edit in the server's plaintext handshake stream (a byte set, inserted or removed, the stream cut, or two messages swapped) and the
  * records rebuilt around it. The handshake must end in a `TlsAlertError` or `CertificateError`,
  * or, when the edit left a message waiting for bytes that never come, in the replay driver's
  * end-of-stream error; never in any other exception, and never hang.
@@ -9,6 +9,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  type CipherSuiteName,
+  CipherSuites,
   ContentType,
   encodeTlsRecord,
   TlsAlertError,
@@ -20,10 +22,10 @@ import { driveClient, seededRandom } from "./_record_driver.ts";
 import { TruncationError } from "./truncation_error.ts";
 import { SoftwareCryptoProvider } from "./software_provider.ts";
 
-const recording = JSON.parse(
-  await Deno.readTextFile(new URL("./testdata/openssl_session.json", import.meta.url)),
+const recorded = JSON.parse(
+  await Deno.readTextFile(new URL("./testdata/openssl_sessions.json", import.meta.url)),
 );
-const trustAnchors = parsePem(recording.rootPem).map((der) => parseCertificate(der));
+const trustAnchors = parsePem(recorded.rootPem).map((der) => parseCertificate(der));
 
 /** The server's records: the plaintext handshake ones, then everything from its CCS on. */
 function split(server: Uint8Array): { handshake: Uint8Array; rest: TlsRecord[] } {
@@ -38,17 +40,29 @@ function split(server: Uint8Array): { handshake: Uint8Array; rest: TlsRecord[] }
   return { handshake: Uint8Array.from(handshake), rest };
 }
 
-const { handshake: serverHandshake, rest } = split(Uint8Array.fromHex(recording.server));
-
-/** Offsets of the handshake messages in the server's handshake stream. */
-const messageStarts: number[] = [];
-for (let at = 0; at + 4 <= serverHandshake.length;) {
-  messageStarts.push(at);
-  at += 4 + ((serverHandshake[at + 1]! << 16) | (serverHandshake[at + 2]! << 8) |
-    serverHandshake[at + 3]!);
+interface Session {
+  readonly suite: string;
+  readonly seed: number;
+  readonly now: number;
+  readonly serverHandshake: Uint8Array;
+  readonly rest: TlsRecord[];
+  /** Offsets of the handshake messages in the server's handshake stream. */
+  readonly messageStarts: number[];
 }
 
-function frame(handshake: Uint8Array): Uint8Array {
+function session(name: string): Session {
+  const recording = recorded.sessions.find((r: { suite: string }) => r.suite === name);
+  const { handshake: serverHandshake, rest } = split(Uint8Array.fromHex(recording.server));
+  const messageStarts: number[] = [];
+  for (let at = 0; at + 4 <= serverHandshake.length;) {
+    messageStarts.push(at);
+    at += 4 + ((serverHandshake[at + 1]! << 16) | (serverHandshake[at + 2]! << 8) |
+      serverHandshake[at + 3]!);
+  }
+  return { ...recording, serverHandshake, rest, messageStarts };
+}
+
+function frame({ rest }: Session, handshake: Uint8Array): Uint8Array {
   const records: TlsRecord[] = [];
   for (let at = 0; at < handshake.length; at += 16_384) {
     records.push({
@@ -69,7 +83,10 @@ const edit = fc.oneof(
   fc.tuple(fc.constant("swap" as const), fc.nat(), fc.nat()),
 );
 
-function bend([kind, where, value]: [string, number, number]): Uint8Array {
+function bend(
+  { serverHandshake, messageStarts }: Session,
+  [kind, where, value]: [string, number, number],
+): Uint8Array {
   const bytes = [...serverHandshake];
   // Most edits land in the first messages' headers and fields, where the parsing is.
   const at = where % (where % 2 ? 200 : bytes.length);
@@ -90,41 +107,51 @@ function bend([kind, where, value]: [string, number, number]): Uint8Array {
   return Uint8Array.from(bytes);
 }
 
-Deno.test("client handshake property: a bent server flight ends in a typed error", async () => {
-  assert.ok(
-    messageStarts.length >= 3,
-    "the recording has ServerHello, Certificate, ServerHelloDone",
-  );
-  await fc.assert(
-    fc.asyncProperty(edit, async (change) => {
-      const server = frame(bend(change));
-      let at = 0;
-      const run = driveClient(
-        {
-          provider: new SoftwareCryptoProvider({ random: seededRandom(recording.seed) }),
-          trustAnchors,
-          serverName: "localhost",
-        },
-        recording.now,
-        {
-          write: () => Promise.resolve(),
-          read: () => {
-            if (at >= server.length) return Promise.resolve(null);
-            at += 1000;
-            return Promise.resolve(server.slice(at - 1000, at));
+for (
+  const name of [
+    "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+  ]
+) {
+  Deno.test(`client handshake property: a bent server flight ends in a typed error (${name})`, async () => {
+    const recording = session(name);
+    assert.ok(
+      recording.messageStarts.length >= 3,
+      "the recording has ServerHello, Certificate, [ServerKeyExchange,] ServerHelloDone",
+    );
+    await fc.assert(
+      fc.asyncProperty(edit, async (change) => {
+        const server = frame(recording, bend(recording, change));
+        let at = 0;
+        const run = driveClient(
+          {
+            provider: new SoftwareCryptoProvider({ random: seededRandom(recording.seed) }),
+            trustAnchors,
+            serverName: "localhost",
+            suites: [CipherSuites[name as CipherSuiteName]],
           },
-        },
-        new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"),
-      );
-      try {
-        await run;
-        assert.fail(`the handshake succeeded after ${change}`);
-      } catch (error) {
-        const typed = error instanceof TlsAlertError || error instanceof CertificateError ||
-          error instanceof TruncationError;
-        assert.ok(typed, `${change}: ${error instanceof Error ? error.stack : error}`);
-      }
-    }),
-    { seed: 0x5e1, numRuns: 300 },
-  );
-});
+          recording.now,
+          {
+            write: () => Promise.resolve(),
+            read: () => {
+              if (at >= server.length) return Promise.resolve(null);
+              at += 1000;
+              return Promise.resolve(server.slice(at - 1000, at));
+            },
+          },
+          new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"),
+        );
+        try {
+          await run;
+          assert.fail(`the handshake succeeded after ${change}`);
+        } catch (error) {
+          const typed = error instanceof TlsAlertError || error instanceof CertificateError ||
+            error instanceof TruncationError;
+          assert.ok(typed, `${change}: ${error instanceof Error ? error.stack : error}`);
+        }
+      }),
+      { seed: 0x5e1, numRuns: 300 },
+    );
+  });
+}

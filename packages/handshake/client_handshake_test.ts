@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { AlertDescription, CipherSuites, TlsAlertError } from "@anchortls/record";
+import {
+  AlertDescription,
+  CipherSuites,
+  concatBytes as concat,
+  TlsAlertError,
+} from "@anchortls/record";
 import { CertificateError, parseCertificateChain, parsePem } from "@anchortls/x509";
 import { certificateAlert } from "./alert_mapping.ts";
 import {
@@ -12,8 +17,8 @@ import {
 import {
   ClientHandshake,
   type ClientHandshakeConfig,
+  DEFAULT_CIPHER_SUITES,
   type HandshakeAction,
-  type HandshakeInfo,
 } from "./client_handshake.ts";
 import type { CryptoProvider } from "./crypto_provider.ts";
 import { decodeClientHello } from "./messages/client_hello.ts";
@@ -23,14 +28,10 @@ import { HandshakeType } from "./messages/handshake_type.ts";
 import type { ServerHello } from "./messages/server_hello.ts";
 import { SignatureScheme } from "./signature_scheme.ts";
 import { SoftwareCryptoProvider } from "./software_provider.ts";
+import { run, trustAnchors } from "./_test_run.ts";
 
-const trustAnchors = parseCertificateChain(parsePem(await readFixedPki("root.pem")));
 const HS = 22;
 const CCS = 20;
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  return new Uint8Array(parts.flatMap((p) => [...p]));
-}
 
 function isAlert(code: number): (e: unknown) => boolean {
   return (e) => e instanceof TlsAlertError && e.description === code && !e.fromPeer;
@@ -48,69 +49,6 @@ class CountingProvider extends SoftwareCryptoProvider {
     this.released++;
     return super.release(handle);
   }
-}
-
-interface RunResult {
-  info: HandshakeInfo;
-  actions: HandshakeAction[];
-  handshake: ClientHandshake;
-}
-
-/** Drives a client against the test server until the client completes. */
-async function run(
-  server: ServerHandshake,
-  config: Partial<ClientHandshakeConfig> = {},
-): Promise<RunResult> {
-  const handshake = new ClientHandshake({
-    provider: config.provider ?? new SoftwareCryptoProvider(),
-    trustAnchors,
-    serverName: "localhost",
-    ...config,
-  });
-  const now = Date.now();
-  const all: HandshakeAction[] = [];
-  const [hello] = await handshake.start(now);
-  assert.equal(hello?.kind, "send");
-  const { messages, resumed } = await server.hello(
-    splitMessages((hello as { data: Uint8Array }).data)[0]!,
-  );
-  const feed = async (type: 20 | 22, data: Uint8Array) => {
-    const actions = await feedRecord(handshake, { type, data, now });
-    all.push(...actions);
-    return actions;
-  };
-  const sentHandshake = (actions: HandshakeAction[]) =>
-    splitMessages(
-      concat(actions.flatMap((a) => a.kind === "send" && a.contentType === HS ? [a.data] : [])),
-    );
-
-  if (resumed) {
-    await feed(HS, messages[0]!);
-    await feed(CCS, Uint8Array.of(1));
-    const last = await feed(HS, messages[1]!);
-    await server.clientFlight(sentHandshake(last));
-  } else {
-    const flight = await feed(HS, concat(messages));
-    const finished = await server.clientFlight(sentHandshake(flight));
-    await feed(CCS, Uint8Array.of(1));
-    await feed(HS, finished);
-  }
-  const done = all.find((a) => a.kind === "complete");
-  assert.ok(done && done.kind === "complete", "handshake did not complete");
-  await checkProtectors(server, all);
-  return { info: done.info, actions: all, handshake };
-}
-
-/** The installed protectors must talk to the server's own keys in both directions. */
-async function checkProtectors(server: ServerHandshake, actions: HandshakeAction[]): Promise<void> {
-  const write = actions.find((a) => a.kind === "install_write");
-  const read = actions.find((a) => a.kind === "install_read");
-  assert.ok(write?.kind === "install_write" && read?.kind === "install_read");
-  const peer = server.protectors();
-  const ctx = { type: 23, version: 0x0303, sequence: 0n };
-  const msg = new TextEncoder().encode("ping");
-  assert.deepEqual(peer.client.open(ctx, await write.protector.seal(ctx, msg)), msg);
-  assert.deepEqual(await read.protector.open(ctx, peer.server.seal(ctx, msg)), msg);
 }
 
 async function expectFailure(
@@ -132,7 +70,7 @@ for (const suite of Object.values(CipherSuites)) {
         });
         const { info } = await run(server);
         assert.equal(info.suite, suite);
-        assert.equal(info.encryptThenMac, encryptThenMac);
+        assert.equal(info.encryptThenMac, encryptThenMac && suite.kind === "cbc");
         assert.equal(info.extendedMasterSecret, extendedMasterSecret);
         assert.equal(info.resumed, false);
         assert.equal(info.secureRenegotiation, true);
@@ -174,7 +112,7 @@ Deno.test("ClientHandshake: no server_name for an IP literal, and the IP is chec
     return hello(message);
   };
   const { info } = await run(server, { serverName: "127.0.0.1" });
-  assert.equal(info.suite.id, 0x003c);
+  assert.equal(info.suite, DEFAULT_CIPHER_SUITES[0]);
   assert.ok(!offered.includes(ExtensionType.server_name), `extensions ${offered}`);
   assert.ok(offered.length > 0);
   // The leaf has IP:127.0.0.1 only: another address does not match.
@@ -275,7 +213,7 @@ Deno.test("ClientHandshake: ServerHello refusals carry the right alert", async (
     ],
     [
       "suite not offered",
-      { serverHello: (h) => ({ ...h, cipherSuite: 0xc02f }) },
+      { serverHello: (h) => ({ ...h, cipherSuite: 0x0005 }) },
       AlertDescription.illegal_parameter,
     ],
     [
@@ -396,7 +334,20 @@ Deno.test("ClientHandshake: messages out of order are unexpected_message", async
   ];
   for (const [name, firstFlight] of cases) {
     await assert.rejects(
-      () => run(new ServerHandshake({ firstFlight })),
+      () => run(new ServerHandshake({ suite: 0x003c, firstFlight })),
+      isAlert(AlertDescription.unexpected_message),
+      name,
+    );
+  }
+  // ECDHE: ServerHello, Certificate, ServerKeyExchange, ServerHelloDone, and nothing else.
+  const ecdhe: [string, (m: Uint8Array[]) => Uint8Array[]][] = [
+    ["no ServerKeyExchange", (m) => [m[0]!, m[1]!, m[3]!]],
+    ["ServerKeyExchange before Certificate", (m) => [m[0]!, m[2]!, m[1]!, m[3]!]],
+    ["two ServerKeyExchanges", (m) => [m[0]!, m[1]!, m[2]!, m[2]!, m[3]!]],
+  ];
+  for (const [name, firstFlight] of ecdhe) {
+    await assert.rejects(
+      () => run(new ServerHandshake({ suite: 0xc02b, firstFlight })),
       isAlert(AlertDescription.unexpected_message),
       name,
     );
@@ -561,8 +512,9 @@ Deno.test("ClientHandshake: a provider's record requirements offer MFL and RSL, 
   assert.ok(write?.kind === "install_write" && write.maxPlaintext === 2048);
 
   // Without EtM from the server: refused at the ServerHello, with the reason and the opt-in.
+  // (EtM is about CBC records: the server picks a CBC suite.)
   await expectFailure(
-    { encryptThenMac: false },
+    { encryptThenMac: false, suite: 0x003c },
     (e) => isAlert(AlertDescription.handshake_failure)(e) && /allowIt/.test(String(e)),
     { provider: new ConstrainedProvider() },
   );
@@ -603,7 +555,7 @@ Deno.test("ClientHandshake: a server certificate without keyEncipherment fails w
     (await readFixedPki("wrong-ku.pem")) + (await readFixedPki("intermediate.pem")),
   );
   await expectFailure(
-    { chain },
+    { chain, suite: 0x003c },
     isCertificateError("key_usage", AlertDescription.unsupported_certificate),
     { provider },
   );

@@ -13,6 +13,7 @@ import {
   constantTimeEqual,
   ContentType,
   ProtocolVersion,
+  Reader,
   type RecordProtector,
   TlsAlertError,
 } from "@anchortls/record";
@@ -49,6 +50,8 @@ import {
   encodeCertificateVerify,
   encodeClientKeyExchange,
 } from "./messages/simple_messages.ts";
+import { encodeEcdhClientKeyExchange } from "./messages/server_key_exchange.ts";
+import { checkServerKeyExchange, type ServerKeyShare } from "./server_key_share.ts";
 import type { TlsSession } from "./session_cache.ts";
 import { Transcript } from "./transcript.ts";
 import type { ServerName } from "./server_name.ts";
@@ -57,6 +60,8 @@ import type { ServerName } from "./server_name.ts";
 export interface HandshakeContext {
   readonly config: ClientHandshakeConfig;
   readonly suites: readonly CipherSuite[];
+  /** The groups our supported_groups offered; empty when no ECDHE suite was offered. */
+  readonly groups: readonly number[];
   readonly offeredExtensions: ReadonlySet<number>;
   readonly fragmentOffer: FragmentOffer;
   /** The configured server name, parsed once: SNI and the certificate check both use it. */
@@ -113,17 +118,24 @@ interface Negotiated {
   readonly alpnProtocol: string | undefined;
 }
 
-/** Proof that the server's chain validated; only {@linkcode verifyServer} makes one. */
+/**
+ * Proof that the server's chain validated for the suite's key exchange; only
+ * {@linkcode VerifiedServer.verify} makes one.
+ */
 class VerifiedServer {
   readonly path: readonly Certificate[];
-  readonly key: PublicKeyInfo & { kind: "rsa" };
+  readonly key: PublicKeyInfo;
 
-  private constructor(path: readonly Certificate[], key: PublicKeyInfo & { kind: "rsa" }) {
+  private constructor(path: readonly Certificate[], key: PublicKeyInfo) {
     this.path = path;
     this.key = key;
   }
 
-  static async verify(context: HandshakeContext, ders: Uint8Array[]): Promise<VerifiedServer> {
+  static async verify(
+    context: HandshakeContext,
+    ders: Uint8Array[],
+    suite: CipherSuite,
+  ): Promise<VerifiedServer> {
     if (ders.length === 0) {
       throw new TlsAlertError(AlertDescription.bad_certificate, "server sent no certificate");
     }
@@ -140,14 +152,21 @@ class VerifiedServer {
       trustAnchors: [...context.config.trustAnchors],
       now: new Date(context.now),
       purpose: "serverAuth",
-      keyUsage: "keyEncipherment",
+      // RFC 5246 §7.4.2, RFC 8422 §5.3: the RSA key transports the premaster; an ECDHE
+      // suite's key signs the key exchange.
+      keyUsage: suite.keyExchange === "rsa" ? "keyEncipherment" : "digitalSignature",
       ...target,
     });
     const key = leaf!.publicKey;
-    if (key.kind !== "rsa") {
+    const wanted = suite.keyExchange === "ecdhe_ecdsa" ? "ec" : "rsa";
+    if (key.kind !== wanted) {
       throw new TlsAlertError(
         AlertDescription.unsupported_certificate,
-        "RSA key exchange needs an RSA server certificate",
+        `${suite.name} needs an ${
+          wanted === "ec" ? "ECDSA" : "RSA"
+        } server certificate; the server's key is ${
+          key.kind === "unsupported" ? key.algorithm : key.kind.toUpperCase()
+        }`,
       );
     }
     return new VerifiedServer(path, key);
@@ -213,11 +232,13 @@ function checkServerFinished(
 async function sendClientFinished(
   context: HandshakeContext,
   master: MasterSecretHandle,
+  { prfHash }: CipherSuite,
 ): Promise<void> {
   const verifyData = await context.config.provider.finished(
     master,
     "client finished",
-    context.transcript.hash(),
+    context.transcript.hash(prfHash),
+    prfHash,
   );
   sendHandshake(context, HandshakeType.finished, verifyData);
 }
@@ -307,8 +328,11 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
   let secureRenegotiation = false;
   let alpnProtocol: string | undefined;
   for (const ext of hello.extensions) {
+    // signature_algorithms and supported_groups are the client's alone in TLS 1.2.
     if (
-      !context.offeredExtensions.has(ext.type) || ext.type === ExtensionType.signature_algorithms
+      !context.offeredExtensions.has(ext.type) ||
+      ext.type === ExtensionType.signature_algorithms ||
+      ext.type === ExtensionType.supported_groups
     ) {
       throw new TlsAlertError(
         AlertDescription.unsupported_extension,
@@ -327,6 +351,9 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
         break;
       case ExtensionType.max_fragment_length:
       case ExtensionType.record_size_limit:
+        break;
+      case ExtensionType.ec_point_formats:
+        checkPointFormats(ext.data);
         break;
       case ExtensionType.application_layer_protocol_negotiation: {
         alpnProtocol = decodeAlpnSelection(ext.data);
@@ -352,8 +379,11 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
         break;
     }
   }
+  // RFC 7366 §3: Encrypt-then-MAC is about CBC records; a server must not echo it for an AEAD
+  // suite, and if one does, nothing changes.
+  encryptThenMac &&= suite.kind === "cbc";
   const required = context.config.provider.recordRequirements;
-  if (required?.encryptThenMac && !encryptThenMac) {
+  if (required?.encryptThenMac && suite.kind === "cbc" && !encryptThenMac) {
     throw new TlsAlertError(
       AlertDescription.handshake_failure,
       `server did not take Encrypt-then-MAC: ${
@@ -378,6 +408,22 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
   };
 }
 
+/**
+ * The server's ec_point_formats (RFC 8422 §5.2): a non-empty list that must hold uncompressed
+ * (0), the only form we offered and the only one either side may then send.
+ */
+function checkPointFormats(data: Uint8Array): void {
+  const r = new Reader(data);
+  const formats = r.vector8(1);
+  r.expectEnd("ec_point_formats");
+  if (!formats.includes(0)) {
+    throw new TlsAlertError(
+      AlertDescription.illegal_parameter,
+      "server's ec_point_formats lacks uncompressed (0), the only point format we speak",
+    );
+  }
+}
+
 /** Waits for the server's Certificate and validates the chain. */
 class ExpectCertificate implements State {
   readonly expecting = "Certificate";
@@ -391,14 +437,16 @@ class ExpectCertificate implements State {
     if (message.type !== HandshakeType.certificate) throw unexpected(this, message);
     const chain = decodeCertificate(message.body);
     context.transcript.add(message.transcriptBytes);
-    const server = await VerifiedServer.verify(context, chain);
-    return new ExpectCertificateRequestOrDone(this.#negotiated, server);
+    const server = await VerifiedServer.verify(context, chain, this.#negotiated.suite);
+    return this.#negotiated.suite.keyExchange === "rsa"
+      ? new ExpectCertificateRequestOrDone(this.#negotiated, server, undefined)
+      : new ExpectServerKeyExchange(this.#negotiated, server);
   }
 }
 
-/** After the Certificate: an optional CertificateRequest, then ServerHelloDone. */
-class ExpectCertificateRequestOrDone implements State {
-  readonly expecting = "CertificateRequest or ServerHelloDone";
+/** ECDHE: the server's signed ephemeral key, checked before anything is computed with it. */
+class ExpectServerKeyExchange implements State {
+  readonly expecting = "ServerKeyExchange";
   readonly #negotiated: Negotiated;
   readonly #server: VerifiedServer;
 
@@ -408,13 +456,48 @@ class ExpectCertificateRequestOrDone implements State {
   }
 
   async handle(context: HandshakeContext, message: HandshakeMessage): Promise<State> {
+    if (message.type !== HandshakeType.server_key_exchange) throw unexpected(this, message);
+    const share = await checkServerKeyExchange(message.body, {
+      suite: this.#negotiated.suite,
+      offeredGroups: context.groups,
+      clientRandom: context.clientRandom,
+      serverRandom: this.#negotiated.serverRandom,
+      serverKey: this.#server.key,
+    });
+    context.transcript.add(message.transcriptBytes);
+    return new ExpectCertificateRequestOrDone(this.#negotiated, this.#server, share);
+  }
+}
+
+/**
+ * After the Certificate (and the ServerKeyExchange of ECDHE): an optional CertificateRequest,
+ * then ServerHelloDone.
+ */
+class ExpectCertificateRequestOrDone implements State {
+  readonly expecting = "CertificateRequest or ServerHelloDone";
+  readonly #negotiated: Negotiated;
+  readonly #server: VerifiedServer;
+  readonly #share: ServerKeyShare | undefined;
+
+  constructor(negotiated: Negotiated, server: VerifiedServer, share: ServerKeyShare | undefined) {
+    this.#negotiated = negotiated;
+    this.#server = server;
+    this.#share = share;
+  }
+
+  async handle(context: HandshakeContext, message: HandshakeMessage): Promise<State> {
     if (message.type === HandshakeType.certificate_request) {
       const request = decodeCertificateRequest(message.body);
       context.transcript.add(message.transcriptBytes);
-      return new ExpectServerHelloDone(this.#negotiated, this.#server, request);
+      return new ExpectServerHelloDone(this.#negotiated, this.#server, this.#share, request);
     }
     if (message.type === HandshakeType.server_hello_done) {
-      return await clientFlight(context, message, this.#negotiated, this.#server, undefined);
+      return await clientFlight(context, message, {
+        negotiated: this.#negotiated,
+        server: this.#server,
+        share: this.#share,
+        request: undefined,
+      });
     }
     throw unexpected(this, message);
   }
@@ -423,20 +506,30 @@ class ExpectCertificateRequestOrDone implements State {
 /** After a CertificateRequest: ServerHelloDone. */
 class ExpectServerHelloDone implements State {
   readonly expecting = "ServerHelloDone";
-  readonly #negotiated: Negotiated;
-  readonly #server: VerifiedServer;
-  readonly #request: CertificateRequest;
+  readonly #flight: ServerFlight;
 
-  constructor(negotiated: Negotiated, server: VerifiedServer, request: CertificateRequest) {
-    this.#negotiated = negotiated;
-    this.#server = server;
-    this.#request = request;
+  constructor(
+    negotiated: Negotiated,
+    server: VerifiedServer,
+    share: ServerKeyShare | undefined,
+    request: CertificateRequest,
+  ) {
+    this.#flight = { negotiated, server, share, request };
   }
 
   handle(context: HandshakeContext, message: HandshakeMessage): Promise<State> {
     if (message.type !== HandshakeType.server_hello_done) throw unexpected(this, message);
-    return clientFlight(context, message, this.#negotiated, this.#server, this.#request);
+    return clientFlight(context, message, this.#flight);
   }
+}
+
+/** What the server's first flight established, up to ServerHelloDone. */
+interface ServerFlight {
+  readonly negotiated: Negotiated;
+  readonly server: VerifiedServer;
+  /** The server's checked ECDHE key share; absent for RSA key exchange. */
+  readonly share: ServerKeyShare | undefined;
+  readonly request: CertificateRequest | undefined;
 }
 
 /**
@@ -445,9 +538,7 @@ class ExpectServerHelloDone implements State {
 async function clientFlight(
   context: HandshakeContext,
   done: HandshakeMessage,
-  negotiated: Negotiated,
-  server: VerifiedServer,
-  request: CertificateRequest | undefined,
+  { negotiated, server, share, request }: ServerFlight,
 ): Promise<State> {
   decodeEmptyMessage(done.body, "ServerHelloDone");
   context.transcript.add(done.transcriptBytes);
@@ -469,19 +560,16 @@ async function clientFlight(
     );
   }
 
-  const { encrypted, premaster } = await provider.encryptPremaster(
-    server.key,
-    context.version,
-  );
-  context.handles.add(premaster);
-  sendHandshake(context, HandshakeType.client_key_exchange, encodeClientKeyExchange(encrypted));
+  const premaster = await keyExchange(context, server, share);
 
+  const { prfHash } = negotiated.suite;
   const masterContext: MasterSecretContext = negotiated.extendedMasterSecret
-    ? { extendedMasterSecret: true, sessionHash: context.transcript.hash() }
+    ? { extendedMasterSecret: true, sessionHash: context.transcript.hash(prfHash), prfHash }
     : {
       extendedMasterSecret: false,
       clientRandom: context.clientRandom,
       serverRandom: negotiated.serverRandom,
+      prfHash,
     };
   const master = await provider.masterSecret(premaster, masterContext);
   context.handles.add(master);
@@ -504,13 +592,14 @@ async function clientFlight(
     protector: keys.client,
     maxPlaintext: negotiated.fragmentLimits.send,
   });
-  await sendClientFinished(context, master);
+  await sendClientFinished(context, master, negotiated.suite);
   // The server's verify_data covers the transcript up to our Finished, all known now: asking
   // for it right after ours lets a chip keep the master secret selected for both.
   const expectedServerFinished = await context.config.provider.finished(
     master,
     "server finished",
-    context.transcript.hash(),
+    context.transcript.hash(prfHash),
+    prfHash,
   );
   return new ExpectChangeCipherSpec({
     negotiated,
@@ -520,6 +609,33 @@ async function clientFlight(
     clientCertificateSent: signScheme !== undefined,
     expectedServerFinished,
   });
+}
+
+/**
+ * Agrees the premaster and sends ClientKeyExchange: the premaster encrypted under the server's
+ * RSA key, or our ECDHE public key.
+ */
+async function keyExchange(
+  context: HandshakeContext,
+  server: VerifiedServer,
+  share: ServerKeyShare | undefined,
+): Promise<PremasterHandle> {
+  const provider = context.config.provider;
+  if (share) {
+    if (!provider.keyAgreement) throw new TypeError("the provider cannot do ECDHE");
+    const { publicKey, premaster } = await provider.keyAgreement(share.group, share.publicKey);
+    context.handles.add(premaster);
+    sendHandshake(
+      context,
+      HandshakeType.client_key_exchange,
+      encodeEcdhClientKeyExchange(publicKey),
+    );
+    return premaster;
+  }
+  const { encrypted, premaster } = await provider.encryptPremaster(server.key, context.version);
+  context.handles.add(premaster);
+  sendHandshake(context, HandshakeType.client_key_exchange, encodeClientKeyExchange(encrypted));
+  return premaster;
 }
 
 interface FullHandshakeKeys {
@@ -636,10 +752,12 @@ class ExpectResumedFinished implements State {
 
   async handle(context: HandshakeContext, message: HandshakeMessage): Promise<undefined> {
     if (message.type !== HandshakeType.finished) throw unexpected(this, message);
+    const { prfHash } = this.#negotiated.suite;
     const expected = await context.config.provider.finished(
       this.#session.master,
       "server finished",
-      context.transcript.hash(),
+      context.transcript.hash(prfHash),
+      prfHash,
     );
     checkServerFinished(context, message, expected);
     sendChangeCipherSpec(context);
@@ -648,7 +766,7 @@ class ExpectResumedFinished implements State {
       protector: this.#clientProtector,
       maxPlaintext: this.#negotiated.fragmentLimits.send,
     });
-    await sendClientFinished(context, this.#session.master);
+    await sendClientFinished(context, this.#session.master, this.#negotiated.suite);
     context.actions.push({
       kind: "complete",
       info: info(this.#negotiated, this.#session.peerCertificates, true, false, this.#session),

@@ -8,7 +8,9 @@
  * them in this order for a full handshake:
  *
  * 1. {@linkcode CryptoProvider.random} for ClientHello.random (and nothing else of ours).
- * 2. {@linkcode CryptoProvider.encryptPremaster} once the server certificate is verified.
+ * 2. {@linkcode CryptoProvider.encryptPremaster} once the server certificate is verified (RSA
+ *    key exchange), or {@linkcode CryptoProvider.keyAgreement} once the server's signed
+ *    ServerKeyExchange is verified and its public key checked (ECDHE).
  * 3. {@linkcode CryptoProvider.masterSecret}; the handshake then releases the premaster handle.
  * 4. {@linkcode CryptoProvider.recordKeys} for the new epoch's protectors.
  * 5. {@linkcode CryptoProvider.finished} for the client's and then the server's verify_data.
@@ -34,7 +36,7 @@
  * @module
  */
 
-import type { CipherSuite, RecordProtector } from "@anchortls/record";
+import type { CipherSuite, PrfHash, RecordProtector } from "@anchortls/record";
 import type { PublicKeyInfo } from "@anchortls/x509";
 import type { FinishedLabel, MasterSecretContext } from "./key_schedule.ts";
 
@@ -57,7 +59,10 @@ export interface SecretHandle<Kind extends "premaster" | "master"> {
   readonly kind: Kind;
 }
 
-/** A handle to a 48-byte premaster secret (client_version ‖ 46 random bytes). */
+/**
+ * A handle to a premaster secret: 48 bytes (client_version ‖ 46 random bytes) for RSA key
+ * exchange, the ECDH shared secret (32 or 48 bytes) for ECDHE.
+ */
 export type PremasterHandle = SecretHandle<"premaster">;
 /** A handle to a 48-byte master secret. */
 export type MasterSecretHandle = SecretHandle<"master">;
@@ -67,6 +72,17 @@ export interface EncryptedPremaster {
   /** RSAES-PKCS1-v1_5 encryption of the premaster under the server key, as long as the modulus. */
   readonly encrypted: Uint8Array;
   /** The premaster itself, as a handle. */
+  readonly premaster: PremasterHandle;
+}
+
+/** What {@linkcode CryptoProvider.keyAgreement} returns. */
+export interface KeyAgreement {
+  /**
+   * Our ephemeral public key as ClientKeyExchange carries it: the uncompressed point for the
+   * NIST curves, 32 bytes for X25519.
+   */
+  readonly publicKey: Uint8Array;
+  /** The shared secret (the x-coordinate, or the X25519 output) as a premaster handle. */
   readonly premaster: PremasterHandle;
 }
 
@@ -96,6 +112,7 @@ export interface RecordKeys {
 export type ProviderOperation =
   | "random"
   | "encryptPremaster"
+  | "keyAgreement"
   | "masterSecret"
   | "recordKeys"
   | "finished"
@@ -137,6 +154,19 @@ export interface CryptoProvider {
   readonly signatureSchemes: readonly number[];
 
   /**
+   * The suites this provider can key, in any order; the handshake offers only these (and a
+   * `suites` option naming another is refused). Absent means the four RSA key transport
+   * AES-CBC suites, all a provider could do before ECDHE and AEADs.
+   */
+  readonly cipherSuites?: readonly CipherSuite[] | undefined;
+
+  /**
+   * The named groups {@linkcode CryptoProvider.keyAgreement} computes on; without it (or without
+   * `keyAgreement`) no ECDHE suite is offered.
+   */
+  readonly groups?: readonly number[] | undefined;
+
+  /**
    * Limits of this provider's record protectors; absent when it has none (host software).
    * The handshake offers max_fragment_length and record_size_limit within `maxPlaintext`
    * unless told otherwise, never sends a larger record, and enforces `encryptThenMac`.
@@ -172,10 +202,26 @@ export interface CryptoProvider {
   encryptPremaster(serverKey: PublicKeyInfo, clientVersion?: number): Promise<EncryptedPremaster>;
 
   /**
+   * ECDHE (RFC 8422 §5.10): makes an ephemeral key pair on `group`, computes the shared secret
+   * with the server's public key and keeps it as the premaster. The ephemeral private key is
+   * used once and erased; it never leaves the provider.
+   *
+   * The handshake calls it only with a group of {@linkcode CryptoProvider.groups} and a public
+   * key it has checked (length, uncompressed form, on the curve).
+   *
+   * @param group The named group the server chose.
+   * @param peerPublicKey The server's ephemeral public key from ServerKeyExchange.
+   * @returns Our public key for ClientKeyExchange, and the premaster's handle.
+   * @throws {TlsAlertError} `illegal_parameter` when the shared secret is all zeros (an X25519
+   *   key of small order, RFC 7748 §6.1).
+   */
+  keyAgreement?(group: number, peerPublicKey: Uint8Array): Promise<KeyAgreement>;
+
+  /**
    * Derives the master secret from the premaster (RFC 5246 §8.1, or RFC 7627 §4 with EMS).
    *
    * @param premaster A handle from {@linkcode CryptoProvider.encryptPremaster}.
-   * @param context The randoms, or the session hash when EMS was negotiated.
+   * @param context The randoms, or the session hash when EMS was negotiated; the PRF hash.
    * @returns The master secret's handle (software: the 48 bytes; chip: a slot).
    */
   masterSecret(
@@ -207,13 +253,15 @@ export interface CryptoProvider {
    *
    * @param master The master secret's handle.
    * @param label `"client finished"` or `"server finished"`.
-   * @param transcriptHash SHA-256 of the handshake messages before this Finished.
+   * @param transcriptHash The PRF hash of the handshake messages before this Finished.
+   * @param prfHash The suite's PRF hash; the handshake always passes it. @default {"sha256"}
    * @returns The 12-byte verify_data.
    */
   finished(
     master: MasterSecretHandle,
     label: FinishedLabel,
     transcriptHash: Uint8Array,
+    prfHash?: PrfHash,
   ): Promise<Uint8Array>;
 
   /**

@@ -24,8 +24,17 @@ export interface ClientHandshakeConfig {
    * the certificate. Without it, only the chain is checked.
    */
   readonly serverName?: string;
-  /** Suites to offer, preferred first. @default {DEFAULT_CIPHER_SUITES} */
+  /**
+   * Suites to offer, preferred first; each must be one the provider can key.
+   * @default {DEFAULT_CIPHER_SUITES, narrowed to the provider's `cipherSuites`}
+   */
   readonly suites?: readonly CipherSuite[];
+  /**
+   * ECDHE groups to offer in supported_groups (RFC 8422 §5.1.1), preferred first, as
+   * `NamedGroup` code points; each must be one the provider computes on.
+   * @default {DEFAULT_GROUPS: x25519, secp256r1, secp384r1}
+   */
+  readonly groups?: readonly number[];
   /**
    * Application protocols to offer by ALPN (RFC 7301), most preferred first, e.g.
    * `["mqtt"]` or `["h2", "http/1.1"]`; none offered when absent.

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { PrfHash } from "@anchortls/record";
 import { tls12Prf } from "./prf.ts";
 
 /** Length of a TLS 1.2 master secret. */
@@ -15,22 +16,31 @@ export const MASTER_SECRET_LENGTH = 48;
 /** Length of Finished verify_data in TLS 1.2 with the suites we speak. */
 export const VERIFY_DATA_LENGTH = 12;
 
-/** What the master secret is bound to: the randoms, or the session hash when EMS is in use. */
+/**
+ * What the master secret is bound to: the randoms, or the session hash when EMS is in use; and
+ * the suite's PRF hash (SHA-256 when absent).
+ */
 export type MasterSecretContext =
-  | {
-    /** The classic derivation (RFC 5246 §8.1). */
-    readonly extendedMasterSecret: false;
-    /** ClientHello.random, 32 bytes. */
-    readonly clientRandom: Uint8Array;
-    /** ServerHello.random, 32 bytes. */
-    readonly serverRandom: Uint8Array;
+  & {
+    /** The negotiated suite's PRF hash. @default {"sha256"} */
+    readonly prfHash?: PrfHash;
   }
-  | {
-    /** The extended master secret (RFC 7627 §4). */
-    readonly extendedMasterSecret: true;
-    /** Hash of the handshake messages up to and including ClientKeyExchange. */
-    readonly sessionHash: Uint8Array;
-  };
+  & (
+    | {
+      /** The classic derivation (RFC 5246 §8.1). */
+      readonly extendedMasterSecret: false;
+      /** ClientHello.random, 32 bytes. */
+      readonly clientRandom: Uint8Array;
+      /** ServerHello.random, 32 bytes. */
+      readonly serverRandom: Uint8Array;
+    }
+    | {
+      /** The extended master secret (RFC 7627 §4). */
+      readonly extendedMasterSecret: true;
+      /** Hash of the handshake messages up to and including ClientKeyExchange. */
+      readonly sessionHash: Uint8Array;
+    }
+  );
 
 /**
  * Derives the 48-byte master secret from the premaster secret.
@@ -53,12 +63,14 @@ export function deriveMasterSecret(
   premaster: Uint8Array,
   context: MasterSecretContext,
 ): Uint8Array {
+  const hash = context.prfHash ?? "sha256";
   if (context.extendedMasterSecret) {
     return tls12Prf(
       premaster,
       "extended master secret",
       context.sessionHash,
       MASTER_SECRET_LENGTH,
+      hash,
     );
   }
   return tls12Prf(
@@ -66,18 +78,26 @@ export function deriveMasterSecret(
     "master secret",
     concat(context.clientRandom, context.serverRandom),
     MASTER_SECRET_LENGTH,
+    hash,
   );
 }
 
-/** Key lengths a CBC suite needs from the key block. */
+/**
+ * What a suite takes from the key block; a `CipherSuite` is one. CBC suites take MAC keys and
+ * no IV (TLS 1.2 sends an explicit IV per record), AEAD suites no MAC keys and a fixed IV.
+ */
 export interface KeyBlockShape {
-  /** MAC key length: 20 for SHA-1, 32 for SHA-256. */
-  readonly macKeyLength: number;
-  /** Cipher key length: 16 for AES-128, 32 for AES-256. */
+  /** MAC key length: 20 for SHA-1, 32 for SHA-256, 48 for SHA-384; none for an AEAD. */
+  readonly macKeyLength?: number;
+  /** Cipher key length: 16 for AES-128, 32 for AES-256 and ChaCha20. */
   readonly encKeyLength: number;
+  /** Fixed IV length: 4 for GCM and CCM, 12 for ChaCha20-Poly1305; none for CBC. */
+  readonly fixedIvLength?: number;
+  /** The PRF's hash. @default {"sha256"} */
+  readonly prfHash?: PrfHash;
 }
 
-/** The four keys a CBC suite takes from the key block (TLS 1.2 has no fixed IV for CBC). */
+/** The keys a suite takes from the key block, in RFC 5246 §6.3 order. */
 export interface KeyBlock {
   /** Key for the MAC of records the client sends. */
   readonly clientMacKey: Uint8Array;
@@ -87,6 +107,10 @@ export interface KeyBlock {
   readonly clientEncKey: Uint8Array;
   /** Cipher key for records the server sends. */
   readonly serverEncKey: Uint8Array;
+  /** Fixed IV of records the client sends (empty for CBC). */
+  readonly clientIv: Uint8Array;
+  /** Fixed IV of records the server sends (empty for CBC). */
+  readonly serverIv: Uint8Array;
 }
 
 /**
@@ -114,14 +138,28 @@ export function deriveKeyBlock(
   serverRandom: Uint8Array,
   shape: KeyBlockShape,
 ): KeyBlock {
-  const { macKeyLength: m, encKeyLength: e } = shape;
-  const block = tls12Prf(master, "key expansion", concat(serverRandom, clientRandom), 2 * (m + e));
-  return {
-    clientMacKey: block.slice(0, m),
-    serverMacKey: block.slice(m, 2 * m),
-    clientEncKey: block.slice(2 * m, 2 * m + e),
-    serverEncKey: block.slice(2 * m + e, 2 * (m + e)),
+  const m = shape.macKeyLength ?? 0;
+  const e = shape.encKeyLength;
+  const iv = shape.fixedIvLength ?? 0;
+  const block = tls12Prf(
+    master,
+    "key expansion",
+    concat(serverRandom, clientRandom),
+    2 * (m + e + iv),
+    shape.prfHash ?? "sha256",
+  );
+  let at = 0;
+  const take = (n: number): Uint8Array => block.slice(at, at += n);
+  const keys = {
+    clientMacKey: take(m),
+    serverMacKey: take(m),
+    clientEncKey: take(e),
+    serverEncKey: take(e),
+    clientIv: take(iv),
+    serverIv: take(iv),
   };
+  block.fill(0);
+  return keys;
 }
 
 /** The two Finished labels (RFC 5246 §7.4.9). */
@@ -138,15 +176,17 @@ export type FinishedLabel = "client finished" | "server finished";
  *
  * @param master The master secret.
  * @param label Whose Finished this is.
- * @param transcriptHash SHA-256 of the handshake messages before this Finished.
+ * @param transcriptHash The PRF hash of the handshake messages before this Finished.
+ * @param prfHash The suite's PRF hash. @default {"sha256"}
  * @returns The 12-byte verify_data.
  */
 export function finishedVerifyData(
   master: Uint8Array,
   label: FinishedLabel,
   transcriptHash: Uint8Array,
+  prfHash: PrfHash = "sha256",
 ): Uint8Array {
-  return tls12Prf(master, label, transcriptHash, VERIFY_DATA_LENGTH);
+  return tls12Prf(master, label, transcriptHash, VERIFY_DATA_LENGTH, prfHash);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

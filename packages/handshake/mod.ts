@@ -15,6 +15,7 @@
 export * from "./prf.ts";
 export * from "./key_schedule.ts";
 export * from "./crypto_provider.ts";
+export * from "./named_group.ts";
 export * from "./signature_scheme.ts";
 export * from "./signing_key.ts";
 export * from "./software_provider.ts";
@@ -29,6 +30,7 @@ export * from "./messages/framing.ts";
 export * from "./messages/handshake_type.ts";
 export * from "./messages/hello_verify_request.ts";
 export * from "./messages/server_hello.ts";
+export * from "./messages/server_key_exchange.ts";
 export * from "./messages/simple_messages.ts";
 export * from "./alert_mapping.ts";
 export * from "./alert_policy.ts";
@@ -55,10 +57,16 @@ export {
 // Types from the packages below this one that appear in this package's signatures, so its
 // documentation is complete without them.
 export type {
+  AeadAlgorithm,
+  AeadCipherSuite,
   AlertDescription,
   AlertLevel,
+  CbcCipherSuite,
   CipherSuite,
+  CipherSuiteCommon,
   ContentType,
+  KeyExchange,
+  PrfHash,
   ProtocolVersion,
   Reader,
   RecordContext,

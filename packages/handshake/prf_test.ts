@@ -72,3 +72,21 @@ Deno.test("tls12Prf: rejects a bad length", () => {
   assert.throws(() => tls12Prf(new Uint8Array(1), "x", new Uint8Array(0), -1), RangeError);
   assert.throws(() => tls12Prf(new Uint8Array(1), "x", new Uint8Array(0), 1.5), RangeError);
 });
+
+Deno.test("tls12Prf: P_SHA384 vector (the IETF TLS WG PRF test vectors, 148 bytes)", () => {
+  const out = tls12Prf(
+    Uint8Array.fromHex("b80b733d6ceefcdc71566ea48e5567df"),
+    "test label",
+    Uint8Array.fromHex("cd665cf6a8447dd6ff8b27555edb7465"),
+    148,
+    "sha384",
+  );
+  assert.equal(
+    out.toHex(),
+    "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cd" +
+      "e9ca0faa60be9fe34f82b1233c9146a0e534cb400fed2700884f9dc236f80edd" +
+      "8bfa961144c9e8d792eca722a7b32fc3d416d473ebc2c5fd4abfdad05d918425" +
+      "9b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee6" +
+      "91c8f3a26854308d5eaa3be85e0990703d73e56f",
+  );
+});

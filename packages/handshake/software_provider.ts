@@ -1,18 +1,28 @@
 /**
  * A {@linkcode CryptoProvider} that keeps every secret in host memory: premaster and master
- * secrets in private fields of their handles, record keys in `CbcHmacProtector`s, the client
- * key in WebCrypto.
+ * secrets in private fields of their handles, record keys in the record layer's protectors,
+ * ECDHE ephemeral keys and the client key in WebCrypto.
  *
  * @module
  */
 
-import { CbcHmacProtector, type CipherSuite } from "@anchortls/record";
+import {
+  AlertDescription,
+  type CipherSuite,
+  CipherSuites,
+  type PrfHash,
+  protectorForSuite,
+  TlsAlertError,
+} from "@anchortls/record";
+import { x25519 } from "@noble/curves/ed25519.js";
+import { p256, p384 } from "@noble/curves/nist.js";
 import type { PublicKeyInfo } from "@anchortls/x509";
 import type {
   CryptoPolicy,
   CryptoProvider,
   EncryptedPremaster,
   HelloRandoms,
+  KeyAgreement,
   MasterSecretHandle,
   PremasterHandle,
   RecordKeyOptions,
@@ -25,10 +35,65 @@ import {
   finishedVerifyData,
   type MasterSecretContext,
 } from "./key_schedule.ts";
+import { NamedGroup } from "./named_group.ts";
 import { rsaesPkcs1v15Encrypt } from "./rsa_pkcs1.ts";
 import { SigningKey } from "./signing_key.ts";
 
 const PREMASTER_LENGTH = 48;
+
+/** Every suite the record layer protects: this provider keys them all. */
+const ALL_SUITES: readonly CipherSuite[] = Object.values(CipherSuites);
+
+/** ECDH from a private key drawn from a given source (@noble/curves), for replayable tests. */
+interface SeededCurve {
+  secretKey(random: (length: number) => Uint8Array): Uint8Array;
+  publicKey(secret: Uint8Array): Uint8Array;
+  /** The shared secret; all zeros when the peer's key has small order. */
+  sharedSecret(secret: Uint8Array, peer: Uint8Array): Uint8Array;
+}
+
+function nistCurve(curve: typeof p256 | typeof p384): SeededCurve {
+  return {
+    secretKey: (random) => curve.utils.randomSecretKey(random(curve.lengths.seed!)),
+    publicKey: (secret) => curve.getPublicKey(secret, false),
+    // The x-coordinate of the shared point (RFC 8422 §5.10): the compressed form without its
+    // prefix byte.
+    sharedSecret: (secret, peer) => curve.getSharedSecret(secret, peer, true).subarray(1),
+  };
+}
+
+const seededX25519: SeededCurve = {
+  secretKey: (random) => random(32),
+  publicKey: (secret) => x25519.getPublicKey(secret),
+  sharedSecret: (secret, peer) => {
+    try {
+      return x25519.getSharedSecret(secret, peer);
+    } catch {
+      // noble refuses a zero output; the caller's check names the failure.
+      return new Uint8Array(32);
+    }
+  },
+};
+
+/** ECDH on each group: WebCrypto's algorithm, the shared secret's bits, the seeded form. */
+const ECDH_GROUPS: ReadonlyMap<
+  number,
+  {
+    readonly webCrypto: EcKeyGenParams | Algorithm;
+    readonly bits: number;
+    readonly seeded: SeededCurve;
+  }
+> = new Map([
+  [NamedGroup.x25519, { webCrypto: { name: "X25519" }, bits: 256, seeded: seededX25519 }],
+  [
+    NamedGroup.secp256r1,
+    { webCrypto: { name: "ECDH", namedCurve: "P-256" }, bits: 256, seeded: nistCurve(p256) },
+  ],
+  [
+    NamedGroup.secp384r1,
+    { webCrypto: { name: "ECDH", namedCurve: "P-384" }, bits: 384, seeded: nistCurve(p384) },
+  ],
+]);
 
 /** A secret held in host memory; only the provider that made it can read it. */
 class SoftwareSecret<Kind extends "premaster" | "master"> {
@@ -101,6 +166,10 @@ export interface SoftwareCryptoProviderOptions {
 export class SoftwareCryptoProvider implements CryptoProvider {
   /** Everything lives on the host. */
   readonly policy: CryptoPolicy = "software";
+  /** Every suite the record layer protects. */
+  readonly cipherSuites: readonly CipherSuite[] = ALL_SUITES;
+  /** X25519, P-256 and P-384. */
+  readonly groups: readonly number[] = [...ECDH_GROUPS.keys()];
   readonly #random: (length: number) => Uint8Array;
   readonly #ivSource: ((length: number) => Uint8Array) | undefined;
   readonly #chain: readonly Uint8Array[];
@@ -193,6 +262,32 @@ export class SoftwareCryptoProvider implements CryptoProvider {
   }
 
   /**
+   * ECDHE: a fresh key pair on `group` and the shared secret with the server's key. The
+   * private key is a non-extractable WebCrypto key used once; with a `random` option (tests)
+   * it is drawn from that source instead, so a handshake replays byte for byte.
+   *
+   * @param group x25519, secp256r1 or secp384r1.
+   * @param peerPublicKey The server's public key, already checked by the handshake.
+   * @returns Our public key and the shared secret's handle.
+   */
+  async keyAgreement(group: number, peerPublicKey: Uint8Array): Promise<KeyAgreement> {
+    const curve = ECDH_GROUPS.get(group);
+    if (!curve) throw new TypeError(`group 0x${group.toString(16)} is not supported`);
+    const { publicKey, shared } = this.#ivSource
+      ? seededAgreement(curve.seeded, this.#random, peerPublicKey)
+      : await webCryptoAgreement(curve.webCrypto, curve.bits, peerPublicKey);
+    // RFC 7748 §6.1, RFC 8422 §5.11: an all-zero secret means a small-order X25519 key. Every
+    // byte is looked at, so the check costs the same for every secret.
+    if (shared.reduce((acc, b) => acc | b, 0) === 0) {
+      throw new TlsAlertError(
+        AlertDescription.illegal_parameter,
+        "the ECDHE shared secret is all zeros (a small-order server key)",
+      );
+    }
+    return { publicKey, premaster: new SoftwareSecret("premaster", shared, this) };
+  }
+
+  /**
    * Derives the master secret.
    *
    * @param premaster The premaster handle.
@@ -210,7 +305,7 @@ export class SoftwareCryptoProvider implements CryptoProvider {
   }
 
   /**
-   * Derives the key block and builds CBC-HMAC protectors for both directions.
+   * Derives the key block and builds the suite's protectors for both directions.
    *
    * @param master The master secret handle.
    * @param suite The negotiated suite.
@@ -236,20 +331,19 @@ export class SoftwareCryptoProvider implements CryptoProvider {
     const ms = SoftwareSecret.reveal(master, this, "master");
     const keys = deriveKeyBlock(ms, randoms.clientRandom, randoms.serverRandom, suite);
     const common = {
-      suite,
       encryptThenMac: options.encryptThenMac,
       ...(this.#ivSource ? { random: this.#ivSource } : {}),
     };
-    const client = new CbcHmacProtector({
-      ...common,
+    const client = protectorForSuite(suite, {
       encKey: keys.clientEncKey,
       macKey: keys.clientMacKey,
-    });
-    const server = new CbcHmacProtector({
-      ...common,
+      iv: keys.clientIv,
+    }, common);
+    const server = protectorForSuite(suite, {
       encKey: keys.serverEncKey,
       macKey: keys.serverMacKey,
-    });
+      iv: keys.serverIv,
+    }, common);
     for (const k of Object.values(keys)) k.fill(0);
     return { client, server };
   }
@@ -259,16 +353,23 @@ export class SoftwareCryptoProvider implements CryptoProvider {
    *
    * @param master The master secret handle.
    * @param label Whose Finished.
-   * @param transcriptHash SHA-256 of the transcript so far.
+   * @param transcriptHash The PRF hash of the transcript so far.
+   * @param prfHash The suite's PRF hash. @default {"sha256"}
    * @returns 12 bytes.
    */
   finished(
     master: MasterSecretHandle,
     label: FinishedLabel,
     transcriptHash: Uint8Array,
+    prfHash: PrfHash = "sha256",
   ): Promise<Uint8Array> {
     return Promise.try(() =>
-      finishedVerifyData(SoftwareSecret.reveal(master, this, "master"), label, transcriptHash)
+      finishedVerifyData(
+        SoftwareSecret.reveal(master, this, "master"),
+        label,
+        transcriptHash,
+        prfHash,
+      )
     );
   }
 
@@ -310,5 +411,45 @@ export class SoftwareCryptoProvider implements CryptoProvider {
    */
   release(handle: PremasterHandle | MasterSecretHandle): Promise<void> {
     return Promise.try(() => SoftwareSecret.erase(handle, this));
+  }
+}
+
+/** ECDH in WebCrypto with a key pair that exists only for this call. */
+async function webCryptoAgreement(
+  algorithm: EcKeyGenParams | Algorithm,
+  bits: number,
+  peerPublicKey: Uint8Array,
+): Promise<{ publicKey: Uint8Array; shared: Uint8Array }> {
+  const pair = await crypto.subtle.generateKey(algorithm, false, ["deriveBits"]) as CryptoKeyPair;
+  const peer = await crypto.subtle.importKey(
+    "raw",
+    peerPublicKey as Uint8Array<ArrayBuffer>,
+    algorithm,
+    false,
+    [],
+  );
+  const [publicKey, shared] = await Promise.all([
+    crypto.subtle.exportKey("raw", pair.publicKey),
+    crypto.subtle.deriveBits({ name: algorithm.name, public: peer }, pair.privateKey, bits)
+      // A zero X25519 output is an OperationError in WebCrypto; the caller's check names it.
+      .catch(() => new ArrayBuffer(bits / 8)),
+  ]);
+  return { publicKey: new Uint8Array(publicKey), shared: new Uint8Array(shared) };
+}
+
+/** ECDH with a private key drawn from the given source. */
+function seededAgreement(
+  curve: SeededCurve,
+  random: (length: number) => Uint8Array,
+  peerPublicKey: Uint8Array,
+): { publicKey: Uint8Array; shared: Uint8Array } {
+  const secret = curve.secretKey(random);
+  try {
+    return {
+      publicKey: curve.publicKey(secret),
+      shared: curve.sharedSecret(secret, peerPublicKey),
+    };
+  } finally {
+    secret.fill(0);
   }
 }

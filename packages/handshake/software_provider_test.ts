@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CbcHmacProtector, CipherSuites } from "@anchortls/record";
+import { CipherSuites, protectorForSuite } from "@anchortls/record";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { deriveKeyBlock, deriveMasterSecret, finishedVerifyData } from "./key_schedule.ts";
 import { SignatureScheme } from "./signature_scheme.ts";
@@ -134,22 +134,20 @@ Deno.test("SoftwareCryptoProvider: record keys are the RFC key block split", asy
     for (const encryptThenMac of [false, true]) {
       const keys = await provider.recordKeys(master, suite, randoms, { encryptThenMac });
       const block = deriveKeyBlock(ms, randoms.clientRandom, randoms.serverRandom, suite);
-      const serverPeer = new CbcHmacProtector({
-        suite,
-        encryptThenMac,
+      const serverPeer = protectorForSuite(suite, {
         encKey: block.serverEncKey,
         macKey: block.serverMacKey,
-      });
-      const clientPeer = new CbcHmacProtector({
-        suite,
-        encryptThenMac,
+        iv: block.serverIv,
+      }, { encryptThenMac });
+      const clientPeer = protectorForSuite(suite, {
         encKey: block.clientEncKey,
         macKey: block.clientMacKey,
-      });
+        iv: block.clientIv,
+      }, { encryptThenMac });
       const ctx = { type: 23, version: 0x0303, sequence: 1n };
       const msg = new TextEncoder().encode(`${suite.name} etm=${encryptThenMac}`);
-      assert.deepEqual(await keys.server.open(ctx, serverPeer.seal(ctx, msg)), msg);
-      assert.deepEqual(clientPeer.open(ctx, await keys.client.seal(ctx, msg)), msg);
+      assert.deepEqual(await keys.server.open(ctx, await serverPeer.seal(ctx, msg)), msg);
+      assert.deepEqual(await clientPeer.open(ctx, await keys.client.seal(ctx, msg)), msg);
     }
   }
 });

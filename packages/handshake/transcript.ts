@@ -1,11 +1,14 @@
 /**
- * The handshake transcript (RFC 5246 §7.4.9): a running SHA-256 over the messages, plus the
- * messages themselves for CertificateVerify, which signs them whole.
+ * The handshake transcript (RFC 5246 §7.4.9): running SHA-256 and SHA-384 hashes over the
+ * messages (the suite, and with it the PRF hash, is known only from the ServerHello on, after
+ * the ClientHello went in), plus the messages themselves for CertificateVerify, which signs
+ * them whole.
  *
  * @module
  */
 
-import { sha256 } from "@noble/hashes/sha2.js";
+import type { PrfHash } from "@anchortls/record";
+import { sha256, sha384 } from "@noble/hashes/sha2.js";
 
 /**
  * Accumulates handshake messages as they are sent and received.
@@ -23,7 +26,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
  * ```
  */
 export class Transcript {
-  readonly #hash = sha256.create();
+  readonly #sha256 = sha256.create();
+  readonly #sha384 = sha384.create();
   readonly #messages: Uint8Array[] = [];
   #length = 0;
 
@@ -33,7 +37,8 @@ export class Transcript {
    * @param message The framed message.
    */
   add(message: Uint8Array): void {
-    this.#hash.update(message);
+    this.#sha256.update(message);
+    this.#sha384.update(message);
     this.#messages.push(message);
     this.#length += message.length;
   }
@@ -41,10 +46,11 @@ export class Transcript {
   /**
    * Hashes the transcript so far without closing it.
    *
-   * @returns SHA-256 of everything added so far; adding more afterwards is fine.
+   * @param algorithm The negotiated suite's PRF hash. @default {"sha256"}
+   * @returns The hash of everything added so far; adding more afterwards is fine.
    */
-  hash(): Uint8Array {
-    return this.#hash.clone().digest();
+  hash(algorithm: PrfHash = "sha256"): Uint8Array {
+    return (algorithm === "sha384" ? this.#sha384 : this.#sha256).clone().digest();
   }
 
   /**

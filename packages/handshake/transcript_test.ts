@@ -14,3 +14,16 @@ Deno.test("Transcript: hash snapshots equal SHA-256 of the concatenation", () =>
   assert.deepEqual(t.hash(), sha256(new Uint8Array([...a, ...b])));
   assert.deepEqual(t.hash(), t.hash());
 });
+
+Deno.test("Transcript: the SHA-384 hash covers the same messages", async () => {
+  const t = new Transcript();
+  const a = new Uint8Array(200).fill(3);
+  const b = new Uint8Array(7).fill(4);
+  t.add(a);
+  t.add(b);
+  const expected = new Uint8Array(
+    await crypto.subtle.digest("SHA-384", new Uint8Array([...a, ...b])),
+  );
+  assert.deepEqual(t.hash("sha384"), expected);
+  assert.equal(t.hash("sha256").length, 32);
+});

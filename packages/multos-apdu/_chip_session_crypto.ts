@@ -18,7 +18,12 @@ import type {
   RecordKeys,
   RecordRequirements,
 } from "@anchortls/handshake";
-import type { CipherSuite } from "@anchortls/record";
+import {
+  type CbcCipherSuite,
+  type CipherSuite,
+  CipherSuites,
+  type PrfHash,
+} from "@anchortls/record";
 import { bigIntToBytes, type PublicKeyInfo } from "@anchortls/x509";
 import type { ChipAccess } from "./_chip_access.ts";
 import { ApduError } from "./apdu_error.ts";
@@ -26,6 +31,17 @@ import { ChipRecordProtector, type ChipSession } from "./chip_record_protector.t
 import { StatusWord } from "./status_word.ts";
 import type { TrustCore } from "./trust_core.ts";
 import { SeTemplate, TrustCoreAlgorithm } from "./trust_core_constants.ts";
+
+/**
+ * The suites the applet keys in `full`: RSA key transport with AES-CBC and HMAC-SHA1/SHA256,
+ * the TLS_RSA suites of the vendor's mtls.c (ECDHE and GCM in the chip are their own issue).
+ */
+export const CHIP_CIPHER_SUITES: readonly CipherSuite[] = [
+  CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256,
+  CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256,
+  CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
+  CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA,
+];
 
 /**
  * Plaintext per record in `full`: a record's MAC input and its cipher input must each fit one
@@ -215,6 +231,7 @@ export class ChipSessionCrypto {
     premaster: PremasterHandle,
     context: MasterSecretContext,
   ): Promise<MasterSecretHandle> {
+    requireSha256Prf(context.prfHash);
     const slot = ChipSecret.slot(premaster, this, "premaster", this.#generation);
     const input = context.extendedMasterSecret
       ? { sessionHash: context.sessionHash }
@@ -229,6 +246,7 @@ export class ChipSessionCrypto {
     randoms: HelloRandoms,
     options: RecordKeyOptions,
   ): Promise<RecordKeys> {
+    const cbc = chipSuite(suite);
     const slot = ChipSecret.slot(master, this, "master", this.#generation);
     const block = await this.#access.exclusive(async (chip) => {
       await chip.setSecurityEnvironment(SeTemplate.tls, { keyFile: slot, cipherSuite: suite.id });
@@ -251,11 +269,11 @@ export class ChipSessionCrypto {
     const etm = options.encryptThenMac;
     const session = this.#sessionFor(this.#generation, live);
     return {
-      client: new ChipRecordProtector(session, suite, {
+      client: new ChipRecordProtector(session, cbc, {
         mac: block.clientMac,
         enc: block.clientWrite,
       }, etm),
-      server: new ChipRecordProtector(session, suite, {
+      server: new ChipRecordProtector(session, cbc, {
         mac: block.serverMac,
         enc: block.serverWrite,
       }, etm),
@@ -266,7 +284,9 @@ export class ChipSessionCrypto {
     master: MasterSecretHandle,
     label: FinishedLabel,
     transcriptHash: Uint8Array,
+    prfHash?: PrfHash,
   ): Promise<Uint8Array> {
+    requireSha256Prf(prfHash);
     const slot = ChipSecret.slot(master, this, "master", this.#generation);
     const algorithm = label === "client finished"
       ? TrustCoreAlgorithm.clientFinished
@@ -282,4 +302,22 @@ export class ChipSessionCrypto {
     if (released?.generation === this.#generation) this.#freeable.push(released.slot);
     return Promise.resolve();
   }
+}
+
+/**
+ * The applet's key schedule is the SHA-256 PRF with a CBC-HMAC key block (the vendor's
+ * mtls.c knows no other): a SHA-384 or AEAD suite never reaches it, as the provider offers
+ * only {@linkcode CHIP_CIPHER_SUITES}; this refuses one that is asked for anyway.
+ */
+function requireSha256Prf(prfHash: PrfHash | undefined): void {
+  if (prfHash !== undefined && prfHash !== "sha256") {
+    throw new TypeError(`the chip's PRF is SHA-256 only, not ${prfHash}`);
+  }
+}
+
+function chipSuite(suite: CipherSuite): CbcCipherSuite {
+  if (!CHIP_CIPHER_SUITES.includes(suite)) {
+    throw new TypeError(`${suite.name} is not a suite the chip keys`);
+  }
+  return suite as CbcCipherSuite;
 }

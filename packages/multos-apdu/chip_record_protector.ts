@@ -9,7 +9,7 @@
 
 import {
   AlertDescription,
-  type CipherSuite,
+  type CbcCipherSuite,
   constantTimeEqual,
   type RecordContext,
   type RecordProtector,
@@ -103,7 +103,7 @@ export class ChipRecordProtector implements RecordProtector {
   /** IV, MAC and up to a block of padding. */
   readonly maxExpansion: number;
   readonly #session: ChipSession;
-  readonly #suite: CipherSuite;
+  readonly #suite: CbcCipherSuite;
   readonly #keys: ChipDirectionKeys;
   readonly #encryptThenMac: boolean;
   readonly #macAlgorithm: number;
@@ -118,7 +118,7 @@ export class ChipRecordProtector implements RecordProtector {
    */
   constructor(
     session: ChipSession,
-    suite: CipherSuite,
+    suite: CbcCipherSuite,
     keys: ChipDirectionKeys,
     encryptThenMac: boolean,
   ) {

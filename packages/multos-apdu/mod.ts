@@ -52,6 +52,17 @@ export type {
   RecordRequirements,
   SecretHandle,
 } from "@anchortls/handshake";
-export type { CipherSuite, RecordContext, RecordProtector } from "@anchortls/record";
+export type { KeyAgreement } from "@anchortls/handshake";
+export type {
+  AeadAlgorithm,
+  AeadCipherSuite,
+  CbcCipherSuite,
+  CipherSuite,
+  CipherSuiteCommon,
+  KeyExchange,
+  PrfHash,
+  RecordContext,
+  RecordProtector,
+} from "@anchortls/record";
 export type { ApduTransport, TransmitOptions } from "@anchortls/transport-serial";
 export type { PublicKeyInfo } from "@anchortls/x509";

@@ -12,6 +12,7 @@ import {
   type EncryptedPremaster,
   type FinishedLabel,
   type HelloRandoms,
+  type KeyAgreement,
   type MasterSecretContext,
   type MasterSecretHandle,
   type Placement,
@@ -22,11 +23,11 @@ import {
   type RecordRequirements,
   SoftwareCryptoProvider,
 } from "@anchortls/handshake";
-import type { CipherSuite } from "@anchortls/record";
+import type { CipherSuite, PrfHash } from "@anchortls/record";
 import type { PublicKeyInfo } from "@anchortls/x509";
 import { ChipAccess } from "./_chip_access.ts";
 import { ChipIdentity, DEFAULT_DEVICE_SCHEMES } from "./_chip_identity.ts";
-import { ChipSessionCrypto } from "./_chip_session_crypto.ts";
+import { CHIP_CIPHER_SUITES, ChipSessionCrypto } from "./_chip_session_crypto.ts";
 import { ApduError } from "./apdu_error.ts";
 import type { ApduTransmitter } from "./channel.ts";
 import { StatusWord } from "./status_word.ts";
@@ -90,6 +91,7 @@ type SessionCrypto = Pick<
 const SESSION_OPERATIONS: readonly ProviderOperation[] = [
   "random",
   "encryptPremaster",
+  "keyAgreement",
   "masterSecret",
   "recordKeys",
   "finished",
@@ -154,6 +156,13 @@ export class MultosCryptoProvider implements CryptoProvider {
    * Encrypt-then-MAC unless `allowMacThenEncrypt`. None in `hybrid`.
    */
   readonly recordRequirements: RecordRequirements | undefined;
+  /**
+   * `full`: the four TLS_RSA AES-CBC suites the applet keys. `hybrid`: every suite, as the
+   * session runs on the host.
+   */
+  readonly cipherSuites: readonly CipherSuite[];
+  /** ECDHE groups: none in `full` (no ECDH in the chip yet), the host's in `hybrid`. */
+  readonly groups: readonly number[];
   readonly #access: ChipAccess;
   readonly #identity: ChipIdentity;
   readonly #session: SessionCrypto;
@@ -181,10 +190,15 @@ export class MultosCryptoProvider implements CryptoProvider {
       });
       this.#session = this.#chipSession;
       this.recordRequirements = this.#chipSession.recordRequirements;
+      this.cipherSuites = CHIP_CIPHER_SUITES;
+      this.groups = [];
     } else {
       this.#chipSession = undefined;
-      this.#session = new SoftwareCryptoProvider(options.random ? { random: options.random } : {});
+      const host = new SoftwareCryptoProvider(options.random ? { random: options.random } : {});
+      this.#session = host;
       this.recordRequirements = undefined;
+      this.cipherSuites = host.cipherSuites;
+      this.groups = host.groups;
     }
     this.placement = placementOf(this.#chipSession !== undefined);
     this.policy = this.#chipSession ? "full" : "hybrid";
@@ -284,6 +298,20 @@ export class MultosCryptoProvider implements CryptoProvider {
   }
 
   /**
+   * ECDHE, on the host in `hybrid`; `full` offers no ECDHE suite and refuses.
+   *
+   * @param group The server's group.
+   * @param peerPublicKey The server's checked public key.
+   * @returns Our public key and the premaster handle.
+   */
+  keyAgreement(group: number, peerPublicKey: Uint8Array): Promise<KeyAgreement> {
+    if (!(this.#session instanceof SoftwareCryptoProvider)) {
+      return Promise.reject(new TypeError("ECDHE is not available in the full policy"));
+    }
+    return this.#session.keyAgreement(group, peerPublicKey);
+  }
+
+  /**
    * Derives the master secret (standard or extended) in the chip, or on the host in `hybrid`.
    *
    * @param premaster The premaster handle.
@@ -321,15 +349,17 @@ export class MultosCryptoProvider implements CryptoProvider {
    *
    * @param master The master secret handle.
    * @param label Whose Finished.
-   * @param transcriptHash SHA-256 of the transcript so far.
+   * @param transcriptHash The PRF hash of the transcript so far.
+   * @param prfHash The suite's PRF hash; SHA-256 only in `full`. @default {"sha256"}
    * @returns 12 bytes.
    */
   finished(
     master: MasterSecretHandle,
     label: FinishedLabel,
     transcriptHash: Uint8Array,
+    prfHash?: PrfHash,
   ): Promise<Uint8Array> {
-    return this.#session.finished(master, label, transcriptHash);
+    return this.#session.finished(master, label, transcriptHash, prfHash);
   }
 
   /**

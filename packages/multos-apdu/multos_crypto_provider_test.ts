@@ -8,8 +8,8 @@ import {
 } from "@anchortls/handshake";
 import {
   AlertDescription,
+  type CbcCipherSuite,
   CbcHmacProtector,
-  type CipherSuite,
   CipherSuites,
   TlsAlertError,
 } from "@anchortls/record";
@@ -52,7 +52,9 @@ async function rsaDecrypt(ciphertext: Uint8Array): Promise<Uint8Array> {
   return stdout;
 }
 
-const suites = Object.values(CipherSuites) as CipherSuite[];
+const suites = Object.values(CipherSuites).filter((s): s is CbcCipherSuite =>
+  s.kind === "cbc" && s.keyExchange === "rsa"
+);
 
 for (const suite of suites) {
   for (const etm of [false, true]) {
@@ -168,7 +170,9 @@ for (const suite of suites) {
       const secrets = chip.secretsForTesting();
       assert.ok(secrets.some((s) => s.toHex() === pms.toHex()));
       assert.ok(secrets.some((s) => s.toHex() === ms.toHex()));
-      for (const k of Object.values(keys)) assert.ok(secrets.some((s) => s.toHex() === k.toHex()));
+      for (const k of Object.values(keys).filter((k) => k.length > 0)) {
+        assert.ok(secrets.some((s) => s.toHex() === k.toHex()));
+      }
       const link = chip.sentToHost;
       for (const secret of secrets) {
         for (const response of link) assert.ok(!contains(response, secret.subarray(0, 8)));

@@ -10,7 +10,7 @@ import { unsafe as aes } from "@noble/ciphers/aes.js";
 import { AlertDescription, TlsAlertError } from "./alert.ts";
 import { eqMask, ltMask, MAX_PADDING } from "./_masks.ts";
 import type { PrekeyedHmac } from "./_prekeyed_hmac.ts";
-import type { CipherSuite } from "./cipher_suite.ts";
+import type { CbcCipherSuite } from "./cipher_suite.ts";
 import type { RecordContext } from "./protector.ts";
 
 /** AES block and explicit IV length. */
@@ -73,7 +73,7 @@ export function describeProtector(
 /** The key material a protector is built from. */
 interface CbcHmacKeys {
   /** The negotiated suite. */
-  suite: CipherSuite;
+  suite: CbcCipherSuite;
   /** The AES key. */
   encKey: Uint8Array;
   /** The HMAC key. */

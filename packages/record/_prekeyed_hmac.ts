@@ -1,5 +1,5 @@
 /**
- * HMAC-SHA1/SHA256 with the key pads hashed once: per message only the saved inner and outer
+ * HMAC-SHA1/SHA256/SHA384 with the key pads hashed once: per message only the saved inner and outer
  * states are cloned (into reused scratch objects), which saves two compressions and the
  * allocations of a fresh `hmac()` per record. Internal to the record layer.
  *
@@ -8,7 +8,7 @@
 
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { sha256, sha384 } from "@noble/hashes/sha2.js";
 import { eqMask, ltMask, MAX_PADDING } from "./_masks.ts";
 
 /**
@@ -27,12 +27,17 @@ interface HashState {
   roundClean(): void;
 }
 
-/** The key pad occupies exactly one hash block (64 bytes for SHA-1 and SHA-256). */
-const HASH_BLOCK = 64;
-/** log2(HASH_BLOCK): block index = byte offset >> BLOCK_SHIFT. */
-const BLOCK_SHIFT = 6;
-/** The 64-bit message length closing the last block. */
-const LENGTH_FIELD = 8;
+/**
+ * Each hash's block geometry: the key pad occupies exactly one block (64 bytes for SHA-1 and
+ * SHA-256, 128 for SHA-384); `shift` is log2(block), so block index = offset >> shift; the
+ * message length closing the last block is 64 bits, or 128 for SHA-384. noble's SHA-384 state
+ * words are the 64-bit chaining values as high, low 32-bit halves: big-endian digest order.
+ */
+const HASHES = {
+  sha1: { hash: sha1, block: 64, shift: 6, lengthField: 8, output: 20 },
+  sha256: { hash: sha256, block: 64, shift: 6, lengthField: 8, output: 32 },
+  sha384: { hash: sha384, block: 128, shift: 7, lengthField: 16, output: 48 },
+} as const;
 
 /**
  * An HMAC key ready for many messages.
@@ -52,8 +57,11 @@ export class PrekeyedHmac {
   readonly #outerScratch: HashState;
   readonly #digest: Uint8Array;
   readonly #digestView: DataView;
-  readonly #block = new Uint8Array(HASH_BLOCK);
-  readonly #blockView = new DataView(this.#block.buffer);
+  readonly #blockLength: number;
+  readonly #shift: number;
+  readonly #lengthField: number;
+  readonly #block: Uint8Array;
+  readonly #blockView: DataView;
   /** The chaining value being selected: one word per 4 output bytes. */
   readonly #state: Uint32Array;
 
@@ -63,13 +71,19 @@ export class PrekeyedHmac {
    * @param algorithm The hash.
    * @param key The MAC key (not kept by reference).
    */
-  constructor(algorithm: "sha1" | "sha256", key: Uint8Array) {
-    const keyed = hmac.create(algorithm === "sha1" ? sha1 : sha256, key);
+  constructor(algorithm: "sha1" | "sha256" | "sha384", key: Uint8Array) {
+    const geometry = HASHES[algorithm];
+    const keyed = hmac.create(geometry.hash, key);
     this.#inner = keyed.iHash as unknown as HashState;
     this.#outer = keyed.oHash as unknown as HashState;
     this.#innerScratch = this.#inner._cloneInto();
     this.#outerScratch = this.#outer._cloneInto();
-    this.outputLength = algorithm === "sha1" ? 20 : 32;
+    this.#blockLength = geometry.block;
+    this.#shift = geometry.shift;
+    this.#lengthField = geometry.lengthField;
+    this.#block = new Uint8Array(geometry.block);
+    this.#blockView = new DataView(this.#block.buffer);
+    this.outputLength = geometry.output;
     this.#digest = new Uint8Array(this.outputLength);
     this.#digestView = new DataView(this.#digest.buffer);
     this.#state = new Uint32Array(this.outputLength / 4);
@@ -111,6 +125,9 @@ export class PrekeyedHmac {
    * @param out Receives the MAC.
    */
   macConstantCost(header: Uint8Array, data: Uint8Array, length: number, out: Uint8Array): void {
+    const blockLength = this.#blockLength;
+    const shift = this.#shift;
+    const lengthField = this.#lengthField;
     const headerLength = header.length;
     const streamLength = headerLength + data.length;
     // The public range of the content end (= where 0x80 goes) in header ‖ data.
@@ -118,31 +135,31 @@ export class PrekeyedHmac {
       Math.max(0, data.length - 1 - MAX_PADDING - this.outputLength);
     const latestEnd = streamLength - 1;
     const end = headerLength + length;
-    const firstBlock = Math.min(earliestEnd, end) >> BLOCK_SHIFT;
-    const lastBlock = (latestEnd + LENGTH_FIELD) >> BLOCK_SHIFT;
+    const firstBlock = Math.min(earliestEnd, end) >> shift;
+    const lastBlock = (latestEnd + lengthField) >> shift;
     const inner = this.#inner._cloneInto(this.#innerScratch);
     // Blocks before the first one where the content can end are plain content: hashed as usual.
-    const prefix = firstBlock << BLOCK_SHIFT;
+    const prefix = firstBlock << shift;
     if (prefix > 0) {
       inner.update(header);
       inner.update(data.subarray(0, prefix - headerLength));
     }
-    const endBlock = end >> BLOCK_SHIFT;
-    const endOffset = end & (HASH_BLOCK - 1);
-    // 0x80 and the 8-byte length need 9 bytes: from offset 56 on, the length spills over.
-    const lengthBlock = (end + LENGTH_FIELD) >> BLOCK_SHIFT;
+    const endBlock = end >> shift;
+    const endOffset = end & (blockLength - 1);
+    // 0x80 and the length field need 9 (17) bytes: past the block's end the length spills over.
+    const lengthBlock = (end + lengthField) >> shift;
     // The key pad block counts towards the message length.
-    const bits = (HASH_BLOCK + end) * 8;
+    const bits = (blockLength + end) * 8;
     const view = this.#blockView;
     const state = this.#state;
     state.fill(0);
     for (let i = firstBlock; i <= lastBlock; i++) {
-      this.#loadBlock(header, data, i << BLOCK_SHIFT);
+      this.#loadBlock(header, data, i << shift);
       const isEndBlock = eqMask(i, endBlock);
       const isLengthBlock = eqMask(i, lengthBlock);
       // A length block that is not the end block holds nothing but zeros and the length.
       const keep = ~isLengthBlock | isEndBlock;
-      for (let at = 0; at < HASH_BLOCK; at += 4) {
+      for (let at = 0; at < blockLength; at += 4) {
         // In the end block, of this big-endian word keep the bytes before endOffset, put 0x80
         // at endOffset and zero the rest; `d` is how many of its bytes come before endOffset.
         const d = endOffset - at;
@@ -155,8 +172,8 @@ export class PrekeyedHmac {
         const ended = (word & keptMask) | marker;
         view.setUint32(at, ((word & ~isEndBlock) | (ended & isEndBlock)) & keep);
       }
-      // In the length block its last 8 bytes are zero here; the length is below 2^32 bits.
-      view.setUint32(HASH_BLOCK - 4, view.getUint32(HASH_BLOCK - 4) | (bits & isLengthBlock));
+      // In the length block its length field is zero here; the length is below 2^32 bits.
+      view.setUint32(blockLength - 4, view.getUint32(blockLength - 4) | (bits & isLengthBlock));
       inner.process(view, 0);
       const words = inner.get();
       for (let w = 0; w < state.length; w++) state[w] = state[w]! | (words[w]! & isLengthBlock);
@@ -198,18 +215,19 @@ export class PrekeyedHmac {
   }
 
   /**
-   * Copies bytes [from, from + 64) of header ‖ data into #block, zeros past the end. Every
+   * Copies one block, bytes [from, from + block length), of header ‖ data into #block, zeros past the end. Every
    * length here depends only on `from` and the public sizes.
    */
   #loadBlock(header: Uint8Array, data: Uint8Array, from: number): void {
     const block = this.#block;
+    const blockLength = this.#blockLength;
     let filled = 0;
     if (from < header.length) {
       block.set(header.subarray(from));
       filled = header.length - from;
     }
     const dataFrom = from + filled - header.length;
-    const take = Math.max(0, Math.min(HASH_BLOCK - filled, data.length - dataFrom));
+    const take = Math.max(0, Math.min(blockLength - filled, data.length - dataFrom));
     block.set(data.subarray(dataFrom, dataFrom + take), filled);
     block.fill(0, filled + take);
   }

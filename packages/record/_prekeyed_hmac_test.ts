@@ -79,8 +79,24 @@ const rfc4231 = [
   },
 ];
 
+/** RFC 4231 §4 (HMAC-SHA-384): the same keys and data as {@linkcode rfc4231}, in order. */
+const rfc4231Sha384 = [
+  "afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6",
+  "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649",
+  "88062608d3e6ad8a0aa2ace014c8a86f0aa635d947ac9febe83ef4e55966144b2a5ab39dc13814b94e3ab6e101a34f27",
+  "3e8a69b7783c25851933ab6290af6ca77a9981480850009cc5577c6e1f573b4e6801dd23c4a7d679ccf8a386c674cffb",
+  "4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f3cd11f05033ac4c60c2ef6ab4030fe8296248df163f44952",
+  "6617178e941f020d351e2f254e8fd32c602420feb0b8fb9adccebb82461e99c5a678cc31e799176d3860e6110c46523e",
+].map((mac, i) => ({ ...rfc4231[i]!, mac }));
+
 Deno.test("RFC 2202 and RFC 4231 vectors, twice per key (the pre-keyed states are reused)", () => {
-  for (const [algorithm, vectors] of [["sha1", rfc2202], ["sha256", rfc4231]] as const) {
+  for (
+    const [algorithm, vectors] of [
+      ["sha1", rfc2202],
+      ["sha256", rfc4231],
+      ["sha384", rfc4231Sha384],
+    ] as const
+  ) {
     for (const { key, data, mac } of vectors) {
       const h = new PrekeyedHmac(algorithm, key);
       for (let round = 0; round < 2; round++) {
@@ -93,7 +109,7 @@ Deno.test("RFC 2202 and RFC 4231 vectors, twice per key (the pre-keyed states ar
 });
 
 Deno.test("macConstantCost equals HMAC(header ‖ data[0, length)) for every length", () => {
-  for (const algorithm of ["sha1", "sha256"] as const) {
+  for (const algorithm of ["sha1", "sha256", "sha384"] as const) {
     const key = new Uint8Array(32).fill(7);
     const h = new PrekeyedHmac(algorithm, key);
     const header = new Uint8Array(13).fill(3);
@@ -109,12 +125,15 @@ Deno.test("macConstantCost equals HMAC(header ‖ data[0, length)) for every len
 });
 
 Deno.test("macConstantCost is right for every length a record of any size can have", () => {
-  for (const algorithm of ["sha1", "sha256"] as const) {
+  for (const algorithm of ["sha1", "sha256", "sha384"] as const) {
     const key = new Uint8Array(20).fill(9);
     const h = new PrekeyedHmac(algorithm, key);
     const header = Uint8Array.fromHex("00000000000000071703030000");
-    // Sizes around the block boundaries of header ‖ data and the largest record.
-    for (const size of [1, 32, 50, 51, 52, 64, 115, 116, 117, 128, 512, 1424, 16400]) {
+    // Sizes around the 64- and 128-byte block boundaries of header ‖ data and the largest record.
+    for (
+      const size of [1, 32, 50, 51, 52, 64, 98, 99, 100, 115, 116, 117, 128, 243, 244, 245, 512]
+        .concat([1424, 16400])
+    ) {
       const data = new Uint8Array(size).map((_, i) => i * 7 + size);
       const shortest = Math.max(0, size - h.outputLength - 256);
       for (let length = shortest; length < size; length++) {

@@ -31,13 +31,13 @@ import {
   words,
 } from "./_cbc_common.ts";
 import { PrekeyedHmac } from "./_prekeyed_hmac.ts";
-import type { CipherSuite } from "./cipher_suite.ts";
+import type { CbcCipherSuite } from "./cipher_suite.ts";
 import type { RecordContext, RecordProtector } from "./protector.ts";
 
 /** Options for {@linkcode CbcHmacProtector}. */
 export interface CbcHmacProtectorOptions {
   /** The negotiated suite; it fixes the key lengths and the MAC. */
-  suite: CipherSuite;
+  suite: CbcCipherSuite;
   /** True when both sides agreed on encrypt_then_mac (RFC 7366). */
   encryptThenMac: boolean;
   /** The AES key for this direction (16 or 32 bytes, as the suite says). Not kept by reference. */
@@ -80,7 +80,7 @@ const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 export class CbcHmacProtector implements RecordProtector {
   /** IV (16) + MAC + at most 16 bytes of padding. */
   readonly maxExpansion: number;
-  readonly #suite: CipherSuite;
+  readonly #suite: CbcCipherSuite;
   readonly #encryptThenMac: boolean;
   readonly #random: ((n: number) => Uint8Array) | undefined;
   readonly #macLength: number;

@@ -9,14 +9,16 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { AlertDescription, TlsAlertError } from "./alert.ts";
 import { CbcHmacProtector } from "./cbc_hmac.ts";
-import { type CipherSuite, CipherSuites } from "./cipher_suite.ts";
+import { type CbcCipherSuite, CipherSuites } from "./cipher_suite.ts";
 import type { RecordContext } from "./protector.ts";
 import { WebCryptoCbcHmacProtector } from "./webcrypto_cbc_hmac.ts";
 
 const runs = { seed: 0xcbc, numRuns: 200 };
 
 const keyed = fc.tuple(
-  fc.constantFrom(...Object.values(CipherSuites)),
+  fc.constantFrom(
+    ...Object.values(CipherSuites).filter((s): s is CbcCipherSuite => s.kind === "cbc"),
+  ),
   fc.boolean(),
   fc.uint8Array({ minLength: 64, maxLength: 64 }),
 ).map(([suite, encryptThenMac, keyBytes]) => ({
@@ -62,7 +64,7 @@ function assertRefusal(error: unknown): void {
 }
 
 function protector(keys: {
-  suite: CipherSuite;
+  suite: CbcCipherSuite;
   encryptThenMac: boolean;
   encKey: Uint8Array;
   macKey: Uint8Array;

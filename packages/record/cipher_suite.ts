@@ -1,40 +1,90 @@
 /**
- * The four TLS 1.2 CBC-HMAC cipher suites the record layer protects (RFC 5246 Appendix A.5,
- * C), as plain data the handshake and the protector both read.
+ * The TLS 1.2 cipher suites anchortls speaks, as plain data the handshake, the providers and the
+ * protectors all read: RSA key transport and ECDHE (RFC 8422) key agreement, with AES-CBC and
+ * HMAC (RFC 5246 Appendix A.5, RFC 5289) or an AEAD — AES-GCM (RFC 5288, RFC 5289), AES-CCM
+ * and CCM_8 (RFC 7251) and ChaCha20-Poly1305 (RFC 7905).
  *
  * @module
  */
 
-/** The parameters of one CBC-HMAC cipher suite that the record layer needs. */
-export interface CipherSuite {
+import type { AeadAlgorithm } from "./aead_protector.ts";
+
+/**
+ * How the premaster secret is agreed: RSA key transport (RFC 5246 §7.4.7.1), or an ephemeral
+ * ECDH share signed by the server's RSA or ECDSA key (RFC 8422 §2).
+ */
+export type KeyExchange = "rsa" | "ecdhe_rsa" | "ecdhe_ecdsa";
+
+/** The hash of the suite's PRF (RFC 5246 §5): SHA-384 for the `_SHA384` suites, else SHA-256. */
+export type PrfHash = "sha256" | "sha384";
+
+/** What every suite has, whatever protects its records. */
+export interface CipherSuiteCommon {
   /** The two-byte suite code point, as a number (0x002F …). */
   readonly id: number;
   /** The IANA name. */
   readonly name: string;
-  /** AES key length in bytes. */
+  /** How the premaster secret is agreed. */
+  readonly keyExchange: KeyExchange;
+  /** The PRF's hash, which is also the transcript hash for Finished and EMS. */
+  readonly prfHash: PrfHash;
+  /** Cipher key length in bytes (AES-128, AES-256, ChaCha20). */
   readonly encKeyLength: 16 | 32;
+}
+
+/** A suite whose records are AES-CBC with HMAC (MAC-then-encrypt, or Encrypt-then-MAC). */
+export interface CbcCipherSuite extends CipherSuiteCommon {
+  /** The record protection mode. */
+  readonly kind: "cbc";
   /** HMAC key length in bytes (the hash output length, RFC 5246 §6.3). */
-  readonly macKeyLength: 20 | 32;
+  readonly macKeyLength: 20 | 32 | 48;
   /** The HMAC hash. */
-  readonly macAlgorithm: "sha1" | "sha256";
+  readonly macAlgorithm: "sha1" | "sha256" | "sha384";
   /** HMAC output length in bytes. */
-  readonly macLength: 20 | 32;
+  readonly macLength: 20 | 32 | 48;
   /** AES block length in bytes. */
   readonly blockLength: 16;
   /** Length of the explicit per-record IV (RFC 5246 §6.2.3.2). */
   readonly recordIvLength: 16;
 }
 
-function suite(
+/** A suite whose records are sealed with an AEAD (RFC 5246 §6.2.3.3). */
+export interface AeadCipherSuite extends CipherSuiteCommon {
+  /** The record protection mode. */
+  readonly kind: "aead";
+  /** The AEAD. */
+  readonly aead: AeadAlgorithm;
+  /**
+   * The implicit IV taken from the key block: the 4-byte salt of GCM and CCM (RFC 5288 §3),
+   * the 12-byte IV of ChaCha20-Poly1305 (RFC 7905 §2).
+   */
+  readonly fixedIvLength: 4 | 12;
+  /** The explicit nonce every record carries: 8 bytes for GCM and CCM, none for ChaCha20. */
+  readonly recordIvLength: 0 | 8;
+  /** The authentication tag: 16 bytes, 8 for CCM_8. */
+  readonly tagLength: 8 | 16;
+}
+
+/** The parameters of one cipher suite. */
+export type CipherSuite = CbcCipherSuite | AeadCipherSuite;
+
+const macLengths = { sha1: 20, sha256: 32, sha384: 48 } as const;
+
+function cbc(
   id: number,
   name: string,
+  keyExchange: KeyExchange,
   encKeyLength: 16 | 32,
-  macAlgorithm: "sha1" | "sha256",
-): CipherSuite {
-  const macLength = macAlgorithm === "sha1" ? 20 : 32;
+  macAlgorithm: "sha1" | "sha256" | "sha384",
+): CbcCipherSuite {
+  const macLength = macLengths[macAlgorithm];
   return Object.freeze({
+    kind: "cbc",
     id,
     name,
+    keyExchange,
+    // SHA-1 and SHA-256 suites run the TLS 1.2 PRF with SHA-256 (RFC 5246 §5, RFC 5289 §3.2).
+    prfHash: macAlgorithm === "sha384" ? "sha384" : "sha256",
     encKeyLength,
     macKeyLength: macLength,
     macAlgorithm,
@@ -44,26 +94,226 @@ function suite(
   });
 }
 
+function aead(
+  id: number,
+  name: string,
+  keyExchange: KeyExchange,
+  algorithm: AeadAlgorithm,
+  encKeyLength: 16 | 32,
+  prfHash: PrfHash,
+): AeadCipherSuite {
+  const chacha = algorithm === "chacha20-poly1305";
+  return Object.freeze({
+    kind: "aead",
+    id,
+    name,
+    keyExchange,
+    prfHash,
+    encKeyLength,
+    aead: algorithm,
+    fixedIvLength: chacha ? 12 : 4,
+    recordIvLength: chacha ? 0 : 8,
+    tagLength: algorithm === "aes-ccm-8" ? 8 : 16,
+  });
+}
+
+/** The names of the CBC-HMAC suites in {@linkcode CipherSuites}. */
+export type CbcCipherSuiteName =
+  | "TLS_RSA_WITH_AES_128_CBC_SHA"
+  | "TLS_RSA_WITH_AES_256_CBC_SHA"
+  | "TLS_RSA_WITH_AES_128_CBC_SHA256"
+  | "TLS_RSA_WITH_AES_256_CBC_SHA256"
+  | "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"
+  | "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"
+  | "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"
+  | "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"
+  | "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"
+  | "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384"
+  | "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"
+  | "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384";
+
+/** The names of the AEAD suites in {@linkcode CipherSuites}. */
+export type AeadCipherSuiteName =
+  | "TLS_RSA_WITH_AES_128_GCM_SHA256"
+  | "TLS_RSA_WITH_AES_256_GCM_SHA384"
+  | "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+  | "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
+  | "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+  | "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
+  | "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
+  | "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
+  | "TLS_ECDHE_ECDSA_WITH_AES_128_CCM"
+  | "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8";
+
+/** Every suite's name. */
+export type CipherSuiteName = CbcCipherSuiteName | AeadCipherSuiteName;
+
 /**
  * The supported suites by name.
  *
- * @example Reading a suite's key lengths
+ * @example Reading a suite's parameters
  * ```ts
  * import { CipherSuites } from "@anchortls/record";
  * CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256.macKeyLength; // 32
+ * CipherSuites.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384.prfHash; // "sha384"
  * ```
  */
-export const CipherSuites: {
-  readonly TLS_RSA_WITH_AES_128_CBC_SHA: CipherSuite;
-  readonly TLS_RSA_WITH_AES_256_CBC_SHA: CipherSuite;
-  readonly TLS_RSA_WITH_AES_128_CBC_SHA256: CipherSuite;
-  readonly TLS_RSA_WITH_AES_256_CBC_SHA256: CipherSuite;
-} = Object.freeze({
-  TLS_RSA_WITH_AES_128_CBC_SHA: suite(0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA", 16, "sha1"),
-  TLS_RSA_WITH_AES_256_CBC_SHA: suite(0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA", 32, "sha1"),
-  TLS_RSA_WITH_AES_128_CBC_SHA256: suite(0x003c, "TLS_RSA_WITH_AES_128_CBC_SHA256", 16, "sha256"),
-  TLS_RSA_WITH_AES_256_CBC_SHA256: suite(0x003d, "TLS_RSA_WITH_AES_256_CBC_SHA256", 32, "sha256"),
-});
+export const CipherSuites:
+  & { readonly [Name in CbcCipherSuiteName]: CbcCipherSuite }
+  & { readonly [Name in AeadCipherSuiteName]: AeadCipherSuite } = Object.freeze({
+    TLS_RSA_WITH_AES_128_CBC_SHA: cbc(0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA", "rsa", 16, "sha1"),
+    TLS_RSA_WITH_AES_256_CBC_SHA: cbc(0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA", "rsa", 32, "sha1"),
+    TLS_RSA_WITH_AES_128_CBC_SHA256: cbc(
+      0x003c,
+      "TLS_RSA_WITH_AES_128_CBC_SHA256",
+      "rsa",
+      16,
+      "sha256",
+    ),
+    TLS_RSA_WITH_AES_256_CBC_SHA256: cbc(
+      0x003d,
+      "TLS_RSA_WITH_AES_256_CBC_SHA256",
+      "rsa",
+      32,
+      "sha256",
+    ),
+    TLS_RSA_WITH_AES_128_GCM_SHA256: aead(
+      0x009c,
+      "TLS_RSA_WITH_AES_128_GCM_SHA256",
+      "rsa",
+      "aes-gcm",
+      16,
+      "sha256",
+    ),
+    TLS_RSA_WITH_AES_256_GCM_SHA384: aead(
+      0x009d,
+      "TLS_RSA_WITH_AES_256_GCM_SHA384",
+      "rsa",
+      "aes-gcm",
+      32,
+      "sha384",
+    ),
+    TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: cbc(
+      0xc009,
+      "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+      "ecdhe_ecdsa",
+      16,
+      "sha1",
+    ),
+    TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: cbc(
+      0xc00a,
+      "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+      "ecdhe_ecdsa",
+      32,
+      "sha1",
+    ),
+    TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: cbc(
+      0xc013,
+      "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+      "ecdhe_rsa",
+      16,
+      "sha1",
+    ),
+    TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: cbc(
+      0xc014,
+      "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+      "ecdhe_rsa",
+      32,
+      "sha1",
+    ),
+    TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: cbc(
+      0xc023,
+      "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+      "ecdhe_ecdsa",
+      16,
+      "sha256",
+    ),
+    TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384: cbc(
+      0xc024,
+      "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+      "ecdhe_ecdsa",
+      32,
+      "sha384",
+    ),
+    TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: cbc(
+      0xc027,
+      "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+      "ecdhe_rsa",
+      16,
+      "sha256",
+    ),
+    TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384: cbc(
+      0xc028,
+      "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+      "ecdhe_rsa",
+      32,
+      "sha384",
+    ),
+    TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: aead(
+      0xc02b,
+      "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+      "ecdhe_ecdsa",
+      "aes-gcm",
+      16,
+      "sha256",
+    ),
+    TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: aead(
+      0xc02c,
+      "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+      "ecdhe_ecdsa",
+      "aes-gcm",
+      32,
+      "sha384",
+    ),
+    TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: aead(
+      0xc02f,
+      "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+      "ecdhe_rsa",
+      "aes-gcm",
+      16,
+      "sha256",
+    ),
+    TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: aead(
+      0xc030,
+      "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+      "ecdhe_rsa",
+      "aes-gcm",
+      32,
+      "sha384",
+    ),
+    TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: aead(
+      0xcca8,
+      "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+      "ecdhe_rsa",
+      "chacha20-poly1305",
+      32,
+      "sha256",
+    ),
+    TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: aead(
+      0xcca9,
+      "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+      "ecdhe_ecdsa",
+      "chacha20-poly1305",
+      32,
+      "sha256",
+    ),
+    TLS_ECDHE_ECDSA_WITH_AES_128_CCM: aead(
+      0xc0ac,
+      "TLS_ECDHE_ECDSA_WITH_AES_128_CCM",
+      "ecdhe_ecdsa",
+      "aes-ccm",
+      16,
+      "sha256",
+    ),
+    TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8: aead(
+      0xc0ae,
+      "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8",
+      "ecdhe_ecdsa",
+      "aes-ccm-8",
+      16,
+      "sha256",
+    ),
+  });
 
 const suitesById: ReadonlyMap<number, CipherSuite> = new Map(
   Object.values(CipherSuites).map((s) => [s.id, s]),
@@ -76,7 +326,8 @@ const suitesById: ReadonlyMap<number, CipherSuite> = new Map(
  * ```ts
  * import { cipherSuiteById } from "@anchortls/record";
  * cipherSuiteById(0x002f)?.name; // "TLS_RSA_WITH_AES_128_CBC_SHA"
- * cipherSuiteById(0xc02f); // undefined
+ * cipherSuiteById(0xc02f)?.name; // "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+ * cipherSuiteById(0x0005); // undefined (RC4)
  * ```
  *
  * @param id The two-byte code point.

@@ -42,4 +42,5 @@ export * from "./protector.ts";
 export * from "./replay_window.ts";
 export * from "./sequence.ts";
 export * from "./streams.ts";
+export * from "./suite_protector.ts";
 export * from "./webcrypto_cbc_hmac.ts";

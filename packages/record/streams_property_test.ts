@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { TlsAlertError } from "./alert.ts";
 import { CbcHmacProtector } from "./cbc_hmac.ts";
-import { CipherSuites } from "./cipher_suite.ts";
+import { type CbcCipherSuite, CipherSuites } from "./cipher_suite.ts";
 import { MAX_PLAINTEXT_LENGTH } from "./header.ts";
 import {
   DatagramRecordReader,
@@ -21,7 +21,12 @@ import {
 
 const runs = { seed: 0x57e, numRuns: 60 };
 
-const keys = fc.tuple(fc.constantFrom(...Object.values(CipherSuites)), fc.boolean()).map((
+const keys = fc.tuple(
+  fc.constantFrom(
+    ...Object.values(CipherSuites).filter((s): s is CbcCipherSuite => s.kind === "cbc"),
+  ),
+  fc.boolean(),
+).map((
   [suite, encryptThenMac],
 ) => ({
   suite,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { AlertDescription, TlsAlertError } from "./alert.ts";
 import { CbcHmacProtector } from "./cbc_hmac.ts";
-import { type CipherSuite, CipherSuites } from "./cipher_suite.ts";
+import { type CbcCipherSuite, CipherSuites } from "./cipher_suite.ts";
 import { ContentType } from "./content_type.ts";
 import { NullProtector, type RecordContext, type RecordProtector } from "./protector.ts";
 import { WebCryptoCbcHmacProtector } from "./webcrypto_cbc_hmac.ts";
@@ -15,7 +15,7 @@ import {
 } from "./streams.ts";
 import type { InboundRecord } from "./connection_state.ts";
 
-function keys(suite: CipherSuite, encryptThenMac: boolean, seed = 1) {
+function keys(suite: CbcCipherSuite, encryptThenMac: boolean, seed = 1) {
   return {
     suite,
     encryptThenMac,
@@ -73,7 +73,9 @@ Deno.test("RecordWriter fragments at the limit and skips empty writes", async ()
 });
 
 Deno.test("writer → reader with every suite and mode, the byte stream split at every offset", async () => {
-  for (const suite of Object.values(CipherSuites)) {
+  for (
+    const suite of Object.values(CipherSuites).filter((s): s is CbcCipherSuite => s.kind === "cbc")
+  ) {
     for (const etm of [false, true]) {
       const k = keys(suite, etm);
       const wire = concat(
@@ -336,7 +338,9 @@ Deno.test("writer: a seal failing while others are in flight errors the stream, 
 });
 
 Deno.test("RecordWriter with WebCrypto: a 64 KiB write becomes 4 records that open in order", async () => {
-  for (const suite of Object.values(CipherSuites)) {
+  for (
+    const suite of Object.values(CipherSuites).filter((s): s is CbcCipherSuite => s.kind === "cbc")
+  ) {
     for (const etm of [false, true]) {
       const k = keys(suite, etm);
       const data = new Uint8Array(65536 + 100).map((_, i) => i * 31 + (i >> 8));

@@ -25,7 +25,7 @@ import {
 } from "./_cbc_common.ts";
 import { constantTimeEqual } from "./constant_time.ts";
 import { CbcHmacProtector, type CbcHmacProtectorOptions } from "./cbc_hmac.ts";
-import type { CipherSuite } from "./cipher_suite.ts";
+import type { CbcCipherSuite } from "./cipher_suite.ts";
 import type { RecordContext, RecordProtector } from "./protector.ts";
 
 /** Options for {@linkcode WebCryptoCbcHmacProtector.create}. */
@@ -39,6 +39,7 @@ export interface WebCryptoCbcHmacProtectorOptions extends CbcHmacProtectorOption
 }
 
 const MAC_HEADER = 13;
+const WEBCRYPTO_HASH = { sha1: "SHA-1", sha256: "SHA-256", sha384: "SHA-384" } as const;
 /** A whole PKCS#7 padding block: what WebCrypto's AES-CBC adds and expects to remove. */
 const PKCS7_BLOCK = 0x10;
 
@@ -75,7 +76,7 @@ const PKCS7_BLOCK = 0x10;
 export class WebCryptoCbcHmacProtector implements RecordProtector {
   /** IV (16) + MAC + at most 16 bytes of padding. */
   readonly maxExpansion: number;
-  readonly #suite: CipherSuite;
+  readonly #suite: CbcCipherSuite;
   readonly #encryptThenMac: boolean;
   readonly #random: ((n: number) => Uint8Array) | undefined;
   readonly #threshold: number;
@@ -115,7 +116,7 @@ export class WebCryptoCbcHmacProtector implements RecordProtector {
     options: WebCryptoCbcHmacProtectorOptions,
   ): Promise<WebCryptoCbcHmacProtector> {
     checkKeyLengths(options);
-    const hash = options.suite.macAlgorithm === "sha1" ? "SHA-1" : "SHA-256";
+    const hash = WEBCRYPTO_HASH[options.suite.macAlgorithm];
     // Copies, because WebCrypto takes only ArrayBuffer-backed views; wiped once imported.
     const encKey = options.encKey.slice();
     const macKey = options.macKey.slice();

@@ -17,6 +17,7 @@ import {
   fragmentHandshakeMessage,
 } from "@anchortls/handshake/dtls";
 import {
+  CipherSuites,
   ContentType,
   type DtlsRecord,
   encodeDtlsRecord,
@@ -192,7 +193,13 @@ export class DtlsPeerHandshake extends ServerHandshake {
    * @param options How to bend it.
    */
   constructor(peer: ScriptedDtlsPeer, options: Omit<ServerHandshakeOptions, "dtls"> = {}) {
-    super({ sessionId: new Uint8Array(0), ...options, dtls: { messageSeq: 0 } });
+    // The scripts send RSA key exchange's flights (no ServerKeyExchange) unless told otherwise.
+    super({
+      sessionId: new Uint8Array(0),
+      suite: CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256.id,
+      ...options,
+      dtls: { messageSeq: 0 },
+    });
     this.peer = peer;
   }
 

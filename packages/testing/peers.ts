@@ -28,7 +28,7 @@
  */
 
 import dgram from "node:dgram";
-import { type CipherSuite, CipherSuites } from "@anchortls/record";
+import { type CipherSuite, type CipherSuiteName, CipherSuites } from "@anchortls/record";
 
 export type { CipherSuite };
 
@@ -182,6 +182,25 @@ export const fixedPki: ServerIdentity & {
   chain: fixedPkiFile("chain.pem"),
   client: fixedPkiFile("client.pem"),
   clientKey: fixedPkiFile("client.key"),
+};
+
+/**
+ * The fixed test PKI with an ECDSA P-256 server leaf (`ec-leaf.pem`, for localhost /
+ * 127.0.0.1, issued by the RSA intermediate) and an ECDSA P-256 client certificate.
+ */
+export const fixedEcPki: ServerIdentity & {
+  /** Client certificate (clientAuth, P-256), issued by the intermediate. */
+  readonly client: string;
+  /** The client certificate's P-256 key. */
+  readonly clientKey: string;
+} = {
+  root: fixedPkiFile("root.pem"),
+  intermediate: fixedPkiFile("intermediate.pem"),
+  leaf: fixedPkiFile("ec-leaf.pem"),
+  leafKey: fixedPkiFile("ec-leaf.key"),
+  chain: fixedPkiFile("ec-chain.pem"),
+  client: fixedPkiFile("ec-client.pem"),
+  clientKey: fixedPkiFile("ec-client.key"),
 };
 
 /** Options for {@linkcode createTestPki}. */
@@ -618,6 +637,32 @@ export const OPENSSL_SUITES: readonly { readonly openssl: string; readonly suite
 /** The four RSA-key-exchange AES-CBC suites in OpenSSL's names. */
 export const OPENSSL_SUITE_NAMES: readonly string[] = OPENSSL_SUITES.map((s) => s.openssl);
 
+/** Every suite's OpenSSL name (`openssl ciphers -stdname`), by IANA name. */
+export const OPENSSL_CIPHER_NAMES: Readonly<Record<CipherSuiteName, string>> = {
+  TLS_RSA_WITH_AES_128_CBC_SHA: "AES128-SHA",
+  TLS_RSA_WITH_AES_256_CBC_SHA: "AES256-SHA",
+  TLS_RSA_WITH_AES_128_CBC_SHA256: "AES128-SHA256",
+  TLS_RSA_WITH_AES_256_CBC_SHA256: "AES256-SHA256",
+  TLS_RSA_WITH_AES_128_GCM_SHA256: "AES128-GCM-SHA256",
+  TLS_RSA_WITH_AES_256_GCM_SHA384: "AES256-GCM-SHA384",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: "ECDHE-ECDSA-AES128-SHA",
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: "ECDHE-ECDSA-AES256-SHA",
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: "ECDHE-RSA-AES128-SHA",
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: "ECDHE-RSA-AES256-SHA",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: "ECDHE-ECDSA-AES128-SHA256",
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384: "ECDHE-ECDSA-AES256-SHA384",
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: "ECDHE-RSA-AES128-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384: "ECDHE-RSA-AES256-SHA384",
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: "ECDHE-ECDSA-AES128-GCM-SHA256",
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: "ECDHE-ECDSA-AES256-GCM-SHA384",
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: "ECDHE-RSA-AES128-GCM-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: "ECDHE-RSA-AES256-GCM-SHA384",
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-RSA-CHACHA20-POLY1305",
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CCM: "ECDHE-ECDSA-AES128-CCM",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8: "ECDHE-ECDSA-AES128-CCM8",
+};
+
 /** Options for {@linkcode startOpenSslServer}. */
 export interface OpenSslServerOptions {
   /** Certificates and keys, e.g. a {@linkcode TestPki}. */
@@ -734,6 +779,8 @@ export interface GnutlsServerOptions {
   readonly dtls?: boolean;
   /** Cipher and MAC priority items. @default {all four suites} */
   readonly ciphers?: string;
+  /** Key exchange priority items, e.g. `+ECDHE-ECDSA:+ECDHE-RSA`. @default {"+RSA"} */
+  readonly keyExchanges?: string;
   /** Allow Encrypt-then-MAC. @default {true} */
   readonly encryptThenMac?: boolean;
   /** Allow the extended master secret. @default {true} */
@@ -749,7 +796,8 @@ export interface GnutlsServerOptions {
 }
 
 /**
- * Starts `gnutls-serv --echo` (TLS 1.2 or DTLS 1.2, RSA key exchange only) on a free port.
+ * Starts `gnutls-serv --echo` (TLS 1.2 or DTLS 1.2; RSA key exchange unless `keyExchanges`
+ * says otherwise) on a free port.
  * It listens on every address and cannot be bound to one: connect to 127.0.0.1.
  *
  * @param options Identity, protocol and what to allow.
@@ -763,7 +811,7 @@ export async function startGnutlsServer(options: GnutlsServerOptions): Promise<P
   const priority = [
     "NORMAL:-VERS-ALL",
     dtls ? "+VERS-DTLS1.2" : "+VERS-TLS1.2",
-    "-KX-ALL:+RSA:-CIPHER-ALL:-MAC-ALL",
+    `-KX-ALL:${options.keyExchanges ?? "+RSA"}:-CIPHER-ALL:-MAC-ALL`,
     options.ciphers ?? "+AES-128-CBC:+AES-256-CBC:+SHA1:+SHA256",
     ...(options.encryptThenMac === false ? ["%NO_ETM"] : []),
     ...(options.extendedMasterSecret === false ? ["%NO_SESSION_HASH"] : []),

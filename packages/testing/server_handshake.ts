@@ -1,9 +1,9 @@
 /**
- * The one sans-IO server side of a TLS 1.2 / DTLS 1.2 RSA key exchange that every test peer
- * of the repository runs: the handshake package's in-memory servers, the hostile scripted
+ * The one sans-IO server side of a TLS 1.2 / DTLS 1.2 handshake (RSA key transport, or ECDHE
+ * signed with the leaf's RSA or ECDSA key) that every test peer of the repository runs: the handshake package's in-memory servers, the hostile scripted
  * servers on TCP, UDP and in memory. It frames its messages (4-byte headers for TLS, 12-byte
  * numbered ones for DTLS), keeps the transcript, decrypts the premaster honestly with the test
- * PKI's leaf key, decodes what the client sent (its certificate, its CertificateVerify
+ * PKI's leaf key (or agrees it by ECDH with a signed ephemeral key), decodes what the client sent (its certificate, its CertificateVerify
  * scheme, its Finished, which must verify), and keeps sessions for resumption. Each step is
  * its own method and every message can be bent by a hook, so a test can stop or bend the
  * handshake anywhere; the record layer and the I/O are the caller's.
@@ -17,12 +17,16 @@ import {
   decodeCertificateVerify,
   decodeClientHello,
   decodeClientKeyExchange,
+  decodeEcdhClientKeyExchange,
   deriveKeyBlock,
   deriveMasterSecret,
+  type EcdheServerKeyExchange,
   encodeAlpnProtocols,
   encodeCertificate,
   encodeCertificateRequest,
+  encodeEcdhParams,
   encodeServerHello,
+  encodeServerKeyExchange,
   encodeTlsHandshake,
   type Extension,
   ExtensionType,
@@ -30,13 +34,25 @@ import {
   type HandshakeMessage,
   HandshakeType,
   type KeyBlock,
+  NamedGroup,
   type ServerHello,
+  SignatureScheme,
+  SigningKey,
   TlsHandshakeDeframer,
 } from "@anchortls/handshake";
 import { encodeDtlsHandshakeMessage } from "@anchortls/handshake/dtls";
-import { CbcHmacProtector, type CipherSuite, cipherSuiteById, Reader } from "@anchortls/record";
+import {
+  type CipherSuite,
+  cipherSuiteById,
+  concatBytes,
+  protectorForSuite,
+  Reader,
+  type RecordProtector,
+} from "@anchortls/record";
 import { parsePem } from "@anchortls/x509";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { x25519 } from "@noble/curves/ed25519.js";
+import { p256, p384 } from "@noble/curves/nist.js";
+import { sha256, sha384 } from "@noble/hashes/sha2.js";
 import { fixedPkiFile } from "./peers.ts";
 import { rsaDecrypt } from "./rsa_decrypt.ts";
 
@@ -47,10 +63,30 @@ export interface ServerHandshakeOptions {
    * ClientHello's cookie field.
    */
   readonly dtls?: { readonly messageSeq: number };
-  /** The chain to send, DER, leaf first. @default {chain.pem of the fixed test PKI} */
+  /**
+   * The chain to send, DER, leaf first.
+   * @default {chain.pem of the fixed test PKI; ec-chain.pem for an ECDHE_ECDSA suite}
+   */
   readonly chain?: readonly Uint8Array[];
-  /** The leaf's private key, PEM (decrypts the premaster). @default {leaf.key of the fixed PKI} */
+  /**
+   * The leaf's private key, PEM: it decrypts the premaster, or signs the ServerKeyExchange.
+   * @default {leaf.key of the fixed PKI; ec-leaf.key for an ECDHE_ECDSA suite}
+   */
   readonly keyPem?: string;
+  /** ECDHE: the group to answer with. @default {the client's first supported group} */
+  readonly group?: number;
+  /**
+   * ECDHE: the scheme signing the ServerKeyExchange.
+   * @default {ecdsa_secp256r1_sha256 or rsa_pss_rsae_sha256, as the suite says}
+   */
+  readonly signatureScheme?: number;
+  /**
+   * ECDHE: sends and signs this public key instead of its own (a key the client must refuse
+   * whatever the signature says, e.g. a small-order X25519 point).
+   */
+  readonly serverPublicKey?: Uint8Array;
+  /** ECDHE: bends the signed ServerKeyExchange (its key, group, scheme or signature). */
+  readonly serverKeyExchange?: (message: EcdheServerKeyExchange) => EcdheServerKeyExchange;
   /** The suite to answer with, offered or not. @default {the client's first suite} */
   readonly suite?: number;
   /** Echo encrypt_then_mac when offered. @default {true} */
@@ -129,6 +165,11 @@ export class ServerHandshake {
   clientCertificate: Uint8Array[] | undefined;
   /** The scheme of the client's CertificateVerify, when it sent one. */
   clientSignatureScheme: number | undefined;
+  /** ECDHE: the groups the client's supported_groups offered, in its order. */
+  clientGroups: number[] = [];
+  /** ECDHE: the ServerKeyExchange as sent (after any bending). */
+  serverKeyExchange: EcdheServerKeyExchange | undefined;
+  #ephemeral: { group: number; secret: Uint8Array } | undefined;
 
   /**
    * Prepares the server side.
@@ -170,9 +211,10 @@ export class ServerHandshake {
     return this.add(this.frame(type, body, messageSeq));
   }
 
-  /** The SHA-256 hash of the transcript so far. */
+  /** The suite's PRF hash (SHA-256 or SHA-384) of the transcript so far. */
   transcriptHash(): Uint8Array {
-    return sha256(new Uint8Array(this.#transcript.flatMap((m) => [...m])));
+    const all = concatBytes(this.#transcript);
+    return this.suite?.prfHash === "sha384" ? sha384(all) : sha256(all);
   }
 
   /**
@@ -189,8 +231,9 @@ export class ServerHandshake {
     const offered = new Set(this.clientHello.extensions.map((e) => e.type));
     this.suite = cipherSuiteById(o.suite ?? this.clientHello.cipherSuites[0]!) ??
       cipherSuiteById(0x002f)!;
+    // RFC 7366 §3: never echoed for an AEAD suite (a test may still bend the ServerHello).
     this.encryptThenMac = (o.encryptThenMac ?? true) &&
-      offered.has(ExtensionType.encrypt_then_mac);
+      offered.has(ExtensionType.encrypt_then_mac) && this.suite.kind === "cbc";
     this.extendedMasterSecret = (o.extendedMasterSecret ?? true) &&
       offered.has(ExtensionType.extended_master_secret);
     const alpn = this.clientHello.extensions.find((e) =>
@@ -198,6 +241,10 @@ export class ServerHandshake {
     );
     this.clientAlpnProtocols = alpn && decodeAlpnList(alpn.data);
     this.alpnProtocol = o.alpnProtocols?.find((p) => this.clientAlpnProtocols?.includes(p));
+    const groups = this.clientHello.extensions.find((e) =>
+      e.type === ExtensionType.supported_groups
+    );
+    this.clientGroups = groups ? decodeU16List(groups.data) : [];
     const cached = this.sessions.get(this.clientHello.sessionId.toHex());
     this.resumed = this.clientHello.sessionId.length > 0 && cached !== undefined;
     this.premaster = undefined;
@@ -239,9 +286,50 @@ export class ServerHandshake {
     return this.message(HandshakeType.server_hello, encodeServerHello(hello));
   }
 
+  /** True when the settled suite authenticates with ECDSA. */
+  get #ecdsa(): boolean {
+    return this.suite.keyExchange === "ecdhe_ecdsa";
+  }
+
   /** The chain this server sends, DER, leaf first. */
   async chain(): Promise<readonly Uint8Array[]> {
-    return this.options.chain ?? parsePem(await Deno.readTextFile(fixedPkiFile("chain.pem")));
+    return this.options.chain ??
+      parsePem(await Deno.readTextFile(fixedPkiFile(this.#ecdsa ? "ec-chain.pem" : "chain.pem")));
+  }
+
+  /** The leaf's private key, PEM. */
+  async #keyPem(): Promise<string> {
+    return this.options.keyPem ??
+      await Deno.readTextFile(fixedPkiFile(this.#ecdsa ? "ec-leaf.key" : "leaf.key"));
+  }
+
+  /**
+   * ECDHE: a fresh ephemeral key on the chosen group, signed with the leaf's key over both
+   * randoms (RFC 8422 §5.4), bent by `serverKeyExchange`; framed, not yet added.
+   */
+  async #serverKeyExchange(): Promise<Uint8Array> {
+    const group = this.options.group ?? this.clientGroups[0] ?? NamedGroup.x25519;
+    const curve = ECDH[group] ?? ECDH[NamedGroup.x25519]!;
+    const secret = curve.secret();
+    this.#ephemeral = { group, secret };
+    const publicKey = this.options.serverPublicKey ?? curve.publicKey(secret);
+    const scheme = this.options.signatureScheme ??
+      (this.#ecdsa ? SignatureScheme.ecdsa_secp256r1_sha256 : SignatureScheme.rsa_pss_rsae_sha256);
+    const key = await SigningKey.import(await this.#keyPem());
+    const signed = concatBytes([
+      this.clientHello.random,
+      this.serverRandom,
+      encodeEcdhParams(group, publicKey),
+    ]);
+    let message: EcdheServerKeyExchange = {
+      group,
+      publicKey,
+      scheme,
+      signature: await key.sign(scheme, signed),
+    };
+    if (this.options.serverKeyExchange) message = this.options.serverKeyExchange(message);
+    this.serverKeyExchange = message;
+    return this.frame(HandshakeType.server_key_exchange, encodeServerKeyExchange(message));
   }
 
   /** The Certificate message, framed and added. */
@@ -266,6 +354,7 @@ export class ServerHandshake {
       return { messages, resumed: true };
     }
     const rest = [this.frame(HandshakeType.certificate, encodeCertificate(await this.chain()))];
+    if (this.suite.keyExchange !== "rsa") rest.push(await this.#serverKeyExchange());
     const request = this.options.certificateRequest;
     if (request) {
       rest.push(this.frame(
@@ -291,7 +380,12 @@ export class ServerHandshake {
    */
   async clientMessage(m: HandshakeMessage): Promise<void> {
     if (m.type === HandshakeType.finished) {
-      const expected = finishedVerifyData(this.master!, "client finished", this.transcriptHash());
+      const expected = finishedVerifyData(
+        this.master!,
+        "client finished",
+        this.transcriptHash(),
+        this.suite.prfHash,
+      );
       if (expected.toHex() !== m.body.toHex()) throw new Error("client Finished does not verify");
       this.add(m.transcriptBytes);
       return;
@@ -302,18 +396,23 @@ export class ServerHandshake {
     }
     this.add(m.transcriptBytes);
     if (m.type !== HandshakeType.client_key_exchange) return;
-    this.premaster = await rsaDecrypt(
-      this.options.keyPem ?? (await Deno.readTextFile(fixedPkiFile("leaf.key"))),
-      decodeClientKeyExchange(m.body),
-    );
+    if (this.#ephemeral) {
+      const { group, secret } = this.#ephemeral;
+      this.premaster = ECDH[group]!.shared(secret, decodeEcdhClientKeyExchange(m.body));
+      this.#ephemeral = undefined;
+    } else {
+      this.premaster = await rsaDecrypt(await this.#keyPem(), decodeClientKeyExchange(m.body));
+    }
+    const prfHash = this.suite.prfHash;
     this.master = deriveMasterSecret(
       this.premaster,
       this.extendedMasterSecret
-        ? { extendedMasterSecret: true, sessionHash: this.transcriptHash() }
+        ? { extendedMasterSecret: true, sessionHash: this.transcriptHash(), prfHash }
         : {
           extendedMasterSecret: false,
           clientRandom: this.clientHello.random,
           serverRandom: this.serverRandom,
+          prfHash,
         },
     );
   }
@@ -332,7 +431,12 @@ export class ServerHandshake {
    * of its verify_data.
    */
   finished(corrupt = this.options.badFinished ?? false): Uint8Array {
-    const verifyData = finishedVerifyData(this.master!, "server finished", this.transcriptHash());
+    const verifyData = finishedVerifyData(
+      this.master!,
+      "server finished",
+      this.transcriptHash(),
+      this.suite.prfHash,
+    );
     if (corrupt) verifyData[0]! ^= 1;
     return this.message(HandshakeType.finished, verifyData);
   }
@@ -352,20 +456,20 @@ export class ServerHandshake {
   }
 
   /** The record protectors of this handshake: `server` seals, `client` opens. */
-  protectors(): { server: CbcHmacProtector; client: CbcHmacProtector } {
+  protectors(): { server: RecordProtector; client: RecordProtector } {
     const keys = this.keyBlock();
-    const common = { suite: this.suite, encryptThenMac: this.encryptThenMac };
+    const options = { encryptThenMac: this.encryptThenMac };
     return {
-      server: new CbcHmacProtector({
-        ...common,
+      server: protectorForSuite(this.suite, {
         encKey: keys.serverEncKey,
         macKey: keys.serverMacKey,
-      }),
-      client: new CbcHmacProtector({
-        ...common,
+        iv: keys.serverIv,
+      }, options),
+      client: protectorForSuite(this.suite, {
         encKey: keys.clientEncKey,
         macKey: keys.clientMacKey,
-      }),
+        iv: keys.clientIv,
+      }, options),
     };
   }
 }
@@ -376,6 +480,39 @@ export function splitMessages(bytes: Uint8Array): HandshakeMessage[] {
   deframer.push(bytes);
   const out: HandshakeMessage[] = [];
   for (let m = deframer.next(); m; m = deframer.next()) out.push(m);
+  return out;
+}
+
+/** The server's side of ECDH on each group, with @noble/curves. */
+const ECDH: Readonly<
+  Record<number, {
+    secret(): Uint8Array;
+    publicKey(secret: Uint8Array): Uint8Array;
+    shared(secret: Uint8Array, peer: Uint8Array): Uint8Array;
+  }>
+> = {
+  [NamedGroup.x25519]: {
+    secret: () => x25519.utils.randomSecretKey(),
+    publicKey: (secret) => x25519.getPublicKey(secret),
+    shared: (secret, peer) => x25519.getSharedSecret(secret, peer),
+  },
+  [NamedGroup.secp256r1]: {
+    secret: () => p256.utils.randomSecretKey(),
+    publicKey: (secret) => p256.getPublicKey(secret, false),
+    shared: (secret, peer) => p256.getSharedSecret(secret, peer, true).subarray(1),
+  },
+  [NamedGroup.secp384r1]: {
+    secret: () => p384.utils.randomSecretKey(),
+    publicKey: (secret) => p384.getPublicKey(secret, false),
+    shared: (secret, peer) => p384.getSharedSecret(secret, peer, true).subarray(1),
+  },
+};
+
+/** A u16-prefixed list of u16 values (supported_groups). */
+function decodeU16List(data: Uint8Array): number[] {
+  const list = new Reader(new Reader(data).vector16());
+  const out: number[] = [];
+  while (list.remaining > 0) out.push(list.u16());
   return out;
 }
 

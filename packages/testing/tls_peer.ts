@@ -20,7 +20,13 @@ import {
   TlsHandshakeDeframer,
 } from "@anchortls/handshake";
 import type { ByteTransport } from "@anchortls/client/advanced";
-import { concatBytes, ContentType, type RecordProtector, TlsDeframer } from "@anchortls/record";
+import {
+  CipherSuites,
+  concatBytes,
+  ContentType,
+  type RecordProtector,
+  TlsDeframer,
+} from "@anchortls/record";
 import { memoryConnection, type PeerConnection } from "./memory_connection.ts";
 import { ServerHandshake, type ServerHandshakeOptions } from "./server_handshake.ts";
 import { TlsServerRecords } from "./tls_records.ts";
@@ -235,7 +241,12 @@ export class PeerHandshake extends ServerHandshake {
    * @param options What to send and how to bend it.
    */
   constructor(peer: ScriptedPeer, options: Omit<ServerHandshakeOptions, "dtls"> = {}) {
-    super({ sessionId: new Uint8Array(0), ...options });
+    // The scripts send RSA key exchange's flights (no ServerKeyExchange) unless told otherwise.
+    super({
+      sessionId: new Uint8Array(0),
+      suite: CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256.id,
+      ...options,
+    });
     this.peer = peer;
   }
 

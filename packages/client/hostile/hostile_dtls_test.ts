@@ -313,7 +313,7 @@ Deno.test("hostile DTLS: ServerHelloDone in Certificate's place is unexpected_me
 Deno.test("hostile DTLS: a ServerHello with a suite we never offered is illegal_parameter", async () => {
   const { error, alerts } = await playDtls(async (peer) => {
     await new DtlsPeerHandshake(peer, {
-      serverHello: (hello) => ({ ...hello, cipherSuite: 0x009c }),
+      serverHello: (hello) => ({ ...hello, cipherSuite: 0x0005 }),
     }).firstFlight();
   });
   assertFailedWithSentAlert(error, alerts, AlertDescription.illegal_parameter);

@@ -242,7 +242,7 @@ Deno.test("hostile: a Finished before ChangeCipherSpec is unexpected_message", a
 Deno.test("hostile: a ServerHello with a suite we never offered is illegal_parameter", async () => {
   const { error, alerts } = await play(async (peer) => {
     const hs = new PeerHandshake(peer, {
-      serverHello: (hello) => ({ ...hello, cipherSuite: 0x009c }),
+      serverHello: (hello) => ({ ...hello, cipherSuite: 0x0005 }),
     });
     await hs.firstFlight();
   });

@@ -11,6 +11,7 @@ import { fixedPki, fixedPkiTarget, startOpenSslServer, startPeerProcess } from "
 import {
   AlertDescription,
   CertificateError,
+  CipherSuites,
   connectDtls,
   connectTls,
   DtlsHandshakeTimeoutError,
@@ -28,16 +29,34 @@ const peerAlert = (description: number, message: RegExp) => (e: unknown) =>
   e instanceof TlsAlertError && e.fromPeer && e.description === description &&
   message.test(e.message);
 
-Deno.test("hint: handshake_failure in answer to our hello lists the suites we offered", async () => {
+Deno.test("hint: handshake_failure in answer to our hello lists the suites and groups we offered", async () => {
+  // DHE is a key exchange we do not speak.
   await using server = await startOpenSslServer({
     pki: fixedPki,
-    ciphers: ["ECDHE-RSA-AES128-GCM-SHA256"],
+    ciphers: ["DHE-RSA-AES128-GCM-SHA256"],
   });
   const error = await handshakeError(server.port);
   assert.ok(
     peerAlert(
       AlertDescription.handshake_failure,
-      /none of the suites we offered \(TLS_RSA_WITH_AES_128_CBC_SHA256, .*\)/,
+      /none of the suites we offered \(TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, .*\), or none of the groups \(x25519, secp256r1, secp384r1\)/,
+    )(error),
+    String(error),
+  );
+});
+
+Deno.test("hint: an offer of RSA key exchange only to an ECDHE-only server says so", async () => {
+  await using server = await startOpenSslServer({
+    pki: fixedPki,
+    ciphers: ["ECDHE-RSA-AES128-GCM-SHA256"],
+  });
+  const error = await handshakeError(server.port, {
+    suites: [CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256],
+  });
+  assert.ok(
+    peerAlert(
+      AlertDescription.handshake_failure,
+      /none of the suites we offered \(TLS_RSA_WITH_AES_128_CBC_SHA256\); all use RSA key exchange/,
     )(error),
     String(error),
   );

@@ -12,10 +12,15 @@ import {
   startGnutlsServer,
   startOpenSslServer,
 } from "@anchortls/testing";
-import { type CipherSuite, CipherSuites } from "@anchortls/record";
+import { type CbcCipherSuite, CipherSuites } from "@anchortls/record";
 import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
 import type { TrustCoreEmulator } from "../emulator.ts";
 import { contains, PIN, provisionedChip } from "../_test_support.ts";
+
+/** The suites the chip keys in `full`: RSA key transport with AES-CBC. */
+const CHIP_SUITES = Object.values(CipherSuites).filter((s): s is CbcCipherSuite =>
+  s.kind === "cbc" && s.keyExchange === "rsa"
+);
 
 const rootPem = await Deno.readTextFile(fixedPki.root);
 const encoder = new TextEncoder();
@@ -59,7 +64,7 @@ for (const policy of ["full", "hybrid"] as const) {
     const server = await startServer();
     try {
       let closes = 0;
-      for (const suite of Object.values(CipherSuites) as CipherSuite[]) {
+      for (const suite of CHIP_SUITES) {
         for (const encryptThenMac of [true, false]) {
           const tag = `${suite.name}-${encryptThenMac}`;
           const chip = await provisionedChip({ exposeSecretsForTesting: true });

@@ -102,6 +102,20 @@ subjectAltName = DNS:localhost
 1.3.6.1.4.1.55555.1 = critical, ASN1:UTF8String:must understand
 authorityKeyIdentifier = keyid:always
 
+[server_kx_only]
+basicConstraints = CA:FALSE
+keyUsage = critical, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+authorityKeyIdentifier = keyid:always
+
+[server_ec_ka_only]
+basicConstraints = CA:FALSE
+keyUsage = critical, keyAgreement
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+authorityKeyIdentifier = keyid:always
+
 [nc_ok]
 basicConstraints = CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
@@ -189,6 +203,16 @@ rsa sha1; csr sha1 "$O/CN=localhost"; sign sha1 intermediate server -sha1
 rsa rsa1024 1024; csr rsa1024 "$O/CN=localhost"; sign rsa1024 intermediate server
 ec ec-leaf prime256v1; csr ec-leaf "$O/CN=localhost"; sign ec-leaf intermediate server_ec
 keep_key ec-leaf
+cat ec-leaf.pem intermediate.pem > ec-chain.pem
+# ECDSA client certificates (P-256 and P-384) for ECDHE_ECDSA client authentication.
+ec ec-client prime256v1; csr ec-client "$O/CN=anchortls test EC client"
+sign ec-client intermediate client; keep_key ec-client
+ec ec-client-p384 secp384r1; csr ec-client-p384 "$O/CN=anchortls test EC client"
+sign ec-client-p384 intermediate client; keep_key ec-client-p384
+# The server leaves' keys under a key usage that fits only one kind of key exchange:
+# keyEncipherment only (RSA key transport, not ECDHE_RSA), keyAgreement only (not ECDHE_ECDSA).
+csr leaf "$O/CN=localhost"; sign leaf intermediate server_kx_only -out kx-only-leaf.pem
+csr ec-leaf "$O/CN=localhost"; sign ec-leaf intermediate server_ec_ka_only -out ec-ka-only-leaf.pem
 openssl genpkey -algorithm ED25519 -out "$work/ed25519-leaf.key"
 csr ed25519-leaf "$O/CN=localhost"; sign ed25519-leaf intermediate server_ec
 

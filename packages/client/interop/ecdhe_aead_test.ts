@@ -1,0 +1,325 @@
+/**
+ * The ECDHE and AEAD suites (issue 16) against real servers: every suite in TLS 1.2 and DTLS
+ * 1.2 against `openssl s_server` and `gnutls-serv`, with the test PKI's RSA leaf for the RSA
+ * and ECDHE_RSA suites and its P-256 leaf for ECDHE_ECDSA; a resumed TLS session per suite
+ * (the DTLS client does not resume yet), client
+ * authentication with ECDSA P-256 and P-384 keys, and 1 MiB each way with SHA-256 compared on
+ * both sides.
+ *
+ * Needs `openssl` and `gnutls-serv` on PATH.
+ */
+
+import assert from "node:assert/strict";
+import { SessionCache } from "@anchortls/handshake";
+import { type CipherSuite, CipherSuites } from "@anchortls/record";
+import {
+  fixedEcPki,
+  fixedPki,
+  fixedPkiFile,
+  OPENSSL_CIPHER_NAMES,
+  type PeerProcess,
+  type ServerIdentity,
+  startGnutlsServer,
+  startOpenSslServer,
+} from "@anchortls/testing";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { connectTls, type ConnectTlsOptions, type DtlsConnection } from "../mod.ts";
+import { connectToPeer } from "./_dtls_connect.ts";
+
+const root = await Deno.readTextFile(fixedPkiFile("root.pem"));
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Every suite but the four RSA AES-CBC ones the older interop tests cover. */
+const NEW_SUITES: readonly CipherSuite[] = Object.values(CipherSuites).filter((s) =>
+  s.kind === "aead" || s.keyExchange !== "rsa"
+);
+const opensslName = (s: CipherSuite): string =>
+  OPENSSL_CIPHER_NAMES[s.name as keyof typeof OPENSSL_CIPHER_NAMES];
+
+/** The suites a server with this leaf can speak, and the leaf. */
+const BY_LEAF: readonly { pki: ServerIdentity; suites: readonly CipherSuite[] }[] = [
+  { pki: fixedPki, suites: NEW_SUITES.filter((s) => s.keyExchange !== "ecdhe_ecdsa") },
+  { pki: fixedEcPki, suites: NEW_SUITES.filter((s) => s.keyExchange === "ecdhe_ecdsa") },
+];
+
+const GNUTLS_KX = "+ECDHE-ECDSA:+ECDHE-RSA:+RSA";
+const GNUTLS_CIPHERS = [
+  "+AES-128-GCM",
+  "+AES-256-GCM",
+  "+CHACHA20-POLY1305",
+  "+AES-128-CCM",
+  "+AES-128-CCM-8",
+  "+AES-128-CBC",
+  "+AES-256-CBC",
+  "+AEAD",
+  "+SHA1",
+  "+SHA256",
+  "+SHA384",
+].join(":");
+
+function base(peer: PeerProcess): ConnectTlsOptions {
+  return { hostname: "127.0.0.1", port: peer.port, serverName: "localhost", caCerts: [root] };
+}
+
+/** GETs the `-www` status page. */
+async function statusPage(options: ConnectTlsOptions) {
+  const tls = await connectTls(options);
+  try {
+    const info = await tls.handshake;
+    const writer = tls.writable.getWriter();
+    await writer.write(encoder.encode("GET / HTTP/1.0\r\n\r\n"));
+    writer.releaseLock();
+    return { info, page: await new Response(tls.readable).text() };
+  } finally {
+    await tls.close();
+  }
+}
+
+async function readUntil(
+  readable: ReadableStream<Uint8Array>,
+  text: string,
+): Promise<string> {
+  const reader = readable.getReader();
+  let seen = "";
+  try {
+    while (!seen.includes(text)) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`stream ended before ${JSON.stringify(text)}: ${seen}`);
+      seen += decoder.decode(value);
+    }
+    return seen;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+async function writeLine(writable: WritableStream<Uint8Array>, line: string): Promise<void> {
+  const writer = writable.getWriter();
+  await writer.write(encoder.encode(line));
+  writer.releaseLock();
+}
+
+const ecClient = async (file: "ec-client" | "ec-client-p384") => ({
+  certificateChain: (await Deno.readTextFile(fixedPkiFile(`${file}.pem`))) +
+    (await Deno.readTextFile(fixedPkiFile("intermediate.pem"))),
+  privateKey: await Deno.readTextFile(fixedPkiFile(`${file}.key`)),
+});
+
+for (const { pki, suites } of BY_LEAF) {
+  Deno.test(`openssl s_server, ${pki.leaf.split("/").at(-1)}: every suite, then a resumed session`, async () => {
+    await using peer = await startOpenSslServer({ pki, ciphers: suites.map(opensslName) });
+    for (const suite of suites) {
+      const session = new SessionCache();
+      const first = await statusPage({ ...base(peer), suites: [suite], session });
+      assert.equal(first.info.suite, suite);
+      assert.equal(first.info.encryptThenMac, suite.kind === "cbc");
+      assert.equal(first.info.extendedMasterSecret, true);
+      assert.match(first.page, new RegExp(`New, TLSv1\\.[02], Cipher is ${opensslName(suite)}\\b`));
+      const second = await statusPage({ ...base(peer), suites: [suite], session });
+      assert.equal(second.info.resumed, true, suite.name);
+      assert.match(
+        second.page,
+        new RegExp(`Reused, TLSv1\\.[02], Cipher is ${opensslName(suite)}\\b`),
+      );
+      session.clear();
+    }
+  });
+
+  Deno.test(`gnutls-serv, ${pki.leaf.split("/").at(-1)}: every suite echoes, then a resumed session`, async () => {
+    await using peer = await startGnutlsServer({
+      pki,
+      keyExchanges: GNUTLS_KX,
+      ciphers: GNUTLS_CIPHERS,
+      clientCertificate: "none",
+    });
+    for (const suite of suites) {
+      const session = new SessionCache();
+      for (const resumed of [false, true]) {
+        const tls = await connectTls({ ...base(peer), suites: [suite], session });
+        try {
+          const info = await tls.handshake;
+          assert.equal(info.suite, suite);
+          assert.equal(info.resumed, resumed, suite.name);
+          const line = `${suite.name} ${resumed}\n`;
+          await writeLine(tls.writable, line);
+          await readUntil(tls.readable, line);
+        } finally {
+          await tls.close();
+        }
+      }
+      session.clear();
+    }
+  });
+
+  Deno.test(`DTLS openssl s_server, ${pki.leaf.split("/").at(-1)}: every suite, data both ways`, async () => {
+    await using peer = await startOpenSslServer({
+      pki,
+      dtls: true,
+      mtu: 1400,
+      ciphers: suites.map(opensslName),
+    });
+    let closes = 0;
+    for (const suite of suites) {
+      const dtls = await connectToPeer(peer, { suites: [suite] });
+      try {
+        const info = await dtls.handshake;
+        assert.equal(info.suite, suite);
+        assert.equal(info.encryptThenMac, suite.kind === "cbc");
+        await exchange(peer, dtls, suite.name);
+      } finally {
+        await dtls.close();
+      }
+      // s_server reports our close_notify before it takes the next client.
+      closes++;
+      await peer.waitFor(new RegExp(`(?:DONE|shutting down)[\\s\\S]*`.repeat(closes)));
+    }
+  });
+
+  Deno.test(`DTLS gnutls-serv, ${pki.leaf.split("/").at(-1)}: every suite echoes`, async () => {
+    await using peer = await startGnutlsServer({
+      pki,
+      dtls: true,
+      keyExchanges: GNUTLS_KX,
+      ciphers: GNUTLS_CIPHERS,
+      clientCertificate: "none",
+    });
+    for (const suite of suites) {
+      const dtls = await connectToPeer(peer, { suites: [suite] });
+      try {
+        assert.equal((await dtls.handshake).suite, suite);
+        const line = `${suite.name}\n`;
+        await writeLine(dtls.writable, line);
+        await readUntil(dtls.readable, line);
+      } finally {
+        await dtls.close();
+      }
+    }
+  });
+}
+
+/** One line each way: ours shows in s_server's output, its stdin line reaches us. */
+async function exchange(peer: PeerProcess, dtls: DtlsConnection, tag: string): Promise<void> {
+  await writeLine(dtls.writable, `ping ${tag}\n`);
+  await peer.waitFor(new RegExp(`ping ${tag}\\n`));
+  await peer.write(encoder.encode(`pong ${tag}\n`));
+  await readUntil(dtls.readable, `pong ${tag}\n`);
+}
+
+Deno.test("openssl s_server: client authentication with ECDSA P-256 and P-384 keys, TLS and DTLS", async () => {
+  for (const dtls of [false, true]) {
+    await using peer = await startOpenSslServer({
+      pki: fixedEcPki,
+      dtls,
+      mtu: 1400,
+      mode: dtls ? "stdin" : "www",
+      clientCertificate: "require",
+      ciphers: ["ECDHE-ECDSA-AES128-GCM-SHA256"],
+    });
+    for (const [file, bits] of [["ec-client", 256], ["ec-client-p384", 384]] as const) {
+      const clientCertificate = await ecClient(file);
+      if (dtls) {
+        const connection = await connectToPeer(peer, { clientCertificate });
+        try {
+          assert.equal((await connection.handshake).clientCertificateSent, true);
+          await exchange(peer, connection, `${file}`);
+        } finally {
+          await connection.close();
+        }
+        await peer.waitFor(new RegExp(`Peer signing digest: SHA${bits}`));
+      } else {
+        const { info, page } = await statusPage({ ...base(peer), clientCertificate });
+        assert.equal(info.clientCertificateSent, true);
+        assert.equal(info.suite, CipherSuites.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+        assert.match(page, /Client certificate/);
+        assert.match(page, new RegExp(`Peer signing digest: SHA${bits}`));
+      }
+    }
+  }
+});
+
+Deno.test("gnutls-serv: client authentication with an ECDSA P-256 key over ECDHE_RSA and ECDHE_ECDSA", async () => {
+  for (const pki of [fixedPki, fixedEcPki]) {
+    await using peer = await startGnutlsServer({
+      pki,
+      keyExchanges: GNUTLS_KX,
+      ciphers: GNUTLS_CIPHERS,
+      clientCertificate: "require",
+    });
+    const tls = await connectTls({ ...base(peer), clientCertificate: await ecClient("ec-client") });
+    try {
+      const info = await tls.handshake;
+      assert.equal(info.clientCertificateSent, true);
+      assert.equal(info.suite.kind, "aead");
+      await writeLine(tls.writable, "authenticated\n");
+      await readUntil(tls.readable, "authenticated\n");
+    } finally {
+      await tls.close();
+    }
+  }
+});
+
+/** 1 MiB each way through `s_server -brief`, hashed on both sides. */
+async function transferMiB(suite: CipherSuite): Promise<void> {
+  const fromClient = sha256.create();
+  let fromClientLength = 0;
+  const pki = suite.keyExchange === "ecdhe_ecdsa" ? fixedEcPki : fixedPki;
+  await using peer = await startOpenSslServer({
+    pki,
+    mode: "brief",
+    ciphers: [opensslName(suite)],
+    onStdout: (chunk) => {
+      fromClient.update(chunk);
+      fromClientLength += chunk.length;
+    },
+  });
+  const size = 1 << 20;
+  const toServer = crypto.getRandomValues(new Uint8Array(size).subarray(0, 65536));
+  const toServerAll = new Uint8Array(size);
+  for (let at = 0; at < size; at += 65536) toServerAll.set(toServer, at);
+  toServerAll[size - 1] = 0x5a;
+  const toClient = toServerAll.map((b, i) => b ^ (i & 0xff));
+  const tls = await connectTls({ ...base(peer), suites: [suite] });
+  try {
+    await tls.handshake;
+    const writer = tls.writable.getWriter();
+    const sending = (async () => {
+      for (let at = 0; at < size; at += 50_000) {
+        await writer.write(toServerAll.subarray(at, at + 50_000));
+      }
+    })();
+    const serverSending = (async () => {
+      for (let at = 0; at < size; at += 64_000) {
+        await peer.write(toClient.subarray(at, at + 64_000));
+      }
+    })();
+    const received = sha256.create();
+    let length = 0;
+    const reader = tls.readable.getReader();
+    while (length < size) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      received.update(value);
+      length += value.length;
+    }
+    reader.releaseLock();
+    await Promise.all([sending, serverSending]);
+    assert.equal(length, size);
+    assert.equal(received.digest().toHex(), sha256(toClient).toHex());
+    const deadline = Date.now() + 10_000;
+    while (fromClientLength < size && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(fromClientLength, size);
+    assert.equal(fromClient.digest().toHex(), sha256(toServerAll).toHex());
+    assert.match(peer.output(), new RegExp(`Ciphersuite: ${opensslName(suite)}\\b`));
+  } finally {
+    await tls.close();
+  }
+}
+
+for (const suite of NEW_SUITES) {
+  Deno.test(`openssl s_server: 1 MiB each way under ${suite.name}, SHA-256 equal on both sides`, async () => {
+    await transferMiB(suite);
+  });
+}
