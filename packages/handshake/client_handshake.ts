@@ -38,6 +38,7 @@ import {
   maxFragmentLengthWithin,
 } from "./fragment_limits.ts";
 import { keyLogRefusal } from "./key_log.ts";
+import { writeU16List } from "./messages/u16_list.ts";
 import { OFFERED_SIGNATURE_SCHEMES } from "./signature_scheme.ts";
 import { DEFAULT_GROUPS, namedGroupName } from "./named_group.ts";
 import { isSessionResumable, type TlsSession, trustAnchorDigest } from "./session_cache.ts";
@@ -182,9 +183,6 @@ export class ClientHandshake {
    * @param config Provider, trust anchors, name, suites and options.
    */
   constructor(config: ClientHandshakeConfig) {
-    if (config.suites?.length === 0) {
-      throw new TypeError("at least one cipher suite must be offered");
-    }
     this.#offer = offerFor(config);
     const required = config.provider.recordRequirements;
     if (required?.encryptThenMac && config.encryptThenMac === false) {
@@ -515,18 +513,13 @@ function clientHelloExtensions(
     list.set(name, 5);
     extensions.push({ type: ExtensionType.server_name, data: list });
   }
-  const schemes = new Uint8Array(2 + 2 * OFFERED_SIGNATURE_SCHEMES.length);
-  const view = new DataView(schemes.buffer);
-  view.setUint16(0, 2 * OFFERED_SIGNATURE_SCHEMES.length);
-  OFFERED_SIGNATURE_SCHEMES.forEach((s, i) => view.setUint16(2 + 2 * i, s));
-  extensions.push({ type: ExtensionType.signature_algorithms, data: schemes });
+  extensions.push({
+    type: ExtensionType.signature_algorithms,
+    data: writeU16List(OFFERED_SIGNATURE_SCHEMES),
+  });
   if (groups.length > 0) {
     // RFC 8422 §5.1: the curves we can agree on, and the one point format we speak.
-    const list = new Uint8Array(2 + 2 * groups.length);
-    const listView = new DataView(list.buffer);
-    listView.setUint16(0, 2 * groups.length);
-    groups.forEach((g, i) => listView.setUint16(2 + 2 * i, g));
-    extensions.push({ type: ExtensionType.supported_groups, data: list });
+    extensions.push({ type: ExtensionType.supported_groups, data: writeU16List(groups) });
     extensions.push({ type: ExtensionType.ec_point_formats, data: Uint8Array.of(1, 0) });
   }
   if (encryptThenMac) {

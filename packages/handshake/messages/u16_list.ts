@@ -4,7 +4,7 @@
  * @module
  */
 
-import { AlertDescription, Reader, TlsAlertError } from "@anchortls/record";
+import { AlertDescription, Reader, TlsAlertError, Writer } from "@anchortls/record";
 
 /**
  * Reads a vector's bytes as big-endian u16 values.
@@ -22,4 +22,17 @@ export function readU16List(bytes: Uint8Array, what: string): number[] {
   const out: number[] = [];
   while (r.remaining > 0) out.push(r.u16());
   return out;
+}
+
+/**
+ * Writes big-endian u16 values as a u16-prefixed vector (signature_algorithms,
+ * supported_groups).
+ *
+ * @param values The values.
+ * @returns The vector, length prefix first.
+ */
+export function writeU16List(values: readonly number[]): Uint8Array {
+  return new Writer(2 + 2 * values.length).vector16((v) => {
+    for (const value of values) v.u16(value);
+  }).finish();
 }
