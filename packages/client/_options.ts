@@ -6,9 +6,12 @@
 
 import {
   type CryptoProvider,
+  type HandshakeInfo,
   type HandshakeTrace,
   type MaxFragmentLength,
+  SessionCache,
   SoftwareCryptoProvider,
+  type TlsSession,
 } from "@anchortls/handshake";
 import { type CipherSuite, cipherSuiteById } from "@anchortls/record";
 import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
@@ -39,6 +42,34 @@ export function toSuite(suite: CipherSuite | number): CipherSuite {
   const found = cipherSuiteById(suite);
   if (!found) throw new TypeError(`unsupported cipher suite 0x${suite.toString(16)}`);
   return found;
+}
+
+/** The session to offer, and where the new one goes. */
+export interface SessionChoice {
+  /** The session to offer, if any. */
+  readonly session: TlsSession | undefined;
+  /** Stores the handshake's session in the cache the option named (if any). */
+  readonly remember: (info: HandshakeInfo) => void;
+}
+
+/**
+ * Reads the `session` option: a cache is looked up under `key` and given the new session.
+ *
+ * @param option The `session` option.
+ * @param key The cache key of this server (name, port, transport).
+ * @returns The session to offer and the hook that keeps the new one.
+ */
+export function chooseSession(
+  option: SessionCache | TlsSession | undefined,
+  key: string,
+): SessionChoice {
+  if (!(option instanceof SessionCache)) return { session: option, remember: () => {} };
+  return {
+    session: option.get(key, Date.now()),
+    remember: (info) => {
+      if (info.session) option.set(key, info.session);
+    },
+  };
 }
 
 // One software provider for every connection without a client certificate, so sessions it

@@ -5,7 +5,7 @@
  */
 
 import type { RetransmitOptions } from "@anchortls/handshake/dtls";
-import { resolveSharedOptions } from "./_options.ts";
+import { chooseSession, resolveSharedOptions } from "./_options.ts";
 import type { CommonConnectOptions } from "./connect_options.ts";
 import { type DtlsConnection, startDtls } from "./dtls_connection.ts";
 import { connectUdp } from "./udp/mod.ts";
@@ -60,14 +60,23 @@ export interface ConnectDtlsOptions extends CommonConnectOptions {
  */
 export async function connectDtls(options: ConnectDtlsOptions): Promise<DtlsConnection> {
   const settings = await resolveSharedOptions(options);
+  const { session, remember } = chooseSession(
+    options.session,
+    `${settings.serverName}:${options.port}/udp`,
+  );
   const link = await connectUdp(options.hostname, options.port);
   try {
     options.signal?.throwIfAborted();
-    return startDtls(link, {
+    const dtls = startDtls(link, {
       ...settings,
+      ...(session ? { session } : {}),
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
       ...(options.retransmit ? { retransmit: options.retransmit } : {}),
     });
+    // Registered before the caller can await the handshake, so the cache holds the session
+    // by the time they reconnect.
+    dtls.handshake.then(remember, () => {});
+    return dtls;
   } catch (error) {
     await link.close();
     throw error;

@@ -5,7 +5,13 @@
  * @module
  */
 
-import type { CryptoProvider, HandshakeTrace, MaxFragmentLength } from "@anchortls/handshake";
+import type {
+  CryptoProvider,
+  HandshakeTrace,
+  MaxFragmentLength,
+  SessionCache,
+  TlsSession,
+} from "@anchortls/handshake";
 import type { CipherSuite } from "@anchortls/record";
 import type { Certificate } from "@anchortls/x509";
 
@@ -36,8 +42,18 @@ export interface CommonConnectOptions {
    * instead when you pass `provider`.
    */
   readonly clientCertificate?: ClientCertificateOptions;
-  /** Where the secrets live. @default {a software provider} */
+  /**
+   * Where the secrets live. Sessions resume only with the provider that made them.
+   * @default {a shared SoftwareCryptoProvider, or a new one holding `clientCertificate`}
+   */
   readonly provider?: CryptoProvider;
+  /**
+   * Session resumption: a {@linkcode SessionCache} to look the server up in and store the new
+   * session in (keyed by `serverName:port` for TLS and `serverName:port/udp` for DTLS), or one
+   * {@linkcode TlsSession} to offer. A session made over TLS is never offered over DTLS, nor
+   * the other way round.
+   */
+  readonly session?: SessionCache | TlsSession;
   /** Suites to offer, preferred first, as suite objects or code points. @default {all four} */
   readonly suites?: readonly (CipherSuite | number)[];
   /**

@@ -4,13 +4,7 @@
  * @module
  */
 
-import {
-  type CryptoProvider,
-  type HandshakeInfo,
-  SessionCache,
-  type TlsSession,
-} from "@anchortls/handshake";
-import { resolveSharedOptions } from "./_options.ts";
+import { chooseSession, resolveSharedOptions } from "./_options.ts";
 import type { CommonConnectOptions } from "./connect_options.ts";
 import { type ByteTransport, startTls, type TlsConnection } from "./tls_connection.ts";
 
@@ -18,16 +12,6 @@ import { type ByteTransport, startTls, type TlsConnection } from "./tls_connecti
 export interface ConnectTlsOptions extends CommonConnectOptions {
   /** TCP port. */
   readonly port: number;
-  /**
-   * Where the secrets live. Sessions resume only with the provider that made them.
-   * @default {a shared SoftwareCryptoProvider, or a new one holding `clientCertificate`}
-   */
-  readonly provider?: CryptoProvider;
-  /**
-   * Session resumption: a {@linkcode SessionCache} to look the server up in and store the new
-   * session in (keyed by `serverName:port`), or one {@linkcode TlsSession} to offer.
-   */
-  readonly session?: SessionCache | TlsSession;
   /** Cancels the connection attempt and the handshake. */
   readonly signal?: AbortSignal;
   /**
@@ -66,11 +50,10 @@ export interface ConnectTlsOptions extends CommonConnectOptions {
  */
 export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnection> {
   const settings = await resolveSharedOptions(options);
-  const cacheKey = `${settings.serverName}:${options.port}`;
-  const cache = options.session instanceof SessionCache ? options.session : undefined;
-  const session = cache
-    ? cache.get(cacheKey, Date.now())
-    : options.session as TlsSession | undefined;
+  const { session, remember } = chooseSession(
+    options.session,
+    `${settings.serverName}:${options.port}`,
+  );
 
   const tcp = await abortable(
     Deno.connect({ hostname: options.hostname, port: options.port }),
@@ -84,9 +67,7 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
       ...(options.handshakeTimeoutMs !== undefined
         ? { handshakeTimeoutMs: options.handshakeTimeoutMs }
         : {}),
-      onHandshake: (info: HandshakeInfo) => {
-        if (cache && info.session) cache.set(cacheKey, info.session);
-      },
+      onHandshake: remember,
     });
   } catch (error) {
     // Options the handshake refuses (a key log the chip cannot give, no suite): nothing was

@@ -221,6 +221,14 @@ export class ClientHandshake {
     return this.#complete || this.#failed ? undefined : this.#state?.expecting;
   }
 
+  /**
+   * True when a ChangeCipherSpec is what the handshake takes next. A DTLS core drops any other
+   * (a retransmission's echo, or one reordered ahead of its ServerHello) instead of failing.
+   */
+  get awaitsChangeCipherSpec(): boolean {
+    return !this.#complete && !this.#failed && this.#state?.changeCipherSpec !== undefined;
+  }
+
   /** True once the handshake has completed. */
   get isComplete(): boolean {
     return this.#complete && !this.#aborted;
@@ -238,10 +246,12 @@ export class ClientHandshake {
     const { suites, groups } = this.#offer;
     const encryptThenMac = config.encryptThenMac ?? true;
     const offered = config.session;
+    const version = config.version ?? ProtocolVersion.tls12;
     const trustDigest = trustAnchorDigest(config.trustAnchors);
-    // A session resumes only under what it was made under: the same provider, server name and
-    // trust anchors, an offered suite, and no fatal alert since.
-    const session = offered && offered.provider === config.provider &&
+    // A session resumes only under what it was made under: the same protocol, provider, server
+    // name and trust anchors, an offered suite, and no fatal alert since.
+    const session = offered && offered.version === version &&
+        offered.provider === config.provider &&
         offered.serverName === config.serverName && suites.includes(offered.suite) &&
         offered.trustDigest === trustDigest && isSessionResumable(offered)
       ? offered
@@ -258,7 +268,6 @@ export class ClientHandshake {
         : []),
       ...fragmentExtensions(fragmentOffer),
     ];
-    const version = config.version ?? ProtocolVersion.tls12;
     const hello: ClientHello = {
       version,
       random: clientRandom,

@@ -692,6 +692,7 @@ class ExpectFinished implements State {
         id: negotiated.sessionId,
         master,
         provider: context.config.provider,
+        version: context.version,
         suite: negotiated.suite,
         extendedMasterSecret: true,
         peerCertificates: server.path,

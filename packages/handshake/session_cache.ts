@@ -20,6 +20,11 @@ export interface TlsSession {
   readonly master: MasterSecretHandle;
   /** The provider that holds the master secret; resumption must use the same one. */
   readonly provider: CryptoProvider;
+  /**
+   * The protocol the session was made with (`ProtocolVersion.tls12` or `dtls12`): a TLS
+   * session is never offered over DTLS, nor the other way round (RFC 5246 §7.4.1.2).
+   */
+  readonly version: number;
   /** The suite the session was established with; the server must pick it again. */
   readonly suite: CipherSuite;
   /** Only EMS sessions are resumable. */

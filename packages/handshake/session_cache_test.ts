@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CipherSuites } from "@anchortls/record";
+import { CipherSuites, ProtocolVersion } from "@anchortls/record";
 import type { MasterSecretHandle } from "./crypto_provider.ts";
 import {
   invalidateSession,
@@ -26,6 +26,7 @@ async function session(provider: SoftwareCryptoProvider, createdAt: number): Pro
     id: new Uint8Array(32).fill(createdAt % 256),
     master,
     provider,
+    version: ProtocolVersion.tls12,
     suite: CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
     extendedMasterSecret: true,
     peerCertificates: [],

@@ -40,6 +40,8 @@ export interface DtlsTestServerOptions extends Omit<ServerHandshakeOptions, "dtl
   mtu?: number;
   /** Send application data back. @default {true} */
   echo?: boolean;
+  /** A server whose sessions this one resumes, as one server process across connections. */
+  resumeFrom?: DtlsTestServer;
 }
 
 const COOKIE = new Uint8Array(20).fill(0xc0);
@@ -74,6 +76,9 @@ export class DtlsTestServer {
     this.options = options;
     const cookie = options.cookie ?? true;
     this.server = new ServerHandshake({ ...options, dtls: { messageSeq: cookie ? 1 : 0 } });
+    for (const [id, session] of options.resumeFrom?.server.sessions ?? []) {
+      this.server.sessions.set(id, session);
+    }
     this.#write.set(0, {
       protector: new NullProtector(),
       sequence: new SequenceCounter(DTLS_SEQUENCE_LIMIT),
@@ -141,6 +146,8 @@ export class DtlsTestServer {
     for (const fragment of decodeDtlsHandshakeRecord(plaintext)) {
       const outcome = this.#reassembler.push(fragment);
       if (outcome.kind === "retransmission") {
+        // After an abbreviated handshake the client's flight was the last: nothing to resend.
+        if (this.#complete && this.server.resumed) continue;
         this.resends++;
         out.push(...await this.#send(this.#lastFlight));
         continue;
@@ -178,26 +185,48 @@ export class DtlsTestServer {
       if ((this.options.cookie ?? true) && hello.cookie?.toHex() !== COOKIE.toHex()) {
         throw new Error("second ClientHello without the cookie");
       }
-      const { messages } = await this.server.hello(message);
-      this.#lastFlight = messages.map((bytes) => whole(bytes, 0));
+      const { messages, resumed } = await this.server.hello(message);
+      if (resumed) {
+        // Abbreviated: ServerHello, then ChangeCipherSpec and Finished under the new keys.
+        const [serverHello, finished] = messages as [Uint8Array, Uint8Array];
+        this.#installWrite();
+        this.#keysReady = true;
+        this.#lastFlight = [
+          whole(serverHello, 0),
+          { kind: "change_cipher_spec", epoch: 0 },
+          whole(finished, 1),
+        ];
+      } else {
+        this.#lastFlight = messages.map((bytes) => whole(bytes, 0));
+      }
       out.push(...await this.#send(this.#lastFlight));
+      return;
+    }
+    if (m.msgType === HandshakeType.finished && this.server.resumed) {
+      // The client's flight ends an abbreviated handshake: nothing to answer.
+      await this.server.clientMessage(message);
+      this.#complete = true;
       return;
     }
     if (m.msgType === HandshakeType.finished) {
       await this.server.clientMessage(message);
       this.#complete = true;
       const finished = this.server.serverFinished();
-      this.#write.set(1, {
-        protector: this.server.protectors().server,
-        sequence: new SequenceCounter(DTLS_SEQUENCE_LIMIT),
-      });
-      this.#writeEpoch = 1;
+      this.#installWrite();
       this.#lastFlight = [{ kind: "change_cipher_spec", epoch: 0 }, whole(finished, 1)];
       out.push(...await this.#send(this.#lastFlight));
       return;
     }
     await this.server.clientMessage(message);
     if (m.msgType === HandshakeType.client_key_exchange) this.#keysReady = true;
+  }
+
+  #installWrite(): void {
+    this.#write.set(1, {
+      protector: this.server.protectors().server,
+      sequence: new SequenceCounter(DTLS_SEQUENCE_LIMIT),
+    });
+    this.#writeEpoch = 1;
   }
 
   /** Sends the last flight again, as a server's own retransmission timer would. */

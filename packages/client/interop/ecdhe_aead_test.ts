@@ -1,10 +1,9 @@
 /**
  * The ECDHE and AEAD suites (issue 16) against real servers: every suite in TLS 1.2 and DTLS
  * 1.2 against `openssl s_server` and `gnutls-serv`, with the test PKI's RSA leaf for the RSA
- * and ECDHE_RSA suites and its P-256 leaf for ECDHE_ECDSA; a resumed TLS session per suite
- * (the DTLS client does not resume yet), client
- * authentication with ECDSA P-256 and P-384 keys, and 1 MiB each way with SHA-256 compared on
- * both sides.
+ * and ECDHE_RSA suites and its P-256 leaf for ECDHE_ECDSA; a resumed session per suite, TLS
+ * and DTLS; client authentication with ECDSA P-256 and P-384 keys; and 1 MiB each way with
+ * SHA-256 compared on both sides, TLS and DTLS.
  *
  * Needs `openssl` and `gnutls-serv` on PATH.
  */
@@ -152,7 +151,7 @@ for (const { pki, suites } of BY_LEAF) {
     }
   });
 
-  Deno.test(`DTLS openssl s_server, ${pki.leaf.split("/").at(-1)}: every suite, data both ways`, async () => {
+  Deno.test(`DTLS openssl s_server, ${pki.leaf.split("/").at(-1)}: every suite, data both ways, then a resumed session`, async () => {
     await using peer = await startOpenSslServer({
       pki,
       dtls: true,
@@ -161,22 +160,27 @@ for (const { pki, suites } of BY_LEAF) {
     });
     let closes = 0;
     for (const suite of suites) {
-      const dtls = await connectToPeer(peer, { suites: [suite] });
-      try {
-        const info = await dtls.handshake;
-        assert.equal(info.suite, suite);
-        assert.equal(info.encryptThenMac, suite.kind === "cbc");
-        await exchange(peer, dtls, suite.name);
-      } finally {
-        await dtls.close();
+      const session = new SessionCache();
+      for (const resumed of [false, true]) {
+        const dtls = await connectToPeer(peer, { suites: [suite], session });
+        try {
+          const info = await dtls.handshake;
+          assert.equal(info.suite, suite);
+          assert.equal(info.resumed, resumed, suite.name);
+          assert.equal(info.encryptThenMac, suite.kind === "cbc");
+          await exchange(peer, dtls, `${suite.name}-${resumed}`);
+        } finally {
+          await dtls.close();
+        }
+        // s_server reports our close_notify before it takes the next client.
+        closes++;
+        await peer.waitFor(new RegExp(`(?:DONE|shutting down)[\\s\\S]*`.repeat(closes)));
       }
-      // s_server reports our close_notify before it takes the next client.
-      closes++;
-      await peer.waitFor(new RegExp(`(?:DONE|shutting down)[\\s\\S]*`.repeat(closes)));
     }
+    assert.equal(peer.output().match(/Reused session-id/g)?.length, suites.length);
   });
 
-  Deno.test(`DTLS gnutls-serv, ${pki.leaf.split("/").at(-1)}: every suite echoes`, async () => {
+  Deno.test(`DTLS gnutls-serv, ${pki.leaf.split("/").at(-1)}: every suite echoes, then a resumed session`, async () => {
     await using peer = await startGnutlsServer({
       pki,
       dtls: true,
@@ -185,14 +189,19 @@ for (const { pki, suites } of BY_LEAF) {
       clientCertificate: "none",
     });
     for (const suite of suites) {
-      const dtls = await connectToPeer(peer, { suites: [suite] });
-      try {
-        assert.equal((await dtls.handshake).suite, suite);
-        const line = `${suite.name}\n`;
-        await writeLine(dtls.writable, line);
-        await readUntil(dtls.readable, line);
-      } finally {
-        await dtls.close();
+      const session = new SessionCache();
+      for (const resumed of [false, true]) {
+        const dtls = await connectToPeer(peer, { suites: [suite], session });
+        try {
+          const info = await dtls.handshake;
+          assert.equal(info.suite, suite);
+          assert.equal(info.resumed, resumed, suite.name);
+          const line = `${suite.name} ${resumed}\n`;
+          await writeLine(dtls.writable, line);
+          await readUntil(dtls.readable, line);
+        } finally {
+          await dtls.close();
+        }
       }
     }
   });
@@ -321,5 +330,91 @@ async function transferMiB(suite: CipherSuite): Promise<void> {
 for (const suite of NEW_SUITES) {
   Deno.test(`openssl s_server: 1 MiB each way under ${suite.name}, SHA-256 equal on both sides`, async () => {
     await transferMiB(suite);
+  });
+}
+
+/**
+ * 1 MiB each way over DTLS through `gnutls-serv -u --echo`: numbered messages, each as big
+ * as one datagram takes, at most `WINDOW` unanswered; UDP promises no delivery, so a message
+ * whose echo is late is sent again (the application's job over DTLS, as CoAP's confirmable
+ * messages do). The echoes, in index order, must hash as what was sent.
+ */
+async function transferMiBDtls(suite: CipherSuite): Promise<void> {
+  const WINDOW = 32;
+  const size = 1 << 20;
+  await using peer = await startGnutlsServer({
+    pki: suite.keyExchange === "ecdhe_ecdsa" ? fixedEcPki : fixedPki,
+    dtls: true,
+    keyExchanges: GNUTLS_KX,
+    ciphers: GNUTLS_CIPHERS,
+    clientCertificate: "none",
+  });
+  const dtls = await connectToPeer(peer, { suites: [suite] });
+  try {
+    await dtls.handshake;
+    // gnutls-serv's DTLS echo reads into a 255-byte buffer (udp-serv.c): at most 254 bytes
+    // of a message come back.
+    const payload = 254 - 4;
+    const count = Math.ceil(size / payload);
+    const data = crypto.getRandomValues(new Uint8Array(65536));
+    const message = (index: number): Uint8Array => {
+      const length = Math.min(payload, size - index * payload);
+      const m = new Uint8Array(4 + length);
+      new DataView(m.buffer).setUint32(0, index);
+      for (let i = 0; i < length; i++) m[4 + i] = data[(index * payload + i) & 0xffff]!;
+      return m;
+    };
+    const echoed = new Map<number, Uint8Array>();
+    const sentAt = new Map<number, number>();
+    const writer = dtls.writable.getWriter();
+    const reader = dtls.readable.getReader();
+    let next = 0;
+    let resent = 0;
+    let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+    while (echoed.size < count) {
+      while (next < count && sentAt.size < WINDOW) {
+        sentAt.set(next, Date.now());
+        await writer.write(message(next++));
+      }
+      pending ??= reader.read();
+      const tick = new Promise<"tick">((r) => setTimeout(() => r("tick"), 200));
+      const got = await Promise.race([pending, tick]);
+      if (got === "tick") {
+        for (const [index, at] of sentAt) {
+          if (Date.now() - at < 200) continue;
+          sentAt.set(index, Date.now());
+          resent++;
+          await writer.write(message(index));
+        }
+        continue;
+      }
+      pending = undefined;
+      if (got.done) throw new Error("DTLS stream ended early");
+      const index = new DataView(got.value.buffer, got.value.byteOffset).getUint32(0);
+      assert.ok(index < count, `an echo with index ${index}`);
+      if (!echoed.has(index)) echoed.set(index, got.value.subarray(4));
+      sentAt.delete(index);
+    }
+    writer.releaseLock();
+    reader.releaseLock();
+    const received = sha256.create();
+    let length = 0;
+    for (let i = 0; i < count; i++) {
+      received.update(echoed.get(i)!);
+      length += echoed.get(i)!.length;
+    }
+    const sent = sha256.create();
+    for (let i = 0; i < count; i++) sent.update(message(i).subarray(4));
+    assert.equal(length, size);
+    assert.equal(received.digest().toHex(), sent.digest().toHex());
+    assert.ok(resent < count / 10, `${resent} of ${count} messages sent again`);
+  } finally {
+    await dtls.close();
+  }
+}
+
+for (const suite of NEW_SUITES) {
+  Deno.test(`DTLS gnutls-serv: 1 MiB each way under ${suite.name}, SHA-256 equal`, async () => {
+    await transferMiBDtls(suite);
   });
 }

@@ -29,6 +29,7 @@ import {
 import { alertFor } from "../alert_mapping.ts";
 import { AlertPolicy } from "../alert_policy.ts";
 import type { ClientEvent } from "../client_event.ts";
+import type { HandshakeInfo } from "../handshake_types.ts";
 import {
   ClientHandshake,
   type ClientHandshakeConfig,
@@ -66,7 +67,7 @@ const MAX_PLAINTEXT = 1 << 14;
 
 /** Configuration of one {@linkcode DtlsClientCore}. */
 export interface DtlsClientConfig
-  extends Omit<ClientHandshakeConfig, "framing" | "version" | "session">, TraceOptions {
+  extends Omit<ClientHandshakeConfig, "framing" | "version">, TraceOptions {
   /**
    * Most bytes of payload one datagram may carry: flights are fragmented to it and
    * application writes are limited by it. @default {DEFAULT_DTLS_MTU}
@@ -165,7 +166,6 @@ export class DtlsClientCore {
   #state: DtlsClientState = "idle";
   #writeEpoch = 0;
   #readEpoch = 0;
-  #peerChangeCipherSpecSeen = false;
   #datagramsReceived = 0;
   #datagramsSent = 0;
   #dropped = 0;
@@ -418,10 +418,9 @@ export class DtlsClientCore {
         return await this.#handshakeRecord(epoch, plaintext, now);
       case ContentType.change_cipher_spec:
         if (
-          this.#state === "handshaking" && epoch === 0 && this.#writeEpoch > 0 &&
-          !this.#peerChangeCipherSpecSeen
+          this.#state === "handshaking" && epoch === this.#readEpoch &&
+          this.#handshake.awaitsChangeCipherSpec
         ) {
-          this.#peerChangeCipherSpecSeen = true;
           this.#trace?.({
             kind: "change_cipher_spec",
             direction: "received",
@@ -431,7 +430,8 @@ export class DtlsClientCore {
           await this.#apply(actions, now);
           return true;
         }
-        // A duplicate, or one from before our flight went out: a retransmission's echo.
+        // A duplicate, or one ahead of the message before it: a retransmission's echo, or
+        // reordered, and recovered by the retransmission that follows.
         this.#dropped++;
         return false;
       case ContentType.application_data:
@@ -489,10 +489,10 @@ export class DtlsClientCore {
       this.#dropped++;
       return false;
     }
-    if (this.#state === "connected" && epoch < this.#readEpoch) return false;
     if (epoch < this.#readEpoch) {
       // After the server's ChangeCipherSpec only the new epoch can carry its Finished: an
-      // older-epoch handshake record can at most say the server is retransmitting.
+      // older-epoch handshake record can at most say the server is retransmitting — also once
+      // connected, when our flight ended an abbreviated handshake and the server missed it.
       let signal = false;
       for (const fragment of fragments) {
         if (fragment.messageSeq >= this.#reassembler.nextMessageSeq) {
@@ -518,14 +518,13 @@ export class DtlsClientCore {
       }
       consumed = true;
       if (outcome.kind === "retransmission") {
-        if (this.#state === "handshaking") {
-          const entries = this.#flights!.retransmissionSeen(
-            outcome.messageSeq,
-            now,
-            this.#reassembler.nextMessageSeq,
-          );
-          if (entries) await this.#transmit(entries, true);
-        }
+        // Once connected the tracker holds a flight only if ours was the final one.
+        const entries = this.#flights!.retransmissionSeen(
+          outcome.messageSeq,
+          now,
+          this.#reassembler.nextMessageSeq,
+        );
+        if (entries) await this.#transmit(entries, true);
         continue;
       }
       if (this.#trace) this.#noteFragment(fragment.messageSeq, fragment);
@@ -546,6 +545,7 @@ export class DtlsClientCore {
 
   async #apply(actions: readonly HandshakeAction[], now: number): Promise<void> {
     const flight: FlightEntry[] = [];
+    let completed: HandshakeInfo | undefined;
     for (const action of actions) {
       switch (action.kind) {
         case "send":
@@ -574,17 +574,23 @@ export class DtlsClientCore {
           });
           break;
         case "complete":
-          this.#state = "connected";
-          this.#flights!.complete(now);
-          this.#events.push({ kind: "connected", info: action.info });
+          completed = action.info;
           break;
       }
     }
     if (flight.length > 0) {
+      // A flight sent with the completion ends the handshake (ours is last in an abbreviated
+      // one): no timer, and it is held to answer the server's retransmissions.
       const entries = this.#flights!.send(flight, now, {
         peerNextMessageSeq: this.#reassembler.nextMessageSeq,
+        final: completed !== undefined,
       });
       await this.#transmit(entries, false);
+    }
+    if (completed) {
+      this.#state = "connected";
+      this.#flights!.complete(now);
+      this.#events.push({ kind: "connected", info: completed });
     }
   }
 

@@ -236,6 +236,7 @@ export class FlightTracker {
     now: number,
     peerDelivered: number = this.#peerNextMessageSeq,
   ): readonly FlightEntry[] | undefined {
+    this.#releaseExpiredHold(now);
     const entries = this.#entries;
     if (
       entries === undefined || messageSeq >= this.#peerNextMessageSeq ||
@@ -260,10 +261,7 @@ export class FlightTracker {
    * @throws {DtlsHandshakeTimeoutError} Once the handshake deadline has passed.
    */
   handleTimeout(now: number, waitingFor?: string): readonly FlightEntry[] | undefined {
-    if (this.#holdUntil !== undefined && now >= this.#holdUntil) {
-      this.#holdUntil = undefined;
-      this.#entries = undefined;
-    }
+    this.#releaseExpiredHold(now);
     if (!this.#timer.handleTimeout(now, waitingFor) || this.#entries === undefined) {
       return undefined;
     }
@@ -280,6 +278,17 @@ export class FlightTracker {
    */
   pollTimeout(): number | undefined {
     return this.#holdUntil ?? this.#timer.pollTimeout();
+  }
+
+  /**
+   * Drops a held final flight once its hold time is over. Checked on every input, so the
+   * driver need not keep a timer running after the handshake for it.
+   */
+  #releaseExpiredHold(now: number): void {
+    if (this.#holdUntil !== undefined && now >= this.#holdUntil) {
+      this.#holdUntil = undefined;
+      this.#entries = undefined;
+    }
   }
 
   /**
