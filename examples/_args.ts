@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { type CipherSuite, CipherSuites } from "@anchortls/record";
+import { type CipherSuite, cipherSuiteByName, OPENSSL_CIPHER_NAMES } from "@anchortls/record";
 import type { ProviderChoice } from "./_provider.ts";
 import type { ConnectTarget } from "./_tls.ts";
 
@@ -65,7 +65,8 @@ export const CLIENT_FLAGS_USAGE = `  --ca FILE             trusted root certific
   --pin PIN             the chip's user PIN (default 0000)
   --policy P            software | hybrid | full (default: full with --trust-anchor,
                         software without)
-  --suite NAME          offer only this suite (IANA or OpenSSL name, e.g. AES128-SHA256)
+  --suite NAME          offer only this suite (IANA or OpenSSL name, e.g.
+                        ECDHE-ECDSA-AES128-CCM8 or AES128-SHA256)
   --no-etm              do not offer Encrypt-then-MAC
   --server-name NAME    the name to check in the certificate (default: the host)
   --verbose             print each handshake message as it passes (no secrets)
@@ -74,27 +75,18 @@ export const CLIENT_FLAGS_USAGE = `  --ca FILE             trusted root certific
   --timeout SECONDS     give up connecting after this long (default 10)
   --help                print this help`;
 
-const OPENSSL_NAMES: Readonly<Record<string, CipherSuite>> = {
-  "AES128-SHA": CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
-  "AES256-SHA": CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA,
-  "AES128-SHA256": CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256,
-  "AES256-SHA256": CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256,
-};
-
 /**
  * Looks a suite up by its IANA or OpenSSL name (case-insensitive).
  *
- * @param name e.g. `TLS_RSA_WITH_AES_128_CBC_SHA` or `AES128-SHA`.
+ * @param name e.g. `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8` or `ECDHE-ECDSA-AES128-CCM8`.
  * @returns The suite.
  * @throws {UsageError} For an unknown name.
  */
 export function suiteByName(name: string): CipherSuite {
-  const upper = name.toUpperCase();
-  const found = Object.values(CipherSuites).find((s) => s.name === upper) ??
-    OPENSSL_NAMES[upper];
+  const found = cipherSuiteByName(name);
   if (!found) {
     throw new UsageError(
-      `unknown suite "${name}": use one of ${Object.keys(OPENSSL_NAMES).join(", ")}`,
+      `unknown suite "${name}": use one of ${Object.values(OPENSSL_CIPHER_NAMES).join(", ")}`,
     );
   }
   return found;

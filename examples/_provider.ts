@@ -246,6 +246,12 @@ export function instrumentProvider(
     get placement() {
       return inner.placement;
     },
+    get cipherSuites() {
+      return inner.cipherSuites;
+    },
+    get groups() {
+      return inner.groups;
+    },
     // Every argument is passed on as given, so parameters added to the interface later
     // (like encryptPremaster's DTLS client_version) keep reaching the provider.
     random: (...args) => timed("random", () => inner.random(...args)),
@@ -261,6 +267,13 @@ export function instrumentProvider(
     certificateChain: () => timed("certificateChain", () => inner.certificateChain()),
     sign: (...args) => timed("sign", () => inner.sign(...args)),
     release: (...args: [PremasterHandle | MasterSecretHandle]) => inner.release(...args),
+    // Only where the inner provider has it: without it the handshake offers no ECDHE suite.
+    ...(inner.keyAgreement
+      ? {
+        keyAgreement: (...args: Parameters<NonNullable<CryptoProvider["keyAgreement"]>>) =>
+          timed("keyAgreement", () => inner.keyAgreement!(...args)),
+      }
+      : {}),
     // Only where the inner provider has it: its absence is what refuses a key log.
     ...(inner.revealMasterSecret
       ? { revealMasterSecret: (master: MasterSecretHandle) => inner.revealMasterSecret!(master) }

@@ -52,6 +52,17 @@ function operationList(operations: readonly OperationRecord[], where: "host" | "
 }
 
 /**
+ * How records are protected, in the summary's words: `AEAD` for an AEAD suite (Encrypt-then-MAC
+ * does not apply), else whether Encrypt-then-MAC was agreed.
+ *
+ * @param info What the handshake established.
+ * @returns `AEAD`, `EtM yes` or `EtM no`.
+ */
+export function recordProtection(info: HandshakeInfo): string {
+  return info.suite.kind === "aead" ? "AEAD" : `EtM ${yesNo(info.encryptThenMac)}`;
+}
+
+/**
  * Formats the summary as indented lines.
  *
  * @param input What to show.
@@ -61,7 +72,7 @@ export function formatSummary(input: SummaryInput): string[] {
   const { info } = input;
   const chain = info.peerCertificates.map(certificateName).join(" ← ");
   const lines = [
-    `suite     ${info.suite.name}  EtM ${yesNo(info.encryptThenMac)}  EMS ${
+    `suite     ${info.suite.name}  ${recordProtection(info)}  EMS ${
       yesNo(info.extendedMasterSecret)
     }  resumed ${yesNo(info.resumed)}  client cert ${yesNo(info.clientCertificateSent)}`,
     `chain     ${chain}  (verified for "${input.serverName}")`,

@@ -26,6 +26,7 @@ import {
   type TestPki,
 } from "@anchortls/testing";
 import type { HandshakeInfo } from "@anchortls/handshake";
+import { OPENSSL_CIPHER_NAMES } from "@anchortls/record";
 import { MultosCryptoProvider, TrustCoreEmulator } from "@anchortls/multos-apdu";
 import { startEmulatorProcess } from "@anchortls/multos-apdu/testing";
 import {
@@ -201,7 +202,7 @@ async function measured(
 function successLine(protocol: string, policy: PolicyName, result: RunResult): string {
   const { info } = result;
   const extensions = [
-    info.encryptThenMac ? "EtM" : "no EtM",
+    info.suite.kind === "aead" ? "AEAD" : info.encryptThenMac ? "EtM" : "no EtM",
     info.extendedMasterSecret ? "EMS" : "no EMS",
   ];
   return `✓ ${protocol} ${policy}: ${info.suite.name}, ${extensions.join(", ")}, ` +
@@ -287,10 +288,16 @@ async function main(): Promise<number> {
   progress(`  in ${pki.dir}`);
 
   const serverIdentity = { ...pki, root: pki.cas };
+  // An RSA and an ECDSA certificate in one server: the suite each client negotiates picks
+  // (software and hybrid: ECDHE_ECDSA with AES-GCM; full: the chip's RSA key transport).
+  const ecdsaCertificate = ["-dcert", pki.ecLeaf, "-dkey", pki.ecLeafKey];
+  const dualCertificates = [...ecdsaCertificate, "-dcert_chain", pki.intermediate];
   const tlsServer = await startOpenSslServer({
     pki: serverIdentity,
     mode: "www",
     clientCertificate: "request",
+    ciphers: Object.values(OPENSSL_CIPHER_NAMES),
+    extraArgs: dualCertificates,
   });
   track(() => tlsServer.stop());
   progress(
@@ -301,6 +308,8 @@ async function main(): Promise<number> {
     dtls: true,
     mtu: 1400,
     clientCertificate: "request",
+    ciphers: Object.values(OPENSSL_CIPHER_NAMES),
+    extraArgs: dualCertificates,
   });
   track(() => dtlsServer.stop());
   progress(`openssl s_server -dtls1_2 on 127.0.0.1:${dtlsServer.port}`);

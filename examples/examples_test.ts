@@ -5,16 +5,18 @@
  * the CoAP runs need `libcoap3-bin` and are skipped without it.
  */
 import assert from "node:assert/strict";
+import { cipherSuiteByName } from "@anchortls/record";
 import {
   commandAvailable,
   createTestPki,
+  fixedEcPki,
   freePort,
   freeUdpPort,
   type PeerProcess,
+  type ServerIdentity,
   startGnutlsServer,
   startOpenSslServer,
   startPeerProcess,
-  type TestPki,
 } from "@anchortls/testing";
 
 const EXAMPLES = ["https_get", "dtls_echo", "coap_get"] as const;
@@ -305,7 +307,9 @@ Deno.test("dtls_echo: lines echoed by gnutls-serv -u --echo", async (t) => {
 });
 
 /** libcoap's server with GnuTLS: PKI on UDP port+1 (the OpenSSL build sends no chain). */
-async function startCoapServer(pki: TestPki): Promise<PeerProcess> {
+async function startCoapServer(
+  pki: Pick<ServerIdentity, "chain" | "leafKey">,
+): Promise<PeerProcess> {
   for (let attempt = 0;; attempt++) {
     const port = await freeUdpPort();
     try {
@@ -363,6 +367,30 @@ Deno.test({
       assert.equal(outcome.code, 0, outcome.stderr);
       assert.match(outcome.stdout, /response {2}4\.04 Not Found/);
     });
+
+    await t.step(
+      "coaps:// with an ECDSA server certificate: CCM_8, CoAP's mandatory suite",
+      async () => {
+        await using ecServer = await startCoapServer(fixedEcPki);
+        for (const suite of ["ECDHE-ECDSA-AES128-CCM8", "ECDHE-ECDSA-AES128-GCM-SHA256"]) {
+          const outcome = await run(
+            "coap_get",
+            [
+              ["--ca", fixedEcPki.root, "--suite", suite, "--verbose"],
+              [`coaps://localhost:${ecServer.port}/.well-known/core`],
+            ].flat(),
+          );
+          assert.equal(outcome.code, 0, outcome.stderr);
+          assert.match(outcome.stdout, new RegExp(`suite {5}${cipherSuiteByName(suite)!.name}\\b`));
+          assert.match(outcome.stdout, /← server_key_exchange/);
+          assert.match(
+            outcome.stdout,
+            /response {2}2\.05 Content \(\d+ bytes, content-format 40\)/,
+          );
+          assert.match(outcome.stdout, /<\/time>/);
+        }
+      },
+    );
 
     await t.step("coap:// GET / on the plain port", async () => {
       const outcome = await run("coap_get", [`coap://127.0.0.1:${dtlsPort - 1}/`]);

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { type CipherSuite, CipherSuites } from "@anchortls/record";
 import { parseCertificateChain, parsePem } from "@anchortls/x509";
 import { feedRecord, readFixedPki, ServerHandshake, splitMessages } from "@anchortls/testing";
 import { CountingProvider, type Gate } from "@anchortls/testing";
@@ -27,8 +28,17 @@ function isAbort(e: unknown): boolean {
 }
 
 /** A handshake that has sent its ClientHello, and the server's first flight for it. */
-async function started(provider: CountingProvider, server = new ServerHandshake()) {
-  const handshake = new ClientHandshake({ provider, trustAnchors, serverName: "localhost" });
+async function started(
+  provider: CountingProvider,
+  server = new ServerHandshake(),
+  suites?: readonly CipherSuite[],
+) {
+  const handshake = new ClientHandshake({
+    provider,
+    trustAnchors,
+    serverName: "localhost",
+    ...(suites ? { suites } : {}),
+  });
   const [hello] = await handshake.start(Date.now());
   assert.ok(hello?.kind === "send");
   const { messages } = await server.hello(splitMessages(hello.data)[0]!);
@@ -59,25 +69,27 @@ Deno.test("ClientHandshake.abort: before anything was issued does nothing, and a
   await new ClientHandshake({ provider, trustAnchors }).abort();
 });
 
-const clientFlightCalls: Gate["call"][] = [
-  "encryptPremaster",
-  "masterSecret",
-  "recordKeys",
-  "client finished",
-];
-for (const call of clientFlightCalls) {
-  Deno.test(`ClientHandshake.abort: while awaiting ${call} releases what that call issued`, async () => {
-    const provider = new CountingProvider();
-    const { handshake, firstFlight } = await started(provider);
-    const gate = provider.hold(call);
-    const handling = feedRecord(handshake, { type: HS, data: firstFlight, now: Date.now() });
-    await gate.reached.promise;
-    assert.ok(provider.live.size > 0, "a secret exists while the call is held");
-    await handshake.abort();
-    gate.open.resolve();
-    await assert.rejects(() => handling, isAbort);
-    assert.equal(provider.live.size, 0);
-  });
+// The premaster comes from encryptPremaster (RSA key transport) or keyAgreement (ECDHE).
+const keyExchanges = [
+  { suite: CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256, premaster: "encryptPremaster" },
+  { suite: CipherSuites.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, premaster: "keyAgreement" },
+] as const;
+for (const { suite, premaster } of keyExchanges) {
+  const calls: Gate["call"][] = [premaster, "masterSecret", "recordKeys", "client finished"];
+  for (const call of calls) {
+    Deno.test(`ClientHandshake.abort under ${suite.name}: while awaiting ${call} releases what that call issued`, async () => {
+      const provider = new CountingProvider();
+      const { handshake, firstFlight } = await started(provider, undefined, [suite]);
+      const gate = provider.hold(call);
+      const handling = feedRecord(handshake, { type: HS, data: firstFlight, now: Date.now() });
+      await gate.reached.promise;
+      assert.ok(provider.live.size > 0, "a secret exists while the call is held");
+      await handshake.abort();
+      gate.open.resolve();
+      await assert.rejects(() => handling, isAbort);
+      assert.equal(provider.live.size, 0);
+    });
+  }
 }
 
 /** Runs a full handshake up to the server Finished, which `finish` then feeds. */

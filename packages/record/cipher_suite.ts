@@ -336,3 +336,56 @@ const suitesById: ReadonlyMap<number, CipherSuite> = new Map(
 export function cipherSuiteById(id: number): CipherSuite | undefined {
   return suitesById.get(id);
 }
+
+/**
+ * Every suite's OpenSSL name (`openssl ciphers -stdname`), by IANA name: what `-cipher` lists
+ * and `s_server` prints, and what a user coming from OpenSSL types.
+ */
+export const OPENSSL_CIPHER_NAMES: Readonly<Record<CipherSuiteName, string>> = {
+  TLS_RSA_WITH_AES_128_CBC_SHA: "AES128-SHA",
+  TLS_RSA_WITH_AES_256_CBC_SHA: "AES256-SHA",
+  TLS_RSA_WITH_AES_128_CBC_SHA256: "AES128-SHA256",
+  TLS_RSA_WITH_AES_256_CBC_SHA256: "AES256-SHA256",
+  TLS_RSA_WITH_AES_128_GCM_SHA256: "AES128-GCM-SHA256",
+  TLS_RSA_WITH_AES_256_GCM_SHA384: "AES256-GCM-SHA384",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: "ECDHE-ECDSA-AES128-SHA",
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: "ECDHE-ECDSA-AES256-SHA",
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: "ECDHE-RSA-AES128-SHA",
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: "ECDHE-RSA-AES256-SHA",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: "ECDHE-ECDSA-AES128-SHA256",
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384: "ECDHE-ECDSA-AES256-SHA384",
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: "ECDHE-RSA-AES128-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384: "ECDHE-RSA-AES256-SHA384",
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: "ECDHE-ECDSA-AES128-GCM-SHA256",
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: "ECDHE-ECDSA-AES256-GCM-SHA384",
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: "ECDHE-RSA-AES128-GCM-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: "ECDHE-RSA-AES256-GCM-SHA384",
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-RSA-CHACHA20-POLY1305",
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CCM: "ECDHE-ECDSA-AES128-CCM",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8: "ECDHE-ECDSA-AES128-CCM8",
+};
+
+const suitesByName = new Map<string, CipherSuite>(
+  Object.values(CipherSuites).flatMap((s) => [
+    [s.name, s],
+    [OPENSSL_CIPHER_NAMES[s.name as CipherSuiteName], s],
+  ]),
+);
+
+/**
+ * Looks a suite up by its IANA or OpenSSL name, in any case.
+ *
+ * @example
+ * ```ts
+ * import { cipherSuiteByName } from "@anchortls/record";
+ * cipherSuiteByName("ECDHE-ECDSA-AES128-CCM8")?.id; // 0xc0ae
+ * cipherSuiteByName("tls_rsa_with_aes_128_cbc_sha256")?.id; // 0x003c
+ * ```
+ *
+ * @param name e.g. `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256` or `ECDHE-ECDSA-AES128-GCM-SHA256`.
+ * @returns The suite, or `undefined` when we do not support it.
+ */
+export function cipherSuiteByName(name: string): CipherSuite | undefined {
+  return suitesByName.get(name.toUpperCase());
+}

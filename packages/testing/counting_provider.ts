@@ -14,10 +14,12 @@ import type {
   EncryptedPremaster,
   FinishedLabel,
   HelloRandoms,
+  KeyAgreement,
   MasterSecretContext,
   MasterSecretHandle,
   Placement,
   PremasterHandle,
+  PrfHash,
   RecordKeyOptions,
   RecordKeys,
   RecordRequirements,
@@ -27,7 +29,12 @@ import { SoftwareCryptoProvider } from "@anchortls/handshake";
 /** A call to hold: `reached` settles when it is made, the call returns once `open` settles. */
 export interface Gate {
   /** The provider call held. */
-  readonly call: "encryptPremaster" | "masterSecret" | "recordKeys" | FinishedLabel;
+  readonly call:
+    | "encryptPremaster"
+    | "keyAgreement"
+    | "masterSecret"
+    | "recordKeys"
+    | FinishedLabel;
   /** Settles when the held call is made. */
   readonly reached: PromiseWithResolvers<void>;
   /** The held call returns once this settles. */
@@ -38,6 +45,8 @@ export interface Gate {
 export class CountingProvider implements CryptoProvider {
   /** Handles issued and not released. */
   readonly live: Set<PremasterHandle | MasterSecretHandle> = new Set();
+  /** The wrapped provider's ECDHE, counted as `encryptPremaster` is; absent when it has none. */
+  readonly keyAgreement?: (group: number, peerPublicKey: Uint8Array) => Promise<KeyAgreement>;
   readonly #inner: CryptoProvider;
   #gate: Gate | undefined;
 
@@ -48,6 +57,25 @@ export class CountingProvider implements CryptoProvider {
    */
   constructor(inner: CryptoProvider = new SoftwareCryptoProvider()) {
     this.#inner = inner;
+    const agree = inner.keyAgreement?.bind(inner);
+    if (agree) {
+      this.keyAgreement = async (group, peerPublicKey) => {
+        const result = await agree(group, peerPublicKey);
+        this.live.add(result.premaster);
+        await this.#pass("keyAgreement");
+        return result;
+      };
+    }
+  }
+
+  /** The wrapped provider's suites. */
+  get cipherSuites(): readonly CipherSuite[] | undefined {
+    return this.#inner.cipherSuites;
+  }
+
+  /** The wrapped provider's ECDHE groups. */
+  get groups(): readonly number[] | undefined {
+    return this.#inner.groups;
   }
 
   /** The wrapped provider's policy. */
@@ -141,8 +169,9 @@ export class CountingProvider implements CryptoProvider {
     master: MasterSecretHandle,
     label: FinishedLabel,
     transcriptHash: Uint8Array,
+    prfHash?: PrfHash,
   ): Promise<Uint8Array> {
-    const verifyData = await this.#inner.finished(master, label, transcriptHash);
+    const verifyData = await this.#inner.finished(master, label, transcriptHash, prfHash);
     await this.#pass(label);
     return verifyData;
   }

@@ -28,7 +28,7 @@
  */
 
 import dgram from "node:dgram";
-import { type CipherSuite, type CipherSuiteName, CipherSuites } from "@anchortls/record";
+import { type CipherSuite, CipherSuites, OPENSSL_CIPHER_NAMES } from "@anchortls/record";
 
 export type { CipherSuite };
 
@@ -106,6 +106,15 @@ export interface TestPki extends AsyncDisposable {
   readonly leafKey: string;
   /** Server certificate followed by the intermediate. */
   readonly chain: string;
+  /**
+   * A second server certificate for the same names with an ECDSA P-256 key (keyUsage
+   * digitalSignature only), for the ECDHE_ECDSA suites; issued by the intermediate.
+   */
+  readonly ecLeaf: string;
+  /** The ECDSA server certificate's P-256 key (PKCS#8). */
+  readonly ecLeafKey: string;
+  /** The ECDSA server certificate followed by the intermediate. */
+  readonly ecChain: string;
   /** Client certificate (clientAuth), issued by the intermediate. */
   readonly client: string;
   /** The client certificate's RSA key (PKCS#8). */
@@ -231,6 +240,12 @@ keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
 authorityKeyIdentifier = keyid:always
+[ecserver]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+authorityKeyIdentifier = keyid:always
 [client]
 basicConstraints = CA:FALSE
 keyUsage = critical, digitalSignature
@@ -269,7 +284,8 @@ async function openssl(dir: string, args: string[]): Promise<void> {
 
 /**
  * Makes a fresh PKI with `openssl`: root CA, intermediate CA, a server certificate for
- * localhost / 127.0.0.1 and a client certificate, all RSA. Takes about a second.
+ * localhost / 127.0.0.1 and a client certificate, all RSA, and a second server certificate
+ * with an ECDSA P-256 key. Takes about a second.
  *
  * @param options Directory, key size and validity.
  * @returns The file paths; `await using` (or `remove()`) deletes them.
@@ -305,6 +321,13 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     await openssl(
       dir,
       [
+        ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        ["-out", "ec-leaf.key"],
+      ].flat(),
+    );
+    await openssl(
+      dir,
+      [
         ["req", "-x509", "-new", "-key", "root.key", "-subj", subject("anchortls test root")],
         ["-days", days, "-sha256", "-config", "pki.cnf", "-extensions", "root", "-out", "root.pem"],
       ].flat(),
@@ -330,12 +353,17 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     await issue("intermediate", "anchortls test intermediate", "root", "intermediate");
     await Promise.all([
       issue("leaf", "localhost", "intermediate", "server"),
+      issue("ec-leaf", "localhost", "intermediate", "ecserver"),
       issue("client", "anchortls test client", "intermediate", "client"),
     ]);
     const intermediate = await Deno.readTextFile(path("intermediate.pem"));
     await Deno.writeTextFile(
       path("chain.pem"),
       await Deno.readTextFile(path("leaf.pem")) + intermediate,
+    );
+    await Deno.writeTextFile(
+      path("ec-chain.pem"),
+      await Deno.readTextFile(path("ec-leaf.pem")) + intermediate,
     );
     await Deno.writeTextFile(
       path("client-chain.pem"),
@@ -356,6 +384,9 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     leaf: path("leaf.pem"),
     leafKey: path("leaf.key"),
     chain: path("chain.pem"),
+    ecLeaf: path("ec-leaf.pem"),
+    ecLeafKey: path("ec-leaf.key"),
+    ecChain: path("ec-chain.pem"),
     client: path("client.pem"),
     clientKey: path("client.key"),
     clientChain: path("client-chain.pem"),
@@ -376,6 +407,9 @@ const PKI_FILES = [
   "client.key",
   "client.pem",
   "chain.pem",
+  "ec-leaf.key",
+  "ec-leaf.pem",
+  "ec-chain.pem",
   "client-chain.pem",
   "cas.pem",
 ];
@@ -637,31 +671,7 @@ export const OPENSSL_SUITES: readonly { readonly openssl: string; readonly suite
 /** The four RSA-key-exchange AES-CBC suites in OpenSSL's names. */
 export const OPENSSL_SUITE_NAMES: readonly string[] = OPENSSL_SUITES.map((s) => s.openssl);
 
-/** Every suite's OpenSSL name (`openssl ciphers -stdname`), by IANA name. */
-export const OPENSSL_CIPHER_NAMES: Readonly<Record<CipherSuiteName, string>> = {
-  TLS_RSA_WITH_AES_128_CBC_SHA: "AES128-SHA",
-  TLS_RSA_WITH_AES_256_CBC_SHA: "AES256-SHA",
-  TLS_RSA_WITH_AES_128_CBC_SHA256: "AES128-SHA256",
-  TLS_RSA_WITH_AES_256_CBC_SHA256: "AES256-SHA256",
-  TLS_RSA_WITH_AES_128_GCM_SHA256: "AES128-GCM-SHA256",
-  TLS_RSA_WITH_AES_256_GCM_SHA384: "AES256-GCM-SHA384",
-  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: "ECDHE-ECDSA-AES128-SHA",
-  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: "ECDHE-ECDSA-AES256-SHA",
-  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: "ECDHE-RSA-AES128-SHA",
-  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: "ECDHE-RSA-AES256-SHA",
-  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: "ECDHE-ECDSA-AES128-SHA256",
-  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384: "ECDHE-ECDSA-AES256-SHA384",
-  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: "ECDHE-RSA-AES128-SHA256",
-  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384: "ECDHE-RSA-AES256-SHA384",
-  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: "ECDHE-ECDSA-AES128-GCM-SHA256",
-  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: "ECDHE-ECDSA-AES256-GCM-SHA384",
-  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: "ECDHE-RSA-AES128-GCM-SHA256",
-  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: "ECDHE-RSA-AES256-GCM-SHA384",
-  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-RSA-CHACHA20-POLY1305",
-  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
-  TLS_ECDHE_ECDSA_WITH_AES_128_CCM: "ECDHE-ECDSA-AES128-CCM",
-  TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8: "ECDHE-ECDSA-AES128-CCM8",
-};
+export { OPENSSL_CIPHER_NAMES };
 
 /** Options for {@linkcode startOpenSslServer}. */
 export interface OpenSslServerOptions {
