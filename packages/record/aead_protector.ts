@@ -13,26 +13,34 @@
  * @module
  */
 
-import { gcm } from "@noble/ciphers/aes.js";
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { AesCcm } from "./aes_ccm.ts";
+import {
+  type AeadAlgorithm,
+  type AeadEngine,
+  type AeadEngineChoice,
+  createAeadEngine,
+} from "./aead_engine.ts";
 import { AlertDescription, TlsAlertError } from "./alert.ts";
 import type { RecordContext, RecordProtector } from "./protector.ts";
-
-/** The AEAD algorithms of the TLS 1.2 suites. */
-export type AeadAlgorithm = "aes-gcm" | "aes-ccm" | "aes-ccm-8" | "chacha20-poly1305";
 
 /** Key material of one direction. */
 export interface AeadProtectorOptions {
   /** The algorithm. */
   readonly algorithm: AeadAlgorithm;
-  /** The write key: 16 or 32 bytes for AES, 32 for ChaCha20. Copied. */
-  readonly key: Uint8Array;
+  /**
+   * The write key for a built-in engine: 16 or 32 bytes for AES, 32 for ChaCha20. Copied. Not
+   * given with an engine object, which holds its key itself.
+   */
+  readonly key?: Uint8Array;
   /**
    * The write IV from the key block: the 4-byte salt for GCM and CCM, the 12-byte IV for
    * ChaCha20-Poly1305. Copied.
    */
   readonly iv: Uint8Array;
+  /**
+   * The cipher under the layout: a built-in engine by name (see `createAeadEngine`), or an
+   * engine of your own (e.g. a secure element's) keyed for this direction. @default {"auto"}
+   */
+  readonly engine?: AeadEngineChoice | AeadEngine;
 }
 
 const EXPLICIT_NONCE = 8;
@@ -50,45 +58,8 @@ const LAYOUTS: Readonly<Record<AeadAlgorithm, Layout>> = {
   "chacha20-poly1305": { ivLength: 12, explicit: 0, tag: 16 },
 };
 
-type Engine = {
-  seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
-  /** The plaintext, or null when the tag does not verify. */
-  open(nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;
-  /** Wipes a key copy of its own, where it keeps one. */
-  destroy?(): void;
-};
-
-/** The noble ciphers throw on a bad tag; the protector turns every failure into one alert. */
-function nobleEngine(
-  make: (key: Uint8Array, nonce: Uint8Array, aad: Uint8Array) => {
-    encrypt(data: Uint8Array): Uint8Array;
-    decrypt(data: Uint8Array): Uint8Array;
-  },
-  key: Uint8Array,
-): Engine {
-  return {
-    seal: (nonce, plaintext, aad) => make(key, nonce, aad).encrypt(plaintext),
-    open: (nonce, sealed, aad) => {
-      try {
-        return make(key, nonce, aad).decrypt(sealed);
-      } catch {
-        return null;
-      }
-    },
-  };
-}
-
-function engineFor(algorithm: AeadAlgorithm, key: Uint8Array): Engine {
-  switch (algorithm) {
-    case "aes-gcm":
-      return nobleEngine(gcm, key);
-    case "chacha20-poly1305":
-      return nobleEngine(chacha20poly1305, key);
-    case "aes-ccm":
-      return new AesCcm(key, 16);
-    case "aes-ccm-8":
-      return new AesCcm(key, 8);
-  }
+function badRecordMac(message: string): TlsAlertError {
+  return new TlsAlertError(AlertDescription.bad_record_mac, message);
 }
 
 /**
@@ -106,23 +77,27 @@ export class AeadProtector implements RecordProtector {
   /** Explicit nonce and tag. */
   readonly maxExpansion: number;
   readonly #layout: Layout;
-  readonly #key: Uint8Array;
   readonly #iv: Uint8Array;
-  readonly #engine: Engine;
+  readonly #engine: AeadEngine;
   #destroyed = false;
 
   /**
-   * Takes one direction's key and IV.
+   * Takes one direction's key (or engine) and IV.
    *
-   * @param options Algorithm, key and IV.
+   * @param options Algorithm, key or engine, and IV.
    * @throws {RangeError} For a key or IV of the wrong length.
+   * @throws {TypeError} For a key together with an engine object, or neither.
    */
   constructor(options: AeadProtectorOptions) {
     const layout = LAYOUTS[options.algorithm];
     if (!layout) throw new RangeError(`unknown AEAD algorithm ${String(options.algorithm)}`);
-    const keyLengths = options.algorithm === "chacha20-poly1305" ? [32] : [16, 32];
-    if (!keyLengths.includes(options.key.length)) {
-      throw new RangeError(`${options.algorithm} key of ${options.key.length} bytes`);
+    const { engine, key } = options;
+    if (typeof engine === "object") {
+      if (key) throw new TypeError("an AEAD engine object holds its own key: pass no key");
+      this.#engine = engine;
+    } else {
+      if (!key) throw new TypeError(`${options.algorithm} needs a key or an engine`);
+      this.#engine = createAeadEngine(options.algorithm, key, engine);
     }
     if (options.iv.length !== layout.ivLength) {
       throw new RangeError(
@@ -130,9 +105,7 @@ export class AeadProtector implements RecordProtector {
       );
     }
     this.#layout = layout;
-    this.#key = options.key.slice();
     this.#iv = options.iv.slice();
-    this.#engine = engineFor(options.algorithm, this.#key);
     this.maxExpansion = layout.explicit + layout.tag;
   }
 
@@ -141,9 +114,10 @@ export class AeadProtector implements RecordProtector {
    *
    * @param context Type, version and sequence number.
    * @param plaintext At most 2^14 bytes.
-   * @returns Explicit nonce (GCM, CCM) ‖ ciphertext ‖ tag.
+   * @returns Explicit nonce (GCM, CCM) ‖ ciphertext ‖ tag; a promise of it from an
+   *   asynchronous engine.
    */
-  seal(context: RecordContext, plaintext: Uint8Array): Uint8Array {
+  seal(context: RecordContext, plaintext: Uint8Array): Uint8Array | Promise<Uint8Array> {
     this.#live();
     const explicit = sequenceBytes(context.sequence);
     const sealed = this.#engine.seal(
@@ -151,11 +125,14 @@ export class AeadProtector implements RecordProtector {
       plaintext,
       additionalData(context, plaintext.length),
     );
-    if (this.#layout.explicit === 0) return sealed;
-    const out = new Uint8Array(EXPLICIT_NONCE + sealed.length);
-    out.set(explicit);
-    out.set(sealed, EXPLICIT_NONCE);
-    return out;
+    const frame = (ciphertext: Uint8Array): Uint8Array => {
+      if (this.#layout.explicit === 0) return ciphertext;
+      const out = new Uint8Array(EXPLICIT_NONCE + ciphertext.length);
+      out.set(explicit);
+      out.set(ciphertext, EXPLICIT_NONCE);
+      return out;
+    };
+    return sealed instanceof Promise ? sealed.then(frame) : frame(sealed);
   }
 
   /**
@@ -163,34 +140,29 @@ export class AeadProtector implements RecordProtector {
    *
    * @param context Type, version and sequence number it arrived with.
    * @param fragment The protected fragment.
-   * @returns The plaintext.
-   * @throws {TlsAlertError} `bad_record_mac` when it is too short or its tag does not verify.
+   * @returns The plaintext; a promise of it from an asynchronous engine.
+   * @throws {TlsAlertError} `bad_record_mac` when it is too short or its tag does not verify
+   *   (as a rejection from an asynchronous engine).
    */
-  open(context: RecordContext, fragment: Uint8Array): Uint8Array {
+  open(context: RecordContext, fragment: Uint8Array): Uint8Array | Promise<Uint8Array> {
     this.#live();
     const { explicit, tag } = this.#layout;
-    if (fragment.length < explicit + tag) {
-      throw new TlsAlertError(AlertDescription.bad_record_mac, "AEAD record too short");
-    }
+    if (fragment.length < explicit + tag) throw badRecordMac("AEAD record too short");
     const nonce = this.#nonce(
       explicit ? fragment.subarray(0, explicit) : sequenceBytes(context.sequence),
     );
     const sealed = fragment.subarray(explicit);
-    const plaintext = this.#engine.open(
-      nonce,
-      sealed,
-      additionalData(context, sealed.length - tag),
-    );
-    if (!plaintext) {
-      throw new TlsAlertError(AlertDescription.bad_record_mac, "AEAD tag check failed");
-    }
-    return plaintext;
+    const opened = this.#engine.open(nonce, sealed, additionalData(context, sealed.length - tag));
+    const check = (plaintext: Uint8Array | null): Uint8Array => {
+      if (!plaintext) throw badRecordMac("AEAD tag check failed");
+      return plaintext;
+    };
+    return opened instanceof Promise ? opened.then(check) : check(opened);
   }
 
-  /** Wipes the key and IV; the protector refuses work afterwards. */
+  /** Wipes the IV and the engine's key; the protector refuses work afterwards. */
   destroy(): void {
     this.#destroyed = true;
-    this.#key.fill(0);
     this.#iv.fill(0);
     this.#engine.destroy?.();
   }

@@ -1,16 +1,57 @@
 /**
  * AES-CCM (NIST SP 800-38C, RFC 3610): CBC-MAC over the formatted nonce, additional data and
- * plaintext, then CTR encryption, both from @noble/ciphers' AES modes — the block cipher itself
- * is never written here. TLS uses it with a 12-byte nonce and a 16- or 8-byte tag (RFC 6655,
- * RFC 7251 for the CCM_8 suites CoAP mandates).
+ * plaintext, then CTR encryption, both from an AES library's block modes (@noble/ciphers', or
+ * node:crypto's native ones through `aead_engine.ts`) — the block cipher itself is never
+ * written here. TLS uses it with a 12-byte nonce and a 16- or 8-byte tag (RFC 6655, RFC 7251
+ * for the CCM_8 suites CoAP mandates).
  *
  * @module
  */
 
 import { cbc, ctr } from "@noble/ciphers/aes.js";
+import { createCipheriv } from "node:crypto";
 import { constantTimeEqual } from "./constant_time.ts";
 
 const BLOCK = 16;
+
+/** The two AES block modes CCM is made of, under one key. */
+export interface CcmBlockModes {
+  /**
+   * AES-CBC with a zero IV over whole blocks, no padding.
+   *
+   * @param input A multiple of 16 bytes.
+   * @returns The last ciphertext block (the CBC-MAC).
+   */
+  cbcMacLastBlock(input: Uint8Array): Uint8Array;
+  /**
+   * AES-CTR from a counter block.
+   *
+   * @param counter The first counter block (its last bytes count up).
+   * @param input The data.
+   * @returns input XOR the key stream.
+   */
+  ctr(counter: Uint8Array, input: Uint8Array): Uint8Array;
+  /** Wipes the modes' key copy. */
+  destroy?(): void;
+}
+
+/**
+ * CCM's block modes from @noble/ciphers.
+ *
+ * @param key The AES key; copied.
+ * @returns The modes.
+ */
+export function nobleCcmBlockModes(key: Uint8Array): CcmBlockModes {
+  const own = key.slice();
+  return {
+    cbcMacLastBlock(input) {
+      const chain = cbc(own, new Uint8Array(BLOCK), { disablePadding: true }).encrypt(input);
+      return chain.subarray(chain.length - BLOCK);
+    },
+    ctr: (counter, input) => ctr(own, counter).encrypt(input),
+    destroy: () => own.fill(0),
+  };
+}
 
 /**
  * One AES-CCM key with a fixed tag length.
@@ -26,7 +67,7 @@ const BLOCK = 16;
  * ```
  */
 export class AesCcm {
-  readonly #key: Uint8Array;
+  readonly #modes: CcmBlockModes;
   #destroyed = false;
   /** The tag length in bytes. */
   readonly tagLength: number;
@@ -36,16 +77,17 @@ export class AesCcm {
    *
    * @param key 16, 24 or 32 bytes; copied.
    * @param tagLength 4, 6, 8, 10, 12, 14 or 16 bytes (SP 800-38C §A.1).
+   * @param modes The AES block modes to run on, under the same key. @default {noble's}
    * @throws {RangeError} For another key or tag length.
    */
-  constructor(key: Uint8Array, tagLength: number) {
+  constructor(key: Uint8Array, tagLength: number, modes?: CcmBlockModes) {
     if (![16, 24, 32].includes(key.length)) {
       throw new RangeError(`AES key of ${key.length} bytes (16, 24 or 32)`);
     }
     if (!Number.isInteger(tagLength) || tagLength < 4 || tagLength > 16 || tagLength % 2 !== 0) {
       throw new RangeError(`CCM tag of ${tagLength} bytes (4..16, even)`);
     }
-    this.#key = key.slice();
+    this.#modes = modes ?? nobleCcmBlockModes(key);
     this.tagLength = tagLength;
   }
 
@@ -91,7 +133,7 @@ export class AesCcm {
 
   /** Wipes the key copy; sealing and opening fail afterwards. */
   destroy(): void {
-    this.#key.fill(0);
+    this.#modes.destroy?.();
     this.#destroyed = true;
   }
 
@@ -104,7 +146,7 @@ export class AesCcm {
     counter.set(nonce, 1);
     const input = new Uint8Array(BLOCK + data.length);
     input.set(data, BLOCK);
-    return ctr(this.#key, counter).encrypt(input);
+    return this.#modes.ctr(counter, input);
   }
 
   /** The CBC-MAC of B0 ‖ encoded AAD ‖ plaintext, each part zero-padded to a block. */
@@ -128,9 +170,40 @@ export class AesCcm {
     }
     input.set(aad, BLOCK + aadHeader);
     input.set(plaintext, BLOCK + aadPart);
-    const chain = cbc(this.#key, new Uint8Array(BLOCK), { disablePadding: true }).encrypt(input);
-    return chain.subarray(chain.length - BLOCK);
+    if (this.#destroyed) throw new TypeError("AES-CCM key was destroyed");
+    return this.#modes.cbcMacLastBlock(input);
   }
+}
+
+/**
+ * CCM's block modes on Deno's built-in node:crypto (native AES-CBC and AES-CTR; node:crypto
+ * itself has no AES-CCM here).
+ *
+ * @param key The AES key; copied.
+ * @returns The modes.
+ */
+export function nodeCcmBlockModes(key: Uint8Array): CcmBlockModes {
+  const own = key.slice();
+  const bits = own.length * 8;
+  const cbcName = `aes-${bits}-cbc` as "aes-128-cbc";
+  const ctrName = `aes-${bits}-ctr` as "aes-128-ctr";
+  return {
+    cbcMacLastBlock(input) {
+      const cipher = createCipheriv(cbcName, own, new Uint8Array(16));
+      cipher.setAutoPadding(false);
+      const chain = cipher.update(input);
+      cipher.final();
+      return chain.subarray(chain.length - 16);
+    },
+    ctr(counter, input) {
+      // Copied out of node's Buffer (possibly a view into a shared pool), then wiped there.
+      const stream = createCipheriv(ctrName, own, counter).update(input);
+      const out = new Uint8Array(stream);
+      stream.fill(0);
+      return out;
+    },
+    destroy: () => own.fill(0),
+  };
 }
 
 function padded(length: number): number {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { AeadAlgorithm } from "./aead_protector.ts";
+import type { AeadAlgorithm } from "./aead_engine.ts";
 
 /**
  * How the premaster secret is agreed: RSA key transport (RFC 5246 §7.4.7.1), or an ephemeral

@@ -27,6 +27,7 @@
  * @module
  */
 
+export * from "./aead_engine.ts";
 export * from "./aead_protector.ts";
 export * from "./aes_ccm.ts";
 export * from "./alert.ts";
