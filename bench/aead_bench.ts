@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console
 /**
  * AEAD record protection speed (issue 16): `AeadProtector` on each built-in engine (`auto`,
  * `node`, `noble`, `webcrypto`) next to node:crypto doing the same record work written directly

@@ -86,8 +86,13 @@ const keys = {
   macKey: new Uint8Array(32).fill(2),
   encryptThenMac: true,
 };
-const sealer = new CbcHmacProtector(keys);
-const opener = new CbcHmacProtector(keys);
+// The noble engine: synchronous, and what `auto` runs for records of a datagram's size.
+const sealer = new CbcHmacProtector({ ...keys, engine: "noble" });
+const opener = new CbcHmacProtector({ ...keys, engine: "noble" });
+const sealed = (fragment: Uint8Array | Promise<Uint8Array>): Uint8Array => {
+  if (fragment instanceof Promise) throw new TypeError("the noble engine answers synchronously");
+  return fragment;
+};
 const DATAGRAM = 1400;
 const payload = new Uint8Array(DATAGRAM - 13 - sealer.maxExpansion).fill(0x61);
 const epoch = 1;
@@ -105,14 +110,14 @@ function sealDatagram(): Uint8Array {
     version: ProtocolVersion.dtls12,
     epoch,
     sequenceNumber: seq,
-    fragment: sealer.seal(context, payload),
+    fragment: sealed(sealer.seal(context, payload)),
   });
 }
 
 const sample = sealDatagram();
 if (sample.length > DATAGRAM) throw new Error(`datagram of ${sample.length} bytes`);
 const bareContext: RecordContext = { type: 23, version: 0xfefd, sequence: 1n << 48n };
-const bareFragment = sealer.seal(bareContext, payload);
+const bareFragment = sealed(sealer.seal(bareContext, payload));
 
 Deno.bench("protector seal alone", { group: "protect 1400-byte datagram", baseline: true }, () => {
   sealer.seal(bareContext, payload);

@@ -3,8 +3,8 @@
  * AES-CBC and HMAC, reached through Deno's node compatibility layer) doing the same work —
  * build the MAC header, MAC, pad, encrypt with a fresh IV (seal), and the reverse with a MAC
  * check (open) — for each suite × {MAC-then-encrypt, Encrypt-then-MAC} × record size.
- * "ours" is the synchronous CbcHmacProtector; "ours WebCrypto" is WebCryptoCbcHmacProtector
- * with its threshold at 0, so every size goes through WebCrypto (by default only ≥ 4 KiB do).
+ * "ours ENGINE" is CbcHmacProtector (the one record layout) on each built-in engine: `auto`
+ * (the default: noble below 4 KiB, node:crypto from there), `noble`, `node`, `webcrypto`.
  *
  * A second kind of group, "64 KiB write = 4 records", pushes one 65536-byte write through a
  * RecordWriter (fragmenting, sealing, record headers) and reads the 4 records out; node:crypto
@@ -26,13 +26,16 @@ import {
 } from "node:crypto";
 import {
   type CbcCipherSuite,
+  type CbcHmacEngineChoice,
   CbcHmacProtector,
   CipherSuites,
   type RecordContext,
   type RecordProtector,
   RecordWriter,
-  WebCryptoCbcHmacProtector,
 } from "@anchortls/record";
+
+/** Every built-in engine under our one layout. */
+const ENGINES: readonly CbcHmacEngineChoice[] = ["auto", "noble", "node", "webcrypto"];
 
 const sizes = [64, 256, 1400, 16384];
 const context: RecordContext = { type: 23, version: 0x0303, sequence: 42n };
@@ -145,29 +148,16 @@ for (
   const macKey = crypto.getRandomValues(new Uint8Array(suite.macKeyLength));
   for (const etm of [false, true]) {
     const mode = etm ? "EtM" : "MtE";
-    const ours = new CbcHmacProtector({ suite, encryptThenMac: etm, encKey, macKey });
-    // Threshold 0: every size through WebCrypto, to show where it starts to pay.
-    const web = await WebCryptoCbcHmacProtector.create({
-      suite,
-      encryptThenMac: etm,
-      encKey,
-      macKey,
-      threshold: 0,
-    });
+    const keys = { suite, encryptThenMac: etm, encKey, macKey };
     const node = nodeProtector(suite, etm, encKey, macKey);
     const write = `${short} ${mode} 64 KiB write = 4 records`;
-    Deno.bench({
-      name: `${write} ours`,
-      group: write,
-      fn: writeThrough(new CbcHmacProtector({ suite, encryptThenMac: etm, encKey, macKey })),
-    });
-    Deno.bench({
-      name: `${write} ours WebCrypto`,
-      group: write,
-      fn: writeThrough(
-        await WebCryptoCbcHmacProtector.create({ suite, encryptThenMac: etm, encKey, macKey }),
-      ),
-    });
+    for (const engine of ENGINES) {
+      Deno.bench({
+        name: `${write} ours ${engine}`,
+        group: write,
+        fn: writeThrough(new CbcHmacProtector({ ...keys, engine })),
+      });
+    }
     Deno.bench({
       name: `${write} node:crypto`,
       group: write,
@@ -176,48 +166,38 @@ for (
     });
     for (const size of sizes) {
       const plaintext = crypto.getRandomValues(new Uint8Array(size));
-      const sealed = ours.seal(context, plaintext);
+      const reference = new CbcHmacProtector({ ...keys, engine: "noble" });
+      const sealed = await reference.seal(context, plaintext);
       if (
         node.open(context, sealed).length !== size ||
-        ours.open(context, node.seal(context, plaintext)).length !== size
+        (await reference.open(context, node.seal(context, plaintext))).length !== size
       ) {
         throw new Error(`${short} ${mode}: implementations disagree`);
       }
       const n = `${short} ${mode} ${size}`;
-      Deno.bench({
-        name: `${n} seal ours`,
-        group: `${n} seal`,
-        fn: () => {
-          ours.seal(context, plaintext);
-        },
-      });
-      Deno.bench({
-        name: `${n} seal ours WebCrypto`,
-        group: `${n} seal`,
-        fn: async () => {
-          await web.seal(context, plaintext);
-        },
-      });
+      for (const engine of ENGINES) {
+        const ours = new CbcHmacProtector({ ...keys, engine });
+        Deno.bench({
+          name: `${n} seal ours ${engine}`,
+          group: `${n} seal`,
+          fn: async () => {
+            await ours.seal(context, plaintext);
+          },
+        });
+        Deno.bench({
+          name: `${n} open ours ${engine}`,
+          group: `${n} open`,
+          fn: async () => {
+            await ours.open(context, sealed);
+          },
+        });
+      }
       Deno.bench({
         name: `${n} seal node:crypto`,
         group: `${n} seal`,
         baseline: true,
         fn: () => {
           node.seal(context, plaintext);
-        },
-      });
-      Deno.bench({
-        name: `${n} open ours`,
-        group: `${n} open`,
-        fn: () => {
-          ours.open(context, sealed);
-        },
-      });
-      Deno.bench({
-        name: `${n} open ours WebCrypto`,
-        group: `${n} open`,
-        fn: async () => {
-          await web.open(context, sealed);
         },
       });
       Deno.bench({

@@ -20,6 +20,7 @@ import type {
 } from "@anchortls/handshake";
 import {
   type CbcCipherSuite,
+  CbcHmacProtector,
   type CipherSuite,
   CipherSuites,
   type PrfHash,
@@ -27,7 +28,7 @@ import {
 import { bigIntToBytes, type PublicKeyInfo } from "@anchortls/x509";
 import type { ChipAccess } from "./_chip_access.ts";
 import { ApduError } from "./apdu_error.ts";
-import { ChipRecordProtector, type ChipSession } from "./chip_record_protector.ts";
+import { chipCbcHmacEngine, type ChipSession } from "./chip_cbc_hmac_engine.ts";
 import { StatusWord } from "./status_word.ts";
 import type { TrustCore } from "./trust_core.ts";
 import { SeTemplate, TrustCoreAlgorithm } from "./trust_core_constants.ts";
@@ -268,15 +269,15 @@ export class ChipSessionCrypto {
     });
     const etm = options.encryptThenMac;
     const session = this.#sessionFor(this.#generation, live);
+    const protector = (mac: number, enc: number) =>
+      new CbcHmacProtector({
+        suite: cbc,
+        encryptThenMac: etm,
+        engine: chipCbcHmacEngine(session, cbc, { mac, enc }),
+      });
     return {
-      client: new ChipRecordProtector(session, cbc, {
-        mac: block.clientMac,
-        enc: block.clientWrite,
-      }, etm),
-      server: new ChipRecordProtector(session, cbc, {
-        mac: block.serverMac,
-        enc: block.serverWrite,
-      }, etm),
+      client: protector(block.clientMac, block.clientWrite),
+      server: protector(block.serverMac, block.serverWrite),
     };
   }
 

@@ -24,7 +24,7 @@
 
 export * from "./apdu_error.ts";
 export * from "./channel.ts";
-export * from "./chip_record_protector.ts";
+export * from "./chip_cbc_hmac_engine.ts";
 export * from "./command.ts";
 export * from "./emulator.ts";
 export * from "./exchange.ts";

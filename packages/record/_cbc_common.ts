@@ -1,7 +1,7 @@
 /**
- * What the synchronous and the WebCrypto CBC-HMAC protectors share: record constants, the MAC
- * header, IV randomness, and the constant-time MAC-then-encrypt check (the Lucky 13
- * countermeasures). Internal to the record layer.
+ * What the CBC-HMAC layout and its engines share: record constants, the MAC header, IV
+ * randomness, AES-CBC on noble's block function, and the constant-time MAC-then-encrypt check
+ * (the Lucky 13 countermeasures). Internal to the record layer.
  *
  * @module
  */
@@ -9,7 +9,6 @@
 import { unsafe as aes } from "@noble/ciphers/aes.js";
 import { AlertDescription, TlsAlertError } from "./alert.ts";
 import { eqMask, ltMask, MAX_PADDING } from "./_masks.ts";
-import type { PrekeyedHmac } from "./_prekeyed_hmac.ts";
 import type { CbcCipherSuite } from "./cipher_suite.ts";
 import type { RecordContext } from "./protector.ts";
 
@@ -129,26 +128,22 @@ export function fillIv(out: Uint8Array, random: ((n: number) => Uint8Array) | un
   else sharedPool.fill(iv);
 }
 
-/** The 13 bytes the MAC binds besides the content: seq_num ‖ type ‖ version ‖ length. */
-export class MacHeader {
-  /** The header bytes, rewritten by {@linkcode set}. */
-  readonly bytes: Uint8Array = new Uint8Array(13);
-  readonly #view = new DataView(this.bytes.buffer);
-
-  /**
-   * Fills the header for one record.
-   *
-   * @param context Sequence number, type and version.
-   * @param length The length field (content length in MtE, IV ‖ ciphertext in EtM).
-   * @returns The header bytes.
-   */
-  set(context: RecordContext, length: number): Uint8Array {
-    this.#view.setBigUint64(0, BigInt.asUintN(64, context.sequence));
-    this.#view.setUint8(8, context.type);
-    this.#view.setUint16(9, context.version);
-    this.#view.setUint16(11, length);
-    return this.bytes;
-  }
+/**
+ * The 13 bytes the MAC binds besides the content: seq_num ‖ type ‖ version ‖ length. A fresh
+ * buffer per record, so an engine that reads it later (after an await) reads this record's.
+ *
+ * @param context Sequence number, type and version.
+ * @param length The length field (content length in MtE, IV ‖ ciphertext in EtM).
+ * @returns The header bytes.
+ */
+export function macHeader(context: RecordContext, length: number): Uint8Array {
+  const bytes = new Uint8Array(13);
+  const view = new DataView(bytes.buffer);
+  view.setBigUint64(0, BigInt.asUintN(64, context.sequence));
+  view.setUint8(8, context.type);
+  view.setUint16(9, context.version);
+  view.setUint16(11, length);
+  return bytes;
 }
 
 /**
@@ -163,23 +158,16 @@ export function words(bytes: Uint8Array): Uint32Array {
 }
 
 /**
- * CBC-encrypts words [from, end) in place, chaining from the block in words [from - 4, from)
- * (the IV, or the last ciphertext block of an earlier part). The key schedule is expanded
- * once per protector; noble's one-shot `cbc()` would expand it on every call.
+ * CBC-encrypts the words of `w` in place, chaining from the IV words. The key schedule is
+ * expanded once per key; noble's one-shot `cbc()` would expand it on every call.
  *
  * @param schedule From `expandKeyLE`.
- * @param w The record as words.
- * @param from First word to encrypt (a multiple of 4, at least 4).
- * @param end One past the last word.
+ * @param iv The IV as 4 words.
+ * @param w The blocks as words.
  */
-export function cbcEncryptInPlace(
-  schedule: Uint32Array,
-  w: Uint32Array,
-  from: number,
-  end: number,
-): void {
-  let s0 = w[from - 4]!, s1 = w[from - 3]!, s2 = w[from - 2]!, s3 = w[from - 1]!;
-  for (let i = from; i < end; i += 4) {
+export function cbcEncryptInPlace(schedule: Uint32Array, iv: Uint32Array, w: Uint32Array): void {
+  let s0 = iv[0]!, s1 = iv[1]!, s2 = iv[2]!, s3 = iv[3]!;
+  for (let i = 0; i < w.length; i += 4) {
     const r = aes.encrypt(schedule, s0 ^ w[i]!, s1 ^ w[i + 1]!, s2 ^ w[i + 2]!, s3 ^ w[i + 3]!);
     s0 = r.s0;
     s1 = r.s1;
@@ -193,15 +181,15 @@ export function cbcEncryptInPlace(
 }
 
 /**
- * CBC-decrypts words [4, end) in place, chaining from the IV in words [0, 4).
+ * CBC-decrypts the words of `w` in place, chaining from the IV words.
  *
  * @param schedule From `expandKeyDecLE`.
- * @param w The fragment as words.
- * @param end One past the last word.
+ * @param iv The IV as 4 words.
+ * @param w The blocks as words.
  */
-export function cbcDecryptInPlace(schedule: Uint32Array, w: Uint32Array, end: number): void {
-  let p0 = w[0]!, p1 = w[1]!, p2 = w[2]!, p3 = w[3]!;
-  for (let i = 4; i < end; i += 4) {
+export function cbcDecryptInPlace(schedule: Uint32Array, iv: Uint32Array, w: Uint32Array): void {
+  let p0 = iv[0]!, p1 = iv[1]!, p2 = iv[2]!, p3 = iv[3]!;
+  for (let i = 0; i < w.length; i += 4) {
     const c0 = w[i]!, c1 = w[i + 1]!, c2 = w[i + 2]!, c3 = w[i + 3]!;
     const r = aes.decrypt(schedule, c0, c1, c2, c3);
     w[i] = r.s0 ^ p0;
@@ -276,6 +264,14 @@ export function paddingGoodMask(plain: Uint8Array, padLength: number, reserved: 
   return good;
 }
 
+/** A MAC over header ‖ data[0, length) that costs the same for every length. */
+export type ConstantCostMac = (
+  header: Uint8Array,
+  data: Uint8Array,
+  length: number,
+  out: Uint8Array,
+) => void;
+
 /**
  * The check of a decrypted MAC-then-encrypt record, in the shape of OpenSSL's and s2n's
  * Lucky 13 fixes: the padding is checked with masks, the MAC is computed with a constant
@@ -286,7 +282,6 @@ export function paddingGoodMask(plain: Uint8Array, padLength: number, reserved: 
  */
 export class MacThenEncryptCheck {
   readonly #macLength: number;
-  readonly #header = new MacHeader();
   readonly #computedMac: Uint8Array;
   readonly #receivedMac: Uint8Array;
   readonly #rotatedMac: Uint8Array;
@@ -302,21 +297,25 @@ export class MacThenEncryptCheck {
   }
 
   /**
-   * Authenticates decrypted content ‖ MAC ‖ padding ‖ padding_length with the JavaScript HMAC.
+   * Authenticates decrypted content ‖ MAC ‖ padding ‖ padding_length with a constant-cost MAC.
    *
    * @param context What the MAC binds.
    * @param plain The decrypted bytes after the IV; at least macLength + 1 of them.
-   * @param hmac The pre-keyed MAC of this direction.
+   * @param macConstantCost The MAC over header ‖ plain[0, length) with the same work for
+   *   every length (PrekeyedHmac.macConstantCost).
    * @returns The content length.
    * @throws {TlsAlertError} bad_record_mac, the same for a bad padding and a bad MAC.
    */
-  contentLength(context: RecordContext, plain: Uint8Array, hmac: PrekeyedHmac): number {
-    const { contentLength, good } = this.#unpad(plain);
+  contentLength(
+    context: RecordContext,
+    plain: Uint8Array,
+    macConstantCost: ConstantCostMac,
+  ): number {
+    const { contentLength, good } = this.unpad(plain);
     // The MAC's work must not depend on contentLength either: see
     // PrekeyedHmac.macConstantCost. The header's length field is secret too, but its size is not.
-    const header = this.#header.set(context, contentLength);
-    hmac.macConstantCost(header, plain, contentLength, this.#computedMac);
-    this.#verify(plain, contentLength, good, this.#computedMac);
+    macConstantCost(macHeader(context, contentLength), plain, contentLength, this.#computedMac);
+    this.verify(plain, contentLength, good, this.#computedMac);
     return contentLength;
   }
 
@@ -329,9 +328,13 @@ export class MacThenEncryptCheck {
 
   /**
    * Reads the padding without a branch on any decrypted byte and returns the content length
-   * with a mask of all ones when the padding was good (0 when not).
+   * with a mask of all ones when the padding was good (0 when not). With bad padding the
+   * content is taken as the longest possible, so the MAC that follows fails.
+   *
+   * @param plain Decrypted content ‖ MAC ‖ padding ‖ padding_length.
+   * @returns The content length to MAC and the padding mask.
    */
-  #unpad(plain: Uint8Array): { contentLength: number; good: number } {
+  unpad(plain: Uint8Array): { contentLength: number; good: number } {
     const n = plain.length;
     const padLength = plain[n - 1]!;
     // Padding validity as a mask: a timing difference between "bad padding" and "bad MAC" is
@@ -343,10 +346,16 @@ export class MacThenEncryptCheck {
   }
 
   /**
-   * Compares the received MAC with `computed` and raises the one alert when either the
-   * padding or the MAC was bad.
+   * Compares the received MAC (read from its secret offset without a secret-dependent load)
+   * with `computed` and raises the one alert when either the padding or the MAC was bad.
+   *
+   * @param plain What {@linkcode unpad} read.
+   * @param contentLength From {@linkcode unpad}.
+   * @param good From {@linkcode unpad}.
+   * @param computed The MAC over header ‖ plain[0, contentLength).
+   * @throws {TlsAlertError} bad_record_mac.
    */
-  #verify(plain: Uint8Array, contentLength: number, good: number, computed: Uint8Array): void {
+  verify(plain: Uint8Array, contentLength: number, good: number, computed: Uint8Array): void {
     // The received MAC sits at a secret offset (it depends on the padding length). Reading it
     // with plain indexing would touch memory at a secret address; instead every position it
     // could start at is scanned and collected into a rotated copy with masks.

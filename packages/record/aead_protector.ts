@@ -69,7 +69,7 @@ function badRecordMac(message: string): TlsAlertError {
  * ```ts
  * import { AeadProtector } from "@anchortls/record";
  * const p = new AeadProtector({ algorithm: "aes-gcm", key: new Uint8Array(16), iv: new Uint8Array(4) });
- * const fragment = p.seal({ type: 23, version: 0x0303, sequence: 0n }, new Uint8Array(5));
+ * const fragment = await p.seal({ type: 23, version: 0x0303, sequence: 0n }, new Uint8Array(5));
  * fragment.length; // 29: 8-byte explicit nonce, 5 bytes, 16-byte tag
  * ```
  */

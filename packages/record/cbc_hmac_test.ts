@@ -3,24 +3,28 @@ import { createCipheriv, createHmac } from "node:crypto";
 import { AlertDescription, TlsAlertError } from "./alert.ts";
 import { CbcHmacProtector, type CbcHmacProtectorOptions } from "./cbc_hmac.ts";
 import { type CbcCipherSuite, CipherSuites } from "./cipher_suite.ts";
+import { AUTO_NODE_THRESHOLD, type CbcHmacEngineChoice } from "./cbc_hmac_engine.ts";
 import type { RecordContext, RecordProtector } from "./protector.ts";
-import { WebCryptoCbcHmacProtector } from "./webcrypto_cbc_hmac.ts";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256, sha384 } from "@noble/hashes/sha2.js";
 
 const suites = Object.values(CipherSuites).filter((s): s is CbcCipherSuite => s.kind === "cbc");
 
-/** Both implementations run every test below; WebCrypto with threshold 0 for every size. */
+/** Every built-in engine runs every test below under the one layout. */
+const ENGINES: readonly CbcHmacEngineChoice[] = ["noble", "node", "webcrypto", "auto"];
 const implementations: {
   name: string;
   create: (options: CbcHmacProtectorOptions) => Promise<RecordProtector>;
-}[] = [
-  { name: "CbcHmacProtector", create: (options) => Promise.resolve(new CbcHmacProtector(options)) },
-  {
-    name: "WebCryptoCbcHmacProtector",
-    create: (options) => WebCryptoCbcHmacProtector.create({ ...options, threshold: 0 }),
-  },
-];
+}[] = ENGINES.map((engine) => ({
+  name: `CbcHmacProtector on ${engine}`,
+  create: (options) => Promise.resolve(new CbcHmacProtector({ ...options, engine })),
+}));
+
+/** The value of a synchronous engine's call (`auto` and `noble` are synchronous). */
+function sync(value: Uint8Array | Promise<Uint8Array>): Uint8Array {
+  assert.ok(value instanceof Uint8Array, "a synchronous engine answers synchronously");
+  return value;
+}
 const modes = [false, true];
 
 /** Deterministic bytes so every failure can be reproduced. */
@@ -347,53 +351,53 @@ Deno.test("wrong key lengths and oversize plaintext are refused", () => {
 Deno.test("destroy wipes the keys so later records no longer authenticate", () => {
   const keys = keysFor(CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256, false);
   const p = new CbcHmacProtector(keys);
-  const sealed = p.seal(tls, bytes(10, 1));
+  const sealed = sync(p.seal(tls, bytes(10, 1)));
   p.destroy();
   assert.throws(() => p.open(tls, sealed));
 });
 
-Deno.test("WebCryptoCbcHmacProtector: small records synchronous, large ones async, same records", async () => {
+Deno.test("CbcHmacProtector engines: the same records from each, auto synchronous and split at its threshold", async () => {
   for (const suite of suites) {
     for (const etm of modes) {
       const keys = keysFor(suite, etm);
-      const hybrid = await WebCryptoCbcHmacProtector.create({ ...keys, threshold: 1000 });
-      const plain = new CbcHmacProtector(keys);
-      for (const size of [0, 999, 1000, 5000, 16384]) {
+      for (const size of [0, AUTO_NODE_THRESHOLD - 100, AUTO_NODE_THRESHOLD, 5000, 16384]) {
         const iv = bytes(16, size);
-        const a = await WebCryptoCbcHmacProtector.create({
-          ...keys,
-          threshold: 1000,
-          random: () => iv,
-        });
-        const b = new CbcHmacProtector({ ...keys, random: () => iv });
         const plaintext = bytes(size, size);
-        const sealed = a.seal(tls, plaintext);
-        assert.equal(sealed instanceof Promise, size >= 1000, `seal ${size}`);
-        assert.deepEqual(await sealed, b.seal(tls, plaintext), `${suite.name} ${etm} ${size}`);
-        const fragment = plain.seal(tls, plaintext);
-        const opened = hybrid.open(tls, fragment);
-        // MAC-then-encrypt opens in JavaScript at every size (its constant-cost check).
-        assert.equal(opened instanceof Promise, etm && fragment.length >= 1000, `open ${size}`);
-        assert.deepEqual(await opened, plaintext);
+        const sealed = await Promise.all(
+          ENGINES.map((engine) =>
+            new CbcHmacProtector({ ...keys, engine, random: () => iv }).seal(tls, plaintext)
+          ),
+        );
+        for (const record of sealed) assert.deepEqual(record, sealed[0], `${suite.name} ${size}`);
+        const auto = new CbcHmacProtector(keys);
+        assert.deepEqual(sync(auto.open(tls, sealed[0]!)), plaintext);
+        const web = new CbcHmacProtector({ ...keys, engine: "webcrypto" });
+        assert.ok(web.open(tls, sealed[0]!) instanceof Promise, "WebCrypto answers with promises");
       }
     }
   }
 });
 
-Deno.test("WebCryptoCbcHmacProtector prints no keys and refuses bad key lengths", async () => {
+Deno.test("CbcHmacProtector on every engine prints no keys and refuses bad key lengths", () => {
   const keys = keysFor(CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256, false);
   keys.encKey.fill(0xab);
   keys.macKey.fill(0xcd);
-  const p = await WebCryptoCbcHmacProtector.create(keys);
-  for (const text of [String(p), JSON.stringify(p), Deno.inspect(p, { depth: 10 })]) {
-    assert.match(text, /TLS_RSA_WITH_AES_256_CBC_SHA256/);
-    assert.doesNotMatch(text, /ab|171|cd|205/i);
+  for (const engine of ENGINES) {
+    const p = new CbcHmacProtector({ ...keys, engine });
+    for (const text of [String(p), JSON.stringify(p), Deno.inspect(p, { depth: 10 })]) {
+      assert.match(text, /TLS_RSA_WITH_AES_256_CBC_SHA256/);
+      assert.doesNotMatch(text, /ab|171|cd|205/i);
+    }
+    assert.throws(
+      () => new CbcHmacProtector({ ...keys, engine, macKey: new Uint8Array(20) }),
+      RangeError,
+    );
+    assert.throws(() => p.seal(tls, new Uint8Array(16385)), RangeError);
   }
-  await assert.rejects(
-    WebCryptoCbcHmacProtector.create({ ...keys, macKey: new Uint8Array(20) }),
-    RangeError,
+  assert.throws(
+    () => new CbcHmacProtector({ suite: keys.suite, encryptThenMac: false }),
+    TypeError,
   );
-  assert.throws(() => p.seal(tls, new Uint8Array(16385)), RangeError);
 });
 
 /**
@@ -403,19 +407,42 @@ Deno.test("WebCryptoCbcHmacProtector prints no keys and refuses bad key lengths"
 const hashes = { sha1, sha256, sha384 };
 
 function countCompressions(algorithm: keyof typeof hashes, fn: () => void): number {
+  let calls = 0;
+  const restore = countingCompressions(algorithm, () => calls++);
+  try {
+    fn();
+  } finally {
+    restore();
+  }
+  return calls;
+}
+
+/** Wraps noble's `process` until the returned function restores it. */
+function countingCompressions(algorithm: keyof typeof hashes, count: () => void): () => void {
   const sample = hashes[algorithm].create();
   let proto = Object.getPrototypeOf(sample);
   while (!Object.hasOwn(proto, "process")) proto = Object.getPrototypeOf(proto);
   const original = proto.process;
-  let calls = 0;
   proto.process = function (this: unknown, ...args: unknown[]) {
-    calls++;
+    count();
     return original.apply(this, args);
   };
-  try {
-    fn();
-  } finally {
+  return () => {
     proto.process = original;
+  };
+}
+
+/** {@linkcode countCompressions} across an asynchronous open. */
+async function countCompressionsAsync(
+  algorithm: keyof typeof hashes,
+  fn: () => Promise<unknown>,
+): Promise<number> {
+  let calls = 0;
+  const restore = countingCompressions(algorithm, () => calls++);
+  try {
+    await fn();
+  } finally {
+    restore();
   }
   return calls;
 }
@@ -478,10 +505,10 @@ async function countWebCryptoCompressions(fn: () => Promise<unknown>): Promise<s
   return `${lengths.length} calls, ${lengths.reduce((n, l) => n + hashBlocks(l), 0)} blocks`;
 }
 
-Deno.test("WebCrypto protector: MAC-then-encrypt open never uses WebCrypto HMAC, at any size; the JavaScript check is constant-cost", async () => {
+Deno.test("WebCrypto engine: MAC-then-encrypt open never uses WebCrypto HMAC, at any size; the JavaScript check is constant-cost", async () => {
   for (const suite of suites) {
     const keys = keysFor(suite, false);
-    const p = await WebCryptoCbcHmacProtector.create({ ...keys, threshold: 0 });
+    const p = new CbcHmacProtector({ ...keys, engine: "webcrypto" });
     for (const body of [304, 16400]) {
       const counts = new Set<string>();
       const compressions = new Set<number>();
@@ -490,21 +517,21 @@ Deno.test("WebCrypto protector: MAC-then-encrypt open never uses WebCrypto HMAC,
         const record = referenceRecord(keys, bytes(16, pad), tls, bytes(content, pad), pad);
         assert.equal(record.length, 16 + body);
         counts.add(
-          await countWebCryptoCompressions(() =>
-            Promise.try(() => {
-              compressions.add(countCompressions(suite.macAlgorithm, () => {
-                const opened = p.open(tls, record);
-                assert.ok(opened instanceof Uint8Array, "opened synchronously, in JavaScript");
-                assert.equal(opened.length, content);
-              }));
-            })
-          ),
+          await countWebCryptoCompressions(async () => {
+            compressions.add(
+              await countCompressionsAsync(suite.macAlgorithm, async () => {
+                assert.equal((await p.open(tls, record)).length, content);
+              }),
+            );
+          }),
         );
         const tampered = record.slice();
         tampered[20]! ^= 1;
-        compressions.add(countCompressions(suite.macAlgorithm, () => {
-          assert.throws(() => p.open(tls, tampered), TlsAlertError);
-        }));
+        compressions.add(
+          await countCompressionsAsync(suite.macAlgorithm, async () => {
+            await assert.rejects(async () => await p.open(tls, tampered), TlsAlertError);
+          }),
+        );
       }
       assert.deepEqual([...counts], ["0 calls, 0 blocks"], suite.name);
       assert.equal(compressions.size, 1, `${suite.name}: ${[...compressions]}`);
@@ -618,10 +645,10 @@ Deno.test("MAC-then-encrypt open makes the same hash calls for every padding, va
 Deno.test("Encrypt-then-MAC: a valid MAC over malformed padding is bad_record_mac on every protector", async () => {
   for (const suite of suites) {
     const keys = keysFor(suite, true);
-    const protectors: [string, RecordProtector][] = [
-      ["software", new CbcHmacProtector(keys)],
-      ["WebCrypto", await WebCryptoCbcHmacProtector.create({ ...keys, threshold: 0 })],
-    ];
+    const protectors: [string, RecordProtector][] = ENGINES.map((engine) => [
+      engine,
+      new CbcHmacProtector({ ...keys, engine }),
+    ]);
     for (const [padLength, body] of [[3, 64], [15, 4112], [200, 4112]] as const) {
       // The last byte claims `padLength` bytes of padding, the bytes before it disagree.
       const plain = bytes(body, padLength);
