@@ -4,7 +4,7 @@
  * build the MAC header, MAC, pad, encrypt with a fresh IV (seal), and the reverse with a MAC
  * check (open) — for each suite × {MAC-then-encrypt, Encrypt-then-MAC} × record size.
  * "ours ENGINE" is CbcHmacProtector (the one record layout) on each built-in engine: `auto`
- * (the default: noble below 4 KiB, node:crypto from there), `noble`, `node`, `webcrypto`.
+ * (the default: noble below 1 KiB, node:crypto from there), `noble`, `node`, `webcrypto`.
  *
  * A second kind of group, "64 KiB write = 4 records", pushes one 65536-byte write through a
  * RecordWriter (fragmenting, sealing, record headers) and reads the 4 records out; node:crypto

@@ -92,7 +92,7 @@ export type CbcHmacEngineChoice = "auto" | "noble" | "node" | "webcrypto";
  * From this many bytes of a call's input on, `auto` uses node:crypto instead of noble: where
  * its native speed outweighs its per-call cost (bench/README.md).
  */
-export const AUTO_NODE_THRESHOLD = 4096;
+export const AUTO_NODE_THRESHOLD = 1024;
 
 /** The keys of one direction. */
 export interface CbcHmacKeys {
