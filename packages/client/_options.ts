@@ -108,6 +108,8 @@ export interface SharedSettings {
   readonly serverName: string;
   /** The offered suites, when given. */
   readonly suites?: CipherSuite[];
+  /** The offered ECDHE groups, when given. */
+  readonly groups?: readonly number[];
   /** Whether to offer Encrypt-then-MAC, when given. */
   readonly encryptThenMac?: boolean;
   /** max_fragment_length to offer, when given. */
@@ -149,6 +151,7 @@ export async function resolveSharedOptions(
     trustAnchors,
     serverName: options.serverName ?? options.hostname,
     ...(suites ? { suites } : {}),
+    ...(options.groups ? { groups: options.groups } : {}),
     ...(options.encryptThenMac !== undefined ? { encryptThenMac: options.encryptThenMac } : {}),
     ...(options.maxFragmentLength !== undefined
       ? { maxFragmentLength: options.maxFragmentLength }

@@ -54,8 +54,18 @@ export interface CommonConnectOptions {
    * the other way round.
    */
   readonly session?: SessionCache | TlsSession;
-  /** Suites to offer, preferred first, as suite objects or code points. @default {all four} */
+  /**
+   * Suites to offer, preferred first, as suite objects or code points; one the provider cannot
+   * do is a `TypeError`. @default {what the provider can do: forward-secret AEAD suites first,
+   *   then ECDHE with AES-CBC, then RSA key transport}
+   */
   readonly suites?: readonly (CipherSuite | number)[];
+  /**
+   * ECDHE groups to offer (`NamedGroup` code points: x25519, secp256r1, secp384r1), preferred
+   * first; one the provider cannot compute is a `TypeError`.
+   * @default {x25519, secp256r1, secp384r1, as far as the provider computes them}
+   */
+  readonly groups?: readonly number[];
   /**
    * Offer Encrypt-then-MAC. A provider that requires it (the chip's `full` policy) refuses
    * `false`. @default {true}

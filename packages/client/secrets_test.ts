@@ -5,26 +5,39 @@
  * error it threw (message, stack, causes, inspection, JSON), and every object reachable from
  * the connections, handshake infos, provider, session cache and record protectors — as
  * `Deno.inspect`, `String()` and `JSON.stringify` give them — is searched for the premaster,
- * master secret and record keys of each handshake, in hex, base64, decimal-list and raw form.
+ * master secret and record keys of each handshake — and, for ECDHE, the ephemeral private key
+ * and the ECDH premaster — in hex, base64, decimal-list and raw form.
  *
- * The secrets come from outside the client: the premaster from a recording random source
- * given to the provider (and checked against what the scripted server decrypted), the master
- * secret from the server (the scripted server's own derivation, openssl's key log), and the
- * record keys from the exported key schedule.
+ * The secrets come from outside the client: the RSA premaster and the ephemeral private key
+ * from a recording random source given to the provider (checked against what the scripted
+ * server decrypted, or against the server's point and the master secret openssl logged), the
+ * ECDH premaster recomputed from that key and the server's ServerKeyExchange as the relay saw
+ * it, the master secret from the server (the scripted server's own derivation, openssl's key
+ * log), and the record keys from the exported key schedule.
  */
 
 import assert from "node:assert/strict";
 import {
   type CryptoProvider,
   deriveKeyBlock,
+  deriveMasterSecret,
   type HandshakeInfo,
   isSessionResumable,
+  NamedGroup,
   SessionCache,
   SoftwareCryptoProvider,
 } from "@anchortls/handshake";
 import { type CipherSuite, ContentType } from "@anchortls/record";
+import { p256 } from "@noble/curves/nist.js";
+import { x25519 } from "@noble/curves/ed25519.js";
 import { connectTls, type TlsConnection } from "./mod.ts";
-import { fixedPki, fixedPkiFile, startOpenSslServer } from "@anchortls/testing";
+import {
+  fixedEcPki,
+  fixedPki,
+  fixedPkiFile,
+  type ServerIdentity,
+  startOpenSslServer,
+} from "@anchortls/testing";
 import { PeerHandshake, type ScriptedPeer, scriptedServer } from "@anchortls/testing";
 
 const root = await Deno.readTextFile(fixedPkiFile("root.pem"));
@@ -66,7 +79,9 @@ function keySecrets(
   const keys = deriveKeyBlock(master, clientRandom, serverRandom, suite);
   return [
     { label: `${label} master secret`, bytes: master },
-    ...Object.entries(keys).filter(([, bytes]) => bytes.length > 0)
+    // The 4-byte implicit IVs of GCM and CCM are too short to search for without matching
+    // text by chance; every key is at least 16 bytes.
+    ...Object.entries(keys).filter(([, bytes]) => bytes.length >= 12)
       .map(([name, bytes]) => ({ label: `${label} ${name}`, bytes })),
   ];
 }
@@ -286,16 +301,29 @@ async function scriptedRun(
   }
 }
 
-/** A TCP relay that keeps the first bytes the server sent (its ServerHello holds its random). */
-function relay(target: number): { port: number; fromServer: Uint8Array[]; close(): void } {
+/**
+ * A TCP relay that keeps the bytes each side sent (the server's ServerHello holds its random,
+ * its ServerKeyExchange its ECDHE point; our ClientKeyExchange our ephemeral public key).
+ */
+function relay(
+  target: number,
+): { port: number; fromServer: Uint8Array[]; fromClient: Uint8Array[]; close(): void } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const fromServer: Uint8Array[] = [];
+  const fromClient: Uint8Array[] = [];
   const conns: Deno.Conn[] = [];
   (async () => {
     for await (const client of listener) {
       const server = await Deno.connect({ hostname: "127.0.0.1", port: target });
       conns.push(client, server);
-      client.readable.pipeTo(server.writable).catch(() => {});
+      client.readable.pipeThrough(
+        new TransformStream({
+          transform(chunk, controller) {
+            fromClient.push(chunk.slice());
+            controller.enqueue(chunk);
+          },
+        }),
+      ).pipeTo(server.writable).catch(() => {});
       server.readable.pipeThrough(
         new TransformStream({
           transform(chunk, controller) {
@@ -309,6 +337,7 @@ function relay(target: number): { port: number; fromServer: Uint8Array[]; close(
   return {
     port: (listener.addr as Deno.NetAddr).port,
     fromServer,
+    fromClient,
     close: () => {
       listener.close();
       for (const c of conns) {
@@ -322,10 +351,73 @@ function relay(target: number): { port: number; fromServer: Uint8Array[]; close(
   };
 }
 
-async function opensslRun(tempDir: string, suiteName: string): Promise<Run> {
+/** The body of the first handshake message of `type` among one side's plaintext records. */
+function handshakeMessage(chunks: readonly Uint8Array[], type: number): Uint8Array {
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  const handshake: number[] = [];
+  for (let r = 0; r + 5 <= bytes.length && bytes[r] === ContentType.handshake;) {
+    const length = (bytes[r + 3]! << 8) | bytes[r + 4]!;
+    handshake.push(...bytes.subarray(r + 5, r + 5 + length));
+    r += 5 + length;
+  }
+  for (let m = 0; m + 4 <= handshake.length;) {
+    const length = (handshake[m + 1]! << 16) | (handshake[m + 2]! << 8) | handshake[m + 3]!;
+    if (handshake[m] === type) return Uint8Array.from(handshake.slice(m + 4, m + 4 + length));
+    m += 4 + length;
+  }
+  throw new Error(`no handshake message ${type} in the plaintext records`);
+}
+
+/** The server's ECDHE group and point, from its ServerKeyExchange. */
+function serverEcdhPoint(fromServer: readonly Uint8Array[]): { group: number; point: Uint8Array } {
+  const body = handshakeMessage(fromServer, 12);
+  assert.equal(body[0], 3, "named_curve");
+  return { group: (body[1]! << 8) | body[2]!, point: body.subarray(4, 4 + body[3]!) };
+}
+
+/**
+ * The ephemeral private key and ECDH premaster of an ECDHE handshake, from the provider's
+ * recorded draws (after the client random) and the server's point.
+ */
+function ecdheSecrets(
+  label: string,
+  outputs: readonly Uint8Array[],
+  server: { group: number; point: Uint8Array },
+): Secrets[] {
+  const draws = outputs.slice(1);
+  if (server.group === NamedGroup.x25519) {
+    const secret = draws.find((d) => d.length === 32)!;
+    return [
+      { label: `${label} ephemeral key`, bytes: secret },
+      { label: `${label} premaster`, bytes: x25519.getSharedSecret(secret, server.point) },
+    ];
+  }
+  assert.equal(server.group, NamedGroup.secp256r1);
+  const seed = draws.find((d) => d.length === p256.lengths.seed)!;
+  const secret = p256.utils.randomSecretKey(seed);
+  return [
+    { label: `${label} ephemeral key`, bytes: secret },
+    { label: `${label} ephemeral key seed`, bytes: seed },
+    {
+      label: `${label} premaster`,
+      bytes: p256.getSharedSecret(secret, server.point, true).subarray(1),
+    },
+  ];
+}
+
+async function opensslRun(
+  tempDir: string,
+  suiteName: string,
+  ecdhe?: { pki: ServerIdentity; groups: readonly number[] },
+): Promise<Run> {
   const keylog = `${tempDir}/keys-${suiteName}.log`;
   const peer = await startOpenSslServer({
-    pki: fixedPki,
+    pki: ecdhe?.pki ?? fixedPki,
     ciphers: [suiteName],
     extraArgs: ["-keylogfile", keylog],
   });
@@ -342,6 +434,7 @@ async function opensslRun(tempDir: string, suiteName: string): Promise<Run> {
       caCerts: [root],
       provider,
       session: cache,
+      ...(ecdhe ? { groups: ecdhe.groups } : {}),
     });
     const info = await tls.handshake;
     const writer = tls.writable.getWriter();
@@ -360,12 +453,31 @@ async function opensslRun(tempDir: string, suiteName: string): Promise<Run> {
     const [, clientRandomHex, masterHex] = line.split(" ");
     const clientRandom = Uint8Array.fromHex(clientRandomHex!);
     assert.equal(outputs[0]!.toHex(), clientRandom.toHex(), "first draw is the client random");
+    const master = Uint8Array.fromHex(masterHex!.trim());
+    let exchanged: Secrets[];
+    if (ecdhe) {
+      const server = serverEcdhPoint(proxy.fromServer);
+      assert.equal(server.group, ecdhe.groups[0], "the server took our first group");
+      exchanged = ecdheSecrets(`openssl ${suiteName}`, outputs, server);
+      // The recorded key is the one used: its public key is what our ClientKeyExchange sent.
+      const sent = handshakeMessage(proxy.fromClient, 16);
+      const ephemeral = exchanged[0]!.bytes;
+      const ours = server.group === NamedGroup.x25519
+        ? x25519.getPublicKey(ephemeral)
+        : p256.getPublicKey(ephemeral, false);
+      assert.equal(sent.subarray(1).toHex(), ours.toHex(), "the ephemeral key was recorded");
+    } else {
+      exchanged = premasters(outputs).map((bytes) => ({
+        label: `openssl ${suiteName} premaster`,
+        bytes,
+      }));
+    }
     return {
       secrets: [
-        ...premasters(outputs).map((bytes) => ({ label: `openssl ${suiteName} premaster`, bytes })),
+        ...exchanged,
         ...keySecrets(
           `openssl ${suiteName}`,
-          Uint8Array.fromHex(masterHex!.trim()),
+          master,
           clientRandom,
           serverRandom,
           info.suite,
@@ -387,6 +499,20 @@ Deno.test("secrets: no premaster, master secret or record key in anything printe
     const printed = await capturingConsole(async () => {
       runs.push(await opensslRun(tempDir, "AES128-SHA256"));
       runs.push(await opensslRun(tempDir, "AES256-SHA"));
+      runs.push(
+        // P-256 offered too: in TLS 1.2 supported_groups also names the curves an ECDSA
+        // certificate may be on (RFC 8422 §5.1.1), so without it s_server refuses its P-256 leaf.
+        await opensslRun(tempDir, "ECDHE-ECDSA-AES128-GCM-SHA256", {
+          pki: fixedEcPki,
+          groups: [NamedGroup.x25519, NamedGroup.secp256r1],
+        }),
+      );
+      runs.push(
+        await opensslRun(tempDir, "ECDHE-RSA-CHACHA20-POLY1305", {
+          pki: fixedPki,
+          groups: [NamedGroup.secp256r1],
+        }),
+      );
       runs.push(
         await scriptedRun("scripted ok", async (hs, peer) => {
           await hs.complete();
@@ -435,12 +561,15 @@ Deno.test("secrets: no premaster, master secret or record key in anything printe
     assert.ok(haystack.length > 10_000, "the connections were inspected");
     // The walk reached the key-holding objects and printed their redacted forms.
     assert.match(haystack, /CbcHmacProtector\(TLS_RSA_WITH_AES_\d+_CBC_SHA/);
+    assert.match(haystack, /AeadProtector/);
     assert.match(haystack, /SoftwareSecret\(master, held\)/);
     assert.match(haystack, /decrypt_error/);
     assert.match(haystack, /bad_record_mac/);
     const secrets = runs.flatMap((r) => r.secrets);
-    // Per run: premaster, master secret, and both directions' MAC and encryption keys.
-    assert.equal(secrets.length, 5 * 6);
+    // Per RSA run: premaster, master secret, both directions' MAC and encryption keys; per
+    // ECDHE run: ephemeral key (and for P-256 the seed it came from), premaster, master secret,
+    // both encryption keys, and ChaCha20-Poly1305's two 12-byte IVs.
+    assert.equal(secrets.length, 5 * 6 + 5 + 8);
     const compact = haystack.replace(/\s+/g, "");
     for (const secret of secrets) {
       const form = leakedForm(secret, haystack, compact);
