@@ -20,7 +20,6 @@ import assert from "node:assert/strict";
 import {
   type CryptoProvider,
   deriveKeyBlock,
-  deriveMasterSecret,
   type HandshakeInfo,
   isSessionResumable,
   NamedGroup,

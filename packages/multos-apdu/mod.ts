@@ -57,6 +57,7 @@ export type {
   AeadAlgorithm,
   AeadCipherSuite,
   CbcCipherSuite,
+  CbcHmacEngine,
   CipherSuite,
   CipherSuiteCommon,
   KeyExchange,
