@@ -22,7 +22,12 @@ import {
   startOpenSslServer,
 } from "@anchortls/testing";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { connectTls, type ConnectTlsOptions, type DtlsConnection } from "../mod.ts";
+import {
+  connectTls,
+  type ConnectTlsOptions,
+  type DtlsConnection,
+  type TlsConnection,
+} from "../mod.ts";
 import { connectToPeer } from "./_dtls_connect.ts";
 
 const root = await Deno.readTextFile(fixedPkiFile("root.pem"));
@@ -133,21 +138,10 @@ for (const { pki, suites } of BY_LEAF) {
       clientCertificate: "none",
     });
     for (const suite of suites) {
-      const session = new SessionCache();
-      for (const resumed of [false, true]) {
-        const tls = await connectTls({ ...base(peer), suites: [suite], session });
-        try {
-          const info = await tls.handshake;
-          assert.equal(info.suite, suite);
-          assert.equal(info.resumed, resumed, suite.name);
-          const line = `${suite.name} ${resumed}\n`;
-          await writeLine(tls.writable, line);
-          await readUntil(tls.readable, line);
-        } finally {
-          await tls.close();
-        }
-      }
-      session.clear();
+      await echoFullThenResumed(
+        suite,
+        (session) => connectTls({ ...base(peer), suites: [suite], session }),
+      );
     }
   });
 
@@ -189,22 +183,36 @@ for (const { pki, suites } of BY_LEAF) {
       clientCertificate: "none",
     });
     for (const suite of suites) {
-      const session = new SessionCache();
-      for (const resumed of [false, true]) {
-        const dtls = await connectToPeer(peer, { suites: [suite], session });
-        try {
-          const info = await dtls.handshake;
-          assert.equal(info.suite, suite);
-          assert.equal(info.resumed, resumed, suite.name);
-          const line = `${suite.name} ${resumed}\n`;
-          await writeLine(dtls.writable, line);
-          await readUntil(dtls.readable, line);
-        } finally {
-          await dtls.close();
-        }
-      }
+      await echoFullThenResumed(
+        suite,
+        (session) => connectToPeer(peer, { suites: [suite], session }),
+      );
     }
   });
+}
+
+/**
+ * Two connections to an echo server under one suite and one session cache: a full handshake,
+ * then a resumed one, each echoing a line.
+ */
+async function echoFullThenResumed(
+  suite: CipherSuite,
+  connect: (session: SessionCache) => Promise<TlsConnection | DtlsConnection>,
+): Promise<void> {
+  const session = new SessionCache();
+  for (const resumed of [false, true]) {
+    const connection = await connect(session);
+    try {
+      const info = await connection.handshake;
+      assert.equal(info.suite, suite);
+      assert.equal(info.resumed, resumed, suite.name);
+      const line = `${suite.name} ${resumed}\n`;
+      await writeLine(connection.writable, line);
+      await readUntil(connection.readable, line);
+    } finally {
+      await connection.close();
+    }
+  }
 }
 
 /** One line each way: ours shows in s_server's output, its stdin line reaches us. */
