@@ -1,11 +1,12 @@
 /**
  * TLS 1.2 handshake rate against a local `openssl s_server`: ours (`connectTls`, software
  * provider) against Node.js's `node:tls` (OpenSSL inside) doing the same loop in a `node`
- * subprocess, in the same run, against the same server. Deno's own TLS cannot be the
- * baseline: it has no CBC suites.
+ * subprocess, in the same run, against the same server, for three suites:
+ * TLS_RSA_WITH_AES_128_CBC_SHA256 (RSA key transport, EtM), TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+ * and TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (x25519; the server holds the RSA and the P-256
+ * certificate, `-dcert`).
  *
- * - full: TCP connect, full RSA handshake (TLS_RSA_WITH_AES_128_CBC_SHA256, EtM and EMS on,
- *   chain of three RSA-2048 certificates validated), close_notify, close.
+ * - full: TCP connect, full handshake (EMS on, the server chain validated), close_notify, close.
  * - resumed: the same with an abbreviated handshake resuming a session by ID (tickets are
  *   off in the node client so both resume the same way).
  *
@@ -18,7 +19,7 @@
  */
 
 import { connectTls, type ConnectTlsOptions } from "@anchortls/client";
-import { fixedPki, startOpenSslServer } from "@anchortls/testing";
+import { fixedEcPki, fixedPki, startOpenSslServer } from "@anchortls/testing";
 import { SessionCache } from "@anchortls/handshake";
 import { CipherSuites } from "@anchortls/record";
 
@@ -36,7 +37,31 @@ async function readLine(reader: ReadableStreamDefaultReader<string>, buffer: { t
   }
 }
 
-const server = await startOpenSslServer({ pki: fixedPki, mode: "www", ciphers: ["AES128-SHA256"] });
+const SUITES = [
+  { name: "AES128-SHA256", suite: CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256 },
+  {
+    name: "ECDHE-RSA-AES128-GCM-SHA256",
+    suite: CipherSuites.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+  },
+  {
+    name: "ECDHE-ECDSA-AES128-GCM-SHA256",
+    suite: CipherSuites.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+  },
+] as const;
+
+const server = await startOpenSslServer({
+  pki: fixedPki,
+  mode: "www",
+  ciphers: SUITES.map((s) => s.name),
+  extraArgs: [
+    "-dcert",
+    fixedEcPki.leaf,
+    "-dkey",
+    fixedEcPki.leafKey,
+    "-dcert_chain",
+    fixedEcPki.intermediate,
+  ],
+});
 const port = server.port;
 
 const nodeScript = `
@@ -45,19 +70,19 @@ const fs = require("node:fs");
 const { SSL_OP_NO_TICKET } = require("node:crypto").constants;
 const [port, rootPath] = process.argv.slice(1);
 const ca = fs.readFileSync(rootPath);
-let session;
-function handshake(resume) {
+const sessions = new Map();
+function handshake(resume, ciphers) {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
       host: "127.0.0.1", port: Number(port), servername: "localhost", ca,
-      minVersion: "TLSv1.2", maxVersion: "TLSv1.2", ciphers: "AES128-SHA256",
-      secureOptions: SSL_OP_NO_TICKET, session: resume ? session : undefined,
+      minVersion: "TLSv1.2", maxVersion: "TLSv1.2", ciphers, ecdhCurve: "X25519:P-256",
+      secureOptions: SSL_OP_NO_TICKET, session: resume ? sessions.get(ciphers) : undefined,
     }, () => {
       if (resume && !socket.isSessionReused()) return reject(new Error("not resumed"));
       socket.end();
       resolve();
     });
-    socket.on("session", (s) => { session = s; });
+    socket.on("session", (s) => { sessions.set(ciphers, s); });
     socket.on("error", reject);
   });
 }
@@ -68,9 +93,9 @@ process.stdin.on("data", (chunk) => {
   pending += chunk;
   let i;
   while ((i = pending.indexOf("\\n")) >= 0) {
-    const command = pending.slice(0, i);
+    const [command, ciphers] = pending.slice(0, i).split(" ");
     pending = pending.slice(i + 1);
-    queue = queue.then(() => command === "ping" ? undefined : handshake(command === "resumed"))
+    queue = queue.then(() => command === "ping" ? undefined : handshake(command === "resumed", ciphers))
       .then(() => process.stdout.write("ok\\n"), (e) => process.stdout.write("error " + e.message + "\\n"));
   }
 });
@@ -86,49 +111,61 @@ const nodeIn = node.stdin.getWriter();
 const nodeOut = node.stdout.pipeThrough(new TextDecoderStream()).getReader();
 const nodeBuffer = { text: "" };
 
-async function nodeHandshake(kind: "full" | "resumed" | "ping"): Promise<void> {
-  await nodeIn.write(new TextEncoder().encode(`${kind}\n`));
+async function nodeHandshake(kind: "full" | "resumed" | "ping", ciphers = ""): Promise<void> {
+  await nodeIn.write(new TextEncoder().encode(`${kind} ${ciphers}\n`));
   const reply = await readLine(nodeOut, nodeBuffer);
-  if (reply !== "ok") throw new Error(`node:tls ${kind} handshake: ${reply}`);
+  if (reply !== "ok") throw new Error(`node:tls ${kind} ${ciphers} handshake: ${reply}`);
 }
 
-const options: ConnectTlsOptions = {
-  hostname: "127.0.0.1",
-  port,
-  serverName: "localhost",
-  caCerts: [await Deno.readTextFile(fixedPki.root)],
-  suites: [CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256],
-};
-const sessions = new SessionCache();
+const caCerts = [await Deno.readTextFile(fixedPki.root)];
 
-async function ourHandshake(kind: "full" | "resumed" | "prime"): Promise<void> {
-  const tls = await connectTls(kind === "full" ? options : { ...options, session: sessions });
-  const info = await tls.handshake;
-  if (kind === "resumed" && !info.resumed) throw new Error("anchortls did not resume");
-  await tls.close();
+for (const { name, suite } of SUITES) {
+  const options: ConnectTlsOptions = {
+    hostname: "127.0.0.1",
+    port,
+    serverName: "localhost",
+    caCerts,
+    suites: [suite],
+  };
+  const sessions = new SessionCache();
+  const ourHandshake = async (kind: "full" | "resumed" | "prime"): Promise<void> => {
+    const tls = await connectTls(kind === "full" ? options : { ...options, session: sessions });
+    const info = await tls.handshake;
+    if (info.suite !== suite) throw new Error(`anchortls negotiated ${info.suite.name}`);
+    if (kind === "resumed" && !info.resumed) throw new Error("anchortls did not resume");
+    await tls.close();
+  };
+  // Prime both session caches so the resumed groups resume from their first iteration. The
+  // resumed groups run first: s_server keeps a small session cache, and the hundreds of full
+  // handshakes would push the primed sessions out of it.
+  await nodeHandshake("full", name);
+  await ourHandshake("prime");
+
+  Deno.bench(`node:tls resumed ${name}`, { group: `resumed ${name}`, baseline: true }, async () => {
+    await nodeHandshake("resumed", name);
+  });
+  Deno.bench(`anchortls resumed ${name}`, { group: `resumed ${name}` }, async () => {
+    await ourHandshake("resumed");
+  });
 }
 
-// Prime both session caches so the resumed groups resume from their first iteration. The
-// resumed groups run first: s_server keeps a small session cache, and the hundreds of full
-// handshakes would push the primed sessions out of it.
-await nodeHandshake("full");
-await ourHandshake("prime");
-
-Deno.bench("node:tls resumed handshake", { group: "resumed", baseline: true }, async () => {
-  await nodeHandshake("resumed");
-});
-
-Deno.bench("anchortls connectTls resumed handshake", { group: "resumed" }, async () => {
-  await ourHandshake("resumed");
-});
-
-Deno.bench("node:tls full handshake", { group: "full", baseline: true }, async () => {
-  await nodeHandshake("full");
-});
-
-Deno.bench("anchortls connectTls full handshake", { group: "full" }, async () => {
-  await ourHandshake("full");
-});
+for (const { name } of SUITES) {
+  const options: ConnectTlsOptions = {
+    hostname: "127.0.0.1",
+    port,
+    serverName: "localhost",
+    caCerts,
+    suites: [SUITES.find((s) => s.name === name)!.suite],
+  };
+  Deno.bench(`node:tls full ${name}`, { group: `full ${name}`, baseline: true }, async () => {
+    await nodeHandshake("full", name);
+  });
+  Deno.bench(`anchortls full ${name}`, { group: `full ${name}` }, async () => {
+    const tls = await connectTls(options);
+    await tls.handshake;
+    await tls.close();
+  });
+}
 
 Deno.bench("node subprocess pipe round trip, no handshake", { group: "overhead" }, async () => {
   await nodeHandshake("ping");
