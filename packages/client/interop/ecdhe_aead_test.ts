@@ -256,23 +256,31 @@ Deno.test("openssl s_server: client authentication with ECDSA P-256 and P-384 ke
   }
 });
 
-Deno.test("gnutls-serv: client authentication with an ECDSA P-256 key over ECDHE_RSA and ECDHE_ECDSA", async () => {
-  for (const pki of [fixedPki, fixedEcPki]) {
-    await using peer = await startGnutlsServer({
-      pki,
-      keyExchanges: GNUTLS_KX,
-      ciphers: GNUTLS_CIPHERS,
-      clientCertificate: "require",
-    });
-    const tls = await connectTls({ ...base(peer), clientCertificate: await ecClient("ec-client") });
-    try {
-      const info = await tls.handshake;
-      assert.equal(info.clientCertificateSent, true);
-      assert.equal(info.suite.kind, "aead");
-      await writeLine(tls.writable, "authenticated\n");
-      await readUntil(tls.readable, "authenticated\n");
-    } finally {
-      await tls.close();
+Deno.test("gnutls-serv: client authentication with ECDSA P-256 and P-384 keys over ECDHE_RSA and ECDHE_ECDSA, TLS and DTLS", async () => {
+  for (const dtls of [false, true]) {
+    for (const pki of [fixedPki, fixedEcPki]) {
+      await using peer = await startGnutlsServer({
+        pki,
+        dtls,
+        keyExchanges: GNUTLS_KX,
+        ciphers: GNUTLS_CIPHERS,
+        clientCertificate: "require",
+      });
+      for (const key of ["ec-client", "ec-client-p384"] as const) {
+        const clientCertificate = await ecClient(key);
+        const connection = dtls
+          ? await connectToPeer(peer, { clientCertificate })
+          : await connectTls({ ...base(peer), clientCertificate });
+        try {
+          const info = await connection.handshake;
+          assert.equal(info.clientCertificateSent, true);
+          assert.equal(info.suite.kind, "aead");
+          await writeLine(connection.writable, `authenticated ${key}\n`);
+          await readUntil(connection.readable, `authenticated ${key}\n`);
+        } finally {
+          await connection.close();
+        }
+      }
     }
   }
 });
