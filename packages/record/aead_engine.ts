@@ -40,9 +40,16 @@ export interface AeadEngine {
    * @param nonce The 12-byte nonce, never repeated under this key.
    * @param plaintext The record content.
    * @param aad The additional data.
-   * @returns Ciphertext ‖ tag.
+   * @param reserve Bytes the layout will write in front (the explicit nonce). An engine may
+   *   return that many bytes before ciphertext ‖ tag, saving the layout a copy, or ignore it.
+   * @returns Ciphertext ‖ tag, or `reserve` bytes ‖ ciphertext ‖ tag.
    */
-  seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  seal(
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+    reserve?: number,
+  ): Uint8Array | Promise<Uint8Array>;
   /**
    * Checks and decrypts.
    *
@@ -174,15 +181,15 @@ function nodeEngine(algorithm: "aes-gcm" | "chacha20-poly1305", key: Uint8Array)
   const own = key.slice();
   const factory = nodeFactory(algorithm, own);
   return {
-    seal(nonce, plaintext, aad) {
+    seal(nonce, plaintext, aad, reserve = 0) {
       const cipher = factory.encryptor(nonce);
       cipher.setAAD(aad, { plaintextLength: plaintext.length });
       const head = cipher.update(plaintext);
       const tail = cipher.final();
-      const out = new Uint8Array(head.length + tail.length + TAG);
-      out.set(head);
-      out.set(tail, head.length);
-      out.set(cipher.getAuthTag(), head.length + tail.length);
+      const out = new Uint8Array(reserve + head.length + tail.length + TAG);
+      out.set(head, reserve);
+      out.set(tail, reserve + head.length);
+      out.set(cipher.getAuthTag(), reserve + head.length + tail.length);
       return out;
     },
     open(nonce, sealed, aad) {
@@ -263,10 +270,11 @@ class SizeSplitEngine implements AeadEngine {
     nonce: Uint8Array,
     plaintext: Uint8Array,
     aad: Uint8Array,
+    reserve?: number,
   ): Uint8Array | Promise<Uint8Array> {
     // Lengths are public (they are on the wire), so choosing by them reveals nothing.
     const engine = plaintext.length < this.#threshold ? this.#small : this.#large;
-    return engine.seal(nonce, plaintext, aad);
+    return engine.seal(nonce, plaintext, aad, reserve);
   }
 
   open(

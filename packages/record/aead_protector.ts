@@ -119,16 +119,23 @@ export class AeadProtector implements RecordProtector {
    */
   seal(context: RecordContext, plaintext: Uint8Array): Uint8Array | Promise<Uint8Array> {
     this.#live();
-    const explicit = sequenceBytes(context.sequence);
+    const { explicit, tag } = this.#layout;
+    const nonce = this.#nonce(context.sequence);
     const sealed = this.#engine.seal(
-      this.#nonce(explicit),
+      nonce,
       plaintext,
       additionalData(context, plaintext.length),
+      explicit,
     );
     const frame = (ciphertext: Uint8Array): Uint8Array => {
-      if (this.#layout.explicit === 0) return ciphertext;
+      if (explicit === 0) return ciphertext;
+      // The explicit nonce is the sequence number, the nonce's last 8 bytes (RFC 5288 §3).
+      if (ciphertext.length === explicit + plaintext.length + tag) {
+        ciphertext.set(nonce.subarray(4), 0);
+        return ciphertext;
+      }
       const out = new Uint8Array(EXPLICIT_NONCE + ciphertext.length);
-      out.set(explicit);
+      out.set(nonce.subarray(4));
       out.set(ciphertext, EXPLICIT_NONCE);
       return out;
     };
@@ -148,9 +155,9 @@ export class AeadProtector implements RecordProtector {
     this.#live();
     const { explicit, tag } = this.#layout;
     if (fragment.length < explicit + tag) throw badRecordMac("AEAD record too short");
-    const nonce = this.#nonce(
-      explicit ? fragment.subarray(0, explicit) : sequenceBytes(context.sequence),
-    );
+    const nonce = explicit
+      ? this.#explicitNonce(fragment.subarray(0, explicit))
+      : this.#nonce(context.sequence);
     const sealed = fragment.subarray(explicit);
     const opened = this.#engine.open(nonce, sealed, additionalData(context, sealed.length - tag));
     const check = (plaintext: Uint8Array | null): Uint8Array => {
@@ -171,24 +178,23 @@ export class AeadProtector implements RecordProtector {
     if (this.#destroyed) throw new TypeError("record protector was destroyed");
   }
 
-  /** GCM/CCM: salt ‖ explicit nonce; ChaCha20-Poly1305: IV XOR (0^4 ‖ sequence). */
-  #nonce(eightBytes: Uint8Array): Uint8Array {
-    if (this.#layout.explicit) {
-      const nonce = new Uint8Array(12);
-      nonce.set(this.#iv);
-      nonce.set(eightBytes, 4);
-      return nonce;
-    }
-    const nonce = this.#iv.slice();
-    for (let i = 0; i < 8; i++) nonce[4 + i]! ^= eightBytes[i]!;
+  /** GCM/CCM: salt ‖ sequence; ChaCha20-Poly1305: IV XOR (0^4 ‖ sequence). */
+  #nonce(sequence: bigint): Uint8Array {
+    const nonce = new Uint8Array(12);
+    nonce.set(this.#iv);
+    const view = new DataView(nonce.buffer);
+    if (this.#layout.explicit) view.setBigUint64(4, sequence);
+    else view.setBigUint64(4, view.getBigUint64(4) ^ sequence);
     return nonce;
   }
-}
 
-function sequenceBytes(sequence: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, sequence);
-  return out;
+  /** GCM/CCM on opening: salt ‖ the explicit nonce the record carries, taken as sent. */
+  #explicitNonce(explicit: Uint8Array): Uint8Array {
+    const nonce = new Uint8Array(12);
+    nonce.set(this.#iv);
+    nonce.set(explicit, 4);
+    return nonce;
+  }
 }
 
 /** seq_num(8) ‖ type(1) ‖ version(2) ‖ length(2), RFC 5246 §6.2.3.3. */

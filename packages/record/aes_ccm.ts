@@ -97,15 +97,17 @@ export class AesCcm {
    * @param nonce 7 to 13 bytes, never repeated under this key.
    * @param plaintext The data.
    * @param aad Additional data, authenticated only.
-   * @returns Ciphertext followed by the tag.
+   * @param reserve Zero bytes to leave in front, for a record layout's explicit nonce.
+   * @returns `reserve` bytes, then the ciphertext followed by the tag.
    * @throws {RangeError} For a bad nonce length or a plaintext too long for it.
    */
-  seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, reserve = 0): Uint8Array {
     const mac = this.#mac(nonce, plaintext, aad);
     const stream = this.#ctr(nonce, plaintext);
-    const out = new Uint8Array(plaintext.length + this.tagLength);
-    out.set(stream.subarray(BLOCK));
-    for (let i = 0; i < this.tagLength; i++) out[plaintext.length + i] = mac[i]! ^ stream[i]!;
+    const out = new Uint8Array(reserve + plaintext.length + this.tagLength);
+    out.set(stream.subarray(BLOCK), reserve);
+    const tagAt = reserve + plaintext.length;
+    for (let i = 0; i < this.tagLength; i++) out[tagAt + i] = mac[i]! ^ stream[i]!;
     return out;
   }
 
