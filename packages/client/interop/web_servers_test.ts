@@ -74,7 +74,7 @@ const INTERMEDIATE_CIPHERS = [
   "DHE-RSA-CHACHA20-POLY1305",
 ].join(":");
 
-function nginxConfig(dir: string, port: number, pki: TestPki, certificates: string): string {
+function nginxConfig(dir: string, port: number, certificates: string): string {
   return `
 daemon off;
 master_process off;
@@ -118,7 +118,7 @@ Deno.test({
         const dir = await Deno.makeTempDir({ prefix: "anchortls-nginx-" });
         try {
           const port = freePort();
-          await Deno.writeTextFile(`${dir}/nginx.conf`, nginxConfig(dir, port, pki, config));
+          await Deno.writeTextFile(`${dir}/nginx.conf`, nginxConfig(dir, port, config));
           await using _nginx = await startPeerProcess("nginx", {
             args: ["-p", dir, "-c", `${dir}/nginx.conf`],
             ready: { port, transport: "tcp" },
