@@ -287,6 +287,78 @@ export const CbcInput = {
   },
 };
 
+/** The AES-GCM tag length of the vendor's GCM functions (mtls.c GCM_TAG_LEN). */
+export const GCM_TAG = 16;
+
+/** ivLen ‖ IV ‖ aadLen ‖ AAD, the head of both GCM data forms; lengths are one byte each. */
+function gcmHead(iv: Uint8Array, aad: Uint8Array, rest: number): { out: Uint8Array; at: number } {
+  if (iv.length > 255 || aad.length > 255) {
+    fail(Sw.wrongLength, "GCM IV and AAD take one length byte");
+  }
+  const out = new Uint8Array(2 + iv.length + aad.length + rest);
+  out[0] = iv.length;
+  out.set(iv, 1);
+  out[1 + iv.length] = aad.length;
+  out.set(aad, 2 + iv.length);
+  return { out, at: 2 + iv.length + aad.length };
+}
+
+function readGcmHead(data: Uint8Array): { iv: Uint8Array; aad: Uint8Array; at: number } {
+  const ivLength = data[0];
+  if (ivLength === undefined || 2 + ivLength > data.length) {
+    fail(Sw.wrongLength, "GCM IV cut short");
+  }
+  const aadLength = data[1 + ivLength!]!;
+  const at = 2 + ivLength! + aadLength;
+  if (at > data.length) fail(Sw.wrongLength, "GCM AAD cut short");
+  return { iv: data.subarray(1, 1 + ivLength!), aad: data.subarray(2 + ivLength!, at), at };
+}
+
+/**
+ * PSO ENCRYPT data for AES-GCM: ivLen ‖ IV ‖ aadLen ‖ AAD ‖ plaintext (tc_api.c tcEncryptGcm,
+ * which refuses, before sending, an IV and AAD shorter than one AES block together). The chip
+ * answers ciphertext ‖ tag (mtls.c leaves room for the tag after the data).
+ */
+export const GcmEncryptInput = {
+  encode(p: { iv: Uint8Array; aad: Uint8Array; plaintext: Uint8Array }): Uint8Array {
+    const { out, at } = gcmHead(p.iv, p.aad, p.plaintext.length);
+    out.set(p.plaintext, at);
+    return out;
+  },
+  decode(data: Uint8Array): { iv: Uint8Array; aad: Uint8Array; plaintext: Uint8Array } {
+    const { iv, aad, at } = readGcmHead(data);
+    return { iv, aad, plaintext: data.subarray(at) };
+  },
+};
+
+/**
+ * PSO DECRYPT data for AES-GCM: ivLen ‖ IV ‖ aadLen ‖ AAD ‖ tag(16) ‖ ciphertext — the tag
+ * first, moved from the end of the record (tc_api.c tcDecryptGcm). The chip answers the
+ * plaintext.
+ */
+export const GcmDecryptInput = {
+  encode(
+    p: { iv: Uint8Array; aad: Uint8Array; tag: Uint8Array; ciphertext: Uint8Array },
+  ): Uint8Array {
+    const { out, at } = gcmHead(p.iv, p.aad, GCM_TAG + p.ciphertext.length);
+    out.set(p.tag.subarray(0, GCM_TAG), at);
+    out.set(p.ciphertext, at + GCM_TAG);
+    return out;
+  },
+  decode(
+    data: Uint8Array,
+  ): { iv: Uint8Array; aad: Uint8Array; tag: Uint8Array; ciphertext: Uint8Array } {
+    const { iv, aad, at } = readGcmHead(data);
+    if (data.length < at + GCM_TAG) fail(Sw.wrongLength, "GCM input without a tag");
+    return {
+      iv,
+      aad,
+      tag: data.subarray(at, at + GCM_TAG),
+      ciphertext: data.subarray(at + GCM_TAG),
+    };
+  },
+};
+
 // --- GENERATE KEY ------------------------------------------------------------------------
 
 /** GENERATE KEY P1 03 P2 00: the RSA premaster (tcGeneratePreMasterSecret) → a handle. */
@@ -304,6 +376,20 @@ export const GeneratePremaster = {
   decode(command: CommandApdu): { major: number; minor: number } {
     const data = dataOf(command, 2);
     return { major: data[0]!, minor: data[1]! };
+  },
+};
+
+/**
+ * GENERATE KEY P1 03 P2 01: the ECDH premaster (algorithm 0C in the TLS template, its key file
+ * the EC private key) from the peer's public key as raw X ‖ Y, no 04 prefix (tc_api.c
+ * tcGeneratePreMasterSecretAlgo, fed by key_management.c's CKM_ECDH1_DERIVE) → a handle.
+ */
+export const GenerateEcdhPremaster = {
+  encode(p: { peerPoint: Uint8Array }): CommandApdu {
+    return apdu(0x80, Ins.generateKey, KeyType.premaster, 1, p.peerPoint, ANY_LENGTH);
+  },
+  decode(command: CommandApdu): { peerPoint: Uint8Array } {
+    return { peerPoint: dataOf(command) };
   },
 };
 
@@ -365,6 +451,11 @@ export const GenerateEcKey = {
       Uint8Array.of(...u16(p.keyFile), p.curve),
       ANY_LENGTH,
     );
+  },
+  decode(command: CommandApdu): { keyFile: number; curve: number; ecdhOnly: boolean } {
+    if (command.p2 > 1) fail(Sw.wrongP1P2, "EC key P2 is 0 or 1");
+    const data = dataOf(command, 3);
+    return { keyFile: readU16(data, 0), curve: data[2]!, ecdhOnly: command.p2 === 1 };
   },
 };
 

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { cbc, ecb } from "@noble/ciphers/aes.js";
+import { cbc, ecb, gcm } from "@noble/ciphers/aes.js";
+import { p256, p384 } from "@noble/curves/nist.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
@@ -28,6 +29,10 @@ import {
   CreateFile,
   DeleteFile,
   Deselect,
+  GcmDecryptInput,
+  GcmEncryptInput,
+  GenerateEcdhPremaster,
+  GenerateEcKey,
   GenerateKeyBlock,
   GenerateMasterSecret,
   GeneratePremaster,
@@ -131,6 +136,13 @@ export interface TrustCoreEmulatorOptions {
    */
   slotsFullStatus?: number;
   /**
+   * The status word for a GCM record whose tag does not verify. The vendor host code checks
+   * only for 9000 (tc_api.c tcDecryptGcm); `6A80` is what the applet answers for a bad
+   * signature, and `TrustCore`'s `gcmTagFailureStatus` takes the same default.
+   * @default {0x6a80}
+   */
+  gcmTagFailureStatus?: number;
+  /**
    * The status word for SELECT EF of a file that does not exist. The vendor's tcSelectEF
    * treats any answer but `9000` as "absent"; `6A82` is ISO's, other applets differ.
    * @default {0x6a82}
@@ -151,7 +163,28 @@ type SecretKind = "premaster" | "master" | "mac" | "aes";
 interface Secret {
   readonly kind: SecretKind;
   readonly bytes: Uint8Array;
+  /** A premaster's protocol version, answered with the master secret. */
+  readonly version?: readonly [number, number];
 }
+
+/** An EC private key in a 63xx key file. */
+interface EcKey {
+  readonly curve: EcCurve;
+  readonly secret: Uint8Array;
+  /** GENERATE KEY P2 1: the key may only agree (ECDH), never sign. */
+  readonly ecdhOnly: boolean;
+}
+
+type EcCurve = typeof p256 | typeof p384;
+
+/** The curves of GENERATE EC KEY, by the chip's code (tc_api.h TC_NAMED_CURVE_*). */
+const EC_CURVES: ReadonlyMap<number, EcCurve> = new Map<number, EcCurve>([
+  [0x17, p256],
+  [0x18, p384],
+]);
+
+/** EC private key files (tc_api.h TC_EFTYPE_EC_PRIVKEY). */
+const EC_KEY_CLASS = 0x63;
 interface EmulatedFile {
   data: Uint8Array;
   readonly read: number;
@@ -180,6 +213,10 @@ const SUITE_LENGTHS: ReadonlyMap<number, { key: number; mac: number; iv: number 
   [0x0035, { key: 32, mac: 20, iv: 16 }],
   [0x003c, { key: 16, mac: 32, iv: 16 }],
   [0x003d, { key: 32, mac: 32, iv: 16 }],
+  // The GCM suites mtls.c runs (GCM_IV_LEN: a 4-byte implicit IV; no MAC keys).
+  [0x009c, { key: 16, mac: 0, iv: 4 }],
+  [0xc02b, { key: 16, mac: 0, iv: 4 }],
+  [0xc02f, { key: 16, mac: 0, iv: 4 }],
 ]);
 
 const FIRST_SESSION_HANDLE = 0x6210;
@@ -228,6 +265,7 @@ export class TrustCoreEmulator {
   readonly #pins = new Map<number, Pin>();
   readonly #files = new Map<number, EmulatedFile>();
   readonly #rsaKeys = new Map<number, RsaPrivateNumbers>();
+  readonly #ecKeys = new Map<number, EcKey>();
   readonly #secrets = new Map<number, Secret>();
   readonly #environments = new Map<number, SecurityEnvironment>();
   readonly #verified = new Set<number>();
@@ -239,6 +277,7 @@ export class TrustCoreEmulator {
   readonly #acceptCombinedMse: boolean;
   readonly #acceptChainedMac: boolean;
   readonly #slotsFullStatus: number;
+  readonly #gcmTagFailureStatus: number;
   readonly #fileNotFoundStatus: number;
   readonly #sentToHost: Uint8Array[] = [];
   readonly #history: Uint8Array[] | undefined;
@@ -273,6 +312,7 @@ export class TrustCoreEmulator {
     this.#acceptCombinedMse = options.acceptCombinedMse ?? false;
     this.#acceptChainedMac = options.acceptChainedMac ?? false;
     this.#slotsFullStatus = options.slotsFullStatus ?? 0x6381;
+    this.#gcmTagFailureStatus = options.gcmTagFailureStatus ?? 0x6a80;
     this.#fileNotFoundStatus = options.fileNotFoundStatus ?? 0x6a82;
     this.#history = options.exposeSecretsForTesting ? [] : undefined;
     if (options.deviceKey) {
@@ -558,11 +598,11 @@ export class TrustCoreEmulator {
     return secret;
   }
 
-  #store(kind: SecretKind, bytes: Uint8Array): number {
+  #store(kind: SecretKind, bytes: Uint8Array, version?: readonly [number, number]): number {
     if (this.#secrets.size >= this.#secretSlots) return refuse(this.#slotsFullStatus);
     let handle = FIRST_SESSION_HANDLE;
     while (this.#secrets.has(handle)) handle++;
-    this.#secrets.set(handle, { kind, bytes });
+    this.#secrets.set(handle, { kind, bytes, ...(version ? { version } : {}) });
     this.#history?.push(bytes.slice());
     return handle;
   }
@@ -581,6 +621,7 @@ export class TrustCoreEmulator {
     switch (operation) {
       case "encrypt":
       case "decrypt": {
+        if (conf.algorithm === Alg.aesGcm) return this.#gcm(command, operation, conf, data);
         if (conf.algorithm !== Alg.aesCbc) return refuse(0x6985);
         const key = this.#secret(conf.keyFile, ["aes"]);
         const input = CbcInput.decode(data);
@@ -639,6 +680,17 @@ export class TrustCoreEmulator {
       const label = algorithm === Alg.clientFinished ? "client finished" : "server finished";
       return this.#ok(command, tls12Prf(master.bytes, label, data, 12));
     }
+    if (algorithm === Alg.ecdsa) {
+      const key = sig.keyFile === undefined ? undefined : this.#ecKeys.get(sig.keyFile);
+      if (!key) return refuse(0x6a88);
+      // An ECDH-only key (GENERATE KEY P2 1) never signs; the vendor code does not say which
+      // word the applet answers, 6982 (security status) is ISO's for a key not usable here.
+      if (key.ecdhOnly) return refuse(0x6982);
+      if (data.length !== 32 && data.length !== 48) return refuse(0x6700);
+      // The signature is r ‖ s, each the field's length (mtls.c mtlsECDSASign's 132-byte
+      // buffer is P-521's 2 × 66).
+      return this.#ok(command, key.curve.sign(data, key.secret, { prehash: false }));
+    }
     if (algorithm === Alg.rsaPkcs1 || algorithm === Alg.pssSha256) {
       const key = sig.keyFile === undefined ? undefined : this.#rsaKeys.get(sig.keyFile);
       if (!key) return refuse(0x6a88);
@@ -656,13 +708,14 @@ export class TrustCoreEmulator {
     this.#requirePin();
     switch (command.p1) {
       case KeyType.premaster: {
-        // P2 1 is the ECDH premaster (algorithm 0C), which this emulator does not do yet.
-        if (command.p2 !== 0) return refuse(0x6a81);
+        if (command.p2 === 1) return this.#ecdhPremaster(command);
+        if (command.p2 !== 0) return refuse(0x6a86);
         const { major, minor } = GeneratePremaster.decode(command);
         const premaster = new Uint8Array(48);
         premaster.set([major, minor]);
         premaster.set(this.#random(46), 2);
-        return this.#ok(command, HandleResponse.encode(this.#store("premaster", premaster)));
+        const handle = this.#store("premaster", premaster, [major, minor]);
+        return this.#ok(command, HandleResponse.encode(handle));
       }
       case KeyType.masterSecret: {
         const { premaster: handle, extended, seed } = GenerateMasterSecret.decode(command);
@@ -676,7 +729,7 @@ export class TrustCoreEmulator {
           seed,
           48,
         );
-        const version = [premaster.bytes[0]!, premaster.bytes[1]!] as const;
+        const version = premaster.version ?? [premaster.bytes[0]!, premaster.bytes[1]!];
         return this.#ok(
           command,
           MasterSecretResponse.encode({ version, handle: this.#store("master", master) }),
@@ -684,8 +737,9 @@ export class TrustCoreEmulator {
       }
       case KeyType.keyBlock:
         return this.#keyBlock(command);
-      case KeyType.rsa:
       case KeyType.ec:
+        return this.#generateEcKey(command);
+      case KeyType.rsa:
       case KeyType.aes:
         return refuse(0x6a81);
     }
@@ -697,10 +751,13 @@ export class TrustCoreEmulator {
     const master = this.#secret(tls.keyFile, ["master"]);
     const lengths = tls.keyLengths ??
       (tls.cipherSuite === undefined ? undefined : SUITE_LENGTHS.get(tls.cipherSuite));
-    if (!lengths || lengths.iv !== 16) return refuse(0x6985);
+    // CBC's 16-byte IVs, or GCM's 4-byte implicit IV; keys of 16 or 32 bytes.
+    if (!lengths || (lengths.iv !== 16 && lengths.iv !== 4)) return refuse(0x6985);
     const { serverRandom, clientRandom } = GenerateKeyBlock.decode(command);
-    if (this.#secrets.size + 4 > this.#secretSlots) return refuse(this.#slotsFullStatus);
     const { key, mac, iv } = lengths;
+    if (this.#secrets.size + (mac > 0 ? 4 : 2) > this.#secretSlots) {
+      return refuse(this.#slotsFullStatus);
+    }
     const block = tls12Prf(
       master.bytes,
       "key expansion",
@@ -708,16 +765,85 @@ export class TrustCoreEmulator {
       2 * (key + mac + iv),
     );
     const take = (at: number, n: number) => block.slice(at, at + n);
+    // The answer keeps its 40-byte form (tc_api.c tcGenerateSessionKeys insists on La 40):
+    // 16-byte IV fields, a GCM IV in the first 4 bytes and zeros after it, and MAC handles 0
+    // when the suite has no MAC keys. The vendor code is silent on both; the provider reads
+    // the IV length from the suite, not from the answer.
+    const field = (at: number): Uint8Array => {
+      const out = new Uint8Array(16);
+      out.set(take(at, iv));
+      return out;
+    };
     const out = KeyBlockResponse.encode({
-      clientMac: this.#store("mac", take(0, mac)),
-      serverMac: this.#store("mac", take(mac, mac)),
+      clientMac: mac > 0 ? this.#store("mac", take(0, mac)) : 0,
+      serverMac: mac > 0 ? this.#store("mac", take(mac, mac)) : 0,
       clientWrite: this.#store("aes", take(2 * mac, key)),
       serverWrite: this.#store("aes", take(2 * mac + key, key)),
-      clientIv: take(2 * (mac + key), 16),
-      serverIv: take(2 * (mac + key) + 16, 16),
+      clientIv: field(2 * (mac + key)),
+      serverIv: field(2 * (mac + key) + iv),
     });
     block.fill(0);
     return this.#ok(command, out);
+  }
+
+  /** GENERATE KEY P1 01: an EC key pair in a 63xx file; the public key X ‖ Y comes back. */
+  #generateEcKey(command: CommandApdu): Uint8Array {
+    const { keyFile, curve: code, ecdhOnly } = GenerateEcKey.decode(command);
+    if (keyFile >> 8 !== EC_KEY_CLASS) return refuse(0x6a80);
+    // P-521 is in the vendor's host code; this emulator has P-256 and P-384 only.
+    const curve = EC_CURVES.get(code);
+    if (!curve) return refuse(0x6a80);
+    const secret = curve.utils.randomSecretKey(this.#random(curve.lengths.seed!));
+    this.#ecKeys.get(keyFile)?.secret.fill(0);
+    this.#ecKeys.set(keyFile, { curve, secret, ecdhOnly });
+    this.#history?.push(secret.slice());
+    return this.#ok(command, curve.getPublicKey(secret, false).subarray(1));
+  }
+
+  /**
+   * GENERATE KEY P1 03 P2 01: ECDH of the TLS template's EC key (algorithm 0C) with the peer's
+   * X ‖ Y; the premaster is the shared point's X coordinate (RFC 8422 §5.10).
+   */
+  #ecdhPremaster(command: CommandApdu): Uint8Array {
+    const tls = this.#environments.get(SeTemplate.tls) ?? {};
+    if (tls.algorithm !== Alg.ecdh) return refuse(0x6985);
+    const key = tls.keyFile === undefined ? undefined : this.#ecKeys.get(tls.keyFile);
+    if (!key) return refuse(0x6a88);
+    const { peerPoint } = GenerateEcdhPremaster.decode(command);
+    if (peerPoint.length !== key.curve.lengths.publicKeyUncompressed! - 1) return refuse(0x6700);
+    let shared: Uint8Array;
+    try {
+      shared = key.curve.getSharedSecret(key.secret, Uint8Array.of(4, ...peerPoint), true);
+    } catch {
+      return refuse(0x6a80);
+    }
+    // The vendor code says nothing of the version an ECDH premaster answers with its master
+    // secret (there is no client_version in it); TLS 1.2's is given.
+    const handle = this.#store("premaster", shared.slice(1), [3, 3]);
+    shared.fill(0);
+    return this.#ok(command, HandleResponse.encode(handle));
+  }
+
+  /** PSO ENCRYPT/DECRYPT under algorithm 0B: the vendor's GCM data forms. */
+  #gcm(
+    command: CommandApdu,
+    operation: "encrypt" | "decrypt",
+    conf: SecurityEnvironment,
+    data: Uint8Array,
+  ): Uint8Array {
+    const key = this.#secret(conf.keyFile, ["aes"]);
+    if (operation === "encrypt") {
+      const input = GcmEncryptInput.decode(data);
+      if (input.iv.length + input.aad.length < 16) return refuse(0x6a80);
+      return this.#ok(command, gcm(key.bytes, input.iv, input.aad).encrypt(input.plaintext));
+    }
+    const input = GcmDecryptInput.decode(data);
+    try {
+      const sealed = concatBytes([input.ciphertext, input.tag]);
+      return this.#ok(command, gcm(key.bytes, input.iv, input.aad).decrypt(sealed));
+    } catch {
+      return refuse(this.#gcmTagFailureStatus);
+    }
   }
 
   #hash(command: CommandApdu): Uint8Array {

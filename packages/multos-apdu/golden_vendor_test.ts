@@ -276,6 +276,69 @@ const TABLE: readonly Row[] = [
     call: (tc) => tc.generateEcKey(0x6300, "P-256", true),
   },
   {
+    vendor: "tc_api.c tcEncryptGcm(pt, 5, iv, 12, aad, 13): ivLen ‖ IV ‖ aadLen ‖ AAD ‖ pt, case 4",
+    hex: "802a8680" + "0020" + "0c" + "66".repeat(12) + "0d" + "77".repeat(13) + "8888888888" +
+      "0000",
+    call: (tc) =>
+      tc.encryptGcm(
+        Uint8Array.fromHex("66".repeat(12)),
+        Uint8Array.fromHex("77".repeat(13)),
+        Uint8Array.fromHex("8888888888"),
+      ),
+    answer: "99".repeat(5 + 16),
+  },
+  {
+    vendor:
+      "tc_api.c tcDecryptGcm(ct ‖ tag, 21, iv, 12, aad, 13): … ‖ AAD ‖ tag ‖ ct, the tag moved first",
+    hex: "802a8086" + "0030" + "0c" + "66".repeat(12) + "0d" + "77".repeat(13) + "ab".repeat(16) +
+      "8888888888" + "0000",
+    call: (tc) =>
+      tc.decryptGcm(
+        Uint8Array.fromHex("66".repeat(12)),
+        Uint8Array.fromHex("77".repeat(13)),
+        Uint8Array.fromHex("8888888888" + "ab".repeat(16)),
+      ),
+    answer: "99".repeat(5),
+  },
+  {
+    vendor:
+      "tc_api.c tcGeneratePreMasterSecretAlgo(X ‖ Y, 64): P1 03 (TC_KEYTYPE_PMS), P2 01 (TC_P1_PMS_USE_ALGO), case 4",
+    hex: "80460301" + "0040" + "a1".repeat(32) + "b2".repeat(32) + "0000",
+    call: (tc) =>
+      tc.generateEcdhPremaster(
+        Uint8Array.fromHex("a1".repeat(32)),
+        Uint8Array.fromHex("b2".repeat(32)),
+      ),
+    answer: "6210",
+  },
+  {
+    vendor: "tc_api.c tcMseSetTlsKeyLengths(16, 0, 4): tag 86, three lengths, no Le",
+    hex: "802241ba0005" + "8603100004",
+    call: (tc) =>
+      tc.setSecurityEnvironment(SeTemplate.tls, { keyLengths: { key: 16, mac: 0, iv: 4 } }),
+  },
+  {
+    vendor: "tc_api.c tcMseSetAlgo(TC_ALGO_ECDH1, TC_TEMPLATE_TLS) (mtls.c ECDHE premaster)",
+    hex: "802241ba0003" + "80010c",
+    call: (tc) => tc.setSecurityEnvironment(SeTemplate.tls, { algorithm: Alg.ecdh }),
+  },
+  {
+    vendor: "tc_api.c tcLoadUntrustedPublicEccKey(P-256, X ‖ Y): P1 01, curve ‖ X ‖ Y, no Le",
+    hex: "80e60100" + "0041" + "17" + "a1".repeat(32) + "b2".repeat(32),
+    call: (tc) =>
+      tc.loadUntrustedEcKey(
+        "P-256",
+        Uint8Array.fromHex("a1".repeat(32)),
+        Uint8Array.fromHex("b2".repeat(32)),
+      ),
+  },
+  {
+    vendor: "tc_api.c tcSign(hash, 32) after tcMseSetAlgo(TC_ALGO_ECDSA) (mtls.c mtlsECDSASign)",
+    hex: "802a9e9a" + "0020" + H32 + "0000",
+    call: (tc) => tc.signOrMac(Uint8Array.fromHex(H32)),
+    answer: "cd".repeat(64),
+  },
+  {
     vendor: "tc_api.c tcEraseTLSKeys: Lc 0, Le 0",
     hex: "80e700000000",
     call: (tc) => tc.eraseTlsKeys(),

@@ -16,6 +16,10 @@ import {
   DeleteFile,
   Deselect,
   EraseTlsKeys,
+  GCM_TAG,
+  GcmDecryptInput,
+  GcmEncryptInput,
+  GenerateEcdhPremaster,
   GenerateEcKey,
   GenerateKeyBlock,
   GenerateMasterSecret,
@@ -114,6 +118,15 @@ export interface TrustCoreOptions {
    * @default {true}
    */
   untrustedKeySurvivesErase?: boolean;
+  /**
+   * The status word with which the chip refuses a GCM record whose tag does not verify. The
+   * vendor host code checks only for 9000 (tc_api.c tcDecryptGcm), so the applet's word is not
+   * known; 6A80 (wrong data) is what it answers for a bad signature (PSO VERIFY) and what this
+   * package's emulator answers. `decryptGcm` reports this word as a failed tag, any other as an
+   * `ApduError`.
+   * @default {0x6a80}
+   */
+  gcmTagFailureStatus?: number;
   /** Per-command timeouts handed to the transport. */
   timeouts?: TrustCoreTimeouts;
 }
@@ -173,6 +186,7 @@ export class TrustCore {
   readonly #largeMac: "chain" | "reject";
   readonly #combineMse: boolean;
   readonly #keepUntrustedOnErase: boolean;
+  readonly #gcmTagFailureStatus: number;
   readonly #timeouts: Required<TrustCoreTimeouts>;
   /** What this client last set in each template, tag → value in hex. */
   #se = new Map<number, Map<number, string>>();
@@ -206,6 +220,7 @@ export class TrustCore {
     this.#largeMac = options.largeMac ?? "reject";
     this.#combineMse = options.combineMseTags ?? false;
     this.#keepUntrustedOnErase = options.untrustedKeySurvivesErase ?? true;
+    this.#gcmTagFailureStatus = options.gcmTagFailureStatus ?? StatusWord.wrongData;
     this.#timeouts = {
       command: options.timeouts?.command ?? 1000,
       crypto: options.timeouts?.crypto ?? 5000,
@@ -421,6 +436,21 @@ export class TrustCore {
   }
 
   /**
+   * Computes the ECDH premaster inside the chip from the TLS template's EC private key
+   * (algorithm 0C, key file 63xx, set with `setSecurityEnvironment`) and the peer's public key
+   * (tc_api.c tcGeneratePreMasterSecretAlgo). The shared secret never leaves the chip.
+   *
+   * @param x The peer point's X coordinate.
+   * @param y Its Y coordinate.
+   * @returns The premaster's handle.
+   */
+  async generateEcdhPremaster(x: Uint8Array, y: Uint8Array): Promise<number> {
+    const command = GenerateEcdhPremaster.encode({ peerPoint: concatBytes([x, y]) });
+    const out = await this.#run("GENERATE ECDH PREMASTER", command);
+    return this.#decode("GENERATE ECDH PREMASTER", HandleResponse.decode, out);
+  }
+
+  /**
    * Derives the master secret inside the chip, standard (randoms) or extended (session hash).
    *
    * @param premaster The premaster's handle.
@@ -633,6 +663,66 @@ export class TrustCore {
       chainIv = cipherPart.slice(cipherPart.length - AES_BLOCK);
     }
     return concatBytes(out);
+  }
+
+  /**
+   * AES-GCM encrypts one record with the confidentiality template's key (algorithm 0B): PSO
+   * `86 80` with ivLen ‖ IV ‖ aadLen ‖ AAD ‖ plaintext (tc_api.c tcEncryptGcm).
+   *
+   * @param iv The nonce (12 bytes in TLS: implicit ‖ explicit).
+   * @param aad The additional data; with the IV at least 16 bytes, as the vendor requires.
+   * @param plaintext The record content; the whole command must fit the chip's buffer.
+   * @returns Ciphertext ‖ 16-byte tag.
+   */
+  async encryptGcm(iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+    if (iv.length + aad.length < AES_BLOCK) {
+      throw new ApduError(undefined, "PSO ENCRYPT (GCM)", {
+        detail: "the vendor's GCM needs IV and AAD of 16 bytes or more together",
+      });
+    }
+    const data = GcmEncryptInput.encode({ iv, aad, plaintext });
+    this.#checkData("PSO ENCRYPT (GCM)", data);
+    const out = await this.#pso("PSO ENCRYPT (GCM)", "encrypt", data);
+    if (out.length !== plaintext.length + GCM_TAG) {
+      throw new ApduError(StatusWord.ok, "PSO ENCRYPT (GCM)", {
+        detail: `${out.length} bytes for ${plaintext.length} and a tag`,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * AES-GCM checks and decrypts one record with the confidentiality template's key: PSO
+   * `80 86` with ivLen ‖ IV ‖ aadLen ‖ AAD ‖ tag ‖ ciphertext (tc_api.c tcDecryptGcm).
+   *
+   * @param iv The nonce it was sealed with.
+   * @param aad The additional data it was sealed with.
+   * @param sealed Ciphertext ‖ 16-byte tag, as a record carries them.
+   * @returns The plaintext, or `undefined` when the chip says the tag does not verify
+   *   (`gcmTagFailureStatus`).
+   */
+  async decryptGcm(
+    iv: Uint8Array,
+    aad: Uint8Array,
+    sealed: Uint8Array,
+  ): Promise<Uint8Array | undefined> {
+    if (sealed.length < GCM_TAG) return undefined;
+    const ciphertext = sealed.subarray(0, sealed.length - GCM_TAG);
+    const tag = sealed.subarray(sealed.length - GCM_TAG);
+    const data = GcmDecryptInput.encode({ iv, aad, tag, ciphertext });
+    this.#checkData("PSO DECRYPT (GCM)", data);
+    const response = await this.#channel.transmit(
+      Pso.encode({ operation: "decrypt", data }),
+      { name: "PSO DECRYPT (GCM)", timeoutMs: this.#timeouts.crypto },
+    );
+    if (response.sw === this.#gcmTagFailureStatus) return undefined;
+    if (response.sw !== StatusWord.ok) throw new ApduError(response.sw, "PSO DECRYPT (GCM)");
+    if (response.data.length !== ciphertext.length) {
+      throw new ApduError(StatusWord.ok, "PSO DECRYPT (GCM)", {
+        detail: `${response.data.length} bytes for ${ciphertext.length}`,
+      });
+    }
+    return response.data;
   }
 
   /**
