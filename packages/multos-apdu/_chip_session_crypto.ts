@@ -7,18 +7,21 @@
  * @module
  */
 
-import type {
-  EncryptedPremaster,
-  FinishedLabel,
-  HelloRandoms,
-  MasterSecretContext,
-  MasterSecretHandle,
-  PremasterHandle,
-  RecordKeyOptions,
-  RecordKeys,
-  RecordRequirements,
+import {
+  type EncryptedPremaster,
+  type FinishedLabel,
+  type HelloRandoms,
+  type KeyAgreement,
+  type MasterSecretContext,
+  type MasterSecretHandle,
+  NamedGroup,
+  type PremasterHandle,
+  type RecordKeyOptions,
+  type RecordKeys,
+  type RecordRequirements,
 } from "@anchortls/handshake";
 import {
+  AeadProtector,
   type CbcCipherSuite,
   CbcHmacProtector,
   type CipherSuite,
@@ -29,6 +32,7 @@ import { bigIntToBytes, type PublicKeyInfo } from "@anchortls/x509";
 import type { ChipAccess } from "./_chip_access.ts";
 import { ApduError } from "./apdu_error.ts";
 import { chipCbcHmacEngine, type ChipSession } from "./chip_cbc_hmac_engine.ts";
+import { chipGcmEngine } from "./chip_gcm_engine.ts";
 import { StatusWord } from "./status_word.ts";
 import type { TrustCore } from "./trust_core.ts";
 import { SeTemplate, TrustCoreAlgorithm } from "./trust_core_constants.ts";
@@ -43,6 +47,27 @@ export const CHIP_CIPHER_SUITES: readonly CipherSuite[] = [
   CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA,
   CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA,
 ];
+
+/**
+ * The AES-GCM suites the vendor's mtls.c keys in the chip (bCipherAlgo TC_ALGO_AES_GCM, its
+ * ECDHE ones with the ECDH premaster): the record layer's GCM runs in the chip too.
+ */
+export const CHIP_GCM_SUITES: readonly CipherSuite[] = [
+  CipherSuites.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+  CipherSuites.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+  CipherSuites.TLS_RSA_WITH_AES_128_GCM_SHA256,
+];
+
+/** The groups the chip's ECDH runs on (GENERATE EC KEY curves 0x17 and 0x18). */
+export const CHIP_GROUPS: readonly number[] = [NamedGroup.secp256r1, NamedGroup.secp384r1];
+
+const CHIP_CURVES: ReadonlyMap<number, "P-256" | "P-384"> = new Map([
+  [NamedGroup.secp256r1, "P-256"],
+  [NamedGroup.secp384r1, "P-384"],
+]);
+
+/** The ephemeral ECDH key's file (the vendor's EPHEMERAL_KEY_HANDLE, p11_examples.c). */
+const EPHEMERAL_KEY_FILE = 0x6303;
 
 /**
  * Plaintext per record in `full`: a record's MAC input and its cipher input must each fit one
@@ -228,6 +253,37 @@ export class ChipSessionCrypto {
     });
   }
 
+  /**
+   * ECDHE in the chip: an ECDH-only ephemeral key pair in 6303, then the premaster from it and
+   * the server's point, both inside (mtls.c mtlsGenerateEphemeralECKey and the ECDHE branch of
+   * mtlsGeneratePreMasterSecret). Only the public key comes out.
+   */
+  async keyAgreement(group: number, peerPublicKey: Uint8Array): Promise<KeyAgreement> {
+    const curve = CHIP_CURVES.get(group);
+    if (!curve) throw new TypeError(`the chip has no ECDH over group 0x${group.toString(16)}`);
+    if (peerPublicKey[0] !== 4) throw new TypeError("the server's point must be uncompressed");
+    const coordinate = (peerPublicKey.length - 1) / 2;
+    const x = peerPublicKey.subarray(1, 1 + coordinate);
+    const y = peerPublicKey.subarray(1 + coordinate);
+    return await this.#access.exclusive(async (chip) => {
+      if (this.#keysInChip) await this.erase(chip);
+      this.#keysInChip = true;
+      if (this.#restoreEnvironment !== false) {
+        await chip.restoreSecurityEnvironment(this.#restoreEnvironment);
+      }
+      const ours = await chip.generateEcKey(EPHEMERAL_KEY_FILE, curve, true);
+      await chip.setSecurityEnvironment(SeTemplate.tls, {
+        keyFile: EPHEMERAL_KEY_FILE,
+        algorithm: TrustCoreAlgorithm.ecdh,
+      });
+      const slot = await chip.generateEcdhPremaster(x, y);
+      return {
+        publicKey: Uint8Array.of(4, ...ours),
+        premaster: new ChipSecret("premaster", slot, this, this.#generation),
+      };
+    });
+  }
+
   async masterSecret(
     premaster: PremasterHandle,
     context: MasterSecretContext,
@@ -247,7 +303,7 @@ export class ChipSessionCrypto {
     randoms: HelloRandoms,
     options: RecordKeyOptions,
   ): Promise<RecordKeys> {
-    const cbc = chipSuite(suite);
+    chipSuite(suite);
     const slot = ChipSecret.slot(master, this, "master", this.#generation);
     const block = await this.#access.exclusive(async (chip) => {
       await chip.setSecurityEnvironment(SeTemplate.tls, { keyFile: slot, cipherSuite: suite.id });
@@ -263,12 +319,27 @@ export class ChipSessionCrypto {
       }
     });
     const live = { value: true };
+    const session = this.#sessionFor(this.#generation, live);
+    if (suite.kind === "aead") {
+      // The implicit IVs come back in the answer's first four bytes; the keys stay handles.
+      this.#keyBlocks.push({ slots: [block.clientWrite, block.serverWrite], live });
+      const protector = (iv: Uint8Array, enc: number) =>
+        new AeadProtector({
+          algorithm: "aes-gcm",
+          iv: iv.subarray(0, suite.fixedIvLength),
+          engine: chipGcmEngine(session, enc),
+        });
+      return {
+        client: protector(block.clientIv, block.clientWrite),
+        server: protector(block.serverIv, block.serverWrite),
+      };
+    }
+    const cbc = suite as CbcCipherSuite;
     this.#keyBlocks.push({
       slots: [block.clientMac, block.serverMac, block.clientWrite, block.serverWrite],
       live,
     });
     const etm = options.encryptThenMac;
-    const session = this.#sessionFor(this.#generation, live);
     const protector = (mac: number, enc: number) =>
       new CbcHmacProtector({
         suite: cbc,
@@ -316,9 +387,8 @@ function requireSha256Prf(prfHash: PrfHash | undefined): void {
   }
 }
 
-function chipSuite(suite: CipherSuite): CbcCipherSuite {
-  if (!CHIP_CIPHER_SUITES.includes(suite)) {
+function chipSuite(suite: CipherSuite): void {
+  if (!CHIP_CIPHER_SUITES.includes(suite) && !CHIP_GCM_SUITES.includes(suite)) {
     throw new TypeError(`${suite.name} is not a suite the chip keys`);
   }
-  return suite as CbcCipherSuite;
 }

@@ -25,6 +25,8 @@
 export * from "./apdu_error.ts";
 export * from "./channel.ts";
 export * from "./chip_cbc_hmac_engine.ts";
+export * from "./chip_gcm_engine.ts";
+export { CHIP_CIPHER_SUITES, CHIP_GCM_SUITES, CHIP_GROUPS } from "./_chip_session_crypto.ts";
 export * from "./command.ts";
 export * from "./emulator.ts";
 export * from "./exchange.ts";
@@ -56,6 +58,7 @@ export type { KeyAgreement } from "@anchortls/handshake";
 export type {
   AeadAlgorithm,
   AeadCipherSuite,
+  AeadEngine,
   CbcCipherSuite,
   CbcHmacEngine,
   CipherSuite,

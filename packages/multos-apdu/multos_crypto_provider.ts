@@ -27,7 +27,12 @@ import type { CipherSuite, PrfHash } from "@anchortls/record";
 import type { PublicKeyInfo } from "@anchortls/x509";
 import { ChipAccess } from "./_chip_access.ts";
 import { ChipIdentity, DEFAULT_DEVICE_SCHEMES } from "./_chip_identity.ts";
-import { CHIP_CIPHER_SUITES, ChipSessionCrypto } from "./_chip_session_crypto.ts";
+import {
+  CHIP_CIPHER_SUITES,
+  CHIP_GCM_SUITES,
+  CHIP_GROUPS,
+  ChipSessionCrypto,
+} from "./_chip_session_crypto.ts";
 import { ApduError } from "./apdu_error.ts";
 import type { ApduTransmitter } from "./channel.ts";
 import { StatusWord } from "./status_word.ts";
@@ -80,6 +85,15 @@ export interface MultosCryptoProviderOptions {
    * @default {2}
    */
   restoreEnvironment?: number | false;
+  /**
+   * `full` only: the suites the chip keys and the provider offers. The default is the applet's
+   * RSA key transport with AES-CBC ({@linkcode CHIP_CIPHER_SUITES}); the chip's AES-GCM suites
+   * with ECDHE or RSA key transport ({@linkcode CHIP_GCM_SUITES}, issue 17, still being
+   * brought up: their ECDSA client key and figures are to come) are offered when listed here.
+   * With an ECDHE suite the chip also does the key agreement, over P-256 and P-384.
+   * @default {CHIP_CIPHER_SUITES}
+   */
+  chipSuites?: readonly CipherSuite[];
 }
 
 /** The session half of a provider: who makes and holds the TLS secrets. */
@@ -157,11 +171,11 @@ export class MultosCryptoProvider implements CryptoProvider {
    */
   readonly recordRequirements: RecordRequirements | undefined;
   /**
-   * `full`: the four TLS_RSA AES-CBC suites the applet keys. `hybrid`: every suite, as the
-   * session runs on the host.
+   * `full`: the `chipSuites` (by default the four TLS_RSA AES-CBC suites the applet keys).
+   * `hybrid`: every suite, as the session runs on the host.
    */
   readonly cipherSuites: readonly CipherSuite[];
-  /** ECDHE groups: none in `full` (no ECDH in the chip yet), the host's in `hybrid`. */
+  /** ECDHE groups: the chip's P-256 and P-384 in `full` with an ECDHE chip suite, none without; the host's in `hybrid`. */
   readonly groups: readonly number[];
   readonly #access: ChipAccess;
   readonly #identity: ChipIdentity;
@@ -190,8 +204,13 @@ export class MultosCryptoProvider implements CryptoProvider {
       });
       this.#session = this.#chipSession;
       this.recordRequirements = this.#chipSession.recordRequirements;
-      this.cipherSuites = CHIP_CIPHER_SUITES;
-      this.groups = [];
+      const suites = options.chipSuites ?? CHIP_CIPHER_SUITES;
+      const unknown = suites.find((suite) =>
+        !CHIP_CIPHER_SUITES.includes(suite) && !CHIP_GCM_SUITES.includes(suite)
+      );
+      if (unknown) throw new TypeError(`${unknown.name} is not a suite the chip keys`);
+      this.cipherSuites = suites;
+      this.groups = suites.some((suite) => suite.keyExchange !== "rsa") ? CHIP_GROUPS : [];
     } else {
       this.#chipSession = undefined;
       const host = new SoftwareCryptoProvider(options.random ? { random: options.random } : {});
@@ -298,17 +317,20 @@ export class MultosCryptoProvider implements CryptoProvider {
   }
 
   /**
-   * ECDHE, on the host in `hybrid`; `full` offers no ECDHE suite and refuses.
+   * ECDHE: in the chip in `full` (with an ECDHE suite among `chipSuites`), on the host in `hybrid`.
    *
    * @param group The server's group.
    * @param peerPublicKey The server's checked public key.
    * @returns Our public key and the premaster handle.
    */
   keyAgreement(group: number, peerPublicKey: Uint8Array): Promise<KeyAgreement> {
-    if (!(this.#session instanceof SoftwareCryptoProvider)) {
-      return Promise.reject(new TypeError("ECDHE is not available in the full policy"));
+    if (this.#chipSession) {
+      if (this.groups.length === 0) {
+        return Promise.reject(new TypeError("no ECDHE suite is among this provider's chipSuites"));
+      }
+      return this.#chipSession.keyAgreement(group, peerPublicKey);
     }
-    return this.#session.keyAgreement(group, peerPublicKey);
+    return (this.#session as SoftwareCryptoProvider).keyAgreement(group, peerPublicKey);
   }
 
   /**

@@ -1,0 +1,172 @@
+/**
+ * End-to-end for the chip's AES-GCM suites (issue 17): `full` with `chipSuites` set to
+ * TLS_ECDHE_ECDSA / ECDHE_RSA / RSA _WITH_AES_128_GCM_SHA256, so the ephemeral ECDH key, the
+ * premaster, the master secret, the key block and every record's GCM are in the (emulated) chip,
+ * against `openssl s_server` and `gnutls-serv` over TLS and DTLS, P-256 and P-384. The client
+ * certificate is the chip's RSA device key. Every response the chip sent is searched for every
+ * secret it made (ephemeral private key, premaster, master secret, record keys).
+ */
+
+import assert from "node:assert/strict";
+import { connectDtls, connectTls } from "@anchortls/client";
+import { NamedGroup } from "@anchortls/handshake";
+import { type CipherSuite, OPENSSL_CIPHER_NAMES } from "@anchortls/record";
+import {
+  fixedEcPki,
+  fixedPki,
+  type PeerProcess,
+  startGnutlsServer,
+  startOpenSslServer,
+} from "@anchortls/testing";
+import { CHIP_GCM_SUITES } from "../_chip_session_crypto.ts";
+import type { TrustCoreEmulator } from "../emulator.ts";
+import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
+import { contains, PIN, provisionedChip } from "../_test_support.ts";
+
+const rootPem = await Deno.readTextFile(fixedPki.root);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const pkiFor = (suite: CipherSuite) => suite.keyExchange === "ecdhe_ecdsa" ? fixedEcPki : fixedPki;
+const opensslName = (suite: CipherSuite) =>
+  OPENSSL_CIPHER_NAMES[suite.name as keyof typeof OPENSSL_CIPHER_NAMES];
+
+function inProcess(chip: TrustCoreEmulator) {
+  return { transmit: (apdu: Uint8Array) => Promise.resolve(chip.handle(apdu)) };
+}
+
+async function chipProvider(): Promise<
+  { chip: TrustCoreEmulator; provider: MultosCryptoProvider }
+> {
+  const chip = await provisionedChip({ exposeSecretsForTesting: true });
+  const provider = await MultosCryptoProvider.open(inProcess(chip), {
+    policy: "full",
+    pin: PIN,
+    chipSuites: CHIP_GCM_SUITES,
+  });
+  return { chip, provider };
+}
+
+function assertNoSecretSent(chip: TrustCoreEmulator, ecdhe: boolean): void {
+  const secrets = chip.secretsForTesting();
+  // Ephemeral key (ECDHE), premaster, master secret and the two write keys.
+  assert.ok(secrets.length >= (ecdhe ? 5 : 4), `${secrets.length} secrets`);
+  for (const secret of secrets) {
+    for (const response of chip.sentToHost) {
+      assert.ok(!contains(response, secret.subarray(0, 8)), "a secret crossed the link");
+    }
+  }
+}
+
+async function readUntil(readable: ReadableStream<Uint8Array>, text: string): Promise<void> {
+  const reader = readable.getReader();
+  let seen = "";
+  try {
+    while (!seen.includes(text)) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`ended before ${JSON.stringify(text)}: ${seen}`);
+      seen += decoder.decode(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+for (const suite of CHIP_GCM_SUITES) {
+  for (const group of [NamedGroup.secp256r1, NamedGroup.secp384r1]) {
+    const ecdhe = suite.keyExchange !== "rsa";
+    if (!ecdhe && group !== NamedGroup.secp256r1) continue;
+    const label = ecdhe ? `${suite.name} over 0x${group.toString(16)}` : suite.name;
+    // The group under test first; P-256 after it, since in TLS 1.2 supported_groups also names
+    // the curves an ECDSA certificate may be on (RFC 8422 §5.1.1) and the test leaf is P-256.
+    const groups = group === NamedGroup.secp256r1 ? [group] : [group, NamedGroup.secp256r1];
+
+    Deno.test(`e2e full, GCM in the chip: ${label} against openssl s_server (TLS)`, async () => {
+      await using server = await startOpenSslServer({
+        pki: pkiFor(suite),
+        mode: "www",
+        ciphers: [opensslName(suite)],
+      });
+      const { chip, provider } = await chipProvider();
+      const tls = await connectTls({
+        hostname: "127.0.0.1",
+        port: server.port,
+        serverName: "localhost",
+        caCerts: [rootPem],
+        provider,
+        suites: [suite],
+        groups,
+      });
+      try {
+        const info = await tls.handshake;
+        assert.equal(info.suite, suite);
+        const writer = tls.writable.getWriter();
+        await writer.write(encoder.encode("GET / HTTP/1.0\r\n\r\n"));
+        writer.releaseLock();
+        const page = await new Response(tls.readable).text();
+        assert.match(page, new RegExp(`Cipher is ${opensslName(suite)}\\b`));
+        assertNoSecretSent(chip, ecdhe);
+      } finally {
+        await tls.close();
+        await provider.close();
+      }
+    });
+
+    Deno.test(`e2e full, GCM in the chip: ${label} against gnutls-serv (DTLS)`, async () => {
+      await using server: PeerProcess = await startGnutlsServer({
+        pki: pkiFor(suite),
+        dtls: true,
+        keyExchanges: "+ECDHE-ECDSA:+ECDHE-RSA:+RSA",
+        ciphers: "+AES-128-GCM:+AEAD",
+        clientCertificate: "none",
+      });
+      const { chip, provider } = await chipProvider();
+      const dtls = await connectDtls({
+        hostname: "127.0.0.1",
+        port: server.port,
+        serverName: "localhost",
+        caCerts: [rootPem],
+        provider,
+        suites: [suite],
+        groups,
+        retransmit: { initialTimeoutMs: 500, handshakeTimeoutMs: 20_000 },
+      });
+      try {
+        assert.equal((await dtls.handshake).suite, suite);
+        await dtls.send(encoder.encode("through the chip's GCM\n"));
+        await readUntil(dtls.readable, "through the chip's GCM\n");
+        assertNoSecretSent(chip, ecdhe);
+      } finally {
+        await dtls.close();
+        await provider.close();
+      }
+    });
+  }
+}
+
+Deno.test("full without GCM chipSuites offers no ECDHE, and names what it cannot key", async () => {
+  const chip = await provisionedChip();
+  const provider = await MultosCryptoProvider.open(inProcess(chip), { policy: "full", pin: PIN });
+  try {
+    assert.deepEqual(provider.groups, []);
+    assert.ok(provider.cipherSuites.every((s) => s.kind === "cbc"));
+    await assert.rejects(
+      provider.keyAgreement(NamedGroup.secp256r1, new Uint8Array(65)),
+      TypeError,
+    );
+  } finally {
+    await provider.close();
+  }
+  await assert.rejects(
+    MultosCryptoProvider.open(inProcess(chip), {
+      policy: "full",
+      pin: PIN,
+      chipSuites: [{
+        ...CHIP_GCM_SUITES[0]!,
+        id: 0xc02c,
+        name: "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+      }],
+    }),
+    TypeError,
+  );
+});
