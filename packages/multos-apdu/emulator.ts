@@ -70,6 +70,7 @@ import {
   AccessCondition,
   CHIP_BUFFER_SIZE,
   DEVICE_CERTIFICATE_FILE,
+  DEVICE_EC_KEY_FILE,
   DEVICE_KEY_FILE,
   KeyAttribute,
   KeyType,
@@ -93,6 +94,11 @@ export interface TrustCoreEmulatorOptions {
   pinTries?: number;
   /** The device RSA key, stored in key file 6100. */
   deviceKey?: RsaPrivateNumbers;
+  /**
+   * The device EC key (its private scalar), stored in key file 6300 (tc_api.h
+   * TC_EFTYPE_EC_PRIVKEY, where mtls.c's mtlsECDSASign takes it from), able to sign.
+   */
+  deviceEcKey?: { readonly curve: "P-256" | "P-384"; readonly secret: Uint8Array };
   /** The device certificate (DER), stored in file 5300. */
   deviceCertificate?: Uint8Array;
   /** Applet version returned by VERSION. @default {[1, 0]} */
@@ -152,8 +158,11 @@ export interface TrustCoreEmulatorOptions {
 
 /** PEM inputs for {@linkcode TrustCoreEmulator.fromPem}. */
 export interface TrustCoreEmulatorPem
-  extends Omit<TrustCoreEmulatorOptions, "deviceKey" | "deviceCertificate"> {
-  /** PKCS#8 `PRIVATE KEY` PEM of the device's RSA key. */
+  extends Omit<TrustCoreEmulatorOptions, "deviceKey" | "deviceEcKey" | "deviceCertificate"> {
+  /**
+   * PKCS#8 `PRIVATE KEY` PEM of the device's key: RSA (into 6100) or EC P-256/P-384 (into
+   * 6300).
+   */
   keyPem: string;
   /** `CERTIFICATE` PEM of the device certificate (the first block is stored). */
   certificatePem: string;
@@ -185,6 +194,31 @@ const EC_CURVES: ReadonlyMap<number, EcCurve> = new Map<number, EcCurve>([
 
 /** EC private key files (tc_api.h TC_EFTYPE_EC_PRIVKEY). */
 const EC_KEY_CLASS = 0x63;
+
+/**
+ * An EC PKCS#8 key's curve and private scalar (through WebCrypto's JWK export), or
+ * `undefined` for a key that is not EC P-256/P-384.
+ */
+async function importPkcs8Ec(
+  pkcs8: Uint8Array,
+): Promise<{ curve: "P-256" | "P-384"; secret: Uint8Array } | undefined> {
+  for (const curve of ["P-256", "P-384"] as const) {
+    try {
+      const key = await crypto.subtle.importKey(
+        "pkcs8",
+        pkcs8.slice(),
+        { name: "ECDSA", namedCurve: curve },
+        true,
+        ["sign"],
+      );
+      const jwk = await crypto.subtle.exportKey("jwk", key);
+      return { curve, secret: Uint8Array.fromBase64(jwk.d!, { alphabet: "base64url" }) };
+    } catch {
+      // Not this curve, or not EC at all.
+    }
+  }
+  return undefined;
+}
 interface EmulatedFile {
   data: Uint8Array;
   readonly read: number;
@@ -315,6 +349,14 @@ export class TrustCoreEmulator {
     this.#gcmTagFailureStatus = options.gcmTagFailureStatus ?? 0x6a80;
     this.#fileNotFoundStatus = options.fileNotFoundStatus ?? 0x6a82;
     this.#history = options.exposeSecretsForTesting ? [] : undefined;
+    if (options.deviceEcKey) {
+      const curve = options.deviceEcKey.curve === "P-256" ? p256 : p384;
+      this.#ecKeys.set(DEVICE_EC_KEY_FILE, {
+        curve,
+        secret: options.deviceEcKey.secret.slice(),
+        ecdhOnly: false,
+      });
+    }
     if (options.deviceKey) {
       this.#rsaKeys.set(DEVICE_KEY_FILE, options.deviceKey);
       this.#files.set(DEVICE_KEY_FILE, {
@@ -353,9 +395,10 @@ export class TrustCoreEmulator {
     if (!pkcs8) throw new TypeError("no PKCS#8 PRIVATE KEY block in keyPem");
     const certificate = parsePem(certificatePem)[0];
     if (!certificate) throw new TypeError("no CERTIFICATE block in certificatePem");
+    const ec = await importPkcs8Ec(pkcs8);
     return new TrustCoreEmulator({
       ...rest,
-      deviceKey: await importPkcs8Rsa(pkcs8),
+      ...(ec ? { deviceEcKey: ec } : { deviceKey: await importPkcs8Rsa(pkcs8) }),
       deviceCertificate: certificate,
     });
   }

@@ -24,9 +24,9 @@ import {
   SoftwareCryptoProvider,
 } from "@anchortls/handshake";
 import type { CipherSuite, PrfHash } from "@anchortls/record";
-import type { PublicKeyInfo } from "@anchortls/x509";
+import { parseCertificate, type PublicKeyInfo } from "@anchortls/x509";
 import { ChipAccess } from "./_chip_access.ts";
-import { ChipIdentity, DEFAULT_DEVICE_SCHEMES } from "./_chip_identity.ts";
+import { ChipIdentity, defaultDeviceSchemes, type DeviceKeyKind } from "./_chip_identity.ts";
 import {
   CHIP_CIPHER_SUITES,
   CHIP_GCM_SUITES,
@@ -37,7 +37,20 @@ import { ApduError } from "./apdu_error.ts";
 import type { ApduTransmitter } from "./channel.ts";
 import { StatusWord } from "./status_word.ts";
 import { TrustCore, type TrustCoreOptions } from "./trust_core.ts";
-import { DEVICE_CERTIFICATE_FILE, DEVICE_KEY_FILE } from "./trust_core_constants.ts";
+import {
+  DEVICE_CERTIFICATE_FILE,
+  DEVICE_EC_KEY_FILE,
+  DEVICE_KEY_FILE,
+} from "./trust_core_constants.ts";
+
+/** What the device key is, from the leaf's public key; RSA when there is no certificate. */
+function deviceKeyKind(leaf: Uint8Array | undefined): DeviceKeyKind {
+  if (!leaf) return "rsa";
+  const key = parseCertificate(leaf).publicKey;
+  if (key.kind === "ec") return key.curve;
+  if (key.kind === "rsa") return "rsa";
+  throw new TypeError(`the chip's certificate holds a key it cannot sign with (${key.algorithm})`);
+}
 
 /** Options for {@linkcode MultosCryptoProvider.open}. */
 export interface MultosCryptoProviderOptions {
@@ -55,7 +68,7 @@ export interface MultosCryptoProviderOptions {
   pin?: string | Uint8Array;
   /** Files holding the client chain, leaf first. @default {[0x5300]} */
   certificateFiles?: readonly number[];
-  /** The device's private key file. @default {0x6100} */
+  /** The device's private key file. @default {0x6100 for an RSA leaf, 0x6300 for an EC one} */
   deviceKeyFile?: number;
   /** Options for the {@linkcode TrustCore} made over a transport. */
   trustCore?: TrustCoreOptions;
@@ -258,11 +271,13 @@ export class MultosCryptoProvider implements CryptoProvider {
       chain.push(await chip.readBinary(0, size));
     }
     const access = new ChipAccess(chip);
+    const kind = deviceKeyKind(chain[0]);
     const identity = new ChipIdentity(
       access,
       chain,
-      options.deviceKeyFile ?? DEVICE_KEY_FILE,
-      options.signatureSchemes ?? DEFAULT_DEVICE_SCHEMES,
+      options.deviceKeyFile ?? (kind === "rsa" ? DEVICE_KEY_FILE : DEVICE_EC_KEY_FILE),
+      options.signatureSchemes ?? defaultDeviceSchemes(kind),
+      kind,
     );
     const provider = new MultosCryptoProvider(access, identity, options);
     chip.onChipReset(() => provider.#recoverFromReset());

@@ -80,6 +80,8 @@ export const FileClass = {
 
 /** The device's RSA identity key. */
 export const DEVICE_KEY_FILE = 0x6100;
+/** The device's EC identity key: the first EC key file (tc_api.h TC_EFTYPE_EC_PRIVKEY). */
+export const DEVICE_EC_KEY_FILE = 0x6300;
 /** The file the device certificate (DER) is stored in, by this package's convention. */
 export const DEVICE_CERTIFICATE_FILE = 0x5300;
 

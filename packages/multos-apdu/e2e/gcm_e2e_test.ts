@@ -19,7 +19,7 @@ import {
   startOpenSslServer,
 } from "@anchortls/testing";
 import { CHIP_GCM_SUITES } from "../_chip_session_crypto.ts";
-import type { TrustCoreEmulator } from "../emulator.ts";
+import { TrustCoreEmulator } from "../emulator.ts";
 import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
 import { contains, PIN, provisionedChip } from "../_test_support.ts";
 
@@ -170,3 +170,55 @@ Deno.test("full without GCM chipSuites offers no ECDHE, and names what it cannot
     TypeError,
   );
 });
+
+/** The chip provisioned with the fixed PKI's ECDSA P-256 client key and certificate. */
+async function ecChip(): Promise<TrustCoreEmulator> {
+  return await TrustCoreEmulator.fromPem({
+    pin: PIN,
+    keyPem: await Deno.readTextFile(fixedEcPki.clientKey),
+    certificatePem: await Deno.readTextFile(fixedEcPki.client),
+    exposeSecretsForTesting: true,
+  });
+}
+
+for (const policy of ["hybrid", "full"] as const) {
+  Deno.test(`e2e ${policy}: the chip's ECDSA device key signs CertificateVerify for openssl s_server (TLS)`, async () => {
+    const casFile = await Deno.makeTempFile({ suffix: ".pem" });
+    await Deno.writeTextFile(casFile, rootPem + await Deno.readTextFile(fixedPki.intermediate));
+    await using server = await startOpenSslServer({
+      pki: { ...fixedEcPki, root: casFile },
+      mode: "www",
+      clientCertificate: "require",
+      ciphers: ["ECDHE-ECDSA-AES128-GCM-SHA256"],
+      onStop: () => Deno.remove(casFile).catch(() => {}),
+    });
+    const chip = await ecChip();
+    const provider = await MultosCryptoProvider.open(inProcess(chip), {
+      policy,
+      pin: PIN,
+      ...(policy === "full" ? { chipSuites: CHIP_GCM_SUITES } : {}),
+    });
+    assert.deepEqual(provider.signatureSchemes, [0x0403], "ecdsa_secp256r1_sha256");
+    const tls = await connectTls({
+      hostname: "127.0.0.1",
+      port: server.port,
+      serverName: "localhost",
+      caCerts: [rootPem],
+      provider,
+      suites: [CHIP_GCM_SUITES[0]!],
+    });
+    try {
+      const info = await tls.handshake;
+      assert.equal(info.clientCertificateSent, true);
+      const writer = tls.writable.getWriter();
+      await writer.write(encoder.encode("GET / HTTP/1.0\r\n\r\n"));
+      writer.releaseLock();
+      const page = await new Response(tls.readable).text();
+      assert.match(page, /Cipher is ECDHE-ECDSA-AES128-GCM-SHA256/);
+      assert.match(page, /Client certificate/i);
+    } finally {
+      await tls.close();
+      await provider.close();
+    }
+  });
+}
