@@ -99,12 +99,11 @@ export interface MultosCryptoProviderOptions {
    */
   restoreEnvironment?: number | false;
   /**
-   * `full` only: the suites the chip keys and the provider offers. The default is the applet's
-   * RSA key transport with AES-CBC ({@linkcode CHIP_CIPHER_SUITES}); the chip's AES-GCM suites
-   * with ECDHE or RSA key transport ({@linkcode CHIP_GCM_SUITES}, issue 17, still being
-   * brought up: their ECDSA client key and figures are to come) are offered when listed here.
-   * With an ECDHE suite the chip also does the key agreement, over P-256 and P-384.
-   * @default {CHIP_CIPHER_SUITES}
+   * `full` only: the suites the chip keys and the provider offers: any of the chip's AES-GCM
+   * suites ({@linkcode CHIP_GCM_SUITES}: ECDHE_ECDSA, ECDHE_RSA and RSA key transport) and its
+   * RSA AES-CBC suites ({@linkcode CHIP_CIPHER_SUITES}). With an ECDHE suite the chip also does
+   * the key agreement, over P-256 and P-384.
+   * @default {CHIP_GCM_SUITES, then CHIP_CIPHER_SUITES}
    */
   chipSuites?: readonly CipherSuite[];
 }
@@ -184,7 +183,8 @@ export class MultosCryptoProvider implements CryptoProvider {
    */
   readonly recordRequirements: RecordRequirements | undefined;
   /**
-   * `full`: the `chipSuites` (by default the four TLS_RSA AES-CBC suites the applet keys).
+   * `full`: the `chipSuites` (by default the chip's three AES-GCM suites, then its four RSA
+   *   AES-CBC suites).
    * `hybrid`: every suite, as the session runs on the host.
    */
   readonly cipherSuites: readonly CipherSuite[];
@@ -217,7 +217,7 @@ export class MultosCryptoProvider implements CryptoProvider {
       });
       this.#session = this.#chipSession;
       this.recordRequirements = this.#chipSession.recordRequirements;
-      const suites = options.chipSuites ?? CHIP_CIPHER_SUITES;
+      const suites = options.chipSuites ?? [...CHIP_GCM_SUITES, ...CHIP_CIPHER_SUITES];
       const unknown = suites.find((suite) =>
         !CHIP_CIPHER_SUITES.includes(suite) && !CHIP_GCM_SUITES.includes(suite)
       );

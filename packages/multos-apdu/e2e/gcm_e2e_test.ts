@@ -18,7 +18,7 @@ import {
   startGnutlsServer,
   startOpenSslServer,
 } from "@anchortls/testing";
-import { CHIP_GCM_SUITES } from "../_chip_session_crypto.ts";
+import { CHIP_CIPHER_SUITES, CHIP_GCM_SUITES } from "../_chip_session_crypto.ts";
 import { TrustCoreEmulator } from "../emulator.ts";
 import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
 import { contains, PIN, provisionedChip } from "../_test_support.ts";
@@ -144,9 +144,20 @@ for (const suite of CHIP_GCM_SUITES) {
   }
 }
 
-Deno.test("full without GCM chipSuites offers no ECDHE, and names what it cannot key", async () => {
+Deno.test("full offers the chip's GCM suites by default; with only the CBC ones no ECDHE, and a suite it cannot key is refused", async () => {
   const chip = await provisionedChip();
-  const provider = await MultosCryptoProvider.open(inProcess(chip), { policy: "full", pin: PIN });
+  const byDefault = await MultosCryptoProvider.open(inProcess(chip), {
+    policy: "full",
+    pin: PIN,
+  });
+  assert.deepEqual(byDefault.cipherSuites.slice(0, 3), CHIP_GCM_SUITES);
+  assert.deepEqual(byDefault.groups, [NamedGroup.secp256r1, NamedGroup.secp384r1]);
+  await byDefault.close();
+  const provider = await MultosCryptoProvider.open(inProcess(chip), {
+    policy: "full",
+    pin: PIN,
+    chipSuites: CHIP_CIPHER_SUITES,
+  });
   try {
     assert.deepEqual(provider.groups, []);
     assert.ok(provider.cipherSuites.every((s) => s.kind === "cbc"));
