@@ -1,10 +1,12 @@
 /**
- * End-to-end for the chip's AES-GCM suites (issue 17): `full` with `chipSuites` set to
- * TLS_ECDHE_ECDSA / ECDHE_RSA / RSA _WITH_AES_128_GCM_SHA256, so the ephemeral ECDH key, the
- * premaster, the master secret, the key block and every record's GCM are in the (emulated) chip,
- * against `openssl s_server` and `gnutls-serv` over TLS and DTLS, P-256 and P-384. The client
- * certificate is the chip's RSA device key. Every response the chip sent is searched for every
- * secret it made (ephemeral private key, premaster, master secret, record keys).
+ * End-to-end for the chip's AES-GCM suites (issue 17): `full` with the ephemeral ECDH key, the
+ * premaster, the master secret, the key block and every record's GCM in the (emulated) chip —
+ * TLS_ECDHE_ECDSA / ECDHE_RSA / RSA _WITH_AES_128_GCM_SHA256 against `openssl s_server` and
+ * `gnutls-serv`, TLS and DTLS, P-256 and P-384, with the emulator in process; then the chip
+ * behind a socat pseudo-terminal (served by emulator_cli with an ECDSA device key) in `full`
+ * and `hybrid` against both servers over TLS and DTLS; and CertificateVerify by the chip's ECDSA
+ * key. Every response the chip sent is searched for every secret it made (ephemeral private
+ * key, premaster, master secret, record keys).
  */
 
 import assert from "node:assert/strict";
@@ -21,6 +23,9 @@ import {
 import { CHIP_CIPHER_SUITES, CHIP_GCM_SUITES } from "../_chip_session_crypto.ts";
 import { TrustCoreEmulator } from "../emulator.ts";
 import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
+import { startEmulatorProcess } from "../testing.ts";
+import { CommandModeTransport, openSerialPort } from "@anchortls/transport-serial";
+import { socatAvailable, spawnPtyPair } from "@anchortls/transport-serial/testing";
 import { contains, PIN, provisionedChip } from "../_test_support.ts";
 
 const rootPem = await Deno.readTextFile(fixedPki.root);
@@ -72,6 +77,78 @@ async function readUntil(readable: ReadableStream<Uint8Array>, text: string): Pr
   }
 }
 
+type Peer = "openssl" | "gnutls";
+
+/** A server for the suite: s_server (-www over TLS, stdin/stdout over DTLS) or gnutls-serv --echo. */
+function startPeer(peer: Peer, suite: CipherSuite, dtls: boolean): Promise<PeerProcess> {
+  return peer === "openssl"
+    ? startOpenSslServer({
+      pki: pkiFor(suite),
+      dtls,
+      mode: dtls ? "stdin" : "www",
+      ciphers: [opensslName(suite)],
+      ...(dtls ? { mtu: 1400 } : {}),
+    })
+    : startGnutlsServer({
+      pki: pkiFor(suite),
+      dtls,
+      keyExchanges: "+ECDHE-ECDSA:+ECDHE-RSA:+RSA",
+      ciphers: "+AES-128-GCM:+AEAD",
+      clientCertificate: "none",
+    });
+}
+
+/**
+ * One connection through the chip and a line each way: our line shows in s_server's output (or
+ * comes back from gnutls-serv's echo); s_server's page (TLS) or stdin line (DTLS) reaches us.
+ */
+async function exchange(
+  peer: Peer,
+  server: PeerProcess,
+  provider: MultosCryptoProvider,
+  suite: CipherSuite,
+  groups: readonly number[],
+  dtls: boolean,
+): Promise<void> {
+  const target = {
+    hostname: "127.0.0.1",
+    port: server.port,
+    serverName: "localhost",
+    caCerts: [rootPem],
+    provider,
+    suites: [suite],
+    groups,
+  };
+  const connection = dtls
+    ? await connectDtls({
+      ...target,
+      retransmit: { initialTimeoutMs: 500, handshakeTimeoutMs: 20_000 },
+    })
+    : await connectTls(target);
+  try {
+    assert.equal((await connection.handshake).suite, suite);
+    const writer = connection.writable.getWriter();
+    if (peer === "openssl" && !dtls) {
+      await writer.write(encoder.encode("GET / HTTP/1.0\r\n\r\n"));
+      writer.releaseLock();
+      const page = await new Response(connection.readable).text();
+      assert.match(page, new RegExp(`Cipher is ${opensslName(suite)}\\b`));
+      return;
+    }
+    await writer.write(encoder.encode("through the chip's GCM\n"));
+    writer.releaseLock();
+    if (peer === "openssl") {
+      await server.waitFor(/through the chip's GCM\n/);
+      await server.write(encoder.encode("back through it\n"));
+      await readUntil(connection.readable, "back through it\n");
+    } else {
+      await readUntil(connection.readable, "through the chip's GCM\n");
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
 for (const suite of CHIP_GCM_SUITES) {
   for (const group of [NamedGroup.secp256r1, NamedGroup.secp384r1]) {
     const ecdhe = suite.keyExchange !== "rsa";
@@ -80,66 +157,57 @@ for (const suite of CHIP_GCM_SUITES) {
     // The group under test first; P-256 after it, since in TLS 1.2 supported_groups also names
     // the curves an ECDSA certificate may be on (RFC 8422 §5.1.1) and the test leaf is P-256.
     const groups = group === NamedGroup.secp256r1 ? [group] : [group, NamedGroup.secp256r1];
-
-    Deno.test(`e2e full, GCM in the chip: ${label} against openssl s_server (TLS)`, async () => {
-      await using server = await startOpenSslServer({
-        pki: pkiFor(suite),
-        mode: "www",
-        ciphers: [opensslName(suite)],
-      });
-      const { chip, provider } = await chipProvider();
-      const tls = await connectTls({
-        hostname: "127.0.0.1",
-        port: server.port,
-        serverName: "localhost",
-        caCerts: [rootPem],
-        provider,
-        suites: [suite],
-        groups,
-      });
-      try {
-        const info = await tls.handshake;
-        assert.equal(info.suite, suite);
-        const writer = tls.writable.getWriter();
-        await writer.write(encoder.encode("GET / HTTP/1.0\r\n\r\n"));
-        writer.releaseLock();
-        const page = await new Response(tls.readable).text();
-        assert.match(page, new RegExp(`Cipher is ${opensslName(suite)}\\b`));
-        assertNoSecretSent(chip, ecdhe);
-      } finally {
-        await tls.close();
-        await provider.close();
+    for (const peer of ["openssl", "gnutls"] as const) {
+      for (const dtls of [false, true]) {
+        Deno.test(`e2e full, GCM in the chip: ${label} against ${peer} (${dtls ? "DTLS" : "TLS"})`, async () => {
+          await using server = await startPeer(peer, suite, dtls);
+          const { chip, provider } = await chipProvider();
+          try {
+            await exchange(peer, server, provider, suite, groups, dtls);
+            assertNoSecretSent(chip, ecdhe);
+          } finally {
+            await provider.close();
+          }
+        });
       }
-    });
+    }
+  }
+}
 
-    Deno.test(`e2e full, GCM in the chip: ${label} against gnutls-serv (DTLS)`, async () => {
-      await using server: PeerProcess = await startGnutlsServer({
-        pki: pkiFor(suite),
-        dtls: true,
-        keyExchanges: "+ECDHE-ECDSA:+ECDHE-RSA:+RSA",
-        ciphers: "+AES-128-GCM:+AEAD",
-        clientCertificate: "none",
-      });
-      const { chip, provider } = await chipProvider();
-      const dtls = await connectDtls({
-        hostname: "127.0.0.1",
-        port: server.port,
-        serverName: "localhost",
-        caCerts: [rootPem],
-        provider,
-        suites: [suite],
-        groups,
-        retransmit: { initialTimeoutMs: 500, handshakeTimeoutMs: 20_000 },
-      });
-      try {
-        assert.equal((await dtls.handshake).suite, suite);
-        await dtls.send(encoder.encode("through the chip's GCM\n"));
-        await readUntil(dtls.readable, "through the chip's GCM\n");
-        assertNoSecretSent(chip, ecdhe);
-      } finally {
-        await dtls.close();
-        await provider.close();
-      }
+for (const policy of ["full", "hybrid"] as const) {
+  for (const peer of ["openssl", "gnutls"] as const) {
+    Deno.test({
+      name:
+        `e2e ${policy}: ECDHE_ECDSA AES-128-GCM against ${peer} (TLS and DTLS), the chip behind a socat pseudo-terminal`,
+      ignore: !(await socatAvailable()),
+      async fn() {
+        const suite = CHIP_GCM_SUITES[0]!;
+        const pair = await spawnPtyPair();
+        try {
+          await using _emulator = await startEmulatorProcess({
+            tty: pair.paths[0],
+            pin: PIN,
+            key: fixedEcPki.clientKey,
+            cert: fixedEcPki.client,
+          });
+          const transport = await CommandModeTransport.open(await openSerialPort(pair.paths[1]));
+          try {
+            const provider = await MultosCryptoProvider.open(transport, { policy, pin: PIN });
+            try {
+              for (const dtls of [false, true]) {
+                await using server = await startPeer(peer, suite, dtls);
+                await exchange(peer, server, provider, suite, [NamedGroup.secp256r1], dtls);
+              }
+            } finally {
+              await provider.close();
+            }
+          } finally {
+            await transport.close();
+          }
+        } finally {
+          await pair.close();
+        }
+      },
     });
   }
 }
