@@ -15,8 +15,9 @@
  * Beside each measured time the bench prints what those bytes take on a real 115200-baud 8N1
  * UART (10 bits per byte), which neither link simulates; the chip's own processing comes on top.
  *
- * - handshake: TCP connect, full TLS 1.2 handshake (TLS_RSA_WITH_AES_128_CBC_SHA256, EtM, EMS,
- *   server chain checked, client certificate), close_notify, close. One provider makes every
+ * - handshake: TCP connect, full TLS 1.2 handshake (TLS_RSA_WITH_AES_128_CBC_SHA256 with EtM,
+ *   or the suite `SUITE` names, e.g. `SUITE=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256` for the
+ *   chip's ECDHE and GCM; EMS, server chain checked, client certificate), close_notify, close. One provider makes every
  *   handshake of its row, so from the second one on `full` erases the previous session's keys.
  * - 1 KiB echo: on one open connection, a 1024-byte record to `s_server -rev` and the 1024-byte
  *   record it sends back (one record each way).
@@ -35,7 +36,7 @@ import { fixedPki, startOpenSslServer } from "@anchortls/testing";
 import { type CryptoProvider, SoftwareCryptoProvider } from "@anchortls/handshake";
 import { MultosCryptoProvider, TrustCoreEmulator } from "@anchortls/multos-apdu";
 import { startEmulatorProcess } from "@anchortls/multos-apdu/testing";
-import { CipherSuites } from "@anchortls/record";
+import { cipherSuiteByName, CipherSuites, OPENSSL_CIPHER_NAMES } from "@anchortls/record";
 import {
   type ApduTransport,
   type ByteLink,
@@ -48,6 +49,11 @@ import { socatAvailable, spawnPtyPair } from "@anchortls/transport-serial/testin
 import { parsePem } from "@anchortls/x509";
 
 const UART_BYTES_PER_SECOND = 115200 / 10;
+const SUITE = cipherSuiteByName(Deno.env.get("SUITE") ?? "TLS_RSA_WITH_AES_128_CBC_SHA256") ??
+  CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256;
+const OPENSSL_NAME = OPENSSL_CIPHER_NAMES[SUITE.name as keyof typeof OPENSSL_CIPHER_NAMES];
+/** PSO commands per record in `full`: one GCM, or a MAC and a cipher for CBC. */
+const PSOS_PER_RECORD = SUITE.kind === "aead" ? 1 : 2;
 const PIN = "4711";
 const RECORD = 1024;
 const COUNTED_HANDSHAKES = 8;
@@ -75,7 +81,7 @@ async function startServer(): Promise<number> {
   const server = await startOpenSslServer({
     pki: fixedPki,
     mode: "rev",
-    ciphers: ["AES128-SHA256"],
+    ciphers: [OPENSSL_NAME],
     extraArgs: ["-CAfile", fixedPki.root, "-chainCAfile", fixedPki.intermediate, "-Verify", "3"],
   });
   cleanups.push(() => void server.stop());
@@ -217,7 +223,7 @@ function options(port: number, provider: CryptoProvider): ConnectTlsOptions {
     serverName: "localhost",
     caCerts: [rootPem],
     provider,
-    suites: [CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA256],
+    suites: [SUITE],
     encryptThenMac: true,
   };
 }
@@ -299,12 +305,12 @@ async function count(row: Row, handshakePort: number): Promise<Counts> {
   let unseals = ZERO;
   for (let i = 0; i < COUNTED_ECHOES; i++) {
     const before = read(meter);
-    // A 1 KiB record is one MAC and one cipher command each way, and the server answers only
-    // after our record arrived: the first two PSO commands seal, the rest open.
+    // A 1 KiB record is one MAC and one cipher command (CBC) or one GCM command each way, and
+    // the server answers only after our record arrived: the first PSOs seal, the rest open.
     let sealed: Reading | undefined;
     let psos = 0;
     meter.afterPso = () => {
-      if (++psos === 2) sealed = read(meter);
+      if (++psos === PSOS_PER_RECORD) sealed = read(meter);
     };
     await echo(connection);
     delete meter.afterPso;
