@@ -178,10 +178,9 @@ for (const policy of ["full", "hybrid"] as const) {
   for (const peer of ["openssl", "gnutls"] as const) {
     Deno.test({
       name:
-        `e2e ${policy}: ECDHE_ECDSA AES-128-GCM against ${peer} (TLS and DTLS), the chip behind a socat pseudo-terminal`,
+        `e2e ${policy}: every chip GCM suite against ${peer} (TLS and DTLS), the chip behind a socat pseudo-terminal`,
       ignore: !(await socatAvailable()),
       async fn() {
-        const suite = CHIP_GCM_SUITES[0]!;
         const pair = await spawnPtyPair();
         try {
           await using _emulator = await startEmulatorProcess({
@@ -194,9 +193,11 @@ for (const policy of ["full", "hybrid"] as const) {
           try {
             const provider = await MultosCryptoProvider.open(transport, { policy, pin: PIN });
             try {
-              for (const dtls of [false, true]) {
-                await using server = await startPeer(peer, suite, dtls);
-                await exchange(peer, server, provider, suite, [NamedGroup.secp256r1], dtls);
+              for (const suite of CHIP_GCM_SUITES) {
+                for (const dtls of [false, true]) {
+                  await using server = await startPeer(peer, suite, dtls);
+                  await exchange(peer, server, provider, suite, [NamedGroup.secp256r1], dtls);
+                }
               }
             } finally {
               await provider.close();
