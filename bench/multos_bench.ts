@@ -32,7 +32,7 @@
  */
 
 import { connectTls, type ConnectTlsOptions, type TlsConnection } from "@anchortls/client";
-import { fixedPki, startOpenSslServer } from "@anchortls/testing";
+import { fixedEcPki, fixedPki, startOpenSslServer } from "@anchortls/testing";
 import { type CryptoProvider, SoftwareCryptoProvider } from "@anchortls/handshake";
 import { MultosCryptoProvider, TrustCoreEmulator } from "@anchortls/multos-apdu";
 import { startEmulatorProcess } from "@anchortls/multos-apdu/testing";
@@ -82,7 +82,12 @@ async function startServer(): Promise<number> {
     pki: fixedPki,
     mode: "rev",
     ciphers: [OPENSSL_NAME],
-    extraArgs: ["-CAfile", fixedPki.root, "-chainCAfile", fixedPki.intermediate, "-Verify", "3"],
+    extraArgs: [
+      ["-CAfile", fixedPki.root, "-chainCAfile", fixedPki.intermediate, "-Verify", "3"],
+      // The P-256 certificate too, for the ECDHE_ECDSA suites.
+      ["-dcert", fixedEcPki.leaf, "-dkey", fixedEcPki.leafKey],
+      ["-dcert_chain", fixedEcPki.intermediate],
+    ].flat(),
   });
   cleanups.push(() => void server.stop());
   return server.port;

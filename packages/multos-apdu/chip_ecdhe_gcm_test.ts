@@ -100,6 +100,16 @@ for (
           const fromPeer = await peerWrites.seal(context, data);
           assert.deepEqual(keep(await server.open(context, fromPeer)), data);
         }
+        // Records in one direction: the write key stays selected, one PSO each.
+        const before = provider.trustCore.stats.apdus;
+        for (let sequence = 10n; sequence < 14n; sequence++) {
+          keep(await client.seal({ type: 23, version: 0x0303, sequence }, new Uint8Array(64)));
+        }
+        assert.equal(
+          provider.trustCore.stats.apdus - before,
+          4 + 1,
+          "one key MSE, then a PSO each",
+        );
         await provider.release(agreement.premaster);
 
         const secrets = chip.secretsForTesting();
