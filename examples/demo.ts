@@ -2,7 +2,8 @@
 /**
  * The whole system on this machine, in well under a minute, with no arguments:
  *
- * 1. a fresh throwaway PKI (root, intermediate, server leaf for localhost, client);
+ * 1. a fresh throwaway PKI (root, intermediate, RSA and ECDSA server leaves for localhost, an
+ *    ECDSA P-256 client certificate: the device's identity, in the chip for hybrid and full);
  * 2. `openssl s_server` for TLS 1.2 and `openssl s_server -dtls1_2` on free loopback ports;
  * 3. the emulated MULTOS Trust Anchor (`packages/multos-apdu/emulator_cli.ts`) on one end of a
  *    `socat` pseudo-terminal pair, the host on the other (in-process when socat is missing);
@@ -94,8 +95,8 @@ async function chipBehindPty(pki: TestPki): Promise<Chip> {
   const emulator = await startEmulatorProcess({
     tty: pair.paths[0],
     pin: PIN,
-    key: pki.clientKey,
-    cert: pki.client,
+    key: pki.ecClientKey,
+    cert: pki.ecClient,
     stderr: "null",
   });
   track(() => emulator.stop());
@@ -110,8 +111,8 @@ async function chipBehindPty(pki: TestPki): Promise<Chip> {
 async function chipInProcess(pki: TestPki): Promise<Chip> {
   const chip = await TrustCoreEmulator.fromPem({
     pin: PIN,
-    keyPem: await Deno.readTextFile(pki.clientKey),
-    certificatePem: await Deno.readTextFile(pki.client),
+    keyPem: await Deno.readTextFile(pki.ecClientKey),
+    certificatePem: await Deno.readTextFile(pki.ecClient),
   });
   const [hostEnd, chipEnd] = createMemoryLinkPair();
   const device = new CommandModeDevice(chipEnd, chip.handle, { onReset: () => chip.reset() });
@@ -127,8 +128,8 @@ async function providerFor(policy: PolicyName, chip: Chip, pki: TestPki): Promis
   if (policy === "software") {
     return await openProvider({
       policy,
-      certPem: await Deno.readTextFile(pki.clientChain),
-      keyPem: await Deno.readTextFile(pki.clientKey),
+      certPem: await Deno.readTextFile(pki.ecClientChain),
+      keyPem: await Deno.readTextFile(pki.ecClientKey),
     });
   }
   const provider = await MultosCryptoProvider.open(chip.transport, { policy, pin: PIN });

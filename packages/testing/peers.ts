@@ -121,6 +121,12 @@ export interface TestPki extends AsyncDisposable {
   readonly clientKey: string;
   /** Client certificate followed by the intermediate. */
   readonly clientChain: string;
+  /** A second client certificate (clientAuth) with an ECDSA P-256 key, issued by the intermediate. */
+  readonly ecClient: string;
+  /** The ECDSA client certificate's P-256 key (PKCS#8). */
+  readonly ecClientKey: string;
+  /** The ECDSA client certificate followed by the intermediate. */
+  readonly ecClientChain: string;
   /**
    * Root and intermediate in one file: what a server needs to check a client that sends only
    * its leaf (as a chip with one certificate file does).
@@ -318,13 +324,15 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
         `${name}.key`,
       ])
     ));
-    await openssl(
-      dir,
-      [
-        ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
-        ["-out", "ec-leaf.key"],
-      ].flat(),
-    );
+    for (const name of ["ec-leaf", "ec-client"]) {
+      await openssl(
+        dir,
+        [
+          ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+          ["-out", `${name}.key`],
+        ].flat(),
+      );
+    }
     await openssl(
       dir,
       [
@@ -354,6 +362,7 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     await Promise.all([
       issue("leaf", "localhost", "intermediate", "server"),
       issue("ec-leaf", "localhost", "intermediate", "ecserver"),
+      issue("ec-client", "anchortls test ecdsa client", "intermediate", "client"),
       issue("client", "anchortls test client", "intermediate", "client"),
     ]);
     const intermediate = await Deno.readTextFile(path("intermediate.pem"));
@@ -364,6 +373,10 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     await Deno.writeTextFile(
       path("ec-chain.pem"),
       await Deno.readTextFile(path("ec-leaf.pem")) + intermediate,
+    );
+    await Deno.writeTextFile(
+      path("ec-client-chain.pem"),
+      await Deno.readTextFile(path("ec-client.pem")) + intermediate,
     );
     await Deno.writeTextFile(
       path("client-chain.pem"),
@@ -390,6 +403,9 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     client: path("client.pem"),
     clientKey: path("client.key"),
     clientChain: path("client-chain.pem"),
+    ecClient: path("ec-client.pem"),
+    ecClientKey: path("ec-client.key"),
+    ecClientChain: path("ec-client-chain.pem"),
     cas: path("cas.pem"),
     remove,
     [Symbol.asyncDispose]: remove,
@@ -410,6 +426,9 @@ const PKI_FILES = [
   "ec-leaf.key",
   "ec-leaf.pem",
   "ec-chain.pem",
+  "ec-client.key",
+  "ec-client.pem",
+  "ec-client-chain.pem",
   "client-chain.pem",
   "cas.pem",
 ];

@@ -40,6 +40,7 @@ Deno.test("testing: createTestPki makes a chain openssl accepts, and removes it"
     const purpose = ["-untrusted", pki.intermediate, "-CAfile", pki.root];
     assert.match(await opensslVerify(...purpose, "-purpose", "sslserver", pki.leaf), /: OK/);
     assert.match(await opensslVerify(...purpose, "-purpose", "sslserver", pki.ecLeaf), /: OK/);
+    assert.match(await opensslVerify(...purpose, "-purpose", "sslclient", pki.ecClient), /: OK/);
     assert.match(await Deno.readTextFile(pki.ecLeafKey), /BEGIN PRIVATE KEY/);
     assert.equal((await Deno.readTextFile(pki.ecChain)).match(/BEGIN CERTIFICATE/g)?.length, 2);
     assert.match(await opensslVerify(...purpose, "-purpose", "sslclient", pki.client), /: OK/);
