@@ -23,9 +23,8 @@ import {
 import { CHIP_CIPHER_SUITES, CHIP_GCM_SUITES } from "../_chip_session_crypto.ts";
 import { TrustCoreEmulator } from "../emulator.ts";
 import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
-import { startEmulatorProcess } from "../testing.ts";
-import { CommandModeTransport, openSerialPort } from "@anchortls/transport-serial";
-import { socatAvailable, spawnPtyPair } from "@anchortls/transport-serial/testing";
+import { socatAvailable } from "@anchortls/transport-serial/testing";
+import { withPtyChip } from "./_pty_chip.ts";
 import { contains, PIN, provisionedChip } from "../_test_support.ts";
 
 const rootPem = await Deno.readTextFile(fixedPki.root);
@@ -181,33 +180,17 @@ for (const policy of ["full", "hybrid"] as const) {
         `e2e ${policy}: every chip GCM suite against ${peer} (TLS and DTLS), the chip behind a socat pseudo-terminal`,
       ignore: !(await socatAvailable()),
       async fn() {
-        const pair = await spawnPtyPair();
-        try {
-          await using _emulator = await startEmulatorProcess({
-            tty: pair.paths[0],
-            pin: PIN,
-            key: fixedEcPki.clientKey,
-            cert: fixedEcPki.client,
-          });
-          const transport = await CommandModeTransport.open(await openSerialPort(pair.paths[1]));
-          try {
-            const provider = await MultosCryptoProvider.open(transport, { policy, pin: PIN });
-            try {
-              for (const suite of CHIP_GCM_SUITES) {
-                for (const dtls of [false, true]) {
-                  await using server = await startPeer(peer, suite, dtls);
-                  await exchange(peer, server, provider, suite, [NamedGroup.secp256r1], dtls);
-                }
+        await withPtyChip(
+          { key: fixedEcPki.clientKey, cert: fixedEcPki.client, policy },
+          async (provider) => {
+            for (const suite of CHIP_GCM_SUITES) {
+              for (const dtls of [false, true]) {
+                await using server = await startPeer(peer, suite, dtls);
+                await exchange(peer, server, provider, suite, [NamedGroup.secp256r1], dtls);
               }
-            } finally {
-              await provider.close();
             }
-          } finally {
-            await transport.close();
-          }
-        } finally {
-          await pair.close();
-        }
+          },
+        );
       },
     });
   }

@@ -24,14 +24,13 @@ import {
   CommandModeTransport,
   createMemoryLinkPair,
   LinkError,
-  openSerialPort,
 } from "@anchortls/transport-serial";
-import { socatAvailable, spawnPtyPair } from "@anchortls/transport-serial/testing";
+import { socatAvailable } from "@anchortls/transport-serial/testing";
 import { ApduError } from "../apdu_error.ts";
 import { MultosCryptoProvider } from "../multos_crypto_provider.ts";
 import type { TrustCoreEmulator } from "../emulator.ts";
 import { contains, PIN, provisionedChip } from "../_test_support.ts";
-import { startEmulatorProcess } from "../testing.ts";
+import { withPtyChip } from "./_pty_chip.ts";
 
 /** The suites the chip keys in `full`: RSA key transport with AES-CBC. */
 const CHIP_SUITES = Object.values(CipherSuites).filter((s): s is CbcCipherSuite =>
@@ -209,7 +208,6 @@ for (const policy of ["full", "hybrid"] as const) {
         `e2e ${policy} vs ${peer}: the chip behind a socat pseudo-terminal, served by emulator_cli`,
       ignore: !(await socatAvailable()),
       async fn() {
-        const pair = await spawnPtyPair();
         // The chip sends its leaf alone: GnuTLS verifies it against root and intermediate.
         const cas = await Deno.makeTempFile({ suffix: ".pem" });
         await Deno.writeTextFile(
@@ -221,46 +219,36 @@ for (const policy of ["full", "hybrid"] as const) {
           clientCertificate: "request",
         });
         try {
-          await using _emulator = await startEmulatorProcess({
-            tty: pair.paths[0],
-            pin: PIN,
-            key: fixedPki.clientKey,
-            cert: fixedPki.client,
-          });
-          // Comms Parameters first: the chip's mode is set, not assumed.
-          const transport = await CommandModeTransport.open(await openSerialPort(pair.paths[1]));
-          try {
-            const provider = await MultosCryptoProvider.open(transport, { policy, pin: PIN });
-            if (peer === "openssl") {
-              const { info, page } = await fetchPage(
-                provider,
-                server.port,
-                CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256,
-                true,
-              );
-              assert.ok(info.encryptThenMac);
-              assert.match(page, /anchortls test client/);
-              assert.equal(
-                info.fragmentLimits.negotiatedBy,
-                policy === "full" ? "max_fragment_length" : "none",
-              );
-            } else {
-              const info = await echoLine(provider, server.port);
-              assert.ok(info.encryptThenMac);
-              assert.ok(info.clientCertificateSent, "the chip's certificate went out");
-              // GnuTLS takes record_size_limit, which wins over max_fragment_length.
-              assert.equal(
-                info.fragmentLimits.negotiatedBy,
-                policy === "full" ? "record_size_limit" : "none",
-              );
-            }
-            await provider.close();
-          } finally {
-            await transport.close();
-          }
+          await withPtyChip(
+            { key: fixedPki.clientKey, cert: fixedPki.client, policy },
+            async (provider) => {
+              if (peer === "openssl") {
+                const { info, page } = await fetchPage(
+                  provider,
+                  server.port,
+                  CipherSuites.TLS_RSA_WITH_AES_256_CBC_SHA256,
+                  true,
+                );
+                assert.ok(info.encryptThenMac);
+                assert.match(page, /anchortls test client/);
+                assert.equal(
+                  info.fragmentLimits.negotiatedBy,
+                  policy === "full" ? "max_fragment_length" : "none",
+                );
+              } else {
+                const info = await echoLine(provider, server.port);
+                assert.ok(info.encryptThenMac);
+                assert.ok(info.clientCertificateSent, "the chip's certificate went out");
+                // GnuTLS takes record_size_limit, which wins over max_fragment_length.
+                assert.equal(
+                  info.fragmentLimits.negotiatedBy,
+                  policy === "full" ? "record_size_limit" : "none",
+                );
+              }
+            },
+          );
         } finally {
           await server.stop();
-          await pair.close();
           await Deno.remove(cas);
         }
       },
