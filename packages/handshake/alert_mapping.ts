@@ -16,6 +16,7 @@ import { TruncationError } from "./truncation_error.ts";
 /** The alert each certificate failure is answered with (RFC 5246 §7.2.2). */
 const ALERT_FOR_CERTIFICATE: Record<CertificateErrorReason, number> = {
   malformed: AlertDescription.bad_certificate,
+  malformed_name: AlertDescription.bad_certificate,
   bad_signature: AlertDescription.bad_certificate,
   hostname_mismatch: AlertDescription.bad_certificate,
   unsupported_algorithm: AlertDescription.unsupported_certificate,
@@ -31,6 +32,7 @@ const ALERT_FOR_CERTIFICATE: Record<CertificateErrorReason, number> = {
   path_length_exceeded: AlertDescription.certificate_unknown,
   max_depth_exceeded: AlertDescription.certificate_unknown,
   name_constraints: AlertDescription.certificate_unknown,
+  name_constraints_budget: AlertDescription.certificate_unknown,
   unknown_issuer: AlertDescription.unknown_ca,
   self_signed: AlertDescription.unknown_ca,
 };

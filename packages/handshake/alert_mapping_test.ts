@@ -34,6 +34,7 @@ for (const [name, error, alert] of table) {
 Deno.test("certificateAlert: every certificate failure maps to one of the five certificate alerts", () => {
   const table: Record<CertificateErrorReason, number> = {
     malformed: 42,
+    malformed_name: 42,
     bad_signature: 42,
     hostname_mismatch: 42,
     unsupported_algorithm: 43,
@@ -49,6 +50,7 @@ Deno.test("certificateAlert: every certificate failure maps to one of the five c
     path_length_exceeded: 46,
     max_depth_exceeded: 46,
     name_constraints: 46,
+    name_constraints_budget: 46,
     unknown_issuer: 48,
     self_signed: 48,
   };

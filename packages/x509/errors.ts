@@ -24,6 +24,8 @@ export type CertificateErrorReason =
   | "key_usage"
   | "ext_key_usage"
   | "name_constraints"
+  | "name_constraints_budget"
+  | "malformed_name"
   | "unknown_critical_extension"
   | "hostname_mismatch";
 

@@ -3,7 +3,11 @@ import type { Certificate } from "./certificate.ts";
 import type { GeneralSubtree, NameConstraints } from "./extensions.ts";
 import type { GeneralName } from "./general_name.ts";
 import { DistinguishedName } from "./name.ts";
-import { nameConstraintViolation } from "./name_constraints.ts";
+import {
+  checkNameConstraints,
+  NAME_CONSTRAINT_BUDGET,
+  nameConstraintViolation,
+} from "./name_constraints.ts";
 
 const dn = (...rdns: [string, string][]): DistinguishedName =>
   new DistinguishedName(
@@ -65,4 +69,74 @@ Deno.test("nameConstraints: IP, email, URI and directory subtrees", () => {
   assert.equal(violates([], nc, bad), true);
   // A self-issued intermediate's subject is exempt.
   assert.equal(nameConstraintViolation(cert([], bad), nc, false), undefined);
+});
+
+Deno.test("nameConstraints: a wildcard is checked as the pattern it is against excluded subtrees", () => {
+  const wildcard: GeneralName[] = [{ type: "dns", value: "*.example.com" }];
+  const excluding = (value: string) => ({
+    permitted: [],
+    excluded: subtrees({ type: "dns", value }),
+  });
+  // "*.example.com" matches bar.example.com, which the subtree excludes (Go CVE-2025-61727).
+  assert.equal(violates(wildcard, excluding("bar.example.com")), true);
+  assert.equal(violates(wildcard, excluding(".example.com")), true);
+  assert.equal(violates(wildcard, excluding("example.com")), true);
+  assert.equal(violates(wildcard, excluding("com")), true);
+  // It cannot match anything deeper than one label, nor beside example.com.
+  assert.equal(violates(wildcard, excluding("a.bar.example.com")), false);
+  assert.equal(violates(wildcard, excluding(".bar.example.com")), false);
+  assert.equal(violates(wildcard, excluding("example.org")), false);
+  assert.equal(violates(wildcard, excluding("badexample.com")), false);
+  // Permitted subtrees: every name the wildcard matches must be inside.
+  const permitting = (value: string) => ({
+    permitted: subtrees({ type: "dns", value }),
+    excluded: [],
+  });
+  assert.equal(violates(wildcard, permitting("example.com")), false);
+  assert.equal(violates(wildcard, permitting("bar.example.com")), true);
+});
+
+Deno.test("nameConstraints: a constraint on a form this package does not process refuses a certificate with a name of that form", () => {
+  const otherName: GeneralName = { type: "other", tag: 0, raw: Uint8Array.of(0xa0, 0) };
+  const x400: GeneralName = { type: "other", tag: 3, raw: Uint8Array.of(0xa3, 0) };
+  for (
+    const nc of [
+      { permitted: subtrees(otherName), excluded: [] },
+      { permitted: [], excluded: subtrees(otherName) },
+    ]
+  ) {
+    const outcome = checkNameConstraints(cert([otherName]), nc, true);
+    assert.equal(outcome.kind, "unsupported");
+    // A certificate without a name of that form is not affected by it.
+    assert.equal(
+      checkNameConstraints(cert([{ type: "dns", value: "a.example" }]), nc, true).kind,
+      "allowed",
+    );
+    assert.equal(checkNameConstraints(cert([x400]), nc, true).kind, "allowed");
+  }
+});
+
+Deno.test("nameConstraints: the comparisons have a budget, shared across the chain's checks", () => {
+  const names: GeneralName[] = Array.from({ length: 300 }, (_, i) => ({
+    type: "dns",
+    value: `n${i}.example.com`,
+  }));
+  const nc = {
+    permitted: [],
+    excluded: subtrees(
+      ...Array.from(
+        { length: 100 },
+        (_, i) => ({ type: "dns", value: `x${i}.example.org` }) as GeneralName,
+      ),
+    ),
+  };
+  // 300 × 100 = 30 000 comparisons: over the budget, refused fast.
+  const started = performance.now();
+  assert.equal(checkNameConstraints(cert(names), nc, true).kind, "budget");
+  assert.ok(performance.now() - started < 1000);
+  assert.equal(checkNameConstraints(cert(names.slice(0, 100)), nc, true).kind, "allowed");
+  const budget = { remaining: NAME_CONSTRAINT_BUDGET };
+  assert.equal(checkNameConstraints(cert(names.slice(0, 200)), nc, true, budget).kind, "allowed");
+  // The same budget carries on: the next check in the chain runs out.
+  assert.equal(checkNameConstraints(cert(names.slice(0, 200)), nc, true, budget).kind, "budget");
 });

@@ -7,7 +7,8 @@
 import type { Certificate } from "./certificate.ts";
 import { CertificateError, type CertificateErrorReason } from "./errors.ts";
 import { namesCoverHost, parseIpAddress } from "./hostname.ts";
-import { nameConstraintViolation } from "./name_constraints.ts";
+import { checkNameConstraints, NAME_CONSTRAINT_BUDGET } from "./name_constraints.ts";
+import { nameSyntaxOk } from "./name_syntax.ts";
 import { bytesEqual } from "./name.ts";
 import { Oid } from "./oid.ts";
 import { MAX_RSA_BITS, rsaKeyInBounds, verifySignature } from "./signature.ts";
@@ -231,6 +232,14 @@ async function validatePath(
     if (now > cert.notAfter) fail("expired", i, `expired ${cert.notAfter.toISOString()}`);
   }
 
+  // Names are checked for syntax before any constraint or hostname compares them.
+  for (let i = 0; i < n; i++) {
+    const bad = path[i]!.subjectAltNames?.find((name) => !nameSyntaxOk(name));
+    if (bad && (bad.type === "dns" || bad.type === "email")) {
+      fail("malformed_name", i, `subjectAltName ${bad.type} "${bad.value}" is malformed`);
+    }
+  }
+  const budget = { remaining: NAME_CONSTRAINT_BUDGET };
   for (let i = 1; i <= n; i++) {
     const ca = path[i]!;
     // A version 1 trust anchor cannot carry basicConstraints; trusting it is the caller's call.
@@ -255,8 +264,24 @@ async function validatePath(
     if (nc) {
       for (let j = 0; j < i; j++) {
         const c = path[j]!;
-        const bad = nameConstraintViolation(c, nc, j === 0 || !c.selfIssued);
-        if (bad) fail("name_constraints", j, `${bad} by "${ca.subject}"`);
+        const outcome = checkNameConstraints(c, nc, j === 0 || !c.selfIssued, budget);
+        if (outcome.kind === "budget") {
+          fail(
+            "name_constraints_budget",
+            j,
+            `over ${NAME_CONSTRAINT_BUDGET} name × subtree checks`,
+          );
+        }
+        if (outcome.kind === "violation") {
+          fail("name_constraints", j, `${outcome.name} by "${ca.subject}"`);
+        }
+        if (outcome.kind === "unsupported") {
+          fail(
+            "name_constraints",
+            j,
+            `${outcome.name}: "${ca.subject}" constrains that name form, which is not processed here, so it is refused (RFC 5280 §4.2.1.10)`,
+          );
+        }
       }
     }
   }
