@@ -38,7 +38,10 @@ export interface VerifyChainOptions {
   allowSha1?: boolean;
   /** Smallest RSA modulus accepted anywhere in the path, in bits. @default {2048} */
   minRsaBits?: number;
-  /** Most certificates in a path, leaf and anchor included. @default {10} */
+  /**
+   * Most certificates in a path, leaf and anchor included, counted as RFC 5280 counts path
+   * length: self-issued intermediates (key rollover links) do not count. @default {10}
+   */
   maxDepth?: number;
 }
 
@@ -56,6 +59,18 @@ function mayHaveIssued(issuer: Certificate, cert: Certificate): boolean {
   const aki = cert.authorityKeyIdentifier?.keyIdentifier;
   const ski = issuer.subjectKeyIdentifier;
   return !aki || !ski || bytesEqual(aki, ski);
+}
+
+function sameKey(a: Certificate, b: Certificate): boolean {
+  return bytesEqual(a.publicKey.spki, b.publicKey.spki);
+}
+
+/**
+ * A path's depth as RFC 5280 §6.1 counts it: the leaf, and each intermediate that is not
+ * self-issued (a self-issued one, e.g. a key rollover link, consumes no path length).
+ */
+function depthOf(path: readonly Certificate[]): number {
+  return path.filter((c, i) => i === 0 || !c.selfIssued).length;
 }
 
 /**
@@ -78,17 +93,22 @@ function* paths(path: Certificate[], s: Search): Generator<Certificate[]> {
   const top = path[path.length - 1]!;
   if (path.length > s.deepest.length) s.deepest = path;
   if (--s.budget < 0) return;
+  const depth = depthOf(path);
   for (const anchor of s.anchors) {
     if (path.some((c) => c.equals(anchor))) continue;
     if (mayHaveIssued(anchor, top)) {
-      if (path.length + 1 > s.maxDepth) s.depthHit = true;
+      if (depth + 1 > s.maxDepth) s.depthHit = true;
       else yield [...path, anchor];
     }
   }
   for (const ca of s.pool) {
-    if (path.some((c) => c.equals(ca) || c.subject.equals(ca.subject))) continue;
+    // A repeat of the same subject with the same key is a loop; the same subject with another
+    // key is a key rollover (RFC 4210 §4.4), and both belong in the path.
+    if (path.some((c) => c.equals(ca) || (c.subject.equals(ca.subject) && sameKey(c, ca)))) {
+      continue;
+    }
     if (mayHaveIssued(ca, top)) {
-      if (path.length + 2 > s.maxDepth) s.depthHit = true;
+      if (depth + (ca.selfIssued ? 0 : 1) + 1 > s.maxDepth) s.depthHit = true;
       else yield* paths([...path, ca], s);
     }
   }
@@ -183,7 +203,9 @@ async function validatePath(
   o: VerifyChainOptions,
   memo: SignatureMemo,
 ): Promise<void> {
-  const now = o.now ?? new Date();
+  // Certificate times have whole seconds: `now` is compared at that granularity, so a
+  // certificate is valid through the last second its notAfter names (RFC 5280 §4.1.2.5).
+  const now = new Date(Math.floor((o.now ?? new Date()).getTime() / 1000) * 1000);
   const minRsaBits = o.minRsaBits ?? 2048;
   const purpose = o.purpose === "clientAuth" ? Oid.clientAuth : Oid.serverAuth;
   const n = path.length - 1;

@@ -142,3 +142,177 @@ Deno.test("generated chains: malformed dNSName and rfc822Name SANs are refused b
     "control",
   );
 });
+
+/** A small PKI built with openssl in a temporary directory, one certificate at a time. */
+class Pki implements AsyncDisposable {
+  readonly dir: string;
+  #n = 0;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  static async create(): Promise<Pki> {
+    return new Pki(await Deno.makeTempDir({ prefix: "anchortls-x509-" }));
+  }
+
+  async key(): Promise<string> {
+    const name = `k${this.#n++}.key`;
+    await openssl(this.dir, [
+      "genpkey",
+      "-algorithm",
+      "EC",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-out",
+      name,
+    ]);
+    return name;
+  }
+
+  /** A certificate for `key` named `subject`, signed by `issuer` (self-signed without one). */
+  async cert(
+    subject: string,
+    key: string,
+    ext: string,
+    issuer?: { cert: string; key: string },
+  ): Promise<{ file: string; cert: Certificate }> {
+    const file = `c${this.#n++}.pem`;
+    await Deno.writeTextFile(
+      `${this.dir}/${file}.cnf`,
+      `[req]\ndistinguished_name = dn\n[dn]\n[ext]\n${ext}\n`,
+    );
+    const common = ["-days", "2", "-extensions", "ext"];
+    if (!issuer) {
+      await openssl(this.dir, [
+        ...["req", "-x509", "-new", "-key", key, "-subj", `/CN=${subject}`],
+        ...common,
+        "-config",
+        `${file}.cnf`,
+        "-out",
+        file,
+      ]);
+    } else {
+      await openssl(this.dir, [
+        ...["req", "-new", "-key", key, "-subj", `/CN=${subject}`, "-config", `${file}.cnf`],
+        ...["-out", `${file}.csr`],
+      ]);
+      await openssl(this.dir, [
+        ...["x509", "-req", "-in", `${file}.csr`, "-CA", issuer.cert, "-CAkey", issuer.key],
+        ...["-set_serial", `0x${(this.#n + 4096).toString(16)}`, ...common],
+        ...["-extfile", `${file}.cnf`, "-out", file],
+      ]);
+    }
+    const pem = await Deno.readTextFile(`${this.dir}/${file}`);
+    return { file, cert: parseCertificate(parsePem(pem)[0]!) };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Deno.remove(this.dir, { recursive: true });
+  }
+}
+
+const LEAF = "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n" +
+  "extendedKeyUsage = serverAuth\nsubjectAltName = DNS:device.example\n" +
+  "authorityKeyIdentifier = keyid:always";
+const INTERMEDIATE = `${CA}authorityKeyIdentifier = keyid:always`;
+
+async function reasonOf(run: () => Promise<unknown>): Promise<CertificateErrorReason | "ok"> {
+  try {
+    await run();
+    return "ok";
+  } catch (error) {
+    if (error instanceof CertificateError) return error.reason;
+    throw error;
+  }
+}
+
+Deno.test("generated chains: a key rollover — two intermediates with one subject and different keys — validates", async () => {
+  await using pki = await Pki.create();
+  const rootKey = await pki.key();
+  const root = await pki.cert("rollover root", rootKey, CA);
+  const oldKey = await pki.key();
+  const old = await pki.cert("rolling CA", oldKey, INTERMEDIATE, { cert: root.file, key: rootKey });
+  // The new key's certificate, signed by the old key: same subject and issuer, self-issued.
+  const newKey = await pki.key();
+  const link = await pki.cert("rolling CA", newKey, INTERMEDIATE, { cert: old.file, key: oldKey });
+  const leaf = await pki.cert("device", await pki.key(), LEAF, { cert: link.file, key: newKey });
+  assert.ok(link.cert.selfIssued);
+  const path = await verifyChain({
+    leaf: leaf.cert,
+    intermediates: [old.cert, link.cert],
+    trustAnchors: [root.cert],
+    hostname: "device.example",
+  });
+  assert.equal(path.length, 4);
+  // The self-issued link consumes no depth: leaf, old CA and root make three.
+  const depth3 = () =>
+    verifyChain({
+      leaf: leaf.cert,
+      intermediates: [old.cert, link.cert],
+      trustAnchors: [root.cert],
+      maxDepth: 3,
+    });
+  assert.equal(await reasonOf(depth3), "ok");
+  const depth2 = () =>
+    verifyChain({
+      leaf: leaf.cert,
+      intermediates: [old.cert, link.cert],
+      trustAnchors: [root.cert],
+      maxDepth: 2,
+    });
+  assert.equal(await reasonOf(depth2), "max_depth_exceeded");
+});
+
+Deno.test("generated chains: validity is compared in whole seconds, the encoding's granularity", async () => {
+  await using pki = await Pki.create();
+  const rootKey = await pki.key();
+  const root = await pki.cert("seconds root", rootKey, CA);
+  const leaf = await pki.cert("device", await pki.key(), LEAF, { cert: root.file, key: rootKey });
+  const at = (ms: number) => () =>
+    verifyChain({
+      leaf: leaf.cert,
+      intermediates: [],
+      trustAnchors: [root.cert],
+      now: new Date(ms),
+    });
+  const notAfter = leaf.cert.notAfter.getTime();
+  assert.equal(await reasonOf(at(notAfter + 999)), "ok", "within the last second");
+  assert.equal(await reasonOf(at(notAfter + 1000)), "expired");
+  assert.equal(await reasonOf(at(leaf.cert.notBefore.getTime() - 1)), "not_yet_valid");
+});
+
+Deno.test("generated chains: a CA without keyCertSign, an intermediate whose EKU excludes the purpose, and DNS:127.0.0.1 for an IP", async () => {
+  await using pki = await Pki.create();
+  const rootKey = await pki.key();
+  const root = await pki.cert("checks root", rootKey, CA);
+  const run = async (
+    intermediateExt: string,
+    leafExt = LEAF,
+    o: { ip?: string; hostname?: string } = {},
+  ) => {
+    const caKey = await pki.key();
+    const ca = await pki.cert("checks CA", caKey, intermediateExt, {
+      cert: root.file,
+      key: rootKey,
+    });
+    const leaf = await pki.cert("device", await pki.key(), leafExt, { cert: ca.file, key: caKey });
+    return await reasonOf(() =>
+      verifyChain({ leaf: leaf.cert, intermediates: [ca.cert], trustAnchors: [root.cert], ...o })
+    );
+  };
+  assert.equal(await run(INTERMEDIATE), "ok", "control");
+  assert.equal(
+    await run(
+      "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, cRLSign\nauthorityKeyIdentifier = keyid:always",
+    ),
+    "key_usage",
+  );
+  assert.equal(await run(`${INTERMEDIATE}\nextendedKeyUsage = clientAuth`), "ext_key_usage");
+  assert.equal(await run(`${INTERMEDIATE}\nextendedKeyUsage = serverAuth`), "ok", "control");
+  const ipAsDns = LEAF.replace("DNS:device.example", "DNS:127.0.0.1");
+  assert.notEqual(await run(INTERMEDIATE, ipAsDns, { ip: "127.0.0.1" }), "ok");
+  assert.notEqual(await run(INTERMEDIATE, ipAsDns, { hostname: "127.0.0.1" }), "ok");
+  const ip = LEAF.replace("DNS:device.example", "IP:127.0.0.1");
+  assert.equal(await run(INTERMEDIATE, ip, { ip: "127.0.0.1" }), "ok", "control");
+});
