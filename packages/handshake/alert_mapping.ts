@@ -17,6 +17,7 @@ import { TruncationError } from "./truncation_error.ts";
 const ALERT_FOR_CERTIFICATE: Record<CertificateErrorReason, number> = {
   malformed: AlertDescription.bad_certificate,
   malformed_name: AlertDescription.bad_certificate,
+  profile: AlertDescription.bad_certificate,
   bad_signature: AlertDescription.bad_certificate,
   hostname_mismatch: AlertDescription.bad_certificate,
   unsupported_algorithm: AlertDescription.unsupported_certificate,

@@ -35,6 +35,7 @@ Deno.test("certificateAlert: every certificate failure maps to one of the five c
   const table: Record<CertificateErrorReason, number> = {
     malformed: 42,
     malformed_name: 42,
+    profile: 42,
     bad_signature: 42,
     hostname_mismatch: 42,
     unsupported_algorithm: 43,

@@ -26,6 +26,7 @@ export type CertificateErrorReason =
   | "name_constraints"
   | "name_constraints_budget"
   | "malformed_name"
+  | "profile"
   | "unknown_critical_extension"
   | "hostname_mismatch";
 

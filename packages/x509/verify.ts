@@ -9,6 +9,7 @@ import { CertificateError, type CertificateErrorReason } from "./errors.ts";
 import { namesCoverHost, parseIpAddress } from "./hostname.ts";
 import { checkNameConstraints, NAME_CONSTRAINT_BUDGET } from "./name_constraints.ts";
 import { nameSyntaxOk } from "./name_syntax.ts";
+import { profileViolation } from "./profile.ts";
 import { bytesEqual } from "./name.ts";
 import { Oid } from "./oid.ts";
 import { MAX_RSA_BITS, rsaKeyInBounds, verifySignature } from "./signature.ts";
@@ -308,6 +309,11 @@ async function validatePath(
     }
   }
 
+  // After the CA checks, so an issuer that is no CA says so, rather than what it lacks.
+  for (let i = 0; i < n; i++) {
+    const wrong = profileViolation(path[i]!);
+    if (wrong) fail("profile", i, `${wrong} (RFC 5280)`);
+  }
   checkLeaf(path[0]!, o, purpose);
 }
 

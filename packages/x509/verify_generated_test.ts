@@ -176,6 +176,7 @@ class Pki implements AsyncDisposable {
     key: string,
     ext: string,
     issuer?: { cert: string; key: string },
+    serial?: string,
   ): Promise<{ file: string; cert: Certificate }> {
     const file = `c${this.#n++}.pem`;
     await Deno.writeTextFile(
@@ -199,7 +200,7 @@ class Pki implements AsyncDisposable {
       ]);
       await openssl(this.dir, [
         ...["x509", "-req", "-in", `${file}.csr`, "-CA", issuer.cert, "-CAkey", issuer.key],
-        ...["-set_serial", `0x${(this.#n + 4096).toString(16)}`, ...common],
+        ...["-set_serial", serial ?? `0x${(this.#n + 4096).toString(16)}`, ...common],
         ...["-extfile", `${file}.cnf`, "-out", file],
       ]);
     }
@@ -315,4 +316,67 @@ Deno.test("generated chains: a CA without keyCertSign, an intermediate whose EKU
   assert.notEqual(await run(INTERMEDIATE, ipAsDns, { hostname: "127.0.0.1" }), "ok");
   const ip = LEAF.replace("DNS:device.example", "IP:127.0.0.1");
   assert.equal(await run(INTERMEDIATE, ip, { ip: "127.0.0.1" }), "ok", "control");
+});
+
+Deno.test("generated chains: the RFC 5280 profile of what CA and leaf certificates carry", async () => {
+  await using pki = await Pki.create();
+  const rootKey = await pki.key();
+  const root = await pki.cert("profile root", rootKey, CA);
+  const run = async (caExt: string, leafExt: string, serial?: string) => {
+    const caKey = await pki.key();
+    const ca = await pki.cert("profile CA", caKey, caExt, { cert: root.file, key: rootKey });
+    const leaf = await pki.cert(
+      "device",
+      await pki.key(),
+      leafExt,
+      { cert: ca.file, key: caKey },
+      serial,
+    );
+    return await reasonOf(() =>
+      verifyChain({ leaf: leaf.cert, intermediates: [ca.cert], trustAnchors: [root.cert] })
+    );
+  };
+  const leaf = (extra: string) =>
+    `${LEAF.replace("authorityKeyIdentifier = keyid:always", "")}\n${extra}`;
+  assert.equal(await run(INTERMEDIATE, LEAF), "ok", "control");
+  // A certificate that is not self-issued carries an authorityKeyIdentifier, not critical.
+  assert.equal(await run(INTERMEDIATE, leaf("authorityKeyIdentifier = none")), "profile");
+  assert.equal(
+    await run(INTERMEDIATE, leaf("authorityKeyIdentifier = critical, keyid:always")),
+    "profile",
+  );
+  // A CA carries a subjectKeyIdentifier, not critical, and a critical basicConstraints.
+  const issuerAki = leaf("authorityKeyIdentifier = issuer:always");
+  assert.equal(
+    await run(
+      INTERMEDIATE.replace("subjectKeyIdentifier = hash", "subjectKeyIdentifier = none"),
+      issuerAki,
+    ),
+    "profile",
+  );
+  assert.equal(
+    await run(
+      INTERMEDIATE.replace("subjectKeyIdentifier = hash", "subjectKeyIdentifier = critical, hash"),
+      LEAF,
+    ),
+    "profile",
+  );
+  assert.equal(
+    await run(
+      INTERMEDIATE.replace("basicConstraints = critical, CA:TRUE", "basicConstraints = CA:TRUE"),
+      LEAF,
+    ),
+    "profile",
+  );
+  // A leaf asserts no keyCertSign and carries no nameConstraints.
+  assert.equal(
+    await run(INTERMEDIATE, LEAF.replace("digitalSignature", "digitalSignature, keyCertSign")),
+    "profile",
+  );
+  assert.equal(
+    await run(INTERMEDIATE, `${LEAF}\nnameConstraints = critical, permitted;DNS:device.example`),
+    "profile",
+  );
+  // The serial number is positive.
+  assert.equal(await run(INTERMEDIATE, LEAF, "0"), "profile");
 });
