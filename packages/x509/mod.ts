@@ -35,6 +35,7 @@ export * from "./general_name.ts";
 export * from "./hostname.ts";
 export * from "./name.ts";
 export * from "./name_constraints.ts";
+export type { VerifyProfile } from "./profile.ts";
 export * from "./oid.ts";
 export * from "./pem.ts";
 export * from "./public_key.ts";

@@ -16,7 +16,11 @@
  */
 
 import type { Certificate } from "./certificate.ts";
+import { DerReader } from "./der.ts";
+import { decodeGeneralName } from "./general_name.ts";
+import { parseIpAddress } from "./hostname.ts";
 import { Oid } from "./oid.ts";
+import { bytesEqual } from "./name.ts";
 
 function extension(cert: Certificate, oid: string): { critical: boolean } | undefined {
   return cert.extensions.find((e) => e.oid === oid);
@@ -50,6 +54,115 @@ export function profileViolation(cert: Certificate): string | undefined {
     const san = extension(cert, Oid.subjectAltName);
     if (!san) return "an empty subject and no subjectAltName";
     if (!san.critical) return "an empty subject with a subjectAltName that is not critical";
+  }
+  return undefined;
+}
+
+/** Which rules `verifyChain` applies beyond RFC 5280's path validation. */
+export type VerifyProfile = "webpki" | "rfc5280";
+
+const AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1";
+
+/** Whether an authorityInfoAccess extension is a well-formed SEQUENCE of AccessDescription. */
+function aiaWellFormed(value: Uint8Array): boolean {
+  try {
+    const outer = new DerReader(value);
+    const seq = outer.readSequence();
+    outer.expectEnd();
+    if (seq.atEnd) return false;
+    while (!seq.atEnd) {
+      const description = seq.readSequence();
+      description.readOid();
+      decodeGeneralName(description.read(), description);
+      description.expectEnd();
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the leaf's common name is one of its subjectAltNames (CA/B BR §7.1.4.3). */
+function commonNameInSans(leaf: Certificate, cn: string): boolean {
+  const ip = parseIpAddress(cn);
+  let ascii: string;
+  try {
+    ascii = new URL(`http://${cn}/`).hostname;
+  } catch {
+    ascii = cn.toLowerCase();
+  }
+  return (leaf.subjectAltNames ?? []).some((name) =>
+    name.type === "ip"
+      ? ip !== undefined && bytesEqual(name.value, ip)
+      : name.type === "dns" && name.value.toLowerCase() === ascii
+  );
+}
+
+/**
+ * The CA/Browser Forum rules rustls-webpki applies to server certificates, beyond RFC 5280:
+ * the leaf is no CA, has an extKeyUsage (not critical, without anyExtendedKeyUsage) and a
+ * common name (if any) that is one of its subjectAltNames; a subjectAltName is not critical
+ * beside a subject; the anchor's extKeyUsage, when present, allows the purpose, and its
+ * authorityKeyIdentifier, when present, is only its own key identifier; RSA moduli are whole
+ * bytes; an authorityInfoAccess is well-formed.
+ *
+ * @param path The path, leaf first, anchor last.
+ * @param purpose The purpose OID the leaf is checked for.
+ * @returns The index and what is wrong, or `undefined`.
+ */
+export function webpkiViolation(
+  path: readonly Certificate[],
+  purpose: string,
+): { index: number; message: string } | undefined {
+  const leaf = path[0]!;
+  const n = path.length - 1;
+  if (leaf.basicConstraints?.ca && n > 0) {
+    return { index: 0, message: "a CA certificate as the leaf" };
+  }
+  const eku = extension(leaf, Oid.extKeyUsage);
+  if (!eku || !leaf.extKeyUsage) return { index: 0, message: "the leaf has no extKeyUsage" };
+  if (eku.critical) return { index: 0, message: "the leaf's extKeyUsage is critical" };
+  if (leaf.extKeyUsage.includes(Oid.anyExtendedKeyUsage)) {
+    return { index: 0, message: "the leaf asserts anyExtendedKeyUsage" };
+  }
+  const cn = leaf.subject.commonName;
+  if (cn !== undefined && !commonNameInSans(leaf, cn)) {
+    return { index: 0, message: `the common name "${cn}" is none of the subjectAltNames` };
+  }
+  for (let i = 0; i <= n; i++) {
+    const cert = path[i]!;
+    const key = cert.publicKey;
+    if (key.kind === "rsa" && key.bits % 8 !== 0) {
+      return { index: i, message: `an RSA modulus of ${key.bits} bits, not whole bytes` };
+    }
+    const san = extension(cert, Oid.subjectAltName);
+    if (i < n && san?.critical && cert.subject.rdns.length > 0) {
+      return { index: i, message: "a critical subjectAltName beside a subject" };
+    }
+    const aia = cert.extensions.find((e) => e.oid === AUTHORITY_INFO_ACCESS);
+    if (aia && !aiaWellFormed(aia.value)) {
+      return { index: i, message: "a malformed authorityInfoAccess" };
+    }
+  }
+  const anchor = path[n]!;
+  if (
+    n > 0 && anchor.extKeyUsage && !anchor.extKeyUsage.includes(purpose) &&
+    !anchor.extKeyUsage.includes(Oid.anyExtendedKeyUsage)
+  ) {
+    return { index: n, message: "the trust anchor's extKeyUsage does not allow the purpose" };
+  }
+  const aki = anchor.authorityKeyIdentifier;
+  if (n > 0 && aki && anchor.selfIssued) {
+    const ski = anchor.subjectKeyIdentifier;
+    if (aki.authorityCertIssuer || aki.authorityCertSerialNumber !== undefined) {
+      return { index: n, message: "the root's authorityKeyIdentifier names an issuer or serial" };
+    }
+    if (!aki.keyIdentifier || !ski || !bytesEqual(aki.keyIdentifier, ski)) {
+      return {
+        index: n,
+        message: "the root's authorityKeyIdentifier is not its own key identifier",
+      };
+    }
   }
   return undefined;
 }

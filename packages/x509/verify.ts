@@ -9,7 +9,7 @@ import { CertificateError, type CertificateErrorReason } from "./errors.ts";
 import { namesCoverHost, parseIpAddress } from "./hostname.ts";
 import { checkNameConstraints, NAME_CONSTRAINT_BUDGET } from "./name_constraints.ts";
 import { nameSyntaxOk } from "./name_syntax.ts";
-import { profileViolation } from "./profile.ts";
+import { profileViolation, type VerifyProfile, webpkiViolation } from "./profile.ts";
 import { bytesEqual } from "./name.ts";
 import { Oid } from "./oid.ts";
 import { MAX_RSA_BITS, rsaKeyInBounds, verifySignature } from "./signature.ts";
@@ -30,6 +30,14 @@ export interface VerifyChainOptions {
   now?: Date;
   /** The extKeyUsage purpose the leaf must allow. @default {"serverAuth"} */
   purpose?: "serverAuth" | "clientAuth";
+  /**
+   * `webpki`: the CA/Browser Forum rules rustls-webpki applies to server certificates, on top
+   * of RFC 5280 (a leaf with an extKeyUsage and a common name among its subjectAltNames, no CA
+   * as the leaf, …; see the README). `rfc5280`: RFC 5280 alone, where the two differ (a leaf
+   * without extKeyUsage is accepted).
+   * @default {"webpki" for serverAuth, "rfc5280" for clientAuth}
+   */
+  profile?: VerifyProfile;
   /**
    * The keyUsage bit the leaf's key is needed for: keyEncipherment for RSA key exchange
    * (which also requires an RSA key), digitalSignature for signing. Unchecked when absent.
@@ -315,6 +323,12 @@ async function validatePath(
     if (wrong) fail("profile", i, `${wrong} (RFC 5280)`);
   }
   checkLeaf(path[0]!, o, purpose);
+  // Last, so a wrong host or purpose says so first.
+  const profile = o.profile ?? (o.purpose === "clientAuth" ? "rfc5280" : "webpki");
+  if (profile === "webpki") {
+    const wrong = webpkiViolation(path, purpose);
+    if (wrong) fail("profile", wrong.index, `${wrong.message} (CA/B Forum, profile "webpki")`);
+  }
 }
 
 function allowsPurpose(cert: Certificate, purpose: string): boolean {

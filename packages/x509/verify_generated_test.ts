@@ -55,7 +55,15 @@ async function chain(
     ]);
     for (const [name, issuer] of [["intermediate", "root"], ["leaf", "intermediate"]] as const) {
       await openssl(dir, [
-        ...["req", "-new", "-key", `${name}.key`, "-subj", `/CN=generated ${name}`],
+        // The leaf names itself in subjectAltName only (no common name to match it).
+        ...[
+          "req",
+          "-new",
+          "-key",
+          `${name}.key`,
+          "-subj",
+          name === "leaf" ? "/O=generated" : `/CN=generated ${name}`,
+        ],
         ...["-config", "ext.cnf", "-out", `${name}.csr`],
       ]);
       await openssl(dir, [
@@ -143,6 +151,9 @@ Deno.test("generated chains: malformed dNSName and rfc822Name SANs are refused b
   );
 });
 
+/** `/O=…` as given, else a common name. */
+const subjectOf = (subject: string): string => subject.startsWith("/") ? subject : `/CN=${subject}`;
+
 /** A small PKI built with openssl in a temporary directory, one certificate at a time. */
 class Pki implements AsyncDisposable {
   readonly dir: string;
@@ -154,6 +165,20 @@ class Pki implements AsyncDisposable {
 
   static async create(): Promise<Pki> {
     return new Pki(await Deno.makeTempDir({ prefix: "anchortls-x509-" }));
+  }
+
+  async rsaKey(bits: number): Promise<string> {
+    const name = `k${this.#n++}.key`;
+    await openssl(this.dir, [
+      "genpkey",
+      "-algorithm",
+      "RSA",
+      "-pkeyopt",
+      `rsa_keygen_bits:${bits}`,
+      "-out",
+      name,
+    ]);
+    return name;
   }
 
   async key(): Promise<string> {
@@ -186,7 +211,7 @@ class Pki implements AsyncDisposable {
     const common = ["-days", "2", "-extensions", "ext"];
     if (!issuer) {
       await openssl(this.dir, [
-        ...["req", "-x509", "-new", "-key", key, "-subj", `/CN=${subject}`],
+        ...["req", "-x509", "-new", "-key", key, "-subj", subjectOf(subject)],
         ...common,
         "-config",
         `${file}.cnf`,
@@ -195,7 +220,7 @@ class Pki implements AsyncDisposable {
       ]);
     } else {
       await openssl(this.dir, [
-        ...["req", "-new", "-key", key, "-subj", `/CN=${subject}`, "-config", `${file}.cnf`],
+        ...["req", "-new", "-key", key, "-subj", subjectOf(subject), "-config", `${file}.cnf`],
         ...["-out", `${file}.csr`],
       ]);
       await openssl(this.dir, [
@@ -237,7 +262,7 @@ Deno.test("generated chains: a key rollover — two intermediates with one subje
   // The new key's certificate, signed by the old key: same subject and issuer, self-issued.
   const newKey = await pki.key();
   const link = await pki.cert("rolling CA", newKey, INTERMEDIATE, { cert: old.file, key: oldKey });
-  const leaf = await pki.cert("device", await pki.key(), LEAF, { cert: link.file, key: newKey });
+  const leaf = await pki.cert("/O=device", await pki.key(), LEAF, { cert: link.file, key: newKey });
   assert.ok(link.cert.selfIssued);
   const path = await verifyChain({
     leaf: leaf.cert,
@@ -269,7 +294,10 @@ Deno.test("generated chains: validity is compared in whole seconds, the encoding
   await using pki = await Pki.create();
   const rootKey = await pki.key();
   const root = await pki.cert("seconds root", rootKey, CA);
-  const leaf = await pki.cert("device", await pki.key(), LEAF, { cert: root.file, key: rootKey });
+  const leaf = await pki.cert("/O=device", await pki.key(), LEAF, {
+    cert: root.file,
+    key: rootKey,
+  });
   const at = (ms: number) => () =>
     verifyChain({
       leaf: leaf.cert,
@@ -297,7 +325,10 @@ Deno.test("generated chains: a CA without keyCertSign, an intermediate whose EKU
       cert: root.file,
       key: rootKey,
     });
-    const leaf = await pki.cert("device", await pki.key(), leafExt, { cert: ca.file, key: caKey });
+    const leaf = await pki.cert("/O=device", await pki.key(), leafExt, {
+      cert: ca.file,
+      key: caKey,
+    });
     return await reasonOf(() =>
       verifyChain({ leaf: leaf.cert, intermediates: [ca.cert], trustAnchors: [root.cert], ...o })
     );
@@ -326,7 +357,7 @@ Deno.test("generated chains: the RFC 5280 profile of what CA and leaf certificat
     const caKey = await pki.key();
     const ca = await pki.cert("profile CA", caKey, caExt, { cert: root.file, key: rootKey });
     const leaf = await pki.cert(
-      "device",
+      "/O=device",
       await pki.key(),
       leafExt,
       { cert: ca.file, key: caKey },
@@ -379,4 +410,96 @@ Deno.test("generated chains: the RFC 5280 profile of what CA and leaf certificat
   );
   // The serial number is positive.
   assert.equal(await run(INTERMEDIATE, LEAF, "0"), "profile");
+});
+
+Deno.test("generated chains: the CA/B Forum rules of the default webpki profile, and rfc5280 where they differ", async () => {
+  await using pki = await Pki.create();
+  const rootKey = await pki.key();
+  const root = await pki.cert("webpki root", rootKey, CA);
+  const run = async (
+    leafExt: string,
+    o: {
+      subject?: string;
+      key?: string;
+      anchor?: { file: string; cert: Certificate; key: string };
+      profile?: "rfc5280";
+    } = {},
+  ) => {
+    const top = o.anchor ?? { ...root, key: rootKey };
+    const caKey = await pki.key();
+    const ca = await pki.cert("webpki CA", caKey, INTERMEDIATE, { cert: top.file, key: top.key });
+    const leaf = await pki.cert(o.subject ?? "/O=device", o.key ?? await pki.key(), leafExt, {
+      cert: ca.file,
+      key: caKey,
+    });
+    return await reasonOf(() =>
+      verifyChain({
+        leaf: leaf.cert,
+        intermediates: [ca.cert],
+        trustAnchors: [top.cert],
+        ...(o.profile ? { profile: o.profile } : {}),
+      })
+    );
+  };
+  assert.equal(await run(LEAF), "ok", "control");
+  const noEku = LEAF.replace("extendedKeyUsage = serverAuth\n", "");
+  assert.equal(await run(noEku), "profile", "a leaf without extKeyUsage");
+  assert.equal(await run(noEku, { profile: "rfc5280" }), "ok", "RFC 5280 allows it");
+  assert.equal(
+    await run(
+      LEAF.replace("extendedKeyUsage = serverAuth", "extendedKeyUsage = critical, serverAuth"),
+    ),
+    "profile",
+  );
+  assert.equal(
+    await run(
+      LEAF.replace(
+        "extendedKeyUsage = serverAuth",
+        "extendedKeyUsage = serverAuth, anyExtendedKeyUsage",
+      ),
+    ),
+    "profile",
+  );
+  // The common name, when present, is one of the subjectAltNames.
+  assert.equal(await run(LEAF, { subject: "/CN=other.example" }), "profile");
+  assert.equal(await run(LEAF, { subject: "/CN=DEVICE.example" }), "ok", "case-insensitive");
+  assert.equal(
+    await run(LEAF.replace("DNS:device.example", "IP:127.0.0.1"), { subject: "/CN=127.0.0.1" }),
+    "ok",
+  );
+  // A CA is no leaf.
+  assert.equal(
+    await run(
+      LEAF.replace(
+        "basicConstraints = CA:FALSE",
+        "basicConstraints = critical, CA:TRUE\nsubjectKeyIdentifier = hash",
+      ),
+    ),
+    "profile",
+  );
+  // A critical subjectAltName beside a subject.
+  assert.equal(
+    await run(LEAF.replace("subjectAltName = DNS", "subjectAltName = critical, DNS")),
+    "profile",
+  );
+  // RSA moduli of whole bytes.
+  assert.equal(await run(LEAF, { key: await pki.rsaKey(2052) }), "profile");
+  assert.equal(await run(LEAF, { key: await pki.rsaKey(2048) }), "ok", "control");
+  // A malformed authorityInfoAccess (an empty SEQUENCE).
+  assert.equal(await run(`${LEAF}\n1.3.6.1.5.5.7.1.1 = DER:3000`), "profile");
+  // The anchor's extKeyUsage allows the purpose; a root's AKI is only its own key identifier.
+  const clientRootKey = await pki.key();
+  const clientRoot = await pki.cert(
+    "client root",
+    clientRootKey,
+    `${CA}extendedKeyUsage = clientAuth`,
+  );
+  assert.equal(await run(LEAF, { anchor: { ...clientRoot, key: clientRootKey } }), "profile");
+  const akiRootKey = await pki.key();
+  const akiRoot = await pki.cert(
+    "aki root",
+    akiRootKey,
+    `${CA}authorityKeyIdentifier = keyid:always, issuer:always`,
+  );
+  assert.equal(await run(LEAF, { anchor: { ...akiRoot, key: akiRootKey } }), "profile");
 });
