@@ -14,7 +14,7 @@ import {
   type TlsSession,
 } from "@anchortls/handshake";
 import { type CipherSuite, cipherSuiteById } from "@anchortls/record";
-import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
+import { type Certificate, type Crl, parseCertificate, parseCrls, parsePem } from "@anchortls/x509";
 import type { ClientCertificateOptions, CommonConnectOptions } from "./connect_options.ts";
 import { systemTrustStore } from "./trust_store.ts";
 
@@ -104,6 +104,8 @@ export interface SharedSettings {
   readonly provider: CryptoProvider;
   /** Every certificate `caCerts` held; never empty. */
   readonly trustAnchors: Certificate[];
+  /** The parsed `crls`, when given. */
+  readonly crls?: readonly Crl[];
   /** `serverName`, or the hostname when none was given. */
   readonly serverName: string;
   /** The offered suites, when given. */
@@ -132,6 +134,7 @@ export interface SharedSettings {
  * @param options The caller's options.
  * @returns The settings for `startTls` / `startDtls`.
  * @throws {TypeError} For a provider next to a client certificate, or no trust anchor.
+ * @throws {CertificateError} `bad_crl` for a CRL that does not parse.
  */
 export async function resolveSharedOptions(
   options: SharedConnectOptions,
@@ -149,6 +152,7 @@ export async function resolveSharedOptions(
   return {
     provider,
     trustAnchors,
+    ...(options.crls ? { crls: parseCrls(options.crls) } : {}),
     serverName: options.serverName ?? options.hostname,
     ...(suites ? { suites } : {}),
     ...(options.groups ? { groups: options.groups } : {}),

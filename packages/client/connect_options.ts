@@ -13,7 +13,7 @@ import type {
   TlsSession,
 } from "@anchortls/handshake";
 import type { CipherSuite } from "@anchortls/record";
-import type { Certificate } from "@anchortls/x509";
+import type { Certificate, CrlInput } from "@anchortls/x509";
 
 /** A client certificate for a software provider. */
 export interface ClientCertificateOptions {
@@ -35,6 +35,13 @@ export interface CommonConnectOptions {
    * @default {the system trust store}
    */
   readonly caCerts?: readonly (string | Uint8Array | Certificate)[];
+  /**
+   * Certificate revocation lists (RFC 5280 §5) for the server's chain, as PEM text, DER or
+   * parsed: a certificate one lists ends the handshake with certificate_revoked; a CRL of an
+   * issuer in the chain that cannot be used (bad signature, stale, issuer without cRLSign)
+   * with bad_certificate. Certificates no CRL is for are not checked. @default {[]}
+   */
+  readonly crls?: readonly CrlInput[];
   /** The name to send as SNI and to check in the certificate. @default {hostname} */
   readonly serverName?: string;
   /**

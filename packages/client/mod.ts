@@ -72,4 +72,11 @@ export type {
   KeyExchange,
   PrfHash,
 } from "@anchortls/record";
-export { type Certificate, CertificateError, type CertificateErrorReason } from "@anchortls/x509";
+export {
+  type Certificate,
+  CertificateError,
+  type CertificateErrorReason,
+  type Crl,
+  type CrlInput,
+  type RevokedEntry,
+} from "@anchortls/x509";

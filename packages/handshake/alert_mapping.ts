@@ -36,6 +36,9 @@ const ALERT_FOR_CERTIFICATE: Record<CertificateErrorReason, number> = {
   name_constraints_budget: AlertDescription.certificate_unknown,
   unknown_issuer: AlertDescription.unknown_ca,
   self_signed: AlertDescription.unknown_ca,
+  revoked: AlertDescription.certificate_revoked,
+  // As OpenSSL answers a CRL it cannot use (bad signature, not yet valid).
+  bad_crl: AlertDescription.bad_certificate,
 };
 
 /**

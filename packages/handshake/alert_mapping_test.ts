@@ -31,7 +31,7 @@ for (const [name, error, alert] of table) {
   });
 }
 
-Deno.test("certificateAlert: every certificate failure maps to one of the five certificate alerts", () => {
+Deno.test("certificateAlert: every certificate failure maps to one of the six certificate alerts", () => {
   const table: Record<CertificateErrorReason, number> = {
     malformed: 42,
     malformed_name: 42,
@@ -54,6 +54,8 @@ Deno.test("certificateAlert: every certificate failure maps to one of the five c
     name_constraints_budget: 46,
     unknown_issuer: 48,
     self_signed: 48,
+    revoked: 44,
+    bad_crl: 42,
   };
   for (const [reason, alert] of Object.entries(table)) {
     assert.equal(certificateAlert(reason as CertificateErrorReason), alert, reason);

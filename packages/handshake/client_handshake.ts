@@ -247,7 +247,7 @@ export class ClientHandshake {
     const encryptThenMac = config.encryptThenMac ?? true;
     const offered = config.session;
     const version = config.version ?? ProtocolVersion.tls12;
-    const trustDigest = trustAnchorDigest(config.trustAnchors);
+    const trustDigest = trustAnchorDigest(config.trustAnchors, config.crls);
     // A session resumes only under what it was made under: the same protocol, provider, server
     // name and trust anchors, an offered suite, and no fatal alert since.
     const session = offered && offered.version === version &&

@@ -150,6 +150,7 @@ class VerifiedServer {
       leaf: leaf!,
       intermediates,
       trustAnchors: [...context.config.trustAnchors],
+      crls: context.config.crls ?? [],
       now: new Date(context.now),
       purpose: "serverAuth",
       // RFC 5246 §7.4.2, RFC 8422 §5.3: the RSA key transports the premaster; an ECDHE

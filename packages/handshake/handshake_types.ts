@@ -7,7 +7,7 @@
  */
 
 import type { CipherSuite, ContentType, ProtocolVersion, RecordProtector } from "@anchortls/record";
-import type { Certificate } from "@anchortls/x509";
+import type { Certificate, Crl } from "@anchortls/x509";
 import type { CryptoProvider } from "./crypto_provider.ts";
 import type { FragmentLimits, MaxFragmentLength } from "./fragment_limits.ts";
 import type { HandshakeFraming } from "./messages/framing.ts";
@@ -19,6 +19,12 @@ export interface ClientHandshakeConfig {
   readonly provider: CryptoProvider;
   /** Trusted roots for the server's chain. */
   readonly trustAnchors: readonly Certificate[];
+  /**
+   * Revocation lists for the server's chain (see `verifyChain`'s `crls`): a certificate a CRL
+   * lists fails with certificate_revoked. A session resumes only under the same CRLs, so a
+   * new CRL takes effect at the next handshake. @default {[]}
+   */
+  readonly crls?: readonly Crl[];
   /**
    * The server's name: sent as server_name (unless it is an IP literal) and checked against
    * the certificate. Without it, only the chain is checked.

@@ -81,6 +81,7 @@ export type {
   Certificate,
   CertificateErrorReason,
   CertificateExtension,
+  Crl,
   DistinguishedName,
   GeneralName,
   GeneralSubtree,
@@ -88,6 +89,7 @@ export type {
   KeyUsage,
   NameConstraints,
   PublicKeyInfo,
+  RevokedEntry,
   RsaPublicNumbers,
   SignatureAlgorithm,
 } from "@anchortls/x509";

@@ -8,7 +8,7 @@
  */
 
 import type { CipherSuite } from "@anchortls/record";
-import type { Certificate } from "@anchortls/x509";
+import type { Certificate, Crl } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { CryptoProvider, MasterSecretHandle } from "./crypto_provider.ts";
 
@@ -68,15 +68,23 @@ export function isSessionResumable(session: TlsSession): boolean {
 }
 
 /**
- * A digest of a set of trust anchors, independent of their order, for binding a session to
- * the trust its server chain was validated under.
+ * A digest of a set of trust anchors and revocation lists, independent of their order, for
+ * binding a session to the trust its server chain was validated under.
  *
  * @param anchors The trust anchors.
- * @returns Hex SHA-256 over the sorted SHA-256 digests of the anchors' DER.
+ * @param crls The revocation lists.
+ * @returns Hex SHA-256 over the sorted SHA-256 digests of the anchors' DER, and then of the
+ * CRLs' DER when there are any.
  */
-export function trustAnchorDigest(anchors: readonly Certificate[]): string {
-  const digests = [...new Set(anchors.map((a) => sha256(a.der).toHex()))].sort();
-  return sha256(new TextEncoder().encode(digests.join(","))).toHex();
+export function trustAnchorDigest(
+  anchors: readonly Certificate[],
+  crls: readonly Crl[] = [],
+): string {
+  const sorted = (ders: readonly Uint8Array[]) =>
+    [...new Set(ders.map((der) => sha256(der).toHex()))].sort().join(",");
+  const text = sorted(anchors.map((a) => a.der)) +
+    (crls.length > 0 ? `;crl:${sorted(crls.map((c) => c.der))}` : "");
+  return sha256(new TextEncoder().encode(text)).toHex();
 }
 
 /** Options for {@linkcode SessionCache}. */

@@ -28,7 +28,9 @@ export type CertificateErrorReason =
   | "malformed_name"
   | "profile"
   | "unknown_critical_extension"
-  | "hostname_mismatch";
+  | "hostname_mismatch"
+  | "revoked"
+  | "bad_crl";
 
 /**
  * A certificate that cannot be parsed or a chain that does not validate.

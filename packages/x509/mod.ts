@@ -28,6 +28,7 @@
 
 export * from "./algorithm.ts";
 export * from "./certificate.ts";
+export { type Crl, type CrlInput, parseCrl, parseCrls, type RevokedEntry } from "./crl.ts";
 export * from "./der.ts";
 export * from "./errors.ts";
 export * from "./extensions.ts";

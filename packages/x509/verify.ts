@@ -6,6 +6,7 @@
 
 import type { Certificate } from "./certificate.ts";
 import { CertificateError, type CertificateErrorReason } from "./errors.ts";
+import { checkRevocation, type Crl, type CrlInput, parseCrls } from "./crl.ts";
 import { namesCoverHost, parseIpAddress } from "./hostname.ts";
 import { checkNameConstraints, NAME_CONSTRAINT_BUDGET } from "./name_constraints.ts";
 import { nameSyntaxOk } from "./name_syntax.ts";
@@ -52,6 +53,14 @@ export interface VerifyChainOptions {
    * length: self-issued intermediates (key rollover links) do not count. @default {10}
    */
   maxDepth?: number;
+  /**
+   * Certificate revocation lists (RFC 5280 §5), parsed or as DER or PEM. A path certificate
+   * listed by a CRL of its issuer fails as `revoked`; a CRL for an issuer of the path that
+   * cannot be used (bad signature, issuer keyUsage without cRLSign, before thisUpdate, past
+   * nextUpdate, an unprocessed critical extension) fails as `bad_crl`. Certificates no CRL is
+   * for are not checked. @default {[]}
+   */
+  crls?: readonly CrlInput[];
 }
 
 function fail(reason: CertificateErrorReason, index: number, message: string): never {
@@ -168,10 +177,11 @@ export async function verifyChain(options: VerifyChainOptions): Promise<Certific
     ? [[leaf]]
     : paths([leaf], search);
   const verified: SignatureMemo = new Map();
+  const crls = parseCrls(options.crls ?? []);
   let firstError: unknown;
   for (const path of candidates) {
     try {
-      await validatePath(path, options, verified);
+      await validatePath(path, options, verified, crls);
       return path;
     } catch (e) {
       if (!(e instanceof CertificateError)) throw e;
@@ -211,6 +221,7 @@ async function validatePath(
   path: Certificate[],
   o: VerifyChainOptions,
   memo: SignatureMemo,
+  crls: readonly Crl[],
 ): Promise<void> {
   // Certificate times have whole seconds: `now` is compared at that granularity, so a
   // certificate is valid through the last second its notAfter names (RFC 5280 §4.1.2.5).
@@ -295,7 +306,9 @@ async function validatePath(
     if (nc) {
       for (let j = 0; j < i; j++) {
         const c = path[j]!;
-        const outcome = checkNameConstraints(c, nc, j === 0 || !c.selfIssued, budget);
+        // A self-issued intermediate is exempt, subject and subjectAltName (§6.1.3 (b), (c)).
+        if (j > 0 && c.selfIssued) continue;
+        const outcome = checkNameConstraints(c, nc, true, budget);
         if (outcome.kind === "budget") {
           fail(
             "name_constraints_budget",
@@ -329,6 +342,9 @@ async function validatePath(
     const wrong = webpkiViolation(path, purpose);
     if (wrong) fail("profile", wrong.index, `${wrong.message} (CA/B Forum, profile "webpki")`);
   }
+  // Last: the only check that may need a signature per CRL, done for a path that is otherwise
+  // valid.
+  if (crls.length > 0) await checkRevocation(path, crls, { now, allowSha1: !!o.allowSha1 });
 }
 
 function allowsPurpose(cert: Certificate, purpose: string): boolean {

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { parseCertificate, parsePem } from "./mod.ts";
+import { type CrlInput, parseCertificate, parseCrl, parsePem } from "./mod.ts";
 import { CertificateError, type CertificateErrorReason } from "./errors.ts";
 import { verifyChain } from "./verify.ts";
 import type { Certificate } from "./certificate.ts";
@@ -203,12 +203,14 @@ class Pki implements AsyncDisposable {
     issuer?: { cert: string; key: string },
     serial?: string,
   ): Promise<{ file: string; cert: Certificate }> {
+    // Without extensions openssl x509 -req issues a version 1 certificate.
+    const extArgs = ext === "" ? [] : ["-extensions", "ext"];
     const file = `c${this.#n++}.pem`;
     await Deno.writeTextFile(
       `${this.dir}/${file}.cnf`,
       `[req]\ndistinguished_name = dn\n[dn]\n[ext]\n${ext}\n`,
     );
-    const common = ["-days", "2", "-extensions", "ext"];
+    const common = ["-days", "2", ...extArgs];
     if (!issuer) {
       await openssl(this.dir, [
         ...["req", "-x509", "-new", "-key", key, "-subj", subjectOf(subject)],
@@ -226,11 +228,42 @@ class Pki implements AsyncDisposable {
       await openssl(this.dir, [
         ...["x509", "-req", "-in", `${file}.csr`, "-CA", issuer.cert, "-CAkey", issuer.key],
         ...["-set_serial", serial ?? `0x${(this.#n + 4096).toString(16)}`, ...common],
-        ...["-extfile", `${file}.cnf`, "-out", file],
+        ...(ext === "" ? [] : ["-extfile", `${file}.cnf`]),
+        ...["-out", file],
       ]);
     }
     const pem = await Deno.readTextFile(`${this.dir}/${file}`);
     return { file, cert: parseCertificate(parsePem(pem)[0]!) };
+  }
+
+  /**
+   * A CRL from `issuer` (with `openssl ca -gencrl`) listing `revoked` (certificate files),
+   * with the CRL extensions `crlExt` and extra `openssl ca` arguments.
+   */
+  async crl(
+    issuer: { cert: string; key: string },
+    revoked: readonly string[],
+    o: { crlExt?: string; args?: readonly string[]; md?: string } = {},
+  ): Promise<string> {
+    const db = `db${this.#n++}`;
+    await Deno.writeTextFile(`${this.dir}/${db}.txt`, "");
+    await Deno.writeTextFile(`${this.dir}/${db}.num`, "1000\n");
+    await Deno.writeTextFile(
+      `${this.dir}/${db}.cnf`,
+      [
+        "[ca]\ndefault_ca = this_ca\n[this_ca]",
+        `database = ${db}.txt\ncrlnumber = ${db}.num\ndefault_md = ${o.md ?? "sha256"}`,
+        "default_crl_days = 1\ncrl_extensions = crl_ext",
+        `[crl_ext]\n${o.crlExt ?? "authorityKeyIdentifier = keyid:always"}\n`,
+      ].join("\n"),
+    );
+    const ca = ["ca", "-config", `${db}.cnf`, "-cert", issuer.cert, "-keyfile", issuer.key];
+    for (const cert of revoked) {
+      await openssl(this.dir, [...ca, "-revoke", cert, "-crl_reason", "keyCompromise"]);
+    }
+    const file = `${db}.crl.pem`;
+    await openssl(this.dir, [...ca, "-gencrl", ...(o.args ?? []), "-out", file]);
+    return await Deno.readTextFile(`${this.dir}/${file}`);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -502,4 +535,166 @@ Deno.test("generated chains: the CA/B Forum rules of the default webpki profile,
     `${CA}authorityKeyIdentifier = keyid:always, issuer:always`,
   );
   assert.equal(await run(LEAF, { anchor: { ...akiRoot, key: akiRootKey } }), "profile");
+});
+
+Deno.test("generated chains: a v1 certificate is no intermediate, though a v1 anchor may be trusted", async () => {
+  await using pki = await Pki.create();
+  const rootKey = await pki.key();
+  const root = await pki.cert("v1 test root", rootKey, CA);
+  const caKey = await pki.key();
+  const v1 = await pki.cert("v1 CA", caKey, "", { cert: root.file, key: rootKey });
+  assert.equal(v1.cert.version, 1);
+  // A v1 issuer has no subjectKeyIdentifier: the leaf names it by issuer and serial.
+  const leafExt = LEAF.replace("keyid:always", "issuer:always");
+  const leaf = await pki.cert("/O=device", await pki.key(), leafExt, { cert: v1.file, key: caKey });
+  const run = (anchors: Certificate[], intermediates: Certificate[]) => () =>
+    verifyChain({ leaf: leaf.cert, intermediates, trustAnchors: anchors, profile: "rfc5280" });
+  assert.equal(await reasonOf(run([root.cert], [v1.cert])), "not_ca");
+  assert.equal(await reasonOf(run([v1.cert], [])), "ok", "control: the same v1 as the anchor");
+});
+
+Deno.test("generated chains: a self-issued intermediate below the last is exempt from name constraints", async () => {
+  await using pki = await Pki.create();
+  const rootKey = await pki.key();
+  const root = await pki.cert("nc root", rootKey, CA);
+  const caKey = await pki.key();
+  const constrained = await pki.cert(
+    "constrained CA",
+    caKey,
+    `${INTERMEDIATE}\nnameConstraints = critical, permitted;DNS:device.example`,
+    { cert: root.file, key: rootKey },
+  );
+  // A CA certificate below it whose subjectAltName the constraint does not permit: exempt
+  // when self-issued (a key rollover link of the constrained CA), not when it is another CA.
+  const outside = `${INTERMEDIATE}\nsubjectAltName = DNS:outside.test`;
+  const run = async (subject: string) => {
+    const linkKey = await pki.key();
+    const link = await pki.cert(subject, linkKey, outside, { cert: constrained.file, key: caKey });
+    const leaf = await pki.cert("/O=device", await pki.key(), LEAF, {
+      cert: link.file,
+      key: linkKey,
+    });
+    return await reasonOf(() =>
+      verifyChain({
+        leaf: leaf.cert,
+        intermediates: [constrained.cert, link.cert],
+        trustAnchors: [root.cert],
+        profile: "rfc5280",
+      })
+    );
+  };
+  assert.equal(await run("constrained CA"), "ok", "self-issued");
+  assert.equal(await run("another CA"), "name_constraints");
+});
+
+Deno.test("generated CRLs: a revoked leaf or intermediate fails as revoked, and a CRL that cannot be used as bad_crl", async () => {
+  await using pki = await Pki.create();
+  const rootKey = await pki.key();
+  const root = await pki.cert("crl root", rootKey, CA);
+  const caKey = await pki.key();
+  const ca = await pki.cert("crl CA", caKey, INTERMEDIATE, { cert: root.file, key: rootKey });
+  const leaf = await pki.cert("/O=device", await pki.key(), LEAF, { cert: ca.file, key: caKey });
+  const caIssuer = { cert: ca.file, key: caKey };
+  const rootIssuer = { cert: root.file, key: rootKey };
+  const run = (crls: CrlInput[], o: { now?: Date; allowSha1?: boolean } = {}) =>
+    reasonOf(() =>
+      verifyChain({
+        leaf: leaf.cert,
+        intermediates: [ca.cert],
+        trustAnchors: [root.cert],
+        crls,
+        ...o,
+      })
+    );
+
+  const revokesLeaf = await pki.crl(caIssuer, [leaf.file]);
+  const parsed = parseCrl(parsePem(revokesLeaf, "X509 CRL")[0]!);
+  assert.equal(parsed.revoked.get(leaf.cert.serialNumber)?.reason, 1, "keyCompromise");
+  assert.equal(parsed.crlNumber, "1000");
+  assert.deepEqual(parsed.authorityKeyId, ca.cert.subjectKeyIdentifier);
+  assert.equal(await run([revokesLeaf]), "revoked", "PEM");
+  assert.equal(await run([parsePem(revokesLeaf, "X509 CRL")[0]!]), "revoked", "DER");
+  assert.equal(await run([parsed]), "revoked", "parsed");
+  assert.equal(await run([]), "ok", "control: no CRL");
+  assert.equal(await run([await pki.crl(caIssuer, [])]), "ok", "control: an empty CRL");
+  assert.equal(await run([await pki.crl(rootIssuer, [])]), "ok", "control: the root's, empty");
+  assert.equal(await run([await pki.crl(rootIssuer, [ca.file])]), "revoked", "the intermediate");
+  try {
+    await verifyChain({
+      leaf: leaf.cert,
+      intermediates: [ca.cert],
+      trustAnchors: [root.cert],
+      crls: [revokesLeaf],
+    });
+    assert.fail("accepted a revoked leaf");
+  } catch (e) {
+    assert.ok(e instanceof CertificateError);
+    assert.equal(e.index, 0);
+  }
+
+  // Signed by another key under the CA's name: without an authorityKeyIdentifier to tell it
+  // apart it is a forgery; with one naming the other key it is not for this CA at all.
+  const otherKey = await pki.key();
+  const impostor = await pki.cert("crl CA", otherKey, INTERMEDIATE, rootIssuer);
+  const impostorIssuer = { cert: impostor.file, key: otherKey };
+  assert.equal(await run([await pki.crl(impostorIssuer, [], { crlExt: "" })]), "bad_crl");
+  assert.equal(await run([await pki.crl(impostorIssuer, [leaf.file])]), "ok", "another key's");
+
+  // Time: stale after nextUpdate, and not yet valid before thisUpdate.
+  const fresh = await pki.crl(caIssuer, []);
+  const next = parseCrl(parsePem(fresh, "X509 CRL")[0]!).nextUpdate!;
+  assert.equal(await run([fresh], { now: new Date(next.getTime() + 999) }), "ok", "last second");
+  assert.equal(await run([fresh], { now: new Date(next.getTime() + 1000) }), "bad_crl", "stale");
+  const later = new Date(Date.now() + 3600_000);
+  const stamp = later.toISOString().replace(/[-:T]/g, "").slice(0, 14) + "Z";
+  assert.equal(
+    await run([await pki.crl(caIssuer, [], { args: ["-crl_lastupdate", stamp] })]),
+    "bad_crl",
+    "thisUpdate in the future",
+  );
+
+  // An issuer whose keyUsage lacks cRLSign may not sign CRLs.
+  const signerKey = await pki.key();
+  const noCrlSign = await pki.cert(
+    "crl CA without cRLSign",
+    signerKey,
+    "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign\n" +
+      "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always",
+    rootIssuer,
+  );
+  const leaf2 = await pki.cert("/O=device", await pki.key(), LEAF, {
+    cert: noCrlSign.file,
+    key: signerKey,
+  });
+  const signerCrl = await pki.crl({ cert: noCrlSign.file, key: signerKey }, []);
+  const run2 = (crls: CrlInput[]) =>
+    reasonOf(() =>
+      verifyChain({
+        leaf: leaf2.cert,
+        intermediates: [noCrlSign.cert],
+        trustAnchors: [root.cert],
+        crls,
+      })
+    );
+  assert.equal(await run2([signerCrl]), "bad_crl");
+  assert.equal(await run2([]), "ok", "control");
+
+  // A critical extension that is not processed; SHA-1 unless allowed.
+  const critical = await pki.crl(caIssuer, [], {
+    crlExt: "authorityKeyIdentifier = keyid:always\n1.2.3.4 = critical, ASN1:NULL",
+  });
+  assert.equal(await run([critical]), "bad_crl");
+  const sha1 = await pki.crl(caIssuer, [], { md: "sha1" });
+  assert.equal(await run([sha1]), "bad_crl");
+  assert.equal(await run([sha1], { allowSha1: true }), "ok", "control");
+
+  // Malformed input is a typed error.
+  const der = parsePem(fresh, "X509 CRL")[0]!;
+  for (const bad of [der.subarray(0, der.length - 1), Uint8Array.of(0x30, 0x00)]) {
+    assert.throws(
+      () => parseCrl(bad),
+      (e) => e instanceof CertificateError && e.reason === "bad_crl",
+    );
+  }
+  assert.equal(await run(["not a CRL"]), "bad_crl");
 });

@@ -153,3 +153,52 @@ export function startRecordCorruptingProxy(targetPort: number): Proxy {
     },
   };
 }
+
+/**
+ * A CRL of the fixed test PKI's intermediate (whose key the fixtures hold) listing the given
+ * certificates, made with `openssl ca -gencrl`, valid for a day.
+ *
+ * @param dir A scratch directory for openssl's database.
+ * @param intermediate The intermediate's certificate and key files.
+ * @param revoke Certificate files to list.
+ * @returns The CRL as PEM.
+ */
+export async function intermediateCrl(
+  dir: string,
+  intermediate: { cert: string; key: string },
+  revoke: readonly string[],
+): Promise<string> {
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command("openssl", {
+      args,
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+    })
+      .output();
+    if (!out.success) {
+      throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+    }
+  };
+  const db = `crl-${crypto.randomUUID()}`;
+  await Deno.writeTextFile(`${dir}/${db}.txt`, "");
+  await Deno.writeTextFile(`${dir}/${db}.num`, "01\n");
+  await Deno.writeTextFile(
+    `${dir}/${db}.cnf`,
+    `[ca]\ndefault_ca = x\n[x]\ndatabase = ${db}.txt\ncrlnumber = ${db}.num\n` +
+      `default_md = sha256\ndefault_crl_days = 1\ncrl_extensions = ext\n` +
+      `[ext]\nauthorityKeyIdentifier = keyid:always\n`,
+  );
+  const ca = [
+    "ca",
+    "-config",
+    `${db}.cnf`,
+    "-cert",
+    intermediate.cert,
+    "-keyfile",
+    intermediate.key,
+  ];
+  for (const cert of revoke) await run(...ca, "-revoke", cert);
+  await run(...ca, "-gencrl", "-out", `${db}.pem`);
+  return await Deno.readTextFile(`${dir}/${db}.pem`);
+}
