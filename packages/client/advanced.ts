@@ -69,6 +69,8 @@ export type {
   HashName,
   KeyUsage,
   NameConstraints,
+  PolicyConstraints,
+  PolicyMapping,
   PublicKeyInfo,
   SignatureAlgorithm,
 } from "@anchortls/x509";

@@ -34,6 +34,7 @@ const ALERT_FOR_CERTIFICATE: Record<CertificateErrorReason, number> = {
   max_depth_exceeded: AlertDescription.certificate_unknown,
   name_constraints: AlertDescription.certificate_unknown,
   name_constraints_budget: AlertDescription.certificate_unknown,
+  policy: AlertDescription.certificate_unknown,
   unknown_issuer: AlertDescription.unknown_ca,
   self_signed: AlertDescription.unknown_ca,
   revoked: AlertDescription.certificate_revoked,

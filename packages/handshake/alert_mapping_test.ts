@@ -52,6 +52,7 @@ Deno.test("certificateAlert: every certificate failure maps to one of the six ce
     max_depth_exceeded: 46,
     name_constraints: 46,
     name_constraints_budget: 46,
+    policy: 46,
     unknown_issuer: 48,
     self_signed: 48,
     revoked: 44,

@@ -88,6 +88,8 @@ export type {
   HashName,
   KeyUsage,
   NameConstraints,
+  PolicyConstraints,
+  PolicyMapping,
   PublicKeyInfo,
   RevokedEntry,
   RsaPublicNumbers,

@@ -15,6 +15,8 @@ import {
   type DecodedExtensions,
   type KeyUsage,
   type NameConstraints,
+  type PolicyConstraints,
+  type PolicyMapping,
   readExtensions,
 } from "./extensions.ts";
 import type { GeneralName } from "./general_name.ts";
@@ -64,6 +66,14 @@ export class Certificate {
   readonly authorityKeyIdentifier: AuthorityKeyIdentifier | undefined;
   /** nameConstraints, if present. */
   readonly nameConstraints: NameConstraints | undefined;
+  /** certificatePolicies policy OIDs, if present. */
+  readonly certificatePolicies: readonly string[] | undefined;
+  /** policyMappings, if present. */
+  readonly policyMappings: readonly PolicyMapping[] | undefined;
+  /** policyConstraints, if present. */
+  readonly policyConstraints: PolicyConstraints | undefined;
+  /** inhibitAnyPolicy's SkipCerts, if present. */
+  readonly inhibitAnyPolicy: number | undefined;
   /** Critical extensions this package does not understand (validation refuses them). */
   readonly unknownCriticalExtensions: readonly string[];
   #fingerprint: string | undefined;
@@ -94,6 +104,10 @@ export class Certificate {
     this.subjectKeyIdentifier = ext.subjectKeyIdentifier;
     this.authorityKeyIdentifier = ext.authorityKeyIdentifier;
     this.nameConstraints = ext.nameConstraints;
+    this.certificatePolicies = ext.certificatePolicies;
+    this.policyMappings = ext.policyMappings;
+    this.policyConstraints = ext.policyConstraints;
+    this.inhibitAnyPolicy = ext.inhibitAnyPolicy;
     this.unknownCriticalExtensions = ext.unknownCritical;
   }
 

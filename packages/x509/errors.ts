@@ -25,6 +25,7 @@ export type CertificateErrorReason =
   | "ext_key_usage"
   | "name_constraints"
   | "name_constraints_budget"
+  | "policy"
   | "malformed_name"
   | "profile"
   | "unknown_critical_extension"

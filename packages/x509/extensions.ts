@@ -64,6 +64,22 @@ export interface NameConstraints {
   readonly excluded: readonly GeneralSubtree[];
 }
 
+/** policyConstraints (RFC 5280 §4.2.1.11): each a count of certificates below this one. */
+export interface PolicyConstraints {
+  /** Certificates after which every path certificate needs an acceptable policy. */
+  readonly requireExplicitPolicy?: number;
+  /** Certificates after which policy mapping is no longer allowed. */
+  readonly inhibitPolicyMapping?: number;
+}
+
+/** One pair of policyMappings (RFC 5280 §4.2.1.5). */
+export interface PolicyMapping {
+  /** The issuer's policy OID. */
+  readonly issuerDomainPolicy: string;
+  /** The subject's policy OID that stands for it. */
+  readonly subjectDomainPolicy: string;
+}
+
 /** The decoded form of the extensions we understand. */
 export interface DecodedExtensions {
   /** All extensions in encoded order. */
@@ -82,6 +98,14 @@ export interface DecodedExtensions {
   readonly authorityKeyIdentifier?: AuthorityKeyIdentifier;
   /** nameConstraints, if present. */
   readonly nameConstraints?: NameConstraints;
+  /** certificatePolicies policy OIDs (qualifiers skipped), if present. */
+  readonly certificatePolicies?: readonly string[];
+  /** policyMappings, if present. */
+  readonly policyMappings?: readonly PolicyMapping[];
+  /** policyConstraints, if present. */
+  readonly policyConstraints?: PolicyConstraints;
+  /** inhibitAnyPolicy's SkipCerts, if present. */
+  readonly inhibitAnyPolicy?: number;
   /** OIDs of critical extensions we do not understand. */
   readonly unknownCritical: readonly string[];
 }
@@ -133,6 +157,18 @@ export function readExtensions(seq: DerReader): DecodedExtensions {
         break;
       case Oid.nameConstraints:
         out.nameConstraints = readNameConstraints(inner);
+        break;
+      case Oid.certificatePolicies:
+        out.certificatePolicies = readCertificatePolicies(inner);
+        break;
+      case Oid.policyMappings:
+        out.policyMappings = readPolicyMappings(inner);
+        break;
+      case Oid.policyConstraints:
+        out.policyConstraints = readPolicyConstraints(inner);
+        break;
+      case Oid.inhibitAnyPolicy:
+        out.inhibitAnyPolicy = inner.readSmallInteger();
         break;
       default:
         if (critical) unknownCritical.push(oid);
@@ -226,4 +262,64 @@ function readNameConstraints(r: DerReader): NameConstraints {
     throw new DerError("empty nameConstraints", at);
   }
   return { permitted, excluded };
+}
+
+function readCertificatePolicies(r: DerReader): string[] {
+  const seq = r.readSequence();
+  const at = seq.offset;
+  const oids: string[] = [];
+  while (!seq.atEnd) {
+    const info = seq.readSequence();
+    const oidAt = info.offset;
+    const oid = info.readOid();
+    // §4.2.1.4: a policy OID appears at most once. Qualifiers are informational: skipped.
+    if (oids.includes(oid)) throw new DerError(`duplicate certificate policy ${oid}`, oidAt);
+    oids.push(oid);
+    if (!info.atEnd) info.readSequence();
+    info.expectEnd();
+  }
+  if (oids.length === 0) throw new DerError("empty certificatePolicies", at);
+  return oids;
+}
+
+function readPolicyMappings(r: DerReader): PolicyMapping[] {
+  const seq = r.readSequence();
+  const at = seq.offset;
+  const mappings: PolicyMapping[] = [];
+  while (!seq.atEnd) {
+    const pair = seq.readSequence();
+    const pairAt = pair.offset;
+    const issuerDomainPolicy = pair.readOid();
+    const subjectDomainPolicy = pair.readOid();
+    pair.expectEnd();
+    // §4.2.1.5: policies are not mapped either to or from anyPolicy.
+    if (issuerDomainPolicy === Oid.anyPolicy || subjectDomainPolicy === Oid.anyPolicy) {
+      throw new DerError("policyMappings maps anyPolicy", pairAt);
+    }
+    mappings.push({ issuerDomainPolicy, subjectDomainPolicy });
+  }
+  if (mappings.length === 0) throw new DerError("empty policyMappings", at);
+  return mappings;
+}
+
+function readPolicyConstraints(r: DerReader): PolicyConstraints {
+  const seq = r.readSequence();
+  const at = seq.offset;
+  const skipCerts = (tag: number): number | undefined => {
+    if (!seq.nextIs(TagClass.contextSpecific, tag)) return undefined;
+    const el = seq.expect(TagClass.contextSpecific, false, tag, "SkipCerts");
+    const value = new DerReader(Uint8Array.of(2, el.contents.length, ...el.contents));
+    return value.readSmallInteger();
+  };
+  const requireExplicitPolicy = skipCerts(0);
+  const inhibitPolicyMapping = skipCerts(1);
+  seq.expectEnd();
+  // §4.2.1.11: conforming CAs MUST NOT issue an empty policyConstraints.
+  if (requireExplicitPolicy === undefined && inhibitPolicyMapping === undefined) {
+    throw new DerError("empty policyConstraints", at);
+  }
+  return {
+    ...(requireExplicitPolicy !== undefined ? { requireExplicitPolicy } : {}),
+    ...(inhibitPolicyMapping !== undefined ? { inhibitPolicyMapping } : {}),
+  };
 }

@@ -10,7 +10,8 @@
  * - keyCertSign is asserted only with cA TRUE (§4.2.1.3), and nameConstraints appear only in
  *   CA certificates (§4.2.1.10);
  * - an empty subject comes with a critical subjectAltName, and a non-empty one may not empty
- *   the name: a subject is empty only when a subjectAltName names the certificate (§4.2.1.6).
+ *   the name: a subject is empty only when a subjectAltName names the certificate (§4.2.1.6);
+ * - policyConstraints and inhibitAnyPolicy are critical (§4.2.1.11, §4.2.1.14).
  *
  * @module
  */
@@ -50,6 +51,12 @@ export function profileViolation(cert: Certificate): string | undefined {
   }
   if (cert.keyUsage?.keyCertSign && !ca) return "keyCertSign without cA";
   if (!ca && cert.nameConstraints) return "nameConstraints in a certificate that is no CA";
+  if (extension(cert, Oid.policyConstraints)?.critical === false) {
+    return "policyConstraints is not critical";
+  }
+  if (extension(cert, Oid.inhibitAnyPolicy)?.critical === false) {
+    return "inhibitAnyPolicy is not critical";
+  }
   if (cert.subject.rdns.length === 0) {
     const san = extension(cert, Oid.subjectAltName);
     if (!san) return "an empty subject and no subjectAltName";

@@ -10,6 +10,7 @@ import { checkRevocation, type Crl, type CrlInput, parseCrls } from "./crl.ts";
 import { namesCoverHost, parseIpAddress } from "./hostname.ts";
 import { checkNameConstraints, NAME_CONSTRAINT_BUDGET } from "./name_constraints.ts";
 import { nameSyntaxOk } from "./name_syntax.ts";
+import { policyViolation } from "./policy.ts";
 import { profileViolation, type VerifyProfile, webpkiViolation } from "./profile.ts";
 import { bytesEqual } from "./name.ts";
 import { Oid } from "./oid.ts";
@@ -330,6 +331,8 @@ async function validatePath(
     }
   }
 
+  const policy = policyViolation(path);
+  if (policy) fail("policy", policy.index, policy.message);
   // After the CA checks, so an issuer that is no CA says so, rather than what it lacks.
   for (let i = 0; i < n; i++) {
     const wrong = profileViolation(path[i]!);

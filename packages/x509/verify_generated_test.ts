@@ -202,6 +202,7 @@ class Pki implements AsyncDisposable {
     ext: string,
     issuer?: { cert: string; key: string },
     serial?: string,
+    days = 2,
   ): Promise<{ file: string; cert: Certificate }> {
     // Without extensions openssl x509 -req issues a version 1 certificate.
     const extArgs = ext === "" ? [] : ["-extensions", "ext"];
@@ -210,7 +211,7 @@ class Pki implements AsyncDisposable {
       `${this.dir}/${file}.cnf`,
       `[req]\ndistinguished_name = dn\n[dn]\n[ext]\n${ext}\n`,
     );
-    const common = ["-days", "2", ...extArgs];
+    const common = ["-days", `${days}`, ...extArgs];
     if (!issuer) {
       await openssl(this.dir, [
         ...["req", "-x509", "-new", "-key", key, "-subj", subjectOf(subject)],
@@ -326,7 +327,8 @@ Deno.test("generated chains: a key rollover — two intermediates with one subje
 Deno.test("generated chains: validity is compared in whole seconds, the encoding's granularity", async () => {
   await using pki = await Pki.create();
   const rootKey = await pki.key();
-  const root = await pki.cert("seconds root", rootKey, CA);
+  // Valid a day longer than the leaf, so the root's own end is never what a case hits.
+  const root = await pki.cert("seconds root", rootKey, CA, undefined, undefined, 3);
   const leaf = await pki.cert("/O=device", await pki.key(), LEAF, {
     cert: root.file,
     key: rootKey,
@@ -697,4 +699,92 @@ Deno.test("generated CRLs: a revoked leaf or intermediate fails as revoked, and 
     );
   }
   assert.equal(await run(["not a CRL"]), "bad_crl");
+});
+
+Deno.test("generated chains: certificate policies — requireExplicitPolicy, policy mappings, inhibitAnyPolicy", async () => {
+  await using pki = await Pki.create();
+  const rootKey = await pki.key();
+  const root = await pki.cert("policy root", rootKey, CA);
+  const rootIssuer = { cert: root.file, key: rootKey };
+  const leafWith = (policies?: string) =>
+    policies ? `${LEAF}\ncertificatePolicies = ${policies}` : LEAF;
+  /** root → CA (caExt) → [CA2 (ca2Ext)] → leaf (leafExt) */
+  const run = async (caExt: string, leafExt: string, ca2Ext?: string) => {
+    const caKey = await pki.key();
+    const ca = await pki.cert("policy CA", caKey, `${INTERMEDIATE}\n${caExt}`, rootIssuer);
+    let issuer = { cert: ca.file, key: caKey };
+    const intermediates = [ca.cert];
+    if (ca2Ext !== undefined) {
+      const ca2Key = await pki.key();
+      const ca2 = await pki.cert("policy CA 2", ca2Key, `${INTERMEDIATE}\n${ca2Ext}`, issuer);
+      intermediates.push(ca2.cert);
+      issuer = { cert: ca2.file, key: ca2Key };
+    }
+    const leaf = await pki.cert("/O=device", await pki.key(), leafExt, issuer);
+    return await reasonOf(() =>
+      verifyChain({ leaf: leaf.cert, intermediates, trustAnchors: [root.cert] })
+    );
+  };
+  const explicit = "policyConstraints = critical, requireExplicitPolicy:0";
+  const p1 = "1.2.3.1";
+  const p2 = "1.2.3.2";
+
+  // Without policyConstraints, policies do not decide anything.
+  assert.equal(await run(`certificatePolicies = ${p1}`, leafWith(p2)), "ok", "no constraint");
+  // Required explicitly: the leaf needs the CA's policy (or one it maps to).
+  const explicitP1 = `${explicit}\ncertificatePolicies = ${p1}`;
+  assert.equal(await run(explicitP1, leafWith(p1)), "ok", "control");
+  assert.equal(await run(explicitP1, leafWith()), "policy", "leaf without certificatePolicies");
+  assert.equal(await run(explicitP1, leafWith(p2)), "policy", "another policy");
+  assert.equal(await run(`${explicit}`, leafWith(p1)), "policy", "CA without policies");
+  // A critical certificatePolicies is processed, not an unknown critical extension.
+  assert.equal(await run(explicitP1, leafWith(`critical, ${p1}`)), "ok");
+  // anyPolicy in the leaf stands for the CA's policy, unless inhibitAnyPolicy says otherwise.
+  assert.equal(await run(explicitP1, leafWith("2.5.29.32.0")), "ok", "anyPolicy");
+  assert.equal(
+    await run(`${explicitP1}\ninhibitAnyPolicy = critical, 0`, leafWith("2.5.29.32.0")),
+    "policy",
+    "anyPolicy inhibited",
+  );
+  // Mapping: the second CA maps p1 to p2, so a p2 leaf is acceptable, unless the first CA
+  // inhibits mapping.
+  const mapping = `certificatePolicies = ${p1}\npolicyMappings = ${p1}:${p2}`;
+  assert.equal(await run(explicitP1, leafWith(p2), mapping), "ok", "mapped");
+  assert.equal(await run(explicitP1, leafWith(p1), mapping), "policy", "p1 now stands for p2");
+  assert.equal(
+    await run(
+      `policyConstraints = critical, requireExplicitPolicy:0, inhibitPolicyMapping:0\n` +
+        `certificatePolicies = ${p1}`,
+      leafWith(p2),
+      mapping,
+    ),
+    "policy",
+    "mapping inhibited",
+  );
+  assert.equal(
+    await run(
+      `policyConstraints = critical, requireExplicitPolicy:0, inhibitPolicyMapping:0\n` +
+        `certificatePolicies = ${p1}`,
+      leafWith(p1),
+      mapping,
+    ),
+    "policy",
+    "an inhibited mapping deletes the mapped policy",
+  );
+  // SkipCerts counts as §6.1.4 (h) and §6.1.5 (a) do: from the first CA, requireExplicitPolicy
+  // 2 reaches zero at the leaf of root → CA → CA 2 → leaf, and 3 does not; a leaf without
+  // policies passes only then.
+  const skip = (n: number) =>
+    `policyConstraints = critical, requireExplicitPolicy:${n}\ncertificatePolicies = ${p1}`;
+  assert.equal(await run(skip(2), leafWith(), `certificatePolicies = ${p1}`), "policy");
+  assert.equal(await run(skip(3), leafWith(), `certificatePolicies = ${p1}`), "ok", "control");
+  // RFC 5280 profile: policyConstraints and inhibitAnyPolicy are critical.
+  assert.equal(
+    await run(
+      `policyConstraints = requireExplicitPolicy:0\ncertificatePolicies = ${p1}`,
+      leafWith(p1),
+    ),
+    "profile",
+  );
+  assert.equal(await run(`inhibitAnyPolicy = 0`, LEAF), "profile");
 });
