@@ -51,6 +51,10 @@ export interface ClientFlags {
   readonly verbose: boolean;
   /** Give up after this many milliseconds (connecting and handshake). */
   readonly timeoutMs: number;
+  /** Where the session is kept between runs, when given. */
+  readonly sessionFile: string | undefined;
+  /** Offer session tickets. */
+  readonly sessionTickets: boolean;
   /** Print usage and exit. */
   readonly help: boolean;
 }
@@ -73,6 +77,10 @@ export const CLIENT_FLAGS_USAGE = `  --ca FILE             trusted root certific
   SSLKEYLOGFILE=FILE    (environment) append NSS key log lines for Wireshark; software and
                         hybrid only: in full the master secret never leaves the chip
   --timeout SECONDS     give up connecting after this long (default 10)
+  --session FILE        resume the session saved in FILE, if any, and save the new one there
+                        (mode 0600: in software and hybrid it holds the master secret; in full
+                        it names the chip's slot, kept only with a chip that is not reset)
+  --no-tickets          do not offer session tickets (RFC 5077): resume by session ID only
   --help                print this help`;
 
 /**
@@ -121,6 +129,8 @@ export function parseClientArgs(args: readonly string[]): {
         "server-name": { type: "string" },
         verbose: { type: "boolean", default: false },
         timeout: { type: "string", default: "10" },
+        session: { type: "string" },
+        "no-tickets": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -162,6 +172,8 @@ export function parseClientArgs(args: readonly string[]): {
       serverName: values["server-name"],
       verbose: values.verbose,
       timeoutMs: timeout * 1000,
+      sessionFile: values.session,
+      sessionTickets: !values["no-tickets"],
       help: values.help,
     },
     positionals,
@@ -202,11 +214,12 @@ export function parseCommandLine(
  */
 export function negotiationOptions(
   flags: ClientFlags,
-): Pick<ConnectTarget, "suites" | "encryptThenMac" | "trace" | "keyLog"> {
+): Pick<ConnectTarget, "suites" | "encryptThenMac" | "sessionTickets" | "trace" | "keyLog"> {
   const keyLogFile = Deno.env.get("SSLKEYLOGFILE");
   return {
     suites: flags.suite ? [flags.suite] : undefined,
     encryptThenMac: flags.encryptThenMac,
+    sessionTickets: flags.sessionTickets,
     // deno-lint-ignore no-console
     trace: flags.verbose ? (line) => console.log(`  ${line}`) : undefined,
     // As curl and browsers do: the variable names a file the lines are appended to.
@@ -261,6 +274,7 @@ export async function readClientFiles(flags: ClientFlags): Promise<ClientFiles> 
       pin: flags.pin,
       certPem,
       keyPem,
+      keepSessionKeys: flags.sessionFile !== undefined,
     },
   };
 }

@@ -9,7 +9,7 @@
 import { type DtlsConnection } from "@anchortls/client";
 import { connectUdp, type DatagramLink, startDtls } from "@anchortls/client/advanced";
 import { type Direction, observeStreams, type WireCounters } from "./_trace.ts";
-import { type ConnectTarget, observability, parseRoots } from "./_tls.ts";
+import { type ConnectTarget, observability, parseRoots, resumption } from "./_tls.ts";
 
 /**
  * Wraps a UDP link so every datagram is counted.
@@ -68,6 +68,7 @@ export async function openDtls(options: OpenDtlsOptions): Promise<ObservedDtls> 
     encryptThenMac: options.encryptThenMac,
     retransmit: { handshakeTimeoutMs: options.handshakeTimeoutMs },
     ...(options.suites ? { suites: options.suites } : {}),
+    ...resumption(options),
     ...observability(options),
   });
   return { connection, wire };

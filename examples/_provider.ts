@@ -11,6 +11,7 @@ import {
   type EncryptedPremaster,
   type HandshakeInfo,
   type MasterSecretHandle,
+  type PortableMasterSecret,
   type PremasterHandle,
   type ProviderOperation,
   type RecordKeys,
@@ -57,6 +58,8 @@ export interface ProviderChoice {
   readonly certPem?: string | undefined;
   /** Client key, PEM text. */
   readonly keyPem?: string | undefined;
+  /** `full`: keep the chip's TLS keys across runs, for a saved session (`--session`). */
+  readonly keepSessionKeys?: boolean;
 }
 
 /**
@@ -124,7 +127,7 @@ export async function openProvider(choice: ProviderChoice): Promise<OpenedProvid
       : new TrustCoreEmulator({ pin });
     const provider = await MultosCryptoProvider.open(
       { transmit: (apdu) => Promise.resolve(chip.handle(apdu)) },
-      { policy: choice.policy, pin },
+      { policy: choice.policy, pin, keepSessionKeys: choice.keepSessionKeys ?? false },
     );
     return {
       provider,
@@ -139,7 +142,11 @@ export async function openProvider(choice: ProviderChoice): Promise<OpenedProvid
     countingLink(await openByteLink(anchor), counters),
   );
   try {
-    const provider = await MultosCryptoProvider.open(transport, { policy: choice.policy, pin });
+    const provider = await MultosCryptoProvider.open(transport, {
+      policy: choice.policy,
+      pin,
+      keepSessionKeys: choice.keepSessionKeys ?? false,
+    });
     return {
       provider,
       where: anchor,
@@ -277,6 +284,13 @@ export function instrumentProvider(
     // Only where the inner provider has it: its absence is what refuses a key log.
     ...(inner.revealMasterSecret
       ? { revealMasterSecret: (master: MasterSecretHandle) => inner.revealMasterSecret!(master) }
+      : {}),
+    // Only where the inner provider has them: sessions saved between runs (`--session`).
+    ...(inner.exportMasterSecret && inner.importMasterSecret
+      ? {
+        exportMasterSecret: (master: MasterSecretHandle) => inner.exportMasterSecret!(master),
+        importMasterSecret: (portable: PortableMasterSecret) => inner.importMasterSecret!(portable),
+      }
       : {}),
   };
   return { provider, operations: () => [...records.values()] };

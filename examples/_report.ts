@@ -113,13 +113,14 @@ export interface HandshakeReport {
  * @param handshake The connection's handshake promise.
  * @param meter The provider's meter.
  * @param report What to call the handshake and what to show.
+ * @returns What the handshake established.
  * @throws {Error} `WHAT failed: reason`, with the original as cause.
  */
 export async function reportHandshake(
   handshake: Promise<HandshakeInfo>,
   meter: ProviderMeter,
   report: HandshakeReport,
-): Promise<void> {
+): Promise<HandshakeInfo> {
   const info = await handshake.catch((error: Error) => {
     throw new Error(`${report.what} failed: ${error.message}`, { cause: error });
   });
@@ -128,4 +129,5 @@ export async function reportHandshake(
   console.log(report.title);
   // deno-lint-ignore no-console
   for (const line of formatSummary(summary)) console.log(line);
+  return info;
 }

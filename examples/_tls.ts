@@ -8,7 +8,12 @@
 
 import { type TlsConnection } from "@anchortls/client";
 import { startTls } from "@anchortls/client/advanced";
-import { type CryptoProvider, describeTrace, type HandshakeTrace } from "@anchortls/handshake";
+import {
+  type CryptoProvider,
+  describeTrace,
+  type HandshakeTrace,
+  type TlsSession,
+} from "@anchortls/handshake";
 import type { CipherSuite } from "@anchortls/record";
 import { type Certificate, parseCertificate, parsePem } from "@anchortls/x509";
 import { observeTransport, type WireCounters } from "./_trace.ts";
@@ -29,6 +34,10 @@ export interface ConnectTarget {
   readonly suites?: readonly CipherSuite[] | undefined;
   /** Offer Encrypt-then-MAC. */
   readonly encryptThenMac: boolean;
+  /** Offer session tickets. @default {true} */
+  readonly sessionTickets?: boolean | undefined;
+  /** A session to resume, when one was saved. */
+  readonly session?: TlsSession | undefined;
   /** Receives one line per handshake message (from `onHandshakeMessage`), when given. */
   readonly trace?: ((line: string) => void) | undefined;
   /** Receives the NSS key log lines, when given. */
@@ -49,6 +58,21 @@ export function observability(target: ConnectTarget): {
   return {
     ...(trace ? { onHandshakeMessage: (m: HandshakeTrace) => trace(describeTrace(m)) } : {}),
     ...(keyLog ? { keyLog } : {}),
+  };
+}
+
+/**
+ * The resumption options for `startTls`/`startDtls`, from a target's options.
+ *
+ * @param target The target.
+ * @returns `session` and `sessionTickets`, where given.
+ */
+export function resumption(
+  target: ConnectTarget,
+): { session?: TlsSession; sessionTickets?: boolean } {
+  return {
+    ...(target.session ? { session: target.session } : {}),
+    ...(target.sessionTickets !== undefined ? { sessionTickets: target.sessionTickets } : {}),
   };
 }
 
@@ -144,6 +168,7 @@ export async function openTls(options: OpenTlsOptions): Promise<ObservedTls> {
     encryptThenMac: options.encryptThenMac,
     ...(options.suites ? { suites: options.suites } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...resumption(options),
     ...observability(options),
   });
   return { connection, wire };

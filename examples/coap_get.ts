@@ -24,6 +24,7 @@ import {
   UsageError,
 } from "./_args.ts";
 import { openDtls } from "./_dtls.ts";
+import { loadSession, saveSession } from "./_session.ts";
 import { withMeteredProvider } from "./_provider.ts";
 import { reportHandshake } from "./_report.ts";
 import {
@@ -316,16 +317,18 @@ async function main(args: string[]): Promise<void> {
       caPem,
       provider: meter.provider,
       ...negotiationOptions(flags),
+      session: await loadSession(flags.sessionFile, meter.provider, console.log),
       handshakeTimeoutMs: flags.timeoutMs,
     });
     try {
-      await reportHandshake(connection.handshake, meter, {
+      const info = await reportHandshake(connection.handshake, meter, {
         what: `DTLS handshake with ${target.hostname}:${target.port}`,
         title: `CoAP over DTLS 1.2 with ${target.hostname}:${target.port}`,
         serverName,
         wire,
         linkBytes: false,
       });
+      await saveSession(flags.sessionFile, info, console.log);
       const channel = dtlsChannel(connection.writable, connection.readable);
       const { response, body, blocks } = await get(channel, target, deadline());
       channel.release();

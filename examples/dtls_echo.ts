@@ -20,6 +20,7 @@ import {
   UsageError,
 } from "./_args.ts";
 import { openDtls } from "./_dtls.ts";
+import { loadSession, saveSession } from "./_session.ts";
 import { withMeteredProvider } from "./_provider.ts";
 import { reportHandshake } from "./_report.ts";
 
@@ -76,16 +77,18 @@ async function main(args: string[]): Promise<void> {
       caPem,
       provider: meter.provider,
       ...negotiationOptions(flags),
+      session: await loadSession(flags.sessionFile, meter.provider, console.log),
       handshakeTimeoutMs: flags.timeoutMs,
     });
     try {
-      await reportHandshake(connection.handshake, meter, {
+      const info = await reportHandshake(connection.handshake, meter, {
         what: `DTLS handshake with ${hostname}:${port}`,
         title: `DTLS 1.2 with ${hostname}:${port}`,
         serverName,
         wire,
         linkBytes: false,
       });
+      await saveSession(flags.sessionFile, info, console.log);
       console.log("");
 
       const writer = connection.writable.getWriter();

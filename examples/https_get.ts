@@ -25,6 +25,7 @@ import {
 } from "./_args.ts";
 import { withMeteredProvider } from "./_provider.ts";
 import { reportHandshake } from "./_report.ts";
+import { loadSession, saveSession } from "./_session.ts";
 import { openTls } from "./_tls.ts";
 
 const USAGE = `usage: deno run -A examples/https_get.ts [flags] https://HOST[:PORT]/PATH
@@ -81,16 +82,18 @@ async function main(args: string[]): Promise<void> {
       caPem,
       provider: meter.provider,
       ...negotiationOptions(flags),
+      session: await loadSession(flags.sessionFile, meter.provider, console.log),
       signal: AbortSignal.timeout(flags.timeoutMs),
     });
     try {
-      await reportHandshake(connection.handshake, meter, {
+      const info = await reportHandshake(connection.handshake, meter, {
         what: `TLS handshake with ${hostname}:${port}`,
         title: `TLS 1.2 with ${hostname}:${port}`,
         serverName,
         wire,
         linkBytes: true,
       });
+      await saveSession(flags.sessionFile, info, console.log);
 
       const writer = connection.writable.getWriter();
       const target = url.pathname + url.search;

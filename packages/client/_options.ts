@@ -120,6 +120,8 @@ export interface SharedSettings {
   readonly recordSizeLimit?: number | false;
   /** ALPN protocols to offer, when given. */
   readonly alpnProtocols?: readonly string[];
+  /** Whether to offer session tickets, when given. */
+  readonly sessionTickets?: boolean;
   /** The trace hook, when given. */
   readonly onHandshakeMessage?: (message: HandshakeTrace) => void;
   /** The key log, when given. */
@@ -162,6 +164,7 @@ export async function resolveSharedOptions(
       : {}),
     ...(options.recordSizeLimit !== undefined ? { recordSizeLimit: options.recordSizeLimit } : {}),
     ...(options.alpnProtocols !== undefined ? { alpnProtocols: options.alpnProtocols } : {}),
+    ...(options.sessionTickets !== undefined ? { sessionTickets: options.sessionTickets } : {}),
     ...(options.onHandshakeMessage ? { onHandshakeMessage: options.onHandshakeMessage } : {}),
     ...(options.keyLog ? { keyLog: options.keyLog } : {}),
     ...(options.signal ? { signal: options.signal } : {}),

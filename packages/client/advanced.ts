@@ -39,6 +39,7 @@ export type {
   MasterSecretContext,
   MasterSecretHandle,
   Placement,
+  PortableMasterSecret,
   PremasterHandle,
   ProviderOperation,
   RecordKeyOptions,

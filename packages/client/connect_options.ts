@@ -62,6 +62,12 @@ export interface CommonConnectOptions {
    */
   readonly session?: SessionCache | TlsSession;
   /**
+   * Offer session tickets (RFC 5077), so a server that keeps no session cache (nginx's
+   * default) can still resume: its ticket is kept in the session, bound to the same provider,
+   * trust anchors and CRLs as a session ID. `false` resumes by session ID only. @default {true}
+   */
+  readonly sessionTickets?: boolean;
+  /**
    * Suites to offer, preferred first, as suite objects or code points; one the provider cannot
    * do is a `TypeError`. @default {what the provider can do: forward-secret AEAD suites first,
    *   then ECDHE with AES-CBC, then RSA key transport}

@@ -61,13 +61,15 @@ export async function run(
     );
 
   if (resumed) {
-    await feed(HS, messages[0]!);
+    // ServerHello and any NewSessionTicket, then ChangeCipherSpec and Finished.
+    await feed(HS, concat(messages.slice(0, -1)));
     await feed(CCS, Uint8Array.of(1));
-    const last = await feed(HS, messages[1]!);
+    const last = await feed(HS, messages[messages.length - 1]!);
     await server.clientFlight(sentHandshake(last));
   } else {
     const flight = await feed(HS, concat(messages));
     const finished = await server.clientFlight(sentHandshake(flight));
+    if (server.ticketMessage) await feed(HS, server.ticketMessage);
     await feed(CCS, Uint8Array.of(1));
     await feed(HS, finished);
   }

@@ -41,7 +41,12 @@ import { keyLogRefusal } from "./key_log.ts";
 import { writeU16List } from "./messages/u16_list.ts";
 import { OFFERED_SIGNATURE_SCHEMES } from "./signature_scheme.ts";
 import { DEFAULT_GROUPS, namedGroupName } from "./named_group.ts";
-import { isSessionResumable, type TlsSession, trustAnchorDigest } from "./session_cache.ts";
+import {
+  isSessionResumable,
+  ticketExpired,
+  type TlsSession,
+  trustAnchorDigest,
+} from "./session_cache.ts";
 import { Transcript } from "./transcript.ts";
 import { parseServerName, type ServerName } from "./server_name.ts";
 import {
@@ -248,15 +253,25 @@ export class ClientHandshake {
     const offered = config.session;
     const version = config.version ?? ProtocolVersion.tls12;
     const trustDigest = trustAnchorDigest(config.trustAnchors, config.crls);
+    const tickets = config.sessionTickets ?? true;
     // A session resumes only under what it was made under: the same protocol, provider, server
-    // name and trust anchors, an offered suite, and no fatal alert since.
+    // name and trust anchors (and CRLs), an offered suite, and no fatal alert since; and by
+    // something the server can recognise, its ticket or its ID.
+    const ticket = offered?.ticket && tickets && !ticketExpired(offered, now)
+      ? offered.ticket
+      : undefined;
     const session = offered && offered.version === version &&
         offered.provider === config.provider &&
         offered.serverName === config.serverName && suites.includes(offered.suite) &&
-        offered.trustDigest === trustDigest && isSessionResumable(offered)
+        offered.trustDigest === trustDigest && isSessionResumable(offered) &&
+        (ticket !== undefined || offered.id.length > 0)
       ? offered
       : undefined;
     const clientRandom = await config.provider.random(32);
+    // RFC 5077 §3.4: with a ticket, a fresh session ID; the server echoes it if it resumes.
+    const sessionId = session && ticket
+      ? await config.provider.random(32)
+      : session?.id ?? new Uint8Array(0);
     const fragmentOffer = offeredFragments(config);
     const serverName = config.serverName === undefined
       ? undefined
@@ -267,11 +282,14 @@ export class ClientHandshake {
         ? [{ type: ExtensionType.application_layer_protocol_negotiation, data: this.#alpn }]
         : []),
       ...fragmentExtensions(fragmentOffer),
+      ...(tickets
+        ? [{ type: ExtensionType.session_ticket, data: (session && ticket) || new Uint8Array(0) }]
+        : []),
     ];
     const hello: ClientHello = {
       version,
       random: clientRandom,
-      sessionId: session?.id ?? new Uint8Array(0),
+      sessionId,
       ...(version === ProtocolVersion.dtls12 ? { cookie: new Uint8Array(0) } : {}),
       cipherSuites: suites.map((s) => s.id),
       compressionMethods: [0],

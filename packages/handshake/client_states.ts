@@ -47,6 +47,7 @@ import { decodeServerHello, type ServerHello } from "./messages/server_hello.ts"
 import {
   decodeEmptyMessage,
   decodeFinished,
+  decodeNewSessionTicket,
   encodeCertificateVerify,
   encodeClientKeyExchange,
 } from "./messages/simple_messages.ts";
@@ -116,6 +117,8 @@ interface Negotiated {
   readonly secureRenegotiation: boolean;
   readonly fragmentLimits: FragmentLimits;
   readonly alpnProtocol: string | undefined;
+  /** The server echoed session_ticket: a NewSessionTicket comes before its ChangeCipherSpec. */
+  readonly newSessionTicket: boolean;
 }
 
 /**
@@ -281,7 +284,13 @@ export class ExpectServerHello implements State {
     const negotiated = negotiate(context, hello);
     context.transcript.add(message.transcriptBytes);
     const session = context.offeredSession;
-    if (session && hello.sessionId.length > 0 && constantTimeEqual(hello.sessionId, session.id)) {
+    // Resumed when the server echoes the session ID we sent: the session's own, or with a
+    // ticket the fresh one RFC 5077 §3.4 has us send.
+    const sentId = context.hello.sessionId;
+    if (
+      session && hello.sessionId.length > 0 && hello.sessionId.length === sentId.length &&
+      constantTimeEqual(hello.sessionId, sentId)
+    ) {
       if (negotiated.suite.id !== session.suite.id) {
         throw new TlsAlertError(
           AlertDescription.illegal_parameter,
@@ -295,7 +304,8 @@ export class ExpectServerHello implements State {
         );
       }
       context.activeSession = session;
-      return new ExpectResumedChangeCipherSpec(negotiated, session);
+      const resumed = new ExpectResumedChangeCipherSpec(negotiated, session);
+      return negotiated.newSessionTicket ? new ExpectResumedNewSessionTicket(resumed) : resumed;
     }
     return new ExpectCertificate(negotiated);
   }
@@ -328,6 +338,7 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
   let extendedMasterSecret = false;
   let secureRenegotiation = false;
   let alpnProtocol: string | undefined;
+  let newSessionTicket = false;
   for (const ext of hello.extensions) {
     // signature_algorithms and supported_groups are the client's alone in TLS 1.2.
     if (
@@ -372,11 +383,13 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
       case ExtensionType.server_name:
       case ExtensionType.encrypt_then_mac:
       case ExtensionType.extended_master_secret:
+      case ExtensionType.session_ticket:
         if (ext.data.length !== 0) {
           throw new TlsAlertError(AlertDescription.decode_error, `extension ${ext.type} not empty`);
         }
         if (ext.type === ExtensionType.encrypt_then_mac) encryptThenMac = true;
         if (ext.type === ExtensionType.extended_master_secret) extendedMasterSecret = true;
+        if (ext.type === ExtensionType.session_ticket) newSessionTicket = true;
         break;
     }
   }
@@ -406,6 +419,7 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
     secureRenegotiation,
     fragmentLimits,
     alpnProtocol,
+    newSessionTicket,
   };
 }
 
@@ -594,22 +608,88 @@ async function clientFlight(
     maxPlaintext: negotiated.fragmentLimits.send,
   });
   await sendClientFinished(context, master, negotiated.suite);
-  // The server's verify_data covers the transcript up to our Finished, all known now: asking
-  // for it right after ours lets a chip keep the master secret selected for both.
-  const expectedServerFinished = await context.config.provider.finished(
-    master,
-    "server finished",
-    context.transcript.hash(prfHash),
-    prfHash,
-  );
-  return new ExpectChangeCipherSpec({
+  const keysSoFar = {
     negotiated,
     server,
     master,
     serverProtector: keys.server,
     clientCertificateSent: signScheme !== undefined,
-    expectedServerFinished,
+  };
+  // A NewSessionTicket goes into the transcript the server's Finished covers: that waits.
+  if (negotiated.newSessionTicket) return new ExpectNewSessionTicket(keysSoFar);
+  // Otherwise the server's verify_data covers the transcript up to our Finished, all known
+  // now: asking for it right after ours lets a chip keep the master secret selected for both.
+  return new ExpectChangeCipherSpec({
+    ...keysSoFar,
+    expectedServerFinished: await serverFinished(context, master, prfHash),
   });
+}
+
+function serverFinished(
+  context: HandshakeContext,
+  master: MasterSecretHandle,
+  prfHash: CipherSuite["prfHash"],
+): Promise<Uint8Array> {
+  return context.config.provider.finished(
+    master,
+    "server finished",
+    context.transcript.hash(prfHash),
+    prfHash,
+  );
+}
+
+/** A ticket the server issued, as a session keeps it. */
+interface IssuedTicket {
+  readonly ticket: Uint8Array;
+  readonly ticketExpiresAt: number | undefined;
+}
+
+/**
+ * Reads a NewSessionTicket into the transcript; an empty ticket is a server that changed its
+ * mind (RFC 5077 §3.3) and leaves none.
+ */
+function takeTicket(
+  context: HandshakeContext,
+  message: HandshakeMessage,
+): IssuedTicket | undefined {
+  const { lifetimeHint, ticket } = decodeNewSessionTicket(message.body);
+  context.transcript.add(message.transcriptBytes);
+  if (ticket.length === 0) return undefined;
+  return {
+    ticket: ticket.slice(),
+    ticketExpiresAt: lifetimeHint > 0 ? context.now + lifetimeHint * 1000 : undefined,
+  };
+}
+
+/** A session with a newly issued ticket in place of its old one. */
+function withTicket(session: TlsSession, issued: IssuedTicket): TlsSession {
+  const { ticketExpiresAt: _, ...rest } = session;
+  return {
+    ...rest,
+    ticket: issued.ticket,
+    ...(issued.ticketExpiresAt !== undefined ? { ticketExpiresAt: issued.ticketExpiresAt } : {}),
+  };
+}
+
+/** Full handshake: the NewSessionTicket the server's session_ticket promised. */
+class ExpectNewSessionTicket implements State {
+  readonly expecting = "NewSessionTicket";
+  readonly #keys: Omit<FullHandshakeKeys, "expectedServerFinished">;
+
+  constructor(keys: Omit<FullHandshakeKeys, "expectedServerFinished">) {
+    this.#keys = keys;
+  }
+
+  async handle(context: HandshakeContext, message: HandshakeMessage): Promise<State> {
+    if (message.type !== HandshakeType.new_session_ticket) throw unexpected(this, message);
+    const issued = takeTicket(context, message);
+    const { master, negotiated } = this.#keys;
+    return new ExpectChangeCipherSpec({
+      ...this.#keys,
+      ...(issued ? { issued } : {}),
+      expectedServerFinished: await serverFinished(context, master, negotiated.suite.prfHash),
+    });
+  }
 }
 
 /**
@@ -645,7 +725,9 @@ interface FullHandshakeKeys {
   readonly master: MasterSecretHandle;
   readonly serverProtector: RecordProtector;
   readonly clientCertificateSent: boolean;
-  /** The server's verify_data, computed when ours was. */
+  /** The ticket a NewSessionTicket brought, if any. */
+  readonly issued?: IssuedTicket;
+  /** The server's verify_data, computed when ours was (or after the NewSessionTicket). */
   readonly expectedServerFinished: Uint8Array;
 }
 
@@ -683,14 +765,18 @@ class ExpectFinished implements State {
 
   async handle(context: HandshakeContext, message: HandshakeMessage): Promise<undefined> {
     if (message.type !== HandshakeType.finished) throw unexpected(this, message);
-    const { negotiated, server, master, clientCertificateSent, expectedServerFinished } =
+    const { negotiated, server, master, clientCertificateSent, expectedServerFinished, issued } =
       this.#keys;
     checkServerFinished(context, message, expectedServerFinished);
     context.handles.delete(master);
     let session: TlsSession | undefined;
-    if (negotiated.extendedMasterSecret && negotiated.sessionId.length > 0) {
+    if (negotiated.extendedMasterSecret && (negotiated.sessionId.length > 0 || issued)) {
       session = {
         id: negotiated.sessionId,
+        ...(issued ? { ticket: issued.ticket } : {}),
+        ...(issued?.ticketExpiresAt !== undefined
+          ? { ticketExpiresAt: issued.ticketExpiresAt }
+          : {}),
         master,
         provider: context.config.provider,
         version: context.version,
@@ -713,15 +799,33 @@ class ExpectFinished implements State {
   }
 }
 
+/** Abbreviated handshake: the renewed ticket the server's session_ticket promised. */
+class ExpectResumedNewSessionTicket implements State {
+  readonly expecting = "NewSessionTicket (resumption)";
+  readonly #next: ExpectResumedChangeCipherSpec;
+
+  constructor(next: ExpectResumedChangeCipherSpec) {
+    this.#next = next;
+  }
+
+  handle(context: HandshakeContext, message: HandshakeMessage): Promise<State> {
+    if (message.type !== HandshakeType.new_session_ticket) throw unexpected(this, message);
+    const issued = takeTicket(context, message);
+    if (issued) this.#next.session = context.activeSession = withTicket(this.#next.session, issued);
+    return Promise.resolve(this.#next);
+  }
+}
+
 /** Abbreviated handshake: waits for the server's ChangeCipherSpec right after ServerHello. */
 class ExpectResumedChangeCipherSpec implements State {
   readonly expecting = "ChangeCipherSpec (resumption)";
   readonly #negotiated: Negotiated;
-  readonly #session: TlsSession;
+  /** The session resumed; a renewed ticket replaces it with one holding the new ticket. */
+  session: TlsSession;
 
   constructor(negotiated: Negotiated, session: TlsSession) {
     this.#negotiated = negotiated;
-    this.#session = session;
+    this.session = session;
   }
 
   handle(_context: HandshakeContext, message: HandshakeMessage): Promise<State> {
@@ -729,13 +833,13 @@ class ExpectResumedChangeCipherSpec implements State {
   }
 
   async changeCipherSpec(context: HandshakeContext): Promise<State> {
-    const keys = await recordKeys(context, this.#session.master, this.#negotiated);
+    const keys = await recordKeys(context, this.session.master, this.#negotiated);
     context.actions.push({
       kind: "install_read",
       protector: keys.server,
       maxPlaintext: this.#negotiated.fragmentLimits.receive,
     });
-    return new ExpectResumedFinished(this.#negotiated, this.#session, keys.client);
+    return new ExpectResumedFinished(this.#negotiated, this.session, keys.client);
   }
 }
 

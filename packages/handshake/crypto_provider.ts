@@ -67,6 +67,20 @@ export type PremasterHandle = SecretHandle<"premaster">;
 /** A handle to a 48-byte master secret. */
 export type MasterSecretHandle = SecretHandle<"master">;
 
+/**
+ * A master secret in the form its provider can carry across processes, for
+ * `exportSession`/`importSession`: the provider that exports it decides what `data` holds.
+ */
+export interface PortableMasterSecret {
+  /**
+   * Where the secret lives, so only a provider of the same kind takes it back: `host` (the
+   * bytes themselves) or `multos-chip` (a chip slot).
+   */
+  readonly kind: string;
+  /** What that kind of provider needs to get the secret back. */
+  readonly data: Uint8Array;
+}
+
 /** What {@linkcode CryptoProvider.encryptPremaster} returns. */
 export interface EncryptedPremaster {
   /** RSAES-PKCS1-v1_5 encryption of the premaster under the server key, as long as the modulus. */
@@ -290,6 +304,28 @@ export interface CryptoProvider {
    * @returns The 48 bytes; the caller wipes them.
    */
   revealMasterSecret?(master: MasterSecretHandle): Promise<Uint8Array>;
+
+  /**
+   * Gives a master secret a form that survives the process (see `exportSession`): in software
+   * the 48 bytes themselves, so what it returns is a secret; a chip names the slot that
+   * keeps it, and the secret stays inside. Absent on a provider whose sessions cannot outlive
+   * it.
+   *
+   * @param master A master secret handle this provider made.
+   * @returns The portable form.
+   */
+  exportMasterSecret?(master: MasterSecretHandle): Promise<PortableMasterSecret>;
+
+  /**
+   * Takes back a master secret {@linkcode CryptoProvider.exportMasterSecret} gave out (by this
+   * provider or an earlier one of its kind, e.g. before a restart).
+   *
+   * @param portable The portable form.
+   * @returns A handle to the secret.
+   * @throws {SessionImportError} `provider` for another kind's secret, `lost` when the chip no
+   * longer holds it.
+   */
+  importMasterSecret?(portable: PortableMasterSecret): Promise<MasterSecretHandle>;
 
   /**
    * Erases a secret: zeroes its bytes in software, clears its slot in the chip. Releasing a

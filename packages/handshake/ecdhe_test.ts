@@ -71,7 +71,7 @@ Deno.test("ECDHE: the default offer is forward-secret AEAD, then ECDHE-CBC, then
   const ext = (type: number) => hello.extensions.find((e) => e.type === type)?.data.toHex();
   assert.equal(ext(ExtensionType.supported_groups), "0006001d00170018");
   assert.equal(ext(ExtensionType.ec_point_formats), "0100");
-  assert.deepEqual(hello.extensions.map((e) => e.type), [0, 13, 10, 11, 22, 23, 0xff01]);
+  assert.deepEqual(hello.extensions.map((e) => e.type), [0, 13, 10, 11, 22, 23, 0xff01, 35]);
 });
 
 Deno.test("ECDHE: groups are offered as configured; an RSA-only offer sends no ECC extensions", async () => {

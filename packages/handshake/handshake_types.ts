@@ -73,6 +73,13 @@ export interface ClientHandshakeConfig {
   readonly keyLog?: (line: string) => void;
   /** A session to offer for resumption; ignored unless it belongs to `provider`. */
   readonly session?: TlsSession;
+  /**
+   * Offer session tickets (RFC 5077): the server may hand the session's state to us as a
+   * ticket, which resumes it where the server keeps no session cache (nginx's default). A
+   * session with a ticket is offered by its ticket; without tickets only by its session ID.
+   * @default {true}
+   */
+  readonly sessionTickets?: boolean;
   /** How handshake messages are framed. @default {new TlsHandshakeFraming()} */
   readonly framing?: HandshakeFraming;
   /**

@@ -56,6 +56,8 @@ function replay(recording: Recording, server: Uint8Array, chunk: number) {
       trustAnchors,
       serverName: "localhost",
       suites: [CipherSuites[recording.suite as CipherSuiteName]],
+      // The recordings were made with an offer without session tickets.
+      sessionTickets: false,
     },
     recording.now,
     {

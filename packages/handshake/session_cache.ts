@@ -14,8 +14,21 @@ import type { CryptoProvider, MasterSecretHandle } from "./crypto_provider.ts";
 
 /** A resumable session: what an abbreviated handshake needs, and nothing else. */
 export interface TlsSession {
-  /** The server's session ID, 1..32 bytes. */
+  /**
+   * The server's session ID, 0..32 bytes: empty when the session resumes only by its ticket
+   * (a server that issues tickets may give no ID).
+   */
   readonly id: Uint8Array;
+  /**
+   * The server's session ticket (RFC 5077), offered in the session_ticket extension; the
+   * server alone can read it. Renewed tickets replace it in a new `TlsSession`.
+   */
+  readonly ticket?: Uint8Array;
+  /**
+   * When the ticket stops being worth offering, in ms since the epoch: its lifetime hint after
+   * it arrived. Absent when the server gave no hint.
+   */
+  readonly ticketExpiresAt?: number;
   /** The master secret, held by {@linkcode TlsSession.provider}. */
   readonly master: MasterSecretHandle;
   /** The provider that holds the master secret; resumption must use the same one. */
@@ -87,6 +100,18 @@ export function trustAnchorDigest(
   return sha256(new TextEncoder().encode(text)).toHex();
 }
 
+/**
+ * Whether a session's ticket has outlived its lifetime hint (RFC 5077 §3.3), so offering it
+ * would only make the server refuse it.
+ *
+ * @param session The session.
+ * @param now The current time in ms since the epoch.
+ * @returns True past the hint; false without a ticket or a hint.
+ */
+export function ticketExpired(session: TlsSession, now: number): boolean {
+  return session.ticketExpiresAt !== undefined && now > session.ticketExpiresAt;
+}
+
 /** Options for {@linkcode SessionCache}. */
 export interface SessionCacheOptions {
   /** Most sessions kept; the oldest goes first. @default {32} */
@@ -138,7 +163,7 @@ export class SessionCache {
     if (!session) return undefined;
     if (
       !isSessionResumable(session) || now - session.createdAt > this.#lifetimeMs ||
-      now < session.createdAt
+      now < session.createdAt || (session.id.length === 0 && ticketExpired(session, now))
     ) {
       this.delete(key);
       return undefined;
@@ -158,7 +183,8 @@ export class SessionCache {
       throw new TypeError("sessions without extended master secret are not resumable");
     }
     const old = this.#sessions.get(key);
-    if (old && old !== session) this.#drop(old);
+    // A renewed ticket comes as a new session over the same master secret: keep that.
+    if (old && old.master !== session.master) this.#drop(old);
     this.#sessions.delete(key);
     this.#sessions.set(key, session);
     while (this.#sessions.size > this.#maxEntries) {

@@ -24,6 +24,7 @@ import type {
   HelloRandoms,
   KeyAgreement,
   MasterSecretHandle,
+  PortableMasterSecret,
   PremasterHandle,
   RecordKeyOptions,
   RecordKeys,
@@ -36,6 +37,7 @@ import {
   type MasterSecretContext,
 } from "./key_schedule.ts";
 import { NamedGroup } from "./named_group.ts";
+import { SessionImportError } from "./session_import_error.ts";
 import { rsaesPkcs1v15Encrypt } from "./rsa_pkcs1.ts";
 import { SigningKey } from "./signing_key.ts";
 
@@ -96,6 +98,9 @@ const ECDH_GROUPS: ReadonlyMap<
 ]);
 
 /** A secret held in host memory; only the provider that made it can read it. */
+/** The kind of a master secret exported with its bytes (software and `hybrid`). */
+export const HOST_MASTER_SECRET = "host";
+
 class SoftwareSecret<Kind extends "premaster" | "master"> {
   readonly kind: Kind;
   #bytes: Uint8Array | undefined;
@@ -402,6 +407,41 @@ export class SoftwareCryptoProvider implements CryptoProvider {
    */
   revealMasterSecret(master: MasterSecretHandle): Promise<Uint8Array> {
     return Promise.try(() => SoftwareSecret.reveal(master, this, "master").slice());
+  }
+
+  /**
+   * The master secret's bytes, kind `host`, for `exportSession`: a secret.
+   *
+   * @param master A master secret handle of this provider.
+   * @returns The portable form; the caller wipes `data`.
+   */
+  exportMasterSecret(master: MasterSecretHandle): Promise<PortableMasterSecret> {
+    return Promise.try(() => ({
+      kind: HOST_MASTER_SECRET,
+      data: SoftwareSecret.reveal(master, this, "master").slice(),
+    }));
+  }
+
+  /**
+   * Takes a `host` master secret back as a handle of this provider.
+   *
+   * @param portable What `exportMasterSecret` (of any software provider) returned.
+   * @returns The handle.
+   * @throws {SessionImportError} `provider` for another kind, `malformed` for a wrong length.
+   */
+  importMasterSecret(portable: PortableMasterSecret): Promise<MasterSecretHandle> {
+    return Promise.try(() => {
+      if (portable.kind !== HOST_MASTER_SECRET) {
+        throw new SessionImportError(
+          "provider",
+          `a "${portable.kind}" master secret cannot be taken into software`,
+        );
+      }
+      if (portable.data.length !== 48) {
+        throw new SessionImportError("malformed", "a master secret is 48 bytes");
+      }
+      return new SoftwareSecret("master", portable.data.slice(), this);
+    });
   }
 
   /**

@@ -15,10 +15,12 @@ import {
   type MasterSecretContext,
   type MasterSecretHandle,
   NamedGroup,
+  type PortableMasterSecret,
   type PremasterHandle,
   type RecordKeyOptions,
   type RecordKeys,
   type RecordRequirements,
+  SessionImportError,
 } from "@anchortls/handshake";
 import {
   AeadProtector,
@@ -26,8 +28,10 @@ import {
   CbcHmacProtector,
   type CipherSuite,
   CipherSuites,
+  constantTimeEqual,
   type PrfHash,
 } from "@anchortls/record";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { bigIntToBytes, type PublicKeyInfo } from "@anchortls/x509";
 import type { ChipAccess } from "./_chip_access.ts";
 import { ApduError } from "./apdu_error.ts";
@@ -137,12 +141,24 @@ class ChipSecret<Kind extends "premaster" | "master"> {
   }
 }
 
+/** The kind of an exported master secret that stays in the chip: its slot names it. */
+export const CHIP_MASTER_SECRET = "multos-chip";
+
+/**
+ * The "transcript hash" an exported master secret's check value is a client Finished over: no
+ * handshake's transcript hashes to it, so the value says nothing a peer could use, yet only
+ * the same master secret in the same slot gives it again.
+ */
+const EXPORT_CHECK_HASH = sha256(new TextEncoder().encode("anchortls exported session check"));
+
 /** What the chip session crypto is set up with. */
 export interface ChipSessionOptions {
   /** Accept a server without Encrypt-then-MAC, and the bus leak that comes with it. */
   readonly allowMacThenEncrypt: boolean;
   /** MSE RESTORE of this environment before each premaster, or `false`. */
   readonly restoreEnvironment: number | false;
+  /** The chip may hold an earlier process's TLS keys (the provider did not erase them). */
+  readonly keysFromEarlierProcess?: boolean;
 }
 
 /** Session cryptography with every secret in the chip. */
@@ -160,6 +176,8 @@ export class ChipSessionCrypto {
   constructor(access: ChipAccess, options: ChipSessionOptions) {
     this.#access = access;
     this.#restoreEnvironment = options.restoreEnvironment;
+    // So the next full handshake erases them, as it erases any earlier session's.
+    this.#keysInChip = options.keysFromEarlierProcess ?? false;
     this.recordRequirements = {
       maxPlaintext: FULL_MAX_PLAINTEXT,
       encryptThenMac: !options.allowMacThenEncrypt,
@@ -367,6 +385,53 @@ export class ChipSessionCrypto {
       await chip.setSecurityEnvironment(SeTemplate.signature, { algorithm, keyFile: slot });
       return await chip.signOrMac(transcriptHash);
     });
+  }
+
+  /**
+   * The slot of a master secret with a check value (a client Finished over
+   * {@linkcode EXPORT_CHECK_HASH}): the secret stays in the chip.
+   */
+  async exportMaster(master: MasterSecretHandle): Promise<PortableMasterSecret> {
+    const slot = ChipSecret.slot(master, this, "master", this.#generation);
+    const check = await this.finished(master, "client finished", EXPORT_CHECK_HASH);
+    return { kind: CHIP_MASTER_SECRET, data: Uint8Array.of(slot >> 8, slot & 0xff, ...check) };
+  }
+
+  /**
+   * A handle to an exported master secret, once the chip shows its slot still holds it: the
+   * check value must come out the same.
+   */
+  async importMaster(portable: PortableMasterSecret): Promise<MasterSecretHandle> {
+    if (portable.kind !== CHIP_MASTER_SECRET) {
+      throw new SessionImportError(
+        "provider",
+        `a "${portable.kind}" master secret cannot be taken into the chip (policy full)`,
+      );
+    }
+    if (portable.data.length !== 14) {
+      throw new SessionImportError("malformed", "a chip master secret is a slot and 12 bytes");
+    }
+    const slot = (portable.data[0]! << 8) | portable.data[1]!;
+    const handle = new ChipSecret("master", slot, this, this.#generation);
+    let check: Uint8Array;
+    try {
+      check = await this.finished(handle, "client finished", EXPORT_CHECK_HASH);
+    } catch (e) {
+      if (!(e instanceof ApduError)) throw e;
+      throw new SessionImportError(
+        "lost",
+        `the chip no longer holds the session's master secret (slot ${slot}: ${e.message})`,
+        { cause: e },
+      );
+    }
+    if (!constantTimeEqual(check, portable.data.subarray(2))) {
+      throw new SessionImportError(
+        "lost",
+        `the chip's slot ${slot} holds another secret now (a new session, or the chip was reset)`,
+      );
+    }
+    this.#keysInChip = true;
+    return handle;
   }
 
   release(handle: PremasterHandle | MasterSecretHandle): Promise<void> {

@@ -47,6 +47,7 @@ export type {
   MasterSecretContext,
   MasterSecretHandle,
   Placement,
+  PortableMasterSecret,
   PremasterHandle,
   ProviderOperation,
   RecordKeyOptions,

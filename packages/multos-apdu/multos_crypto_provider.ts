@@ -16,6 +16,7 @@ import {
   type MasterSecretContext,
   type MasterSecretHandle,
   type Placement,
+  type PortableMasterSecret,
   type PremasterHandle,
   type ProviderOperation,
   type RecordKeyOptions,
@@ -106,6 +107,16 @@ export interface MultosCryptoProviderOptions {
    * @default {CHIP_GCM_SUITES, then CHIP_CIPHER_SUITES}
    */
   chipSuites?: readonly CipherSuite[];
+  /**
+   * `full` only: keep the chip's TLS keys across processes — no ERASE TLS KEYS on open (an
+   * earlier process's keys stay) nor on close (this one's stay) — so a session exported with
+   * `exportSession` can be imported later and resumed with its master secret still in the
+   * chip, as long as the chip is not reset. By default open and close erase them, so no
+   * process inherits another's session secrets, and importing fails with
+   * `SessionImportError("lost")`. The next full handshake erases them either way.
+   * @default {false}
+   */
+  keepSessionKeys?: boolean;
 }
 
 /** The session half of a provider: who makes and holds the TLS secrets. */
@@ -197,6 +208,7 @@ export class MultosCryptoProvider implements CryptoProvider {
   /** The PIN, kept to verify it again after a chip reset; zeroed on close. */
   readonly #pin: Uint8Array | undefined;
   #closed = false;
+  readonly #keepSessionKeys: boolean;
 
   private constructor(
     access: ChipAccess,
@@ -210,10 +222,12 @@ export class MultosCryptoProvider implements CryptoProvider {
       : typeof options.pin === "string"
       ? new TextEncoder().encode(options.pin)
       : options.pin.slice();
+    this.#keepSessionKeys = options.policy === "full" && (options.keepSessionKeys ?? false);
     if (options.policy === "full") {
       this.#chipSession = new ChipSessionCrypto(access, {
         allowMacThenEncrypt: options.allowMacThenEncrypt ?? false,
         restoreEnvironment: options.restoreEnvironment ?? 2,
+        keysFromEarlierProcess: options.keepSessionKeys ?? false,
       });
       this.#session = this.#chipSession;
       this.recordRequirements = this.#chipSession.recordRequirements;
@@ -256,8 +270,9 @@ export class MultosCryptoProvider implements CryptoProvider {
     const chip = link instanceof TrustCore ? link : new TrustCore(link, options.trustCore);
     await chip.select();
     if (options.pin !== undefined) await chip.verifyPin(options.pin);
-    // A host that restarted must not inherit an earlier process's session secrets.
-    await chip.eraseTlsKeys();
+    // A host that restarted must not inherit an earlier process's session secrets, unless it
+    // asked to resume one of them.
+    if (!(options.keepSessionKeys && options.policy === "full")) await chip.eraseTlsKeys();
     const chain: Uint8Array[] = [];
     for (const file of options.certificateFiles ?? [DEVICE_CERTIFICATE_FILE]) {
       let size: number;
@@ -436,6 +451,32 @@ export class MultosCryptoProvider implements CryptoProvider {
   }
 
   /**
+   * A master secret in a form that survives the process, for `exportSession`: in `full` its
+   * chip slot and a check value (the secret stays in the chip); in `hybrid` the host's bytes.
+   *
+   * @param master A master secret handle from this provider.
+   * @returns The portable form.
+   */
+  exportMasterSecret(master: MasterSecretHandle): Promise<PortableMasterSecret> {
+    if (this.#chipSession) return this.#chipSession.exportMaster(master);
+    return (this.#session as SoftwareCryptoProvider).exportMasterSecret(master);
+  }
+
+  /**
+   * Takes back an exported master secret: in `full` after checking the chip's slot still holds
+   * it (open the provider with `keepSessionKeys`, or the chip has erased it).
+   *
+   * @param portable What `exportMasterSecret` returned, in this process or an earlier one.
+   * @returns A handle.
+   * @throws {SessionImportError} `lost` when the chip no longer holds it, `provider` for a
+   * secret of the other policy.
+   */
+  importMasterSecret(portable: PortableMasterSecret): Promise<MasterSecretHandle> {
+    if (this.#chipSession) return this.#chipSession.importMaster(portable);
+    return (this.#session as SoftwareCryptoProvider).importMasterSecret(portable);
+  }
+
+  /**
    * Marks a handle released (`full`) or zeroes it (`hybrid`).
    *
    * @param handle A handle from this provider.
@@ -447,8 +488,8 @@ export class MultosCryptoProvider implements CryptoProvider {
 
   /**
    * Leaves the chip as the vendor does at the end of a session (mtls.c mtlsFinish): ERASE TLS
-   * KEYS, then DESELECT. Every handle and protector of this provider stops working. Closing
-   * twice is harmless.
+   * KEYS (unless `keepSessionKeys`), then DESELECT. Every handle and protector of this
+   * provider stops working. Closing twice is harmless.
    *
    * @returns When erased and deselected.
    */
@@ -457,7 +498,8 @@ export class MultosCryptoProvider implements CryptoProvider {
     this.#closed = true;
     this.#pin?.fill(0);
     await this.#access.exclusive(async (chip) => {
-      if (this.#chipSession) await this.#chipSession.erase(chip);
+      if (this.#keepSessionKeys) this.#chipSession?.chipReset();
+      else if (this.#chipSession) await this.#chipSession.erase(chip);
       else await chip.eraseTlsKeys();
       await chip.deselect();
     });

@@ -25,6 +25,7 @@ import {
   encodeCertificate,
   encodeCertificateRequest,
   encodeEcdhParams,
+  encodeNewSessionTicket,
   encodeServerHello,
   encodeServerKeyExchange,
   encodeTlsHandshake,
@@ -110,6 +111,19 @@ export interface ServerHandshakeOptions {
   readonly firstFlight?: (messages: Uint8Array[]) => Uint8Array[];
   /** Flips a bit of every server Finished. */
   readonly badFinished?: boolean;
+  /**
+   * Issue session tickets (RFC 5077) to a client that offers the extension, as OpenSSL does:
+   * a full handshake gets an empty session ID and a NewSessionTicket before the server's
+   * ChangeCipherSpec, and a known ticket resumes (its renewal with `renew`).
+   */
+  readonly sessionTickets?: {
+    /** The lifetime hint sent, in seconds. @default {300} */
+    readonly lifetimeHint?: number;
+    /** Issue a new ticket when resuming by one. @default {false} */
+    readonly renew?: boolean;
+    /** Send an empty ticket: the server changed its mind (RFC 5077 §3.3). */
+    readonly empty?: boolean;
+  };
 }
 
 /** A session the server can resume. */
@@ -135,6 +149,12 @@ export interface ServerFlight {
 export class ServerHandshake {
   /** Sessions of completed full handshakes, by session ID (hex). */
   readonly sessions: Map<string, ServerSession> = new Map();
+  /** Sessions by the tickets issued for them (hex). */
+  readonly tickets: Map<string, ServerSession> = new Map();
+  /** Whether this handshake sends a NewSessionTicket. */
+  issueTicket = false;
+  /** The NewSessionTicket of this handshake, framed and added, once made. */
+  ticketMessage: Uint8Array | undefined;
   /** The current options. */
   options: ServerHandshakeOptions;
   #transcript: Uint8Array[] = [];
@@ -245,14 +265,19 @@ export class ServerHandshake {
       e.type === ExtensionType.supported_groups
     );
     this.clientGroups = groups ? decodeU16List(groups.data) : [];
-    const cached = this.sessions.get(this.clientHello.sessionId.toHex());
+    const ticket = o.sessionTickets &&
+      this.clientHello.extensions.find((e) => e.type === ExtensionType.session_ticket);
+    const byTicket = ticket ? this.tickets.get(ticket.data.toHex()) : undefined;
+    const cached = byTicket ?? this.sessions.get(this.clientHello.sessionId.toHex());
     this.resumed = this.clientHello.sessionId.length > 0 && cached !== undefined;
     this.premaster = undefined;
+    this.ticketMessage = undefined;
     this.master = cached?.master;
     if (cached) this.suite = cached.suite;
+    this.issueTicket = !!ticket && (!this.resumed || (!!byTicket && !!o.sessionTickets?.renew));
     this.sessionId = this.resumed
       ? this.clientHello.sessionId
-      : (o.sessionId ?? new Uint8Array(32).fill(0x51));
+      : (o.sessionId ?? (ticket ? new Uint8Array(0) : new Uint8Array(32).fill(0x51)));
     return this.clientHello;
   }
 
@@ -273,6 +298,9 @@ export class ServerHandshake {
         type: ExtensionType.application_layer_protocol_negotiation,
         data: encodeAlpnProtocols([this.alpnProtocol]),
       });
+    }
+    if (this.issueTicket) {
+      extensions.push({ type: ExtensionType.session_ticket, data: new Uint8Array(0) });
     }
     let hello: ServerHello = {
       version: this.dtls ? 0xfefd : 0x0303,
@@ -350,6 +378,8 @@ export class ServerHandshake {
     this.takeClientHello(message);
     const messages = [this.serverHello()];
     if (this.resumed) {
+      const ticket = this.newSessionTicket();
+      if (ticket) messages.push(ticket);
       messages.push(this.finished());
       return { messages, resumed: true };
     }
@@ -423,7 +453,27 @@ export class ServerHandshake {
    */
   async clientFlight(messages: readonly HandshakeMessage[]): Promise<Uint8Array> {
     for (const m of messages) await this.clientMessage(m);
-    return this.resumed ? new Uint8Array(0) : this.serverFinished();
+    if (this.resumed) return new Uint8Array(0);
+    this.newSessionTicket();
+    return this.serverFinished();
+  }
+
+  /**
+   * The NewSessionTicket, framed and added (kept in `ticketMessage`), when this handshake
+   * issues one; its ticket resumes the session from then on.
+   */
+  newSessionTicket(): Uint8Array | undefined {
+    if (!this.issueTicket) return undefined;
+    const o = this.options.sessionTickets ?? {};
+    const ticket = o.empty ? new Uint8Array(0) : crypto.getRandomValues(new Uint8Array(48));
+    if (ticket.length > 0) {
+      this.tickets.set(ticket.toHex(), { master: this.master!, suite: this.suite });
+    }
+    this.ticketMessage = this.message(
+      HandshakeType.new_session_ticket,
+      encodeNewSessionTicket({ lifetimeHint: o.lifetimeHint ?? 300, ticket }),
+    );
+    return this.ticketMessage;
   }
 
   /**
@@ -441,7 +491,10 @@ export class ServerHandshake {
     return this.message(HandshakeType.finished, verifyData);
   }
 
-  /** The server Finished of a full handshake; the session is kept for resumption. */
+  /**
+   * The server Finished of a full handshake; the session is kept for resumption by ID (tickets
+   * are kept by {@linkcode ServerHandshake.newSessionTicket}).
+   */
   serverFinished(): Uint8Array {
     const finished = this.finished();
     if (this.sessionId.length > 0) {

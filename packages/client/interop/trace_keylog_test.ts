@@ -62,6 +62,8 @@ Deno.test("onHandshakeMessage: a TLS and a DTLS handshake with OpenSSL, message 
     "→ client_key_exchange",
     "→ change_cipher_spec",
     "→ finished",
+    // Tickets are offered by default, and s_server issues them.
+    "← new_session_ticket",
     "← change_cipher_spec",
     "← finished",
   ]);
@@ -81,6 +83,7 @@ Deno.test("onHandshakeMessage: a TLS and a DTLS handshake with OpenSSL, message 
     "server_hello",
     "certificate",
     "server_hello_done",
+    "new_session_ticket",
     "finished",
   ]);
   // At an MTU of 400, OpenSSL fragments its Certificate; the trace lists what arrived.

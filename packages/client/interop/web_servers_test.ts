@@ -15,7 +15,7 @@ import {
   startPeerProcess,
   type TestPki,
 } from "@anchortls/testing";
-import { connectTls, type HandshakeInfo } from "../mod.ts";
+import { connectTls, type ConnectTlsOptions, type HandshakeInfo, SessionCache } from "../mod.ts";
 
 const encoder = new TextEncoder();
 
@@ -28,12 +28,14 @@ async function get(
   port: number,
   pki: TestPki,
   until?: string,
+  extra: Partial<ConnectTlsOptions> = {},
 ): Promise<{ info: HandshakeInfo; page: string }> {
   const tls = await connectTls({
     hostname: "127.0.0.1",
     port,
     serverName: "localhost",
     caCerts: [await Deno.readTextFile(pki.root)],
+    ...extra,
   });
   try {
     const info = await tls.handshake;
@@ -74,7 +76,15 @@ const INTERMEDIATE_CIPHERS = [
   "DHE-RSA-CHACHA20-POLY1305",
 ].join(":");
 
-function nginxConfig(dir: string, port: number, certificates: string): string {
+/** Mozilla's session settings; without them, nginx's defaults: tickets on, no session cache. */
+const MOZILLA_SESSIONS = "ssl_session_timeout 1d;\n    ssl_session_cache shared:anchortls:1m;";
+
+function nginxConfig(
+  dir: string,
+  port: number,
+  certificates: string,
+  sessions = MOZILLA_SESSIONS,
+): string {
   return `
 daemon off;
 master_process off;
@@ -95,8 +105,7 @@ http {
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_ciphers ${INTERMEDIATE_CIPHERS};
     ssl_prefer_server_ciphers off;
-    ssl_session_timeout 1d;
-    ssl_session_cache shared:anchortls:1m;
+    ${sessions}
     location / { return 200 "hello from nginx\\n"; }
   }
 }
@@ -132,6 +141,36 @@ Deno.test({
           await Deno.remove(dir, { recursive: true });
         }
       });
+    }
+  },
+});
+
+Deno.test({
+  name: "nginx with its default session settings resumes us only by session ticket",
+  ignore: !(await commandAvailable("nginx", ["-v"])),
+  async fn() {
+    await using pki = await createTestPki();
+    const dir = await Deno.makeTempDir({ prefix: "anchortls-nginx-" });
+    try {
+      const port = freePort();
+      const certificates = `ssl_certificate ${pki.chain}; ssl_certificate_key ${pki.leafKey};`;
+      await Deno.writeTextFile(`${dir}/nginx.conf`, nginxConfig(dir, port, certificates, ""));
+      await using _nginx = await startPeerProcess("nginx", {
+        args: ["-p", dir, "-c", `${dir}/nginx.conf`],
+        ready: { port, transport: "tcp" },
+      });
+      const session = new SessionCache();
+      const first = await get(port, pki, "hello from nginx", { session });
+      assert.equal(first.info.resumed, false);
+      assert.ok(first.info.session?.ticket, "nginx issued a ticket");
+      const second = await get(port, pki, "hello from nginx", { session });
+      assert.equal(second.info.resumed, true, "resumed by the ticket");
+      assert.match(second.page, /hello from nginx/);
+      const byId = await get(port, pki, "hello from nginx", { session, sessionTickets: false });
+      assert.equal(byId.info.resumed, false, "nginx keeps no session cache by default");
+      session.clear();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

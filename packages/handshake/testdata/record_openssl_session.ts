@@ -48,6 +48,8 @@ async function record(suite: CipherSuite, seed: number) {
         trustAnchors: parsePem(rootPem).map((der) => parseCertificate(der)),
         serverName: "localhost",
         suites: [suite],
+        // As the replay offers: a recording without tickets stays valid whatever the default.
+        sessionTickets: false,
       },
       now,
       {
