@@ -7,6 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { type CipherSuite, cipherSuiteByName, OPENSSL_CIPHER_NAMES } from "@anchortls/record";
+import type { PskCredentials } from "@anchortls/handshake";
 import type { ProviderChoice } from "./_provider.ts";
 import type { ConnectTarget } from "./_tls.ts";
 
@@ -55,6 +56,8 @@ export interface ClientFlags {
   readonly sessionFile: string | undefined;
   /** Offer session tickets. */
   readonly sessionTickets: boolean;
+  /** A pre-shared key and its identity, when given. */
+  readonly psk: PskCredentials | undefined;
   /** Print usage and exit. */
   readonly help: boolean;
 }
@@ -81,6 +84,11 @@ export const CLIENT_FLAGS_USAGE = `  --ca FILE             trusted root certific
                         (mode 0600: in software and hybrid it holds the master secret; in full
                         it names the chip's slot, kept only with a chip that is not reset)
   --no-tickets          do not offer session tickets (RFC 5077): resume by session ID only
+  --psk-identity ID --psk KEY
+                        authenticate by a pre-shared key (RFC 4279) instead of certificates:
+                        KEY as text (as coap-client -k takes it) or hex:0A1B...; offers the PSK
+                        suites (CCM_8, GCM, CBC, ECDHE_PSK); --ca is then not needed;
+                        software and hybrid only
   --help                print this help`;
 
 /**
@@ -98,6 +106,28 @@ export function suiteByName(name: string): CipherSuite {
     );
   }
   return found;
+}
+
+/**
+ * A `--psk` value: `hex:` and hex digits, or text as UTF-8 (as libcoap's `coap-client -k`).
+ *
+ * @param value The flag's value.
+ * @returns The key bytes.
+ * @throws {UsageError} For bad hex or a key not of 1..64 bytes.
+ */
+function pskKeyOf(value: string): Uint8Array {
+  let key: Uint8Array;
+  if (value.startsWith("hex:")) {
+    try {
+      key = Uint8Array.fromHex(value.slice(4));
+    } catch {
+      throw new UsageError("--psk hex:… takes an even number of hex digits");
+    }
+  } else {
+    key = new TextEncoder().encode(value);
+  }
+  if (key.length === 0 || key.length > 64) throw new UsageError("--psk takes 1 to 64 bytes");
+  return key;
 }
 
 /**
@@ -130,6 +160,8 @@ export function parseClientArgs(args: readonly string[]): {
         verbose: { type: "boolean", default: false },
         timeout: { type: "string", default: "10" },
         session: { type: "string" },
+        psk: { type: "string" },
+        "psk-identity": { type: "string" },
         "no-tickets": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -155,6 +187,18 @@ export function parseClientArgs(args: readonly string[]): {
   if (values.cert !== undefined && trustAnchor !== undefined && trustAnchor !== "emulator") {
     throw new UsageError("a chip holds its own client certificate: drop --cert and --key");
   }
+  if ((values.psk === undefined) !== (values["psk-identity"] === undefined)) {
+    throw new UsageError("--psk and --psk-identity go together");
+  }
+  if (values.psk !== undefined && policy === "full") {
+    throw new UsageError(
+      "--psk runs in software or --policy hybrid: the chip's applet takes no pre-shared key",
+    );
+  }
+  const psk = values.psk === undefined ? undefined : {
+    identity: values["psk-identity"]!,
+    key: pskKeyOf(values.psk),
+  };
   const timeout = Number(values.timeout);
   if (!(timeout > 0 && timeout <= 3600)) {
     throw new UsageError(`--timeout takes seconds between 0 and 3600, not "${values.timeout}"`);
@@ -174,6 +218,7 @@ export function parseClientArgs(args: readonly string[]): {
       timeoutMs: timeout * 1000,
       sessionFile: values.session,
       sessionTickets: !values["no-tickets"],
+      psk,
       help: values.help,
     },
     positionals,
@@ -214,12 +259,16 @@ export function parseCommandLine(
  */
 export function negotiationOptions(
   flags: ClientFlags,
-): Pick<ConnectTarget, "suites" | "encryptThenMac" | "sessionTickets" | "trace" | "keyLog"> {
+): Pick<
+  ConnectTarget,
+  "suites" | "encryptThenMac" | "sessionTickets" | "psk" | "trace" | "keyLog"
+> {
   const keyLogFile = Deno.env.get("SSLKEYLOGFILE");
   return {
     suites: flags.suite ? [flags.suite] : undefined,
     encryptThenMac: flags.encryptThenMac,
     sessionTickets: flags.sessionTickets,
+    psk: flags.psk,
     // deno-lint-ignore no-console
     trace: flags.verbose ? (line) => console.log(`  ${line}`) : undefined,
     // As curl and browsers do: the variable names a file the lines are appended to.
@@ -262,8 +311,10 @@ export interface ClientFiles {
  * @throws {UsageError} When `--ca` is missing or a file cannot be read.
  */
 export async function readClientFiles(flags: ClientFlags): Promise<ClientFiles> {
-  if (flags.ca === undefined) throw new UsageError("--ca FILE is required: the roots to trust");
-  const caPem = await readFlagFile("--ca", flags.ca);
+  if (flags.ca === undefined && !flags.psk) {
+    throw new UsageError("--ca FILE is required: the roots to trust (or --psk)");
+  }
+  const caPem = flags.ca === undefined ? "" : await readFlagFile("--ca", flags.ca);
   const certPem = flags.cert === undefined ? undefined : await readFlagFile("--cert", flags.cert);
   const keyPem = flags.key === undefined ? undefined : await readFlagFile("--key", flags.key);
   return {

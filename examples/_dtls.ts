@@ -58,7 +58,7 @@ export interface ObservedDtls {
  * @returns The connection and its counters.
  */
 export async function openDtls(options: OpenDtlsOptions): Promise<ObservedDtls> {
-  const trustAnchors = parseRoots(options.caPem);
+  const trustAnchors = parseRoots(options.caPem, options.psk);
   const wire: WireCounters = { sent: 0, received: 0 };
   const link = observeDatagramLink(await connectUdp(options.hostname, options.port), wire);
   const connection = startDtls(link, {

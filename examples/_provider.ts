@@ -285,6 +285,14 @@ export function instrumentProvider(
     ...(inner.revealMasterSecret
       ? { revealMasterSecret: (master: MasterSecretHandle) => inner.revealMasterSecret!(master) }
       : {}),
+    // Only where the inner provider has it: PSK key exchange (host work, not metered: the
+    // applet in full takes no pre-shared key).
+    ...(inner.pskPremaster
+      ? {
+        pskPremaster: (...args: Parameters<NonNullable<CryptoProvider["pskPremaster"]>>) =>
+          inner.pskPremaster!(...args),
+      }
+      : {}),
     // Only where the inner provider has them: sessions saved between runs (`--session`).
     ...(inner.exportMasterSecret && inner.importMasterSecret
       ? {

@@ -75,7 +75,9 @@ export function formatSummary(input: SummaryInput): string[] {
     `suite     ${info.suite.name}  ${recordProtection(info)}  EMS ${
       yesNo(info.extendedMasterSecret)
     }  resumed ${yesNo(info.resumed)}  client cert ${yesNo(info.clientCertificateSent)}`,
-    `chain     ${chain}  (verified for "${input.serverName}")`,
+    info.peerCertificates.length > 0
+      ? `chain     ${chain}  (verified for "${input.serverName}")`
+      : "chain     none: the server proved the pre-shared key",
     `on chip   ${operationList(input.operations, "chip")}`,
     `on host   ${operationList(input.operations, "host")}`,
   ];

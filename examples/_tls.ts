@@ -12,6 +12,7 @@ import {
   type CryptoProvider,
   describeTrace,
   type HandshakeTrace,
+  type PskCredentials,
   type TlsSession,
 } from "@anchortls/handshake";
 import type { CipherSuite } from "@anchortls/record";
@@ -38,6 +39,8 @@ export interface ConnectTarget {
   readonly sessionTickets?: boolean | undefined;
   /** A session to resume, when one was saved. */
   readonly session?: TlsSession | undefined;
+  /** A pre-shared key, when given. */
+  readonly psk?: PskCredentials | undefined;
   /** Receives one line per handshake message (from `onHandshakeMessage`), when given. */
   readonly trace?: ((line: string) => void) | undefined;
   /** Receives the NSS key log lines, when given. */
@@ -62,17 +65,19 @@ export function observability(target: ConnectTarget): {
 }
 
 /**
- * The resumption options for `startTls`/`startDtls`, from a target's options.
+ * The resumption and pre-shared-key options for `startTls`/`startDtls`, from a target's
+ * options.
  *
  * @param target The target.
- * @returns `session` and `sessionTickets`, where given.
+ * @returns `session`, `sessionTickets` and `psk`, where given.
  */
 export function resumption(
   target: ConnectTarget,
-): { session?: TlsSession; sessionTickets?: boolean } {
+): { session?: TlsSession; sessionTickets?: boolean; psk?: PskCredentials } {
   return {
     ...(target.session ? { session: target.session } : {}),
     ...(target.sessionTickets !== undefined ? { sessionTickets: target.sessionTickets } : {}),
+    ...(target.psk ? { psk: target.psk } : {}),
   };
 }
 
@@ -108,12 +113,14 @@ export class ConnectError extends Error {
  * Parses the trusted roots.
  *
  * @param pem PEM text with one or more certificates.
+ * @param psk The pre-shared key, with which none is needed.
  * @returns The certificates.
- * @throws {TypeError} When there is none.
+ * @throws {TypeError} When there is none and no PSK.
  */
-export function parseRoots(pem: string): Certificate[] {
+export function parseRoots(pem: string, psk?: PskCredentials): Certificate[] {
   const roots = parsePem(pem).map((der) => parseCertificate(der));
-  if (roots.length === 0) throw new TypeError("the CA file holds no certificate");
+  // A PSK authenticates the server without any certificate.
+  if (roots.length === 0 && !psk) throw new TypeError("the CA file holds no certificate");
   return roots;
 }
 
@@ -125,7 +132,7 @@ export function parseRoots(pem: string): Certificate[] {
  * @throws {ConnectError} When the TCP connection cannot be made.
  */
 export async function openTls(options: OpenTlsOptions): Promise<ObservedTls> {
-  const trustAnchors = parseRoots(options.caPem);
+  const trustAnchors = parseRoots(options.caPem, options.psk);
   let tcp: Deno.TcpConn;
   const connecting = Deno.connect({ hostname: options.hostname, port: options.port });
   try {

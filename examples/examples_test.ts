@@ -387,3 +387,53 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "coap_get: libcoap's PSK server (coap-server-gnutls -k) with --psk, CCM_8 included",
+  ignore: !(await commandAvailable("coap-server-gnutls", ["-?"])),
+  async fn(t) {
+    let server: PeerProcess | undefined;
+    for (let attempt = 0; !server; attempt++) {
+      const port = await freeUdpPort();
+      try {
+        server = await startPeerProcess("coap-server-gnutls", {
+          args: ["-A", "127.0.0.1", "-p", String(port), "-k", "secretPSK", "-h", "anchortls"],
+          ready: { port: port + 1, transport: "udp" },
+          timeoutMs: 5000,
+        });
+      } catch (error) {
+        if (attempt === 2) throw error;
+      }
+    }
+    await using _server = server;
+    const url = `coaps://127.0.0.1:${server.port}/.well-known/core`;
+    const psk = ["--psk-identity", "device-17", "--psk", "secretPSK"];
+    for (
+      const [name, extra] of [["default offer", []], ["CCM_8", ["--suite", "PSK-AES128-CCM8"]], [
+        "hybrid",
+        ["--trust-anchor", "emulator", "--policy", "hybrid"],
+      ]] as const
+    ) {
+      await t.step(name, async () => {
+        const outcome = await run("coap_get", [...psk, ...extra, url]);
+        assert.equal(outcome.code, 0, outcome.stderr);
+        assert.match(outcome.stdout, /chain {5}none: the server proved the pre-shared key/);
+        assert.match(outcome.stdout, /response {2}2\.05 Content \(\d+ bytes, content-format 40\)/);
+        if (name === "CCM_8") assert.match(outcome.stdout, /suite {5}TLS_PSK_WITH_AES_128_CCM_8\b/);
+      });
+    }
+    await t.step("without a PSK the server stays silent: the timeout says why", async () => {
+      const outcome = await run("coap_get", ["--ca", fixedEcPki.root, "--timeout", "5", url]);
+      assertOneLineError(
+        outcome,
+        "coap_get",
+        1,
+        /ignores a ClientHello without PSK suites: give it a `psk`/,
+      );
+    });
+    await t.step("--psk in full is a usage error: the applet takes no pre-shared key", async () => {
+      const outcome = await run("coap_get", [...psk, "--trust-anchor", "emulator", url]);
+      assertOneLineError(outcome, "coap_get", 2, /applet takes no pre-shared key/);
+    });
+  },
+});

@@ -9,6 +9,7 @@ import {
   type HandshakeInfo,
   type HandshakeTrace,
   type MaxFragmentLength,
+  type PskCredentials,
   SessionCache,
   SoftwareCryptoProvider,
   type TlsSession,
@@ -122,6 +123,8 @@ export interface SharedSettings {
   readonly alpnProtocols?: readonly string[];
   /** Whether to offer session tickets, when given. */
   readonly sessionTickets?: boolean;
+  /** The pre-shared key, when given. */
+  readonly psk?: PskCredentials;
   /** The trace hook, when given. */
   readonly onHandshakeMessage?: (message: HandshakeTrace) => void;
   /** The key log, when given. */
@@ -145,10 +148,15 @@ export async function resolveSharedOptions(
     throw new TypeError("pass clientCertificate to your provider, not next to it");
   }
   options.signal?.throwIfAborted();
+  // A PSK alone authenticates the server: the system store is read only for certificates.
   const trustAnchors = options.caCerts
     ? options.caCerts.flatMap(toCertificates)
+    : options.psk
+    ? []
     : await systemTrustStore();
-  if (trustAnchors.length === 0) throw new TypeError("caCerts holds no certificate");
+  if (trustAnchors.length === 0 && !options.psk) {
+    throw new TypeError("caCerts holds no certificate");
+  }
   const suites = options.suites?.map(toSuite);
   const provider = options.provider ?? await softwareProvider(options.clientCertificate);
   return {
@@ -165,6 +173,7 @@ export async function resolveSharedOptions(
     ...(options.recordSizeLimit !== undefined ? { recordSizeLimit: options.recordSizeLimit } : {}),
     ...(options.alpnProtocols !== undefined ? { alpnProtocols: options.alpnProtocols } : {}),
     ...(options.sessionTickets !== undefined ? { sessionTickets: options.sessionTickets } : {}),
+    ...(options.psk ? { psk: options.psk } : {}),
     ...(options.onHandshakeMessage ? { onHandshakeMessage: options.onHandshakeMessage } : {}),
     ...(options.keyLog ? { keyLog: options.keyLog } : {}),
     ...(options.signal ? { signal: options.signal } : {}),

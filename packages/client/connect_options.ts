@@ -14,6 +14,7 @@ import type {
 } from "@anchortls/handshake";
 import type { CipherSuite } from "@anchortls/record";
 import type { Certificate, CrlInput } from "@anchortls/x509";
+import type { PskCredentials } from "@anchortls/handshake";
 
 /** A client certificate for a software provider. */
 export interface ClientCertificateOptions {
@@ -42,6 +43,14 @@ export interface CommonConnectOptions {
    * with bad_certificate. Certificates no CRL is for are not checked. @default {[]}
    */
   readonly crls?: readonly CrlInput[];
+  /**
+   * A pre-shared key (RFC 4279) and its identity: the PSK suites are offered
+   * (`TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256`, CoAP's `TLS_PSK_WITH_AES_128_CCM_8`, AES-GCM and
+   * AES-CBC; `suites` may name others), the server is authenticated by the key and sends no
+   * certificate, and `caCerts` is not needed. Software and hybrid providers only: the MULTOS
+   * applet in `full` takes no pre-shared key.
+   */
+  readonly psk?: PskCredentials;
   /** The name to send as SNI and to check in the certificate. @default {hostname} */
   readonly serverName?: string;
   /**

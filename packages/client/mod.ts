@@ -51,6 +51,7 @@ export {
   importSession,
   type ImportSessionOptions,
   type MaxFragmentLength,
+  type PskCredentials,
   SessionCache,
   type SessionCacheOptions,
   SessionImportError,
@@ -64,6 +65,7 @@ export {
   AlertLevel,
   type CipherSuite,
   CipherSuites,
+  PskCipherSuites,
   TlsAlertError,
 } from "@anchortls/record";
 export type {

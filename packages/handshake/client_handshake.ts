@@ -13,6 +13,7 @@
  * @module
  */
 
+import { DEFAULT_PSK_SUITES, isPskSuite, pskIdentityBytes } from "./psk.ts";
 import {
   AlertDescription,
   AlertLevel,
@@ -127,23 +128,32 @@ function offerFor(config: ClientHandshakeConfig): Offer {
       );
     }
   }
+  if (config.psk) {
+    pskIdentityBytes(config.psk);
+    if (!provider.pskPremaster) {
+      throw new TypeError("psk: this provider cannot do PSK key exchange");
+    }
+  }
+  const ecdhe = (s: CipherSuite): boolean => s.keyExchange.startsWith("ecdhe");
   const can = (s: CipherSuite): boolean =>
-    keyable.has(s.id) && (s.keyExchange === "rsa" || groups.length > 0);
+    keyable.has(s.id) && (!ecdhe(s) || groups.length > 0) &&
+    (!isPskSuite(s) || config.psk !== undefined);
   if (config.suites) {
     const missing = config.suites.filter((s) => !can(s));
     if (missing.length > 0) {
       throw new TypeError(
         `the provider cannot do ${missing.map((s) => s.name).join(", ")}${
-          groups.length === 0 && missing.some((s) => s.keyExchange !== "rsa")
+          groups.length === 0 && missing.some(ecdhe)
             ? " (it has no ECDHE group in common with `groups`)"
             : ""
-        }`,
+        }${!config.psk && missing.some(isPskSuite) ? " (a PSK suite needs the `psk` option)" : ""}`,
       );
     }
   }
-  const suites = (config.suites ?? DEFAULT_CIPHER_SUITES).filter(can);
+  const defaults = config.psk ? DEFAULT_PSK_SUITES : DEFAULT_CIPHER_SUITES;
+  const suites = (config.suites ?? defaults).filter(can);
   if (suites.length === 0) throw new TypeError("at least one cipher suite must be offered");
-  return { suites, groups: suites.some((s) => s.keyExchange !== "rsa") ? groups : [] };
+  return { suites, groups: suites.some(ecdhe) ? groups : [] };
 }
 
 /**
@@ -221,6 +231,11 @@ export class ClientHandshake {
     return this.#context?.activeSession;
   }
 
+  /** Whether the ClientHello offers PSK suites. */
+  get offersPsk(): boolean {
+    return this.#offer.suites.some(isPskSuite);
+  }
+
   /** What the handshake waits for from the server now, e.g. "ServerHello"; none when done. */
   get waitingFor(): string | undefined {
     return this.#complete || this.#failed ? undefined : this.#state?.expecting;
@@ -252,7 +267,7 @@ export class ClientHandshake {
     const encryptThenMac = config.encryptThenMac ?? true;
     const offered = config.session;
     const version = config.version ?? ProtocolVersion.tls12;
-    const trustDigest = trustAnchorDigest(config.trustAnchors, config.crls);
+    const trustDigest = trustAnchorDigest(config.trustAnchors, config.crls, config.psk);
     const tickets = config.sessionTickets ?? true;
     // A session resumes only under what it was made under: the same protocol, provider, server
     // name and trust anchors (and CRLs), an offered suite, and no fatal alert since; and by
@@ -459,6 +474,17 @@ export class ClientHandshake {
     if (!context || this.#complete) return undefined;
     if (description === AlertDescription.protocol_version) {
       return "the server refuses TLS 1.2 (it may speak only TLS 1.3, or only older versions)";
+    }
+    if (
+      context.config.psk && this.#versionSettled &&
+      (description === AlertDescription.unknown_psk_identity ||
+        description === AlertDescription.decrypt_error ||
+        description === AlertDescription.bad_record_mac)
+    ) {
+      const identity = context.config.psk.identity;
+      return `the server refused our pre-shared key: it does not know the identity "${
+        typeof identity === "string" ? identity : identity.toHex()
+      }", or its key for it is another`;
     }
     if (
       description !== AlertDescription.handshake_failure &&

@@ -23,7 +23,18 @@ import {
   type PublicKeyInfo,
   verifyChain,
 } from "@anchortls/x509";
-import type { MasterSecretHandle, PremasterHandle, RecordKeys } from "./crypto_provider.ts";
+import type {
+  KeyAgreement,
+  MasterSecretHandle,
+  PremasterHandle,
+  RecordKeys,
+} from "./crypto_provider.ts";
+import {
+  decodePskServerKeyExchange,
+  encodePskClientKeyExchange,
+  isPskSuite,
+  pskIdentityBytes,
+} from "./psk.ts";
 import type { MasterSecretContext } from "./key_schedule.ts";
 import { keyLogLine } from "./key_log.ts";
 import type { ClientHandshakeConfig, HandshakeAction, HandshakeInfo } from "./handshake_types.ts";
@@ -52,7 +63,7 @@ import {
   encodeClientKeyExchange,
 } from "./messages/simple_messages.ts";
 import { encodeEcdhClientKeyExchange } from "./messages/server_key_exchange.ts";
-import { checkServerKeyExchange, type ServerKeyShare } from "./server_key_share.ts";
+import { checkKeyShare, checkServerKeyExchange, type ServerKeyShare } from "./server_key_share.ts";
 import type { TlsSession } from "./session_cache.ts";
 import { Transcript } from "./transcript.ts";
 import type { ServerName } from "./server_name.ts";
@@ -307,7 +318,9 @@ export class ExpectServerHello implements State {
       const resumed = new ExpectResumedChangeCipherSpec(negotiated, session);
       return negotiated.newSessionTicket ? new ExpectResumedNewSessionTicket(resumed) : resumed;
     }
-    return new ExpectCertificate(negotiated);
+    return isPskSuite(negotiated.suite)
+      ? new ExpectPskServerKeyExchangeOrDone(negotiated)
+      : new ExpectCertificate(negotiated);
   }
 }
 
@@ -485,6 +498,57 @@ class ExpectServerKeyExchange implements State {
 }
 
 /**
+ * PSK (RFC 4279 §2): no Certificate and no CertificateRequest, a ServerKeyExchange with the
+ * identity hint (optional, but required for ECDHE_PSK, where it carries the server's unsigned
+ * key share, RFC 5489 §2), then ServerHelloDone.
+ */
+class ExpectPskServerKeyExchangeOrDone implements State {
+  readonly expecting: string;
+  readonly #negotiated: Negotiated;
+  readonly #ecdhe: boolean;
+
+  constructor(negotiated: Negotiated) {
+    this.#negotiated = negotiated;
+    this.#ecdhe = negotiated.suite.keyExchange === "ecdhe_psk";
+    this.expecting = this.#ecdhe ? "ServerKeyExchange" : "ServerKeyExchange or ServerHelloDone";
+  }
+
+  handle(context: HandshakeContext, message: HandshakeMessage): Promise<State> {
+    const negotiated = this.#negotiated;
+    if (message.type === HandshakeType.server_key_exchange) {
+      const { share } = decodePskServerKeyExchange(message.body, this.#ecdhe);
+      if (share) checkKeyShare(context.groups, share.group, share.publicKey);
+      context.transcript.add(message.transcriptBytes);
+      return Promise.resolve(new ExpectPskServerHelloDone(negotiated, share));
+    }
+    if (message.type === HandshakeType.server_hello_done && !this.#ecdhe) {
+      return clientFlight(context, message, {
+        negotiated,
+        server: undefined,
+        share: undefined,
+        request: undefined,
+      });
+    }
+    throw unexpected(this, message);
+  }
+}
+
+/** PSK: ServerHelloDone after the ServerKeyExchange. */
+class ExpectPskServerHelloDone implements State {
+  readonly expecting = "ServerHelloDone";
+  readonly #flight: ServerFlight;
+
+  constructor(negotiated: Negotiated, share: ServerKeyShare | undefined) {
+    this.#flight = { negotiated, server: undefined, share, request: undefined };
+  }
+
+  handle(context: HandshakeContext, message: HandshakeMessage): Promise<State> {
+    if (message.type !== HandshakeType.server_hello_done) throw unexpected(this, message);
+    return clientFlight(context, message, this.#flight);
+  }
+}
+
+/**
  * After the Certificate (and the ServerKeyExchange of ECDHE): an optional CertificateRequest,
  * then ServerHelloDone.
  */
@@ -541,7 +605,8 @@ class ExpectServerHelloDone implements State {
 /** What the server's first flight established, up to ServerHelloDone. */
 interface ServerFlight {
   readonly negotiated: Negotiated;
-  readonly server: VerifiedServer;
+  /** The validated chain; none with PSK. */
+  readonly server: VerifiedServer | undefined;
   /** The server's checked ECDHE key share; absent for RSA key exchange. */
   readonly share: ServerKeyShare | undefined;
   readonly request: CertificateRequest | undefined;
@@ -575,7 +640,9 @@ async function clientFlight(
     );
   }
 
-  const premaster = await keyExchange(context, server, share);
+  const premaster = isPskSuite(negotiated.suite)
+    ? await pskKeyExchange(context, share)
+    : await keyExchange(context, server!, share);
 
   const { prfHash } = negotiated.suite;
   const masterContext: MasterSecretContext = negotiated.extendedMasterSecret
@@ -719,9 +786,40 @@ async function keyExchange(
   return premaster;
 }
 
+/**
+ * PSK: the premaster from the pre-shared key (and for ECDHE_PSK our key share agreed with the
+ * server's), and a ClientKeyExchange with our identity (and public key).
+ */
+async function pskKeyExchange(
+  context: HandshakeContext,
+  share: ServerKeyShare | undefined,
+): Promise<PremasterHandle> {
+  const provider = context.config.provider;
+  // PSK suites are offered only with a PSK and a provider that takes one.
+  const psk = context.config.psk!;
+  const identity = pskIdentityBytes(psk);
+  let agreed: KeyAgreement | undefined;
+  if (share) {
+    agreed = await provider.keyAgreement!(share.group, share.publicKey);
+    context.handles.add(agreed.premaster);
+  }
+  const premaster = await provider.pskPremaster!(psk.key, agreed?.premaster);
+  context.handles.add(premaster);
+  if (agreed) {
+    context.handles.delete(agreed.premaster);
+    await provider.release(agreed.premaster);
+  }
+  sendHandshake(
+    context,
+    HandshakeType.client_key_exchange,
+    encodePskClientKeyExchange(identity, agreed?.publicKey),
+  );
+  return premaster;
+}
+
 interface FullHandshakeKeys {
   readonly negotiated: Negotiated;
-  readonly server: VerifiedServer;
+  readonly server: VerifiedServer | undefined;
   readonly master: MasterSecretHandle;
   readonly serverProtector: RecordProtector;
   readonly clientCertificateSent: boolean;
@@ -782,7 +880,7 @@ class ExpectFinished implements State {
         version: context.version,
         suite: negotiated.suite,
         extendedMasterSecret: true,
-        peerCertificates: server.path,
+        peerCertificates: server?.path ?? [],
         serverName: context.config.serverName,
         createdAt: context.now,
         trustDigest: context.trustDigest,
@@ -793,7 +891,7 @@ class ExpectFinished implements State {
     }
     context.actions.push({
       kind: "complete",
-      info: info(negotiated, server.path, false, clientCertificateSent, session),
+      info: info(negotiated, server?.path ?? [], false, clientCertificateSent, session),
     });
     return undefined;
   }

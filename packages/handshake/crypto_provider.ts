@@ -306,6 +306,18 @@ export interface CryptoProvider {
   revealMasterSecret?(master: MasterSecretHandle): Promise<Uint8Array>;
 
   /**
+   * The premaster of a PSK key exchange (RFC 4279 §2): the key with zeros as other_secret, or
+   * with an ECDHE premaster this provider made (RFC 5489 §2), which stays the caller's to
+   * release. Absent on a provider that cannot take a pre-shared key (the MULTOS applet in
+   * `full`: its premasters come only from its own random or ECDH).
+   *
+   * @param key The pre-shared key.
+   * @param ecdhe ECDHE_PSK: the ECDH premaster from `keyAgreement`.
+   * @returns The premaster handle.
+   */
+  pskPremaster?(key: Uint8Array, ecdhe?: PremasterHandle): Promise<PremasterHandle>;
+
+  /**
    * Gives a master secret a form that survives the process (see `exportSession`): in software
    * the 48 bytes themselves, so what it returns is a secret; a chip names the slot that
    * keeps it, and the secret stays inside. Absent on a provider whose sessions cannot outlive

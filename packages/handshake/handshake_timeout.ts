@@ -33,7 +33,11 @@ export class HandshakeTimeoutError extends Error {
     const waitingFor = options?.waitingFor;
     super(
       (message ?? `handshake timed out after ${elapsedMs} ms`) +
-        (waitingFor ? ` while waiting for the server's ${waitingFor}${stageHint(waitingFor)}` : ""),
+        (waitingFor
+          ? ` while waiting for the server's ${waitingFor}${
+            stageHint(waitingFor, options?.pskOffered ?? false)
+          }`
+          : ""),
       options,
     );
     this.name = "HandshakeTimeoutError";
@@ -46,11 +50,15 @@ export class HandshakeTimeoutError extends Error {
 export interface HandshakeTimeoutErrorOptions extends ErrorOptions {
   /** What the client was waiting for (a state's `expecting`, e.g. "ServerHello"). */
   readonly waitingFor?: string | undefined;
+  /** Whether the ClientHello offered PSK suites. @default {false} */
+  readonly pskOffered?: boolean | undefined;
 }
 
 /** The first answer never came: the likely causes, which differ from a stall later on. */
-function stageHint(waitingFor: string): string {
-  return waitingFor.startsWith("ServerHello")
-    ? " (no answer to our ClientHello: is a (D)TLS server listening on that port?)"
-    : "";
+function stageHint(waitingFor: string, pskOffered: boolean): string {
+  if (!waitingFor.startsWith("ServerHello")) return "";
+  return " (no answer to our ClientHello: is a (D)TLS server listening on that port?" +
+    (pskOffered
+      ? ")"
+      : " A PSK-only server, as many CoAP servers are, ignores a ClientHello without PSK suites: give it a `psk`.)");
 }

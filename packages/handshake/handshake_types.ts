@@ -12,6 +12,7 @@ import type { CryptoProvider } from "./crypto_provider.ts";
 import type { FragmentLimits, MaxFragmentLength } from "./fragment_limits.ts";
 import type { HandshakeFraming } from "./messages/framing.ts";
 import type { TlsSession } from "./session_cache.ts";
+import type { PskCredentials } from "./psk.ts";
 
 /** Configuration of one client handshake. */
 export interface ClientHandshakeConfig {
@@ -25,6 +26,13 @@ export interface ClientHandshakeConfig {
    * new CRL takes effect at the next handshake. @default {[]}
    */
   readonly crls?: readonly Crl[];
+  /**
+   * A pre-shared key (RFC 4279): offers {@linkcode DEFAULT_PSK_SUITES} (unless `suites` says
+   * otherwise), where the server proves it holds the key by its Finished and sends no
+   * certificate. The provider must do PSK key exchange (`pskPremaster`). Sessions made with it
+   * resume only with the same identity and key.
+   */
+  readonly psk?: PskCredentials;
   /**
    * The server's name: sent as server_name (unless it is an IP literal) and checked against
    * the certificate. Without it, only the chain is checked.

@@ -40,6 +40,7 @@ export * from "./client_handshake.ts";
 export type * from "./client_event.ts";
 export type { FragmentLimits, MaxFragmentLength } from "./fragment_limits.ts";
 export * from "./session_cache.ts";
+export * from "./psk.ts";
 export * from "./session_export.ts";
 export * from "./session_import_error.ts";
 export * from "./transcript.ts";

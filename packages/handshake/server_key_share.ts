@@ -50,15 +50,7 @@ export async function checkServerKeyExchange(
   context: ServerKeyExchangeContext,
 ): Promise<ServerKeyShare> {
   const message = decodeServerKeyExchange(body);
-  if (!context.offeredGroups.includes(message.group)) {
-    throw new TlsAlertError(
-      AlertDescription.illegal_parameter,
-      `server chose group ${namedGroupName(message.group)}, which we did not offer (offered: ${
-        context.offeredGroups.map(namedGroupName).join(", ")
-      })`,
-    );
-  }
-  checkPublicKey(message.group, message.publicKey);
+  checkKeyShare(context.offeredGroups, message.group, message.publicKey);
   const algorithm = OFFERED_SIGNATURE_SCHEMES.includes(message.scheme)
     ? signatureAlgorithmForScheme(message.scheme)
     : undefined;
@@ -88,4 +80,29 @@ export async function checkServerKeyExchange(
     );
   }
   return { group: message.group, publicKey: message.publicKey };
+}
+
+/**
+ * Checks the server's key share before anything is computed with it: a group we offered, and a
+ * public key valid on it.
+ *
+ * @param offeredGroups The groups our supported_groups offered.
+ * @param group The server's group.
+ * @param publicKey The server's public key.
+ * @throws {TlsAlertError} `illegal_parameter` for a group we did not offer or a bad key.
+ */
+export function checkKeyShare(
+  offeredGroups: readonly number[],
+  group: number,
+  publicKey: Uint8Array,
+): void {
+  if (!offeredGroups.includes(group)) {
+    throw new TlsAlertError(
+      AlertDescription.illegal_parameter,
+      `server chose group ${namedGroupName(group)}, which we did not offer (offered: ${
+        offeredGroups.map(namedGroupName).join(", ")
+      })`,
+    );
+  }
+  checkPublicKey(group, publicKey);
 }

@@ -11,6 +11,7 @@ import type { CipherSuite } from "@anchortls/record";
 import type { Certificate, Crl } from "@anchortls/x509";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { CryptoProvider, MasterSecretHandle } from "./crypto_provider.ts";
+import { type PskCredentials, pskDigest } from "./psk.ts";
 
 /** A resumable session: what an abbreviated handshake needs, and nothing else. */
 export interface TlsSession {
@@ -86,17 +87,20 @@ export function isSessionResumable(session: TlsSession): boolean {
  *
  * @param anchors The trust anchors.
  * @param crls The revocation lists.
- * @returns Hex SHA-256 over the sorted SHA-256 digests of the anchors' DER, and then of the
- * CRLs' DER when there are any.
+ * @param psk The pre-shared key, when the session may be made with one.
+ * @returns Hex SHA-256 over the sorted SHA-256 digests of the anchors' DER, then of the
+ * CRLs' DER when there are any, then a digest of the PSK when there is one.
  */
 export function trustAnchorDigest(
   anchors: readonly Certificate[],
   crls: readonly Crl[] = [],
+  psk?: PskCredentials,
 ): string {
   const sorted = (ders: readonly Uint8Array[]) =>
     [...new Set(ders.map((der) => sha256(der).toHex()))].sort().join(",");
   const text = sorted(anchors.map((a) => a.der)) +
-    (crls.length > 0 ? `;crl:${sorted(crls.map((c) => c.der))}` : "");
+    (crls.length > 0 ? `;crl:${sorted(crls.map((c) => c.der))}` : "") +
+    (psk ? `;psk:${pskDigest(psk)}` : "");
   return sha256(new TextEncoder().encode(text)).toHex();
 }
 

@@ -22,8 +22,9 @@
  * | 10 | master | what that kind of provider needs to take it back |
  * | 11 | peer certificate | DER, one field per certificate, leaf first |
  *
- * Every field but 4, 5 and 7 is required, 11 at least once; an unknown tag or a repeated one
- * is refused, so a damaged file is never half-read. Only sessions with the extended master
+ * Every field but 4, 5, 7 and 11 is required (11 is absent only for a PSK session, which has
+ * no certificate); an unknown tag or a repeated one is refused, so a damaged file is never
+ * half-read. Only sessions with the extended master
  * secret exist, so none is recorded.
  *
  * A software session's export holds its master secret: whoever reads it can decrypt what the
@@ -193,7 +194,6 @@ export async function importSession(
   const kind = text(one(Field.masterKind, "master kind")!, "master kind");
   const masterData = one(Field.master, "master secret")!;
   const ders = fields.get(Field.peerCertificate) ?? [];
-  if (ders.length === 0) throw new SessionImportError("malformed", "no peer certificate");
   let peerCertificates;
   try {
     peerCertificates = ders.map((der, index) => parseCertificate(der, { index }));

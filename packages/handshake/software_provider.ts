@@ -12,6 +12,7 @@ import {
   CipherSuites,
   type PrfHash,
   protectorForSuite,
+  PskCipherSuites,
   TlsAlertError,
 } from "@anchortls/record";
 import { x25519 } from "@noble/curves/ed25519.js";
@@ -38,13 +39,17 @@ import {
 } from "./key_schedule.ts";
 import { NamedGroup } from "./named_group.ts";
 import { SessionImportError } from "./session_import_error.ts";
+import { pskPremasterBytes } from "./psk.ts";
 import { rsaesPkcs1v15Encrypt } from "./rsa_pkcs1.ts";
 import { SigningKey } from "./signing_key.ts";
 
 const PREMASTER_LENGTH = 48;
 
 /** Every suite the record layer protects: this provider keys them all. */
-const ALL_SUITES: readonly CipherSuite[] = Object.values(CipherSuites);
+const ALL_SUITES: readonly CipherSuite[] = [
+  ...Object.values(CipherSuites),
+  ...Object.values(PskCipherSuites),
+];
 
 /** ECDH from a private key drawn from a given source (@noble/curves), for replayable tests. */
 interface SeededCurve {
@@ -171,7 +176,7 @@ export interface SoftwareCryptoProviderOptions {
 export class SoftwareCryptoProvider implements CryptoProvider {
   /** Everything lives on the host. */
   readonly policy: CryptoPolicy = "software";
-  /** Every suite the record layer protects. */
+  /** Every suite the record layer protects, the PSK suites included. */
   readonly cipherSuites: readonly CipherSuite[] = ALL_SUITES;
   /** X25519, P-256 and P-384. */
   readonly groups: readonly number[] = [...ECDH_GROUPS.keys()];
@@ -407,6 +412,20 @@ export class SoftwareCryptoProvider implements CryptoProvider {
    */
   revealMasterSecret(master: MasterSecretHandle): Promise<Uint8Array> {
     return Promise.try(() => SoftwareSecret.reveal(master, this, "master").slice());
+  }
+
+  /**
+   * The PSK premaster (RFC 4279 §2, RFC 5489 §2) in host memory.
+   *
+   * @param key The pre-shared key.
+   * @param ecdhe ECDHE_PSK: an ECDH premaster of this provider (left for the caller to release).
+   * @returns The premaster handle.
+   */
+  pskPremaster(key: Uint8Array, ecdhe?: PremasterHandle): Promise<PremasterHandle> {
+    return Promise.try(() => {
+      const other = ecdhe ? SoftwareSecret.reveal(ecdhe, this, "premaster") : undefined;
+      return new SoftwareSecret("premaster", pskPremasterBytes(key, other), this);
+    });
   }
 
   /**

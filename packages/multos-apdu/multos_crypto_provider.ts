@@ -201,6 +201,13 @@ export class MultosCryptoProvider implements CryptoProvider {
   readonly cipherSuites: readonly CipherSuite[];
   /** ECDHE groups: the chip's P-256 and P-384 in `full` with an ECDHE chip suite, none without; the host's in `hybrid`. */
   readonly groups: readonly number[];
+  /**
+   * `hybrid` only: the PSK premaster on the host (RFC 4279). Absent in `full`: the vendor's
+   * applet makes premasters only from its own random (GENERATE KEY 03) or by ECDH (tc_api.c
+   * tcGeneratePreMasterSecret, tcGeneratePreMasterSecretAlgo) and has no command that takes
+   * a pre-shared key, so PSK suites run in software or `hybrid` only.
+   */
+  readonly pskPremaster?: (key: Uint8Array, ecdhe?: PremasterHandle) => Promise<PremasterHandle>;
   readonly #access: ChipAccess;
   readonly #identity: ChipIdentity;
   readonly #session: SessionCrypto;
@@ -245,6 +252,7 @@ export class MultosCryptoProvider implements CryptoProvider {
       this.recordRequirements = undefined;
       this.cipherSuites = host.cipherSuites;
       this.groups = host.groups;
+      this.pskPremaster = (key, ecdhe) => host.pskPremaster(key, ecdhe);
     }
     this.placement = placementOf(this.#chipSession !== undefined);
     this.policy = this.#chipSession ? "full" : "hybrid";

@@ -37,6 +37,8 @@ export const AlertDescription = {
   user_canceled: 90,
   no_renegotiation: 100,
   unsupported_extension: 110,
+  /** RFC 4279 §2: the server knows no PSK by the identity the client gave. */
+  unknown_psk_identity: 115,
   no_application_protocol: 120,
 } as const;
 

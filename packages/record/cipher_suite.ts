@@ -2,7 +2,8 @@
  * The TLS 1.2 cipher suites anchortls speaks, as plain data the handshake, the providers and the
  * protectors all read: RSA key transport and ECDHE (RFC 8422) key agreement, with AES-CBC and
  * HMAC (RFC 5246 Appendix A.5, RFC 5289) or an AEAD — AES-GCM (RFC 5288, RFC 5289), AES-CCM
- * and CCM_8 (RFC 7251) and ChaCha20-Poly1305 (RFC 7905).
+ * and CCM_8 (RFC 7251) and ChaCha20-Poly1305 (RFC 7905); and pre-shared keys (RFC 4279, 5487,
+ * 5489, 6655), plain or with ECDHE, in {@linkcode PskCipherSuites}.
  *
  * @module
  */
@@ -10,10 +11,11 @@
 import type { AeadAlgorithm } from "./aead_engine.ts";
 
 /**
- * How the premaster secret is agreed: RSA key transport (RFC 5246 §7.4.7.1), or an ephemeral
- * ECDH share signed by the server's RSA or ECDSA key (RFC 8422 §2).
+ * How the premaster secret is agreed: RSA key transport (RFC 5246 §7.4.7.1), an ephemeral
+ * ECDH share signed by the server's RSA or ECDSA key (RFC 8422 §2), a pre-shared key (RFC
+ * 4279 §2), or an unsigned ECDH share mixed with a pre-shared key (RFC 5489 §2).
  */
-export type KeyExchange = "rsa" | "ecdhe_rsa" | "ecdhe_ecdsa";
+export type KeyExchange = "rsa" | "ecdhe_rsa" | "ecdhe_ecdsa" | "psk" | "ecdhe_psk";
 
 /** The hash of the suite's PRF (RFC 5246 §5): SHA-384 for the `_SHA384` suites, else SHA-256. */
 export type PrfHash = "sha256" | "sha384";
@@ -315,8 +317,64 @@ export const CipherSuites:
     ),
   });
 
+/** The names of the pre-shared-key suites in {@linkcode PskCipherSuites}. */
+export type PskCipherSuiteName =
+  | "TLS_PSK_WITH_AES_128_CCM_8"
+  | "TLS_PSK_WITH_AES_128_GCM_SHA256"
+  | "TLS_PSK_WITH_AES_128_CBC_SHA256"
+  | "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256";
+
+/**
+ * The pre-shared-key suites, apart from {@linkcode CipherSuites} because they are offered only
+ * when a PSK is configured: CoAP's mandatory TLS_PSK_WITH_AES_128_CCM_8 (RFC 6655, RFC 7925),
+ * AES-GCM (RFC 5487), AES-CBC with SHA-256 (RFC 5487) and, with forward secrecy, ECDHE_PSK
+ * (RFC 5489).
+ *
+ * @example
+ * ```ts
+ * import { PskCipherSuites } from "@anchortls/record";
+ * PskCipherSuites.TLS_PSK_WITH_AES_128_CCM_8.tagLength; // 8
+ * ```
+ */
+export const PskCipherSuites:
+  & { readonly TLS_PSK_WITH_AES_128_CCM_8: AeadCipherSuite }
+  & { readonly TLS_PSK_WITH_AES_128_GCM_SHA256: AeadCipherSuite }
+  & { readonly TLS_PSK_WITH_AES_128_CBC_SHA256: CbcCipherSuite }
+  & { readonly TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256: CbcCipherSuite } = Object.freeze({
+    TLS_PSK_WITH_AES_128_CCM_8: aead(
+      0xc0a8,
+      "TLS_PSK_WITH_AES_128_CCM_8",
+      "psk",
+      "aes-ccm-8",
+      16,
+      "sha256",
+    ),
+    TLS_PSK_WITH_AES_128_GCM_SHA256: aead(
+      0x00a8,
+      "TLS_PSK_WITH_AES_128_GCM_SHA256",
+      "psk",
+      "aes-gcm",
+      16,
+      "sha256",
+    ),
+    TLS_PSK_WITH_AES_128_CBC_SHA256: cbc(
+      0x00ae,
+      "TLS_PSK_WITH_AES_128_CBC_SHA256",
+      "psk",
+      16,
+      "sha256",
+    ),
+    TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256: cbc(
+      0xc037,
+      "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256",
+      "ecdhe_psk",
+      16,
+      "sha256",
+    ),
+  });
+
 const suitesById: ReadonlyMap<number, CipherSuite> = new Map(
-  Object.values(CipherSuites).map((s) => [s.id, s]),
+  [...Object.values(CipherSuites), ...Object.values(PskCipherSuites)].map((s) => [s.id, s]),
 );
 
 /**
@@ -341,7 +399,9 @@ export function cipherSuiteById(id: number): CipherSuite | undefined {
  * Every suite's OpenSSL name (`openssl ciphers -stdname`), by IANA name: what `-cipher` lists
  * and `s_server` prints, and what a user coming from OpenSSL types.
  */
-export const OPENSSL_CIPHER_NAMES: Readonly<Record<CipherSuiteName, string>> = {
+export const OPENSSL_CIPHER_NAMES: Readonly<
+  Record<CipherSuiteName | PskCipherSuiteName, string>
+> = {
   TLS_RSA_WITH_AES_128_CBC_SHA: "AES128-SHA",
   TLS_RSA_WITH_AES_256_CBC_SHA: "AES256-SHA",
   TLS_RSA_WITH_AES_128_CBC_SHA256: "AES128-SHA256",
@@ -364,12 +424,16 @@ export const OPENSSL_CIPHER_NAMES: Readonly<Record<CipherSuiteName, string>> = {
   TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
   TLS_ECDHE_ECDSA_WITH_AES_128_CCM: "ECDHE-ECDSA-AES128-CCM",
   TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8: "ECDHE-ECDSA-AES128-CCM8",
+  TLS_PSK_WITH_AES_128_CCM_8: "PSK-AES128-CCM8",
+  TLS_PSK_WITH_AES_128_GCM_SHA256: "PSK-AES128-GCM-SHA256",
+  TLS_PSK_WITH_AES_128_CBC_SHA256: "PSK-AES128-CBC-SHA256",
+  TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256: "ECDHE-PSK-AES128-CBC-SHA256",
 };
 
 const suitesByName = new Map<string, CipherSuite>(
-  Object.values(CipherSuites).flatMap((s) => [
+  [...Object.values(CipherSuites), ...Object.values(PskCipherSuites)].flatMap((s) => [
     [s.name, s],
-    [OPENSSL_CIPHER_NAMES[s.name as CipherSuiteName], s],
+    [OPENSSL_CIPHER_NAMES[s.name as CipherSuiteName | PskCipherSuiteName], s],
   ]),
 );
 

@@ -34,8 +34,10 @@ import {
   finishedVerifyData,
   type HandshakeMessage,
   HandshakeType,
+  isPskSuite,
   type KeyBlock,
   NamedGroup,
+  pskPremasterBytes,
   type ServerHello,
   SignatureScheme,
   SigningKey,
@@ -49,6 +51,7 @@ import {
   protectorForSuite,
   Reader,
   type RecordProtector,
+  Writer,
 } from "@anchortls/record";
 import { parsePem } from "@anchortls/x509";
 import { x25519 } from "@noble/curves/ed25519.js";
@@ -111,6 +114,16 @@ export interface ServerHandshakeOptions {
   readonly firstFlight?: (messages: Uint8Array[]) => Uint8Array[];
   /** Flips a bit of every server Finished. */
   readonly badFinished?: boolean;
+  /**
+   * PSK suites (RFC 4279, RFC 5489): the key the server holds, the identity it expects (any
+   * when absent) and the hint its ServerKeyExchange carries (none for plain PSK when absent;
+   * ECDHE_PSK always sends one, empty by default).
+   */
+  readonly psk?: {
+    readonly key: Uint8Array;
+    readonly identity?: string;
+    readonly hint?: Uint8Array;
+  };
   /**
    * Issue session tickets (RFC 5077) to a client that offers the extension, as OpenSSL does:
    * a full handshake gets an empty session ID and a NewSessionTicket before the server's
@@ -187,6 +200,8 @@ export class ServerHandshake {
   clientSignatureScheme: number | undefined;
   /** ECDHE: the groups the client's supported_groups offered, in its order. */
   clientGroups: number[] = [];
+  /** PSK: the identity the client's ClientKeyExchange gave. */
+  pskIdentity: string | undefined;
   /** ECDHE: the ServerKeyExchange as sent (after any bending). */
   serverKeyExchange: EcdheServerKeyExchange | undefined;
   #ephemeral: { group: number; secret: Uint8Array } | undefined;
@@ -360,6 +375,46 @@ export class ServerHandshake {
     return this.frame(HandshakeType.server_key_exchange, encodeServerKeyExchange(message));
   }
 
+  /** PSK: the ServerKeyExchange (hint, and for ECDHE_PSK a fresh key share), framed. */
+  #pskServerKeyExchange(): Uint8Array | undefined {
+    const hint = this.options.psk?.hint;
+    if (this.suite.keyExchange === "psk") {
+      if (hint === undefined) return undefined;
+      return this.frame(
+        HandshakeType.server_key_exchange,
+        new Writer().vector16((v) => v.bytes(hint)).finish(),
+      );
+    }
+    const group = this.options.group ?? this.clientGroups[0] ?? NamedGroup.x25519;
+    const curve = ECDH[group] ?? ECDH[NamedGroup.x25519]!;
+    const secret = curve.secret();
+    this.#ephemeral = { group, secret };
+    const publicKey = this.options.serverPublicKey ?? curve.publicKey(secret);
+    const body = new Writer().vector16((v) => v.bytes(hint ?? new Uint8Array(0)))
+      .bytes(encodeEcdhParams(group, publicKey)).finish();
+    return this.frame(HandshakeType.server_key_exchange, body);
+  }
+
+  /** PSK: the premaster from the client's identity (and key share). */
+  #pskPremaster(body: Uint8Array): Uint8Array {
+    const psk = this.options.psk;
+    if (!psk) throw new Error("a PSK suite needs the psk option");
+    const r = new Reader(body);
+    const identity = new TextDecoder().decode(r.vector16());
+    if (psk.identity !== undefined && identity !== psk.identity) {
+      throw new Error(`unknown PSK identity "${identity}"`);
+    }
+    let other: Uint8Array | undefined;
+    if (this.#ephemeral) {
+      const { group, secret } = this.#ephemeral;
+      other = ECDH[group]!.shared(secret, r.vector8(1));
+      this.#ephemeral = undefined;
+    }
+    r.expectEnd("ClientKeyExchange");
+    this.pskIdentity = identity;
+    return pskPremasterBytes(psk.key, other);
+  }
+
   /** The Certificate message, framed and added. */
   async certificate(): Promise<Uint8Array> {
     return this.message(HandshakeType.certificate, encodeCertificate(await this.chain()));
@@ -383,8 +438,14 @@ export class ServerHandshake {
       messages.push(this.finished());
       return { messages, resumed: true };
     }
-    const rest = [this.frame(HandshakeType.certificate, encodeCertificate(await this.chain()))];
-    if (this.suite.keyExchange !== "rsa") rest.push(await this.#serverKeyExchange());
+    const rest: Uint8Array[] = [];
+    if (isPskSuite(this.suite)) {
+      const ske = this.#pskServerKeyExchange();
+      if (ske) rest.push(ske);
+    } else {
+      rest.push(this.frame(HandshakeType.certificate, encodeCertificate(await this.chain())));
+      if (this.suite.keyExchange !== "rsa") rest.push(await this.#serverKeyExchange());
+    }
     const request = this.options.certificateRequest;
     if (request) {
       rest.push(this.frame(
@@ -426,7 +487,9 @@ export class ServerHandshake {
     }
     this.add(m.transcriptBytes);
     if (m.type !== HandshakeType.client_key_exchange) return;
-    if (this.#ephemeral) {
+    if (isPskSuite(this.suite)) {
+      this.premaster = this.#pskPremaster(m.body);
+    } else if (this.#ephemeral) {
       const { group, secret } = this.#ephemeral;
       this.premaster = ECDH[group]!.shared(secret, decodeEcdhClientKeyExchange(m.body));
       this.#ephemeral = undefined;

@@ -326,7 +326,11 @@ export class DtlsClientCore {
   async handleTimeout(now: number): Promise<void> {
     if (this.#state !== "handshaking" || !this.#flights) return;
     try {
-      const entries = this.#flights.handleTimeout(now, this.#handshake.waitingFor);
+      const entries = this.#flights.handleTimeout(
+        now,
+        this.#handshake.waitingFor,
+        this.#handshake.offersPsk,
+      );
       if (entries) await this.#transmit(entries, true);
     } catch (error) {
       await this.#fail(error);

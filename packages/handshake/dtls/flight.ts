@@ -257,12 +257,17 @@ export class FlightTracker {
    *
    * @param now The current time.
    * @param waitingFor What the handshake waits for, named in the timeout error.
+   * @param pskOffered Whether the ClientHello offered PSK suites, for the error's hint.
    * @returns The entries to resend now, or `undefined`.
    * @throws {DtlsHandshakeTimeoutError} Once the handshake deadline has passed.
    */
-  handleTimeout(now: number, waitingFor?: string): readonly FlightEntry[] | undefined {
+  handleTimeout(
+    now: number,
+    waitingFor?: string,
+    pskOffered?: boolean,
+  ): readonly FlightEntry[] | undefined {
     this.#releaseExpiredHold(now);
-    if (!this.#timer.handleTimeout(now, waitingFor) || this.#entries === undefined) {
+    if (!this.#timer.handleTimeout(now, waitingFor, pskOffered) || this.#entries === undefined) {
       return undefined;
     }
     this.#lastSentAt = now;

@@ -42,6 +42,8 @@ export interface DtlsHandshakeTimeoutErrorOptions extends ErrorOptions {
   retransmissions: number;
   /** What the client was waiting for. */
   waitingFor?: string | undefined;
+  /** Whether the ClientHello offered PSK suites. */
+  pskOffered?: boolean | undefined;
 }
 
 /**
@@ -212,10 +214,11 @@ export class RetransmitTimer {
    *
    * @param now The current time.
    * @param waitingFor What the handshake waits for, named in the timeout error.
+   * @param pskOffered Whether the ClientHello offered PSK suites, for the error's hint.
    * @returns True when the caller must retransmit its flight now.
    * @throws {DtlsHandshakeTimeoutError} Once the handshake deadline has passed.
    */
-  handleTimeout(now: number, waitingFor?: string): boolean {
+  handleTimeout(now: number, waitingFor?: string, pskOffered?: boolean): boolean {
     if (this.#finished) return false;
     if (now >= this.#handshakeDeadline) {
       this.#flightDeadline = undefined;
@@ -223,6 +226,7 @@ export class RetransmitTimer {
         elapsedMs: now - this.#startedAt,
         retransmissions: this.#retransmissions,
         waitingFor,
+        pskOffered,
       });
     }
     if (this.#flightDeadline === undefined || now < this.#flightDeadline) return false;

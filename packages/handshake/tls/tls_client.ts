@@ -209,6 +209,7 @@ export class TlsClientCore {
       await this.fail(
         new HandshakeTimeoutError(this.#timeoutMs, undefined, {
           waitingFor: this.#handshake.waitingFor,
+          pskOffered: this.#handshake.offersPsk,
         }),
       );
     }
