@@ -41,6 +41,8 @@ export interface ConnectTarget {
   readonly session?: TlsSession | undefined;
   /** A pre-shared key, when given. */
   readonly psk?: PskCredentials | undefined;
+  /** ALPN protocols to offer, when any. */
+  readonly alpnProtocols?: readonly string[] | undefined;
   /** Receives one line per handshake message (from `onHandshakeMessage`), when given. */
   readonly trace?: ((line: string) => void) | undefined;
   /** Receives the NSS key log lines, when given. */
@@ -175,6 +177,7 @@ export async function openTls(options: OpenTlsOptions): Promise<ObservedTls> {
     encryptThenMac: options.encryptThenMac,
     ...(options.suites ? { suites: options.suites } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.alpnProtocols ? { alpnProtocols: options.alpnProtocols } : {}),
     ...resumption(options),
     ...observability(options),
   });

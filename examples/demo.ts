@@ -8,7 +8,10 @@
  * 3. the emulated MULTOS Trust Anchor (`packages/multos-apdu/emulator_cli.ts`) on one end of a
  *    `socat` pseudo-terminal pair, the host on the other (in-process when socat is missing);
  * 4. a TLS connection with each policy — `software` (all on the host), `hybrid` (device key
- *    in the chip), `full` (every secret and record key in the chip) — then the same over DTLS.
+ *    in the chip), `full` (every secret and record key in the chip) — then the same over DTLS;
+ * 5. when mosquitto is installed, an MQTT broker that requires client certificates, and a
+ *    `full` run that publishes a retained QoS 1 message and receives it back (otherwise it
+ *    says how to install mosquitto).
  *
  * Each run prints the suite, EtM, EMS, the chain and the name it was verified for, where each
  * operation ran, APDUs and link bytes, and the handshake time, then a `✓` line. Everything it
@@ -22,8 +25,10 @@
 import {
   commandAvailable,
   createTestPki,
+  freePort,
   type PeerProcess,
   startOpenSslServer,
+  startPeerProcess,
   type TestPki,
 } from "@anchortls/testing";
 import type { HandshakeInfo } from "@anchortls/handshake";
@@ -49,6 +54,7 @@ import {
 import { formatSummary } from "./_report.ts";
 import { type ConnectTarget, openTls } from "./_tls.ts";
 import { openDtls } from "./_dtls.ts";
+import { mqttRoundTrip } from "./mqtt.ts";
 
 const PIN = "1234";
 const POLICIES: readonly PolicyName[] = ["software", "hybrid", "full"];
@@ -277,6 +283,67 @@ async function dtlsRun(
   });
 }
 
+async function mqttRun(
+  policy: PolicyName,
+  broker: PeerProcess,
+  pki: TestPki,
+  chip: Chip,
+): Promise<RunResult> {
+  return await measured("MQTT", policy, broker, pki, chip, async (target) => {
+    const { connection, wire } = await openTls({
+      ...target,
+      alpnProtocols: ["mqtt"],
+      signal: AbortSignal.timeout(20_000),
+    });
+    return {
+      info: connection.handshake,
+      wire,
+      async after() {
+        try {
+          const steps: string[] = [];
+          const topic = "anchortls/demo/state";
+          await mqttRoundTrip(
+            connection,
+            topic,
+            new TextEncoder().encode(`online (${policy})`),
+            (line) => steps.push(line),
+          );
+          return `CONNECT, SUBSCRIBE ${topic}, PUBLISH retained QoS 1: PUBACK, and the ` +
+            `message back through the subscription (${steps.length} steps)`;
+        } finally {
+          await connection.close();
+        }
+      },
+    };
+  });
+}
+
+/** mosquitto requiring client certificates from the PKI's CAs, on a free port. */
+async function startBroker(pki: TestPki): Promise<PeerProcess> {
+  const port = freePort();
+  const config = `${pki.dir}/mosquitto.conf`;
+  await Deno.writeTextFile(
+    config,
+    [
+      `listener ${port} 127.0.0.1`,
+      `cafile ${pki.cas}`,
+      `certfile ${pki.chain}`,
+      `keyfile ${pki.leafKey}`,
+      "require_certificate true",
+      "allow_anonymous true",
+      "persistence false",
+      // Run as root, mosquitto would drop to its own user, which cannot read the PKI.
+      "user root",
+      "",
+    ].join("\n"),
+  );
+  return await startPeerProcess("mosquitto", {
+    args: ["-c", config],
+    ready: { port, transport: "tcp" },
+    timeoutMs: 5000,
+  });
+}
+
 async function main(): Promise<number> {
   const started = performance.now();
   if (!(await commandAvailable("openssl"))) {
@@ -347,6 +414,16 @@ async function main(): Promise<number> {
   }
   for (const policy of POLICIES) {
     await attempt("DTLS", policy, () => dtlsRun(policy, dtlsServer, pki, chip));
+  }
+  if (await commandAvailable("mosquitto", ["-h"])) {
+    const broker = await startBroker(pki);
+    track(() => broker.stop());
+    progress(
+      `mosquitto (MQTT over TLS, requires a client certificate) on 127.0.0.1:${broker.port}`,
+    );
+    await attempt("MQTT", "full", () => mqttRun("full", broker, pki, chip));
+  } else {
+    progress("mosquitto is missing: the MQTT run is skipped (apt-get install -y mosquitto)");
   }
 
   if (interrupted) return 130;

@@ -4,6 +4,10 @@
  * Ctrl-C (SIGINT). Needs `openssl` (and `socat` for the pseudo-terminal path).
  */
 import assert from "node:assert/strict";
+import { commandAvailable } from "@anchortls/testing";
+
+/** With mosquitto installed (CI installs it) the demo adds an MQTT run in `full`. */
+const mqtt = await commandAvailable("mosquitto", ["-h"]);
 
 const DEMO = new URL("./demo.ts", import.meta.url).pathname;
 
@@ -30,7 +34,7 @@ async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
 
-Deno.test("demo: every policy over TLS and DTLS succeeds, and everything is cleaned up", async () => {
+Deno.test("demo: every policy over TLS and DTLS (and MQTT, with mosquitto) succeeds, and everything is cleaned up", async () => {
   const out = await spawnDemo().output();
   const stdout = new TextDecoder().decode(out.stdout);
   assert.equal(out.code, 0, `${stdout}\n${new TextDecoder().decode(out.stderr)}`);
@@ -55,15 +59,29 @@ Deno.test("demo: every policy over TLS and DTLS succeeds, and everything is clea
     4,
     "the ECDHE runs agree on the host",
   );
-  assert.match(stdout, /^✓ demo complete: all 6 runs succeeded in [\d.]+ s$/m);
+  const runs = mqtt ? 7 : 6;
+  assert.match(
+    stdout,
+    new RegExp(`^✓ demo complete: all ${runs} runs succeeded in [\\d.]+ s$`, "m"),
+  );
   assert.doesNotMatch(stdout, /✗/);
+  if (mqtt) {
+    assert.match(stdout, /^✓ MQTT full: TLS_\w+, [\w ]+, EMS, \d+ APDUs, \d+ ms$/m);
+    assert.match(stdout, /PUBLISH retained QoS 1: PUBACK, and the message back/);
+  } else {
+    assert.match(stdout, /mosquitto is missing: the MQTT run is skipped \(apt-get install/);
+  }
   // Each report names the chain, the verified name and where the operations ran.
-  assert.equal(stdout.match(/\(verified for "localhost"\)/g)?.length, 6);
+  assert.equal(stdout.match(/\(verified for "localhost"\)/g)?.length, runs);
   assert.equal(stdout.match(/^ {2}on chip {3}—$/gm)?.length, 2, "software runs use no chip");
-  assert.equal(stdout.match(/^ {2}on host {3}—$/gm)?.length, 2, "full runs use no host crypto");
+  assert.equal(
+    stdout.match(/^ {2}on host {3}—$/gm)?.length,
+    mqtt ? 3 : 2,
+    "full runs use no host crypto",
+  );
   assert.equal(
     stdout.match(/CertificateVerify \(3 APDUs\)/g)?.length,
-    4,
+    mqtt ? 5 : 4,
     "hybrid and full sign in the chip",
   );
 

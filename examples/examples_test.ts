@@ -21,7 +21,7 @@ import {
 
 import { type Outcome, runExample as run } from "./_run_example.ts";
 
-const EXAMPLES = ["https_get", "dtls_echo", "coap_get"] as const;
+const EXAMPLES = ["https_get", "dtls_echo", "coap_get", "mqtt_publish"] as const;
 
 /** A failure as the examples promise it: non-zero, one line on stderr naming the example. */
 function assertOneLineError(outcome: Outcome, example: string, code: number, pattern: RegExp) {
