@@ -24,6 +24,13 @@ export interface ConnectDtlsOptions extends CommonConnectOptions {
    * @default {{ initialTimeoutMs: 1000, maxTimeoutMs: 60000, handshakeTimeoutMs: 60000 }}
    */
   readonly retransmit?: RetransmitOptions;
+  /**
+   * Ask for a DTLS Connection ID (RFC 9146): `true` picks 4 random bytes, or give the CID the
+   * server is to address us by (an empty one: we take no CID but send the server's). When the
+   * server agrees, records after the handshake carry CIDs, so the association survives a NAT
+   * rebinding or a change of our address; `info.connectionId` shows both. @default {false}
+   */
+  readonly connectionId?: boolean | Uint8Array;
   /** Cancels the handshake. */
   readonly signal?: AbortSignal;
 }
@@ -72,6 +79,13 @@ export async function connectDtls(options: ConnectDtlsOptions): Promise<DtlsConn
       ...(session ? { session } : {}),
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
       ...(options.retransmit ? { retransmit: options.retransmit } : {}),
+      ...(options.connectionId
+        ? {
+          connectionId: options.connectionId === true
+            ? crypto.getRandomValues(new Uint8Array(4))
+            : options.connectionId,
+        }
+        : {}),
     });
     // Registered before the caller can await the handshake, so the cache holds the session
     // by the time they reconnect.

@@ -20,6 +20,7 @@ import {
   type CipherSuite,
   CipherSuites,
   ContentType,
+  MAX_CID_LENGTH,
   ProtocolVersion,
   TlsAlertError,
 } from "@anchortls/record";
@@ -207,6 +208,14 @@ export class ClientHandshake {
         }`,
       );
     }
+    if (config.connectionId) {
+      if ((config.version ?? ProtocolVersion.tls12) !== ProtocolVersion.dtls12) {
+        throw new TypeError("connectionId is for DTLS 1.2 only (RFC 9146)");
+      }
+      if (config.connectionId.length > MAX_CID_LENGTH) {
+        throw new TypeError(`a Connection ID is at most ${MAX_CID_LENGTH} bytes`);
+      }
+    }
     const keyLogRefused = config.keyLog && keyLogRefusal(config.provider);
     if (keyLogRefused) throw new TypeError(`keyLog is refused: ${keyLogRefused}`);
     // Checked here, so a bad name is a TypeError at construction, not a failed handshake.
@@ -299,6 +308,12 @@ export class ClientHandshake {
       ...fragmentExtensions(fragmentOffer),
       ...(tickets
         ? [{ type: ExtensionType.session_ticket, data: (session && ticket) || new Uint8Array(0) }]
+        : []),
+      ...(config.connectionId
+        ? [{
+          type: ExtensionType.connection_id,
+          data: Uint8Array.of(config.connectionId.length, ...config.connectionId),
+        }]
         : []),
     ];
     const hello: ClientHello = {

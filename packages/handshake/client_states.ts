@@ -130,6 +130,8 @@ interface Negotiated {
   readonly alpnProtocol: string | undefined;
   /** The server echoed session_ticket: a NewSessionTicket comes before its ChangeCipherSpec. */
   readonly newSessionTicket: boolean;
+  /** RFC 9146: the CIDs both ways, when the server answered our connection_id. */
+  readonly connectionId: { readonly ours: Uint8Array; readonly peer: Uint8Array } | undefined;
 }
 
 /**
@@ -352,6 +354,7 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
   let secureRenegotiation = false;
   let alpnProtocol: string | undefined;
   let newSessionTicket = false;
+  let connectionId: Negotiated["connectionId"];
   for (const ext of hello.extensions) {
     // signature_algorithms and supported_groups are the client's alone in TLS 1.2.
     if (
@@ -377,6 +380,14 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
       case ExtensionType.max_fragment_length:
       case ExtensionType.record_size_limit:
         break;
+      case ExtensionType.connection_id: {
+        // RFC 9146 §3: the CID the server wants in our records, possibly empty.
+        const r = new Reader(ext.data);
+        const peer = r.vector8().slice();
+        r.expectEnd("connection_id");
+        connectionId = { ours: context.config.connectionId!.slice(), peer };
+        break;
+      }
       case ExtensionType.ec_point_formats:
         checkPointFormats(ext.data);
         break;
@@ -433,7 +444,14 @@ function negotiate(context: HandshakeContext, hello: ServerHello): Negotiated {
     fragmentLimits,
     alpnProtocol,
     newSessionTicket,
+    connectionId,
   };
+}
+
+/** The CID an install action carries: ours for reading, the peer's for writing, if any. */
+function cidFor(negotiated: Negotiated, direction: "read" | "write"): { cid?: Uint8Array } {
+  const cid = direction === "read" ? negotiated.connectionId?.ours : negotiated.connectionId?.peer;
+  return cid && cid.length > 0 ? { cid } : {};
 }
 
 /**
@@ -673,6 +691,7 @@ async function clientFlight(
     kind: "install_write",
     protector: keys.client,
     maxPlaintext: negotiated.fragmentLimits.send,
+    ...cidFor(negotiated, "write"),
   });
   await sendClientFinished(context, master, negotiated.suite);
   const keysSoFar = {
@@ -847,6 +866,7 @@ class ExpectChangeCipherSpec implements State {
       kind: "install_read",
       protector: this.#keys.serverProtector,
       maxPlaintext: this.#keys.negotiated.fragmentLimits.receive,
+      ...cidFor(this.#keys.negotiated, "read"),
     });
     return Promise.resolve(new ExpectFinished(this.#keys));
   }
@@ -936,6 +956,7 @@ class ExpectResumedChangeCipherSpec implements State {
       kind: "install_read",
       protector: keys.server,
       maxPlaintext: this.#negotiated.fragmentLimits.receive,
+      ...cidFor(this.#negotiated, "read"),
     });
     return new ExpectResumedFinished(this.#negotiated, this.session, keys.client);
   }
@@ -969,6 +990,7 @@ class ExpectResumedFinished implements State {
       kind: "install_write",
       protector: this.#clientProtector,
       maxPlaintext: this.#negotiated.fragmentLimits.send,
+      ...cidFor(this.#negotiated, "write"),
     });
     await sendClientFinished(context, this.#session.master, this.#negotiated.suite);
     context.actions.push({
@@ -998,5 +1020,6 @@ function info(
     fragmentLimits: negotiated.fragmentLimits,
     alpnProtocol: negotiated.alpnProtocol,
     session,
+    ...(negotiated.connectionId ? { connectionId: negotiated.connectionId } : {}),
   };
 }

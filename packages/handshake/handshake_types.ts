@@ -88,6 +88,13 @@ export interface ClientHandshakeConfig {
    * @default {true}
    */
   readonly sessionTickets?: boolean;
+  /**
+   * DTLS only: ask for a Connection ID (RFC 9146), the CID the server is to put in the
+   * records it sends us (empty: we take none, but send the server's). When the server agrees,
+   * the records of the new epochs carry CIDs both ways, so the association survives a change
+   * of our address or port (NAT rebinding). None is asked for when absent.
+   */
+  readonly connectionId?: Uint8Array;
   /** How handshake messages are framed. @default {new TlsHandshakeFraming()} */
   readonly framing?: HandshakeFraming;
   /**
@@ -121,6 +128,11 @@ export interface HandshakeInfo {
   readonly alpnProtocol: string | undefined;
   /** A session to resume later; present only with EMS and a non-empty session ID. */
   readonly session: TlsSession | undefined;
+  /**
+   * The Connection IDs (RFC 9146) when the server took our request: `ours` in the records it
+   * sends, `peer` in the records we send (either may be empty: no CID that way).
+   */
+  readonly connectionId?: { readonly ours: Uint8Array; readonly peer: Uint8Array };
 }
 
 /** A handshake message we send, as its parts. */
@@ -155,6 +167,8 @@ export type HandshakeAction =
     readonly kind: "install_write";
     readonly protector: RecordProtector;
     readonly maxPlaintext: number;
+    /** The peer's Connection ID to send tls12_cid records with (RFC 9146), when negotiated. */
+    readonly cid?: Uint8Array;
   }
   | {
     /**
@@ -164,6 +178,8 @@ export type HandshakeAction =
     readonly kind: "install_read";
     readonly protector: RecordProtector;
     readonly maxPlaintext: number;
+    /** Our Connection ID, which every record of this epoch must carry (RFC 9146). */
+    readonly cid?: Uint8Array;
   }
   | {
     /** The handshake is finished; application data may flow. */

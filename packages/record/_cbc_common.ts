@@ -6,6 +6,7 @@
  * @module
  */
 
+import { recordHeaderForMac } from "./connection_id.ts";
 import { unsafe as aes } from "@noble/ciphers/aes.js";
 import { AlertDescription, TlsAlertError } from "./alert.ts";
 import { eqMask, ltMask, MAX_PADDING } from "./_masks.ts";
@@ -126,24 +127,6 @@ export function fillIv(out: Uint8Array, random: ((n: number) => Uint8Array) | un
   const iv = out.subarray(0, BLOCK);
   if (random) iv.set(random(BLOCK).subarray(0, BLOCK));
   else sharedPool.fill(iv);
-}
-
-/**
- * The 13 bytes the MAC binds besides the content: seq_num ‖ type ‖ version ‖ length. A fresh
- * buffer per record, so an engine that reads it later (after an await) reads this record's.
- *
- * @param context Sequence number, type and version.
- * @param length The length field (content length in MtE, IV ‖ ciphertext in EtM).
- * @returns The header bytes.
- */
-export function macHeader(context: RecordContext, length: number): Uint8Array {
-  const bytes = new Uint8Array(13);
-  const view = new DataView(bytes.buffer);
-  view.setBigUint64(0, BigInt.asUintN(64, context.sequence));
-  view.setUint8(8, context.type);
-  view.setUint16(9, context.version);
-  view.setUint16(11, length);
-  return bytes;
 }
 
 /**
@@ -314,7 +297,12 @@ export class MacThenEncryptCheck {
     const { contentLength, good } = this.unpad(plain);
     // The MAC's work must not depend on contentLength either: see
     // PrekeyedHmac.macConstantCost. The header's length field is secret too, but its size is not.
-    macConstantCost(macHeader(context, contentLength), plain, contentLength, this.#computedMac);
+    macConstantCost(
+      recordHeaderForMac(context, contentLength),
+      plain,
+      contentLength,
+      this.#computedMac,
+    );
     this.verify(plain, contentLength, good, this.#computedMac);
     return contentLength;
   }

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { recordHeaderForMac } from "./connection_id.ts";
 import {
   type AeadAlgorithm,
   type AeadEngine,
@@ -124,7 +125,7 @@ export class AeadProtector implements RecordProtector {
     const sealed = this.#engine.seal(
       nonce,
       plaintext,
-      additionalData(context, plaintext.length),
+      recordHeaderForMac(context, plaintext.length),
       explicit,
     );
     const frame = (ciphertext: Uint8Array): Uint8Array => {
@@ -159,7 +160,11 @@ export class AeadProtector implements RecordProtector {
       ? this.#explicitNonce(fragment.subarray(0, explicit))
       : this.#nonce(context.sequence);
     const sealed = fragment.subarray(explicit);
-    const opened = this.#engine.open(nonce, sealed, additionalData(context, sealed.length - tag));
+    const opened = this.#engine.open(
+      nonce,
+      sealed,
+      recordHeaderForMac(context, sealed.length - tag),
+    );
     const check = (plaintext: Uint8Array | null): Uint8Array => {
       if (!plaintext) throw badRecordMac("AEAD tag check failed");
       return plaintext;
@@ -195,15 +200,4 @@ export class AeadProtector implements RecordProtector {
     nonce.set(explicit, 4);
     return nonce;
   }
-}
-
-/** seq_num(8) ‖ type(1) ‖ version(2) ‖ length(2), RFC 5246 §6.2.3.3. */
-function additionalData(context: RecordContext, length: number): Uint8Array {
-  const aad = new Uint8Array(13);
-  const view = new DataView(aad.buffer);
-  view.setBigUint64(0, context.sequence);
-  aad[8] = context.type;
-  view.setUint16(9, context.version);
-  view.setUint16(11, length);
-  return aad;
 }

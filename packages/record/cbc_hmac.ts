@@ -9,6 +9,7 @@
  * @module
  */
 
+import { recordHeaderForMac } from "./connection_id.ts";
 import { constantTimeEqual } from "./constant_time.ts";
 import {
   badRecordMac,
@@ -18,7 +19,6 @@ import {
   encryptThenMacLengthOk,
   fillIv,
   fillPadding,
-  macHeader,
   MacThenEncryptCheck,
   macThenEncryptLengthOk,
   roundUpToBlock,
@@ -233,7 +233,7 @@ export class CbcHmacProtector implements RecordProtector {
     return then(this.#engine.encrypt(out.subarray(0, BLOCK), blocks), (ciphertext) => {
       if (ciphertext !== blocks) out.set(ciphertext, BLOCK);
       const macAt = out.subarray(encrypted);
-      const header = macHeader(context, encrypted);
+      const header = recordHeaderForMac(context, encrypted);
       return then(this.#engine.mac([header, out.subarray(0, encrypted)], macAt), (mac) => {
         if (mac !== macAt) macAt.set(mac);
         return out;
@@ -252,15 +252,18 @@ export class CbcHmacProtector implements RecordProtector {
     out.set(iv);
     out.set(plaintext, BLOCK);
     const macAt = out.subarray(BLOCK + length, BLOCK + length + macLength);
-    return then(this.#engine.mac([macHeader(context, length), plaintext], macAt), (mac) => {
-      if (mac !== macAt) macAt.set(mac);
-      fillPadding(out, BLOCK + length + macLength);
-      const blocks = out.subarray(BLOCK);
-      return then(this.#engine.encrypt(out.subarray(0, BLOCK), blocks), (ciphertext) => {
-        if (ciphertext !== blocks) out.set(ciphertext, BLOCK);
-        return out;
-      });
-    });
+    return then(
+      this.#engine.mac([recordHeaderForMac(context, length), plaintext], macAt),
+      (mac) => {
+        if (mac !== macAt) macAt.set(mac);
+        fillPadding(out, BLOCK + length + macLength);
+        const blocks = out.subarray(BLOCK);
+        return then(this.#engine.encrypt(out.subarray(0, BLOCK), blocks), (ciphertext) => {
+          if (ciphertext !== blocks) out.set(ciphertext, BLOCK);
+          return out;
+        });
+      },
+    );
   }
 
   #openEncryptThenMac(context: RecordContext, fragment: Uint8Array): Maybe<Uint8Array> {
@@ -272,7 +275,7 @@ export class CbcHmacProtector implements RecordProtector {
     const buf = fragment.slice();
     const body = buf.subarray(0, encrypted);
     const received = buf.subarray(encrypted);
-    const header = macHeader(context, encrypted);
+    const header = recordHeaderForMac(context, encrypted);
     const iv = buf.slice(0, BLOCK);
     const decrypt = () => this.#engine.decrypt(iv, buf.subarray(BLOCK, encrypted));
     const finish = (mac: Uint8Array, plain: Uint8Array): Uint8Array => {
@@ -314,7 +317,7 @@ export class CbcHmacProtector implements RecordProtector {
       // only the engine's own MAC time follows the content length.
       const { contentLength, good } = check.unpad(plain);
       const content = plain.subarray(0, contentLength);
-      return then(engine.mac([macHeader(context, contentLength), content]), (mac) => {
+      return then(engine.mac([recordHeaderForMac(context, contentLength), content]), (mac) => {
         check.verify(plain, contentLength, good, mac);
         return content;
       });

@@ -6,6 +6,8 @@
  */
 
 import { AlertDescription, TlsAlertError } from "./alert.ts";
+import { TLS12_CID } from "./connection_id.ts";
+import { ContentType } from "./content_type.ts";
 import {
   decodeDtlsHeader,
   decodeTlsHeader,
@@ -127,6 +129,11 @@ export interface SplitDatagramOptions extends HeaderCheckOptions {
    * returned. @default {undefined: the error is thrown}
    */
   onInvalid?: (error: TlsAlertError) => void;
+  /**
+   * The length of the CID we asked the peer to send (RFC 9146): tls12_cid records, whose
+   * header does not say how long their CID is, are read with it. Without it they are invalid.
+   */
+  cidLength?: number;
 }
 
 /**
@@ -161,9 +168,15 @@ export function splitDatagram(
   let at = 0;
   while (at < datagram.length) {
     let h: DtlsRecordHeader;
+    // A tls12_cid header has the CID between the sequence number and the length.
+    const cidLength = datagram[at] === TLS12_CID && options.cidLength !== undefined
+      ? options.cidLength
+      : 0;
     try {
-      h = decodeDtlsHeader(datagram.subarray(at), options);
-      if (at + DTLS_HEADER_LENGTH + h.length > datagram.length) {
+      h = cidLength > 0
+        ? decodeCidHeader(datagram.subarray(at), cidLength, options)
+        : decodeDtlsHeader(datagram.subarray(at), options);
+      if (at + DTLS_HEADER_LENGTH + cidLength + h.length > datagram.length) {
         throw new TlsAlertError(
           AlertDescription.decode_error,
           "DTLS record runs past its datagram",
@@ -174,15 +187,35 @@ export function splitDatagram(
       options.onInvalid(error);
       break;
     }
-    const end = at + DTLS_HEADER_LENGTH + h.length;
+    const start = at + DTLS_HEADER_LENGTH + cidLength;
+    const end = start + h.length;
     records.push({
       type: h.type,
       version: h.version,
       epoch: h.epoch,
       sequenceNumber: h.sequenceNumber,
-      fragment: datagram.subarray(at + DTLS_HEADER_LENGTH, end),
+      ...(cidLength > 0 ? { cid: datagram.subarray(at + 11, at + 11 + cidLength) } : {}),
+      fragment: datagram.subarray(start, end),
     });
     at = end;
   }
   return records;
+}
+
+/** A tls12_cid header: the DTLS fields, a CID of the length we chose, then the length. */
+function decodeCidHeader(
+  bytes: Uint8Array,
+  cidLength: number,
+  options: HeaderCheckOptions,
+): DtlsRecordHeader {
+  if (bytes.length < DTLS_HEADER_LENGTH + cidLength) {
+    throw new TlsAlertError(AlertDescription.decode_error, "short tls12_cid record header");
+  }
+  // The usual header with the CID cut out, checked as any other (the type aside).
+  const plain = new Uint8Array(DTLS_HEADER_LENGTH);
+  plain.set(bytes.subarray(0, 11));
+  plain.set(bytes.subarray(11 + cidLength, 13 + cidLength), 11);
+  plain[0] = ContentType.application_data;
+  const header = decodeDtlsHeader(plain, options);
+  return { ...header, type: TLS12_CID };
 }

@@ -98,6 +98,8 @@ export interface DtlsRecord extends TlsRecord {
   readonly epoch: number;
   /** The explicit 48-bit sequence number within the epoch. */
   readonly sequenceNumber: number;
+  /** The receiver's Connection ID of a tls12_cid record (RFC 9146 §4), between sequence and length. */
+  readonly cid?: Uint8Array;
 }
 
 /** What a decoder accepts. */
@@ -271,16 +273,19 @@ export function encodeDtlsRecord(record: DtlsRecord): Uint8Array {
   if (!Number.isInteger(sequenceNumber) || sequenceNumber < 0 || sequenceNumber >= 2 ** 48) {
     throw new RangeError(`sequence number ${sequenceNumber} does not fit 48 bits`);
   }
-  const out = new Uint8Array(DTLS_HEADER_LENGTH + fragment.length);
+  const cid = record.cid ?? new Uint8Array(0);
+  if (cid.length > 255) throw new RangeError("a CID is at most 255 bytes");
+  const out = new Uint8Array(DTLS_HEADER_LENGTH + cid.length + fragment.length);
   out[0] = record.type;
   out[1] = record.version >>> 8;
   out[2] = record.version;
   out[3] = epoch >>> 8;
   out[4] = epoch;
   for (let i = 10, v = sequenceNumber; i >= 5; i--, v = Math.floor(v / 256)) out[i] = v % 256;
-  out[11] = fragment.length >>> 8;
-  out[12] = fragment.length;
-  out.set(fragment, DTLS_HEADER_LENGTH);
+  out.set(cid, 11);
+  out[11 + cid.length] = fragment.length >>> 8;
+  out[12 + cid.length] = fragment.length;
+  out.set(fragment, DTLS_HEADER_LENGTH + cid.length);
   return out;
 }
 

@@ -35,6 +35,7 @@ export * from "./cbc_hmac.ts";
 export * from "./cbc_hmac_engine.ts";
 export * from "./cipher_suite.ts";
 export * from "./codec.ts";
+export * from "./connection_id.ts";
 export * from "./connection_state.ts";
 export * from "./constant_time.ts";
 export * from "./content_type.ts";

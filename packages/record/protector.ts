@@ -19,6 +19,11 @@ export interface RecordContext {
    * `epoch << 48 | sequence_number` in DTLS (RFC 6347 §4.1.2.1).
    */
   readonly sequence: bigint;
+  /**
+   * A DTLS Connection ID record's CID (RFC 9146; `type` is then tls12_cid): the MAC or AEAD
+   * input takes the CID form of §5.
+   */
+  readonly cid?: Uint8Array;
 }
 
 /**

@@ -862,3 +862,63 @@ export async function startGnutlsServer(options: GnutlsServerOptions): Promise<P
     ready: { output: new RegExp(`listening on IPv4 \\S+ port (${port})\\.\\.\\.done`) },
   });
 }
+
+/**
+ * Where mbedTLS's `ssl_server2` is, the DTLS Connection ID (RFC 9146) peer: `$MBEDTLS_SSL_SERVER2`,
+ * or the build `tools/build_mbedtls_server.sh` leaves in the cache (`.ci/run` runs it).
+ *
+ * @returns The path, or `undefined` when it has not been built here.
+ */
+export async function mbedtlsServerPath(): Promise<string | undefined> {
+  const home = Deno.env.get("HOME") ?? "";
+  const cache = Deno.env.get("ANCHORTLS_PEERS_DIR") ??
+    `${Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`}/anchortls`;
+  for (
+    const path of [
+      Deno.env.get("MBEDTLS_SSL_SERVER2"),
+      `${cache}/mbedtls-3.6.6/programs/ssl/ssl_server2`,
+    ]
+  ) {
+    if (path && await Deno.stat(path).then((s) => s.isFile, () => false)) return path;
+  }
+  return undefined;
+}
+
+/** Options for {@linkcode startMbedtlsServer}. */
+export interface MbedtlsServerOptions {
+  /** Certificates and keys (its `chain` is sent). */
+  readonly pki: ServerIdentity;
+  /** DTLS 1.2 over UDP. @default {false} */
+  readonly dtls?: boolean;
+  /** Further `ssl_server2` arguments (`name=value`), e.g. `cid=1`, `cid_val=beef`, `etm=0`. */
+  readonly extraArgs?: readonly string[];
+}
+
+/**
+ * Starts mbedTLS's `ssl_server2` on a free loopback port: it answers each client's request
+ * with a small HTTP page naming the suite, then waits for the next client.
+ *
+ * @param options Identity, protocol and extra arguments.
+ * @returns The running server.
+ * @throws {PeerProcessError} When it is not built ({@linkcode mbedtlsServerPath}) or does not start.
+ */
+export async function startMbedtlsServer(options: MbedtlsServerOptions): Promise<PeerProcess> {
+  const binary = await mbedtlsServerPath();
+  if (!binary) {
+    throw new PeerProcessError("ssl_server2 is not built: run tools/build_mbedtls_server.sh");
+  }
+  const dtls = options.dtls ?? false;
+  const port = dtls ? await freeUdpPort() : freePort();
+  return await startPeerProcess(binary, {
+    args: [
+      `server_addr=127.0.0.1`,
+      `server_port=${port}`,
+      `dtls=${dtls ? 1 : 0}`,
+      `crt_file=${options.pki.chain}`,
+      `key_file=${options.pki.leafKey}`,
+      "auth_mode=none",
+      ...(options.extraArgs ?? []),
+    ],
+    ready: { port, transport: dtls ? "udp" : "tcp" },
+  });
+}

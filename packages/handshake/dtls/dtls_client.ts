@@ -16,15 +16,18 @@ import {
   AlertDescription,
   AlertLevel,
   ContentType,
+  decodeInnerPlaintext,
   DTLS_HEADER_LENGTH,
   DTLS_SEQUENCE_LIMIT,
   encodeDtlsRecord,
+  encodeInnerPlaintext,
   NullProtector,
   ProtocolVersion,
   type RecordProtector,
   ReplayWindow,
   SequenceCounter,
   splitDatagram,
+  TLS12_CID,
 } from "@anchortls/record";
 import { alertFor } from "../alert_mapping.ts";
 import { AlertPolicy } from "../alert_policy.ts";
@@ -116,11 +119,15 @@ interface WriteEpoch {
   readonly sequence: SequenceCounter;
   /** Most plaintext bytes per record (a negotiated max_fragment_length or record_size_limit). */
   readonly maxPlaintext: number;
+  /** The peer's Connection ID: this epoch's records are tls12_cid records carrying it. */
+  readonly cid?: Uint8Array;
 }
 
 interface ReadEpoch {
   readonly protector: RecordProtector;
   readonly window: ReplayWindow;
+  /** Our Connection ID: this epoch takes only tls12_cid records carrying it. */
+  readonly cid?: Uint8Array;
 }
 
 /** The fragments of one incoming message seen so far, kept only while tracing. */
@@ -218,7 +225,7 @@ export class DtlsClientCore {
   get maxMessageLength(): number {
     const epoch = this.#writeEpochs.get(this.#writeEpoch)!;
     return Math.min(
-      this.#mtu - DTLS_HEADER_LENGTH - epoch.protector.maxExpansion,
+      this.#mtu - DTLS_HEADER_LENGTH - this.#expansion(this.#writeEpoch),
       epoch.maxPlaintext,
     );
   }
@@ -269,7 +276,11 @@ export class DtlsClientCore {
   async handleDatagram(datagram: Uint8Array, now: number): Promise<void> {
     if (this.#state !== "handshaking" && this.#state !== "connected") return;
     this.#datagramsReceived++;
-    const records = splitDatagram(datagram, { onInvalid: () => this.#dropped++ });
+    const cidLength = this.#config.connectionId?.length;
+    const records = splitDatagram(datagram, {
+      onInvalid: () => this.#dropped++,
+      ...(cidLength ? { cidLength } : {}),
+    });
     for (const record of records) {
       if (this.#state !== "handshaking" && this.#state !== "connected") return;
       const epoch = this.#readEpochs.get(record.epoch);
@@ -279,17 +290,29 @@ export class DtlsClientCore {
         this.#dropped++;
         continue;
       }
+      // RFC 9146: an epoch with our CID takes only tls12_cid records with it, and only such
+      // an epoch takes tls12_cid records at all.
+      const withCid = record.type === TLS12_CID;
+      if (
+        withCid !== (epoch.cid !== undefined) || (withCid && !sameBytes(record.cid!, epoch.cid!))
+      ) {
+        this.#dropped++;
+        continue;
+      }
       if (!epoch.window.check(record.sequenceNumber)) {
         this.#replayed++;
         continue;
       }
       let plaintext: Uint8Array;
+      let type = record.type;
       try {
         plaintext = await epoch.protector.open({
           type: record.type,
           version: record.version,
           sequence: recordSequence(record.epoch, BigInt(record.sequenceNumber)),
+          ...(withCid ? { cid: record.cid! } : {}),
         }, record.fragment);
+        if (withCid) ({ type, content: plaintext } = decodeInnerPlaintext(plaintext));
       } catch {
         this.#dropped++;
         continue;
@@ -301,7 +324,7 @@ export class DtlsClientCore {
       }
       let consumed: boolean;
       try {
-        consumed = await this.#record(record.type, record.epoch, plaintext, now);
+        consumed = await this.#record(type, record.epoch, plaintext, now);
       } catch (error) {
         await this.#fail(error);
         continue;
@@ -310,7 +333,7 @@ export class DtlsClientCore {
       // §4.1.2.6): an epoch-0 record has no MAC, so a forged one with a far-ahead sequence
       // number must not push the server's genuine flight out of the window.
       if (consumed) epoch.window.mark(record.sequenceNumber);
-      if (consumed && record.type !== ContentType.alert && plaintext.length > 0) {
+      if (consumed && type !== ContentType.alert && plaintext.length > 0) {
         this.#alertPolicy.progress();
       }
     }
@@ -568,6 +591,7 @@ export class DtlsClientCore {
             protector: action.protector,
             sequence: new SequenceCounter(DTLS_SEQUENCE_LIMIT),
             maxPlaintext: action.maxPlaintext,
+            ...(action.cid ? { cid: action.cid } : {}),
           });
           break;
         case "install_read":
@@ -575,6 +599,7 @@ export class DtlsClientCore {
           this.#readEpochs.set(this.#readEpoch, {
             protector: action.protector,
             window: new ReplayWindow(),
+            ...(action.cid ? { cid: action.cid } : {}),
           });
           break;
         case "complete":
@@ -602,7 +627,7 @@ export class DtlsClientCore {
     if (this.#trace) this.#traceFlight(entries, retransmission);
     const planned = planFlightRecords(entries, {
       mtu: this.#mtu,
-      expansion: (epoch) => this.#writeEpochs.get(epoch)!.protector.maxExpansion,
+      expansion: (epoch) => this.#expansion(epoch),
     });
     const records: Uint8Array[] = [];
     for (const record of planned) {
@@ -623,7 +648,7 @@ export class DtlsClientCore {
         continue;
       }
       const { msgType, messageSeq, body } = entry.message;
-      const expansion = this.#writeEpochs.get(epoch)!.protector.maxExpansion;
+      const expansion = this.#expansion(epoch);
       const spans = fragmentSpans(body.length, maxHandshakeFragmentLength(this.#mtu, expansion));
       this.#trace!(handshakeMessageTrace("sent", msgType, body.length, epoch > 0, {
         messageSeq,
@@ -656,18 +681,33 @@ export class DtlsClientCore {
     }));
   }
 
+  /** What a record of `epoch` adds to its plaintext: the protector's, and a CID's (RFC 9146). */
+  #expansion(epoch: number): number {
+    const state = this.#writeEpochs.get(epoch)!;
+    return state.protector.maxExpansion + (state.cid ? state.cid.length + 1 : 0);
+  }
+
   async #seal(type: number, epoch: number, plaintext: Uint8Array): Promise<Uint8Array> {
     const state = this.#writeEpochs.get(epoch)!;
     const sequence = state.sequence.next();
+    const { cid } = state;
+    // RFC 9146 §4: with the peer's CID the real type goes inside, and the header says tls12_cid.
+    const outerType = cid ? TLS12_CID : type;
     const fragment = await state.protector.seal(
-      { type, version: VERSION, sequence: recordSequence(epoch, sequence) },
-      plaintext,
+      {
+        type: outerType,
+        version: VERSION,
+        sequence: recordSequence(epoch, sequence),
+        ...(cid ? { cid } : {}),
+      },
+      cid ? encodeInnerPlaintext(plaintext, type) : plaintext,
     );
     return encodeDtlsRecord({
-      type,
+      type: outerType,
       version: VERSION,
       epoch,
       sequenceNumber: Number(sequence),
+      ...(cid ? { cid } : {}),
       fragment,
     });
   }
@@ -699,4 +739,9 @@ export class DtlsClientCore {
     this.#events.push({ kind: "failed", error });
     await this.#handshake.abort();
   }
+}
+
+/** Whether two CIDs are the same bytes (CIDs are public: no constant time needed). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }

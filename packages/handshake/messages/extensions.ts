@@ -18,6 +18,8 @@ export const ExtensionType = {
   extended_master_secret: 23,
   record_size_limit: 28,
   session_ticket: 35,
+  /** RFC 9146: the Connection ID the sender wants to receive records with (DTLS 1.2). */
+  connection_id: 54,
   renegotiation_info: 0xff01,
 } as const;
 
