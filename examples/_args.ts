@@ -58,6 +58,8 @@ export interface ClientFlags {
   readonly sessionTickets: boolean;
   /** A pre-shared key and its identity, when given. */
   readonly psk: PskCredentials | undefined;
+  /** DTLS: ask for a Connection ID. */
+  readonly connectionId: boolean;
   /** Print usage and exit. */
   readonly help: boolean;
 }
@@ -84,6 +86,8 @@ export const CLIENT_FLAGS_USAGE = `  --ca FILE             trusted root certific
                         (mode 0600: in software and hybrid it holds the master secret; in full
                         it names the chip's slot, kept only with a chip that is not reset)
   --no-tickets          do not offer session tickets (RFC 5077): resume by session ID only
+  --cid                 DTLS: ask for a Connection ID (RFC 9146), so the session survives a
+                        NAT rebinding; the summary shows both CIDs when the server agrees
   --psk-identity ID --psk KEY
                         authenticate by a pre-shared key (RFC 4279) instead of certificates:
                         KEY as text (as coap-client -k takes it) or hex:0A1B...; offers the PSK
@@ -163,6 +167,7 @@ export function parseClientArgs(args: readonly string[]): {
         psk: { type: "string" },
         "psk-identity": { type: "string" },
         "no-tickets": { type: "boolean", default: false },
+        cid: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -219,6 +224,7 @@ export function parseClientArgs(args: readonly string[]): {
       sessionFile: values.session,
       sessionTickets: !values["no-tickets"],
       psk,
+      connectionId: values.cid,
       help: values.help,
     },
     positionals,

@@ -41,6 +41,8 @@ export function observeDatagramLink(link: DatagramLink, counters: WireCounters):
 export interface OpenDtlsOptions extends ConnectTarget {
   /** How long the handshake may take, retransmissions included. */
   readonly handshakeTimeoutMs: number;
+  /** Ask for a Connection ID (RFC 9146): 4 random bytes. */
+  readonly connectionId?: boolean;
 }
 
 /** An open DTLS connection and its byte counters. */
@@ -67,6 +69,7 @@ export async function openDtls(options: OpenDtlsOptions): Promise<ObservedDtls> 
     serverName: options.serverName,
     encryptThenMac: options.encryptThenMac,
     retransmit: { handshakeTimeoutMs: options.handshakeTimeoutMs },
+    ...(options.connectionId ? { connectionId: crypto.getRandomValues(new Uint8Array(4)) } : {}),
     ...(options.suites ? { suites: options.suites } : {}),
     ...resumption(options),
     ...observability(options),

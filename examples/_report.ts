@@ -78,6 +78,13 @@ export function formatSummary(input: SummaryInput): string[] {
     info.peerCertificates.length > 0
       ? `chain     ${chain}  (verified for "${input.serverName}")`
       : "chain     none: the server proved the pre-shared key",
+    ...(info.connectionId
+      ? [
+        `cid       ours ${info.connectionId.ours.toHex() || "(none)"}, the server's ${
+          info.connectionId.peer.toHex() || "(none)"
+        } (RFC 9146)`,
+      ]
+      : []),
     `on chip   ${operationList(input.operations, "chip")}`,
     `on host   ${operationList(input.operations, "host")}`,
   ];

@@ -319,6 +319,7 @@ async function main(args: string[]): Promise<void> {
       ...negotiationOptions(flags),
       session: await loadSession(flags.sessionFile, meter.provider, console.log),
       handshakeTimeoutMs: flags.timeoutMs,
+      connectionId: flags.connectionId,
     });
     try {
       const info = await reportHandshake(connection.handshake, meter, {

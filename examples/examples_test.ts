@@ -54,6 +54,8 @@ for (const example of EXAMPLES) {
         "--verbose",
         "--session",
         "--no-tickets",
+        "--psk",
+        "--cid",
       ]
     ) {
       assert.ok(outcome.stdout.includes(flag), `usage mentions ${flag}`);
@@ -78,6 +80,8 @@ Deno.test("examples: wrong arguments end in one line and exit code 2", async (t)
     ["dtls_echo", ["--ca", "x.pem", "a:1", "b:2"], /expected one HOST:PORT/],
     ["coap_get", ["--ca", "x.pem", "https://localhost/"], /not a coaps:\/\/ or coap:\/\/ URL/],
     ["coap_get", ["coaps://localhost/"], /--ca FILE is required/],
+    ["coap_get", ["--psk", "k", "coaps://localhost/"], /--psk and --psk-identity go together/],
+    ["coap_get", ["--psk-identity", "d", "--psk", "hex:zz", "coaps://localhost/"], /hex/],
   ];
   for (const [example, args, pattern] of cases) {
     await t.step(`${example} ${args.join(" ")}`, async () => {

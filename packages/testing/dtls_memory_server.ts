@@ -11,14 +11,17 @@
 import {
   type AlertDescription,
   ContentType,
+  decodeInnerPlaintext,
   DTLS_SEQUENCE_LIMIT,
   encodeDtlsRecord,
+  encodeInnerPlaintext,
   NullProtector,
   ProtocolVersion,
   type RecordProtector,
   ReplayWindow,
   SequenceCounter,
   splitDatagram,
+  TLS12_CID,
 } from "@anchortls/record";
 import { decodeClientHello, encodeHelloVerifyRequest, HandshakeType } from "@anchortls/handshake";
 import {
@@ -44,6 +47,9 @@ export interface DtlsTestServerOptions extends Omit<ServerHandshakeOptions, "dtl
   resumeFrom?: DtlsTestServer;
 }
 
+/** Where a datagram came from, for {@linkcode DtlsTestServer.handleFrom}: any label. */
+export type TestAddress = string;
+
 const COOKIE = new Uint8Array(20).fill(0xc0);
 
 /** The server; feed it datagrams, send on what it returns. */
@@ -58,8 +64,19 @@ export class DtlsTestServer {
   readonly alerts: [number, number][] = [];
   /** Flights resent because the client retransmitted. */
   resends = 0;
+  /**
+   * The address the association answers (the first ClientHello's): as a real server's
+   * 5-tuple, datagrams from elsewhere are not its own — unless a record with its CID
+   * authenticates, which moves the association there (RFC 9146 §6).
+   */
+  peerAddress: TestAddress | undefined;
+  /** Datagrams from another address that no CID tied to this association. */
+  strangers = 0;
   readonly #reassembler = new DtlsReassembler();
-  readonly #write = new Map<number, { protector: RecordProtector; sequence: SequenceCounter }>();
+  readonly #write = new Map<
+    number,
+    { protector: RecordProtector; sequence: SequenceCounter; cid?: Uint8Array }
+  >();
   readonly #read = new Map<number, { protector: RecordProtector; window: ReplayWindow }>();
   #writeEpoch = 0;
   #lastFlight: FlightEntry[] = [];
@@ -97,28 +114,54 @@ export class DtlsTestServer {
    * @returns The datagrams to send back.
    */
   async handle(datagram: Uint8Array): Promise<Uint8Array[]> {
+    return await this.handleFrom(this.peerAddress ?? "client", datagram);
+  }
+
+  /**
+   * Takes one datagram from `from`. Before the handshake the first address is the
+   * association's; later ones are dropped, except for an authenticated record carrying this
+   * server's CID, after which the association answers the new address.
+   *
+   * @returns The datagrams to send back (to {@linkcode DtlsTestServer.peerAddress}).
+   */
+  async handleFrom(from: TestAddress, datagram: Uint8Array): Promise<Uint8Array[]> {
     const out: Uint8Array[] = [];
+    this.peerAddress ??= from;
+    const cid = this.options.connectionId;
     let records;
     try {
-      records = splitDatagram(datagram);
+      records = splitDatagram(datagram, cid && cid.length > 0 ? { cidLength: cid.length } : {});
     } catch {
       return out;
     }
     for (const record of records) {
+      const stranger = from !== this.peerAddress;
+      const withCid = record.type === TLS12_CID;
+      // Only a CID says which association a datagram from elsewhere belongs to.
+      if (stranger && !withCid) {
+        this.strangers++;
+        continue;
+      }
+      if (withCid && (!cid || record.cid!.toHex() !== cid.toHex() || record.epoch === 0)) continue;
       const epoch = this.#read.get(record.epoch);
       if (!epoch || !epoch.window.check(record.sequenceNumber)) continue;
       let plaintext: Uint8Array;
+      let type = record.type;
       try {
         plaintext = await epoch.protector.open({
           type: record.type,
           version: record.version,
           sequence: (BigInt(record.epoch) << 48n) | BigInt(record.sequenceNumber),
+          ...(withCid ? { cid: record.cid! } : {}),
         }, record.fragment);
+        if (withCid) ({ type, content: plaintext } = decodeInnerPlaintext(plaintext));
       } catch {
         continue;
       }
       epoch.window.mark(record.sequenceNumber);
-      await this.#record(record.type, plaintext, out);
+      // RFC 9146 §6: the peer's address moves only on a record that authenticated.
+      if (stranger) this.peerAddress = from;
+      await this.#record(type, plaintext, out);
     }
     return out;
   }
@@ -222,9 +265,11 @@ export class DtlsTestServer {
   }
 
   #installWrite(): void {
+    const clientCid = this.options.connectionId ? this.server.clientConnectionId : undefined;
     this.#write.set(1, {
       protector: this.server.protectors().server,
       sequence: new SequenceCounter(DTLS_SEQUENCE_LIMIT),
+      ...(clientCid && clientCid.length > 0 ? { cid: clientCid } : {}),
     });
     this.#writeEpoch = 1;
   }
@@ -244,30 +289,50 @@ export class DtlsTestServer {
     return await this.#seal(ContentType.application_data, 1, data);
   }
 
+  /**
+   * Seals application data in epoch 1 as a misbehaving peer would, under the real keys: as a
+   * plain record though CIDs were negotiated (`null`), or with another CID.
+   */
+  async applicationDataWithCid(data: Uint8Array, cid: Uint8Array | null): Promise<Uint8Array> {
+    return await this.#seal(ContentType.application_data, 1, data, cid);
+  }
+
   async #send(entries: readonly FlightEntry[]): Promise<Uint8Array[]> {
     const mtu = this.options.mtu ?? 1200;
     const planned = planFlightRecords(entries, {
       mtu,
-      expansion: (epoch) => this.#write.get(epoch)!.protector.maxExpansion,
+      expansion: (epoch) => {
+        const state = this.#write.get(epoch)!;
+        return state.protector.maxExpansion + (state.cid ? state.cid.length + 1 : 0);
+      },
     });
     const records: Uint8Array[] = [];
     for (const r of planned) records.push(await this.#seal(r.contentType, r.epoch, r.plaintext));
     return packDatagrams(records, mtu);
   }
 
-  async #seal(type: number, epoch: number, plaintext: Uint8Array): Promise<Uint8Array> {
+  async #seal(
+    type: number,
+    epoch: number,
+    plaintext: Uint8Array,
+    cidOverride?: Uint8Array | null,
+  ): Promise<Uint8Array> {
     const state = this.#write.get(epoch)!;
     const sequence = state.sequence.next();
+    const cid = cidOverride === null ? undefined : cidOverride ?? state.cid;
+    const outerType = cid ? TLS12_CID : type;
     const fragment = await state.protector.seal({
-      type,
+      type: outerType,
       version: ProtocolVersion.dtls12,
       sequence: (BigInt(epoch) << 48n) | sequence,
-    }, plaintext);
+      ...(cid ? { cid } : {}),
+    }, cid ? encodeInnerPlaintext(plaintext, type) : plaintext);
     return encodeDtlsRecord({
-      type,
+      type: outerType,
       version: ProtocolVersion.dtls12,
       epoch,
       sequenceNumber: Number(sequence),
+      ...(cid ? { cid } : {}),
       fragment,
     });
   }

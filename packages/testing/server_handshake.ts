@@ -115,6 +115,11 @@ export interface ServerHandshakeOptions {
   /** Flips a bit of every server Finished. */
   readonly badFinished?: boolean;
   /**
+   * DTLS: answer a client's connection_id (RFC 9146) with this CID, the one the client is to
+   * put in its records; a client that offered none gets none.
+   */
+  readonly connectionId?: Uint8Array;
+  /**
    * PSK suites (RFC 4279, RFC 5489): the key the server holds, the identity it expects (any
    * when absent) and the hint its ServerKeyExchange carries (none for plain PSK when absent;
    * ECDHE_PSK always sends one, empty by default).
@@ -200,6 +205,8 @@ export class ServerHandshake {
   clientSignatureScheme: number | undefined;
   /** ECDHE: the groups the client's supported_groups offered, in its order. */
   clientGroups: number[] = [];
+  /** RFC 9146: the CID the client asked to receive, when it offered connection_id. */
+  clientConnectionId: Uint8Array | undefined;
   /** PSK: the identity the client's ClientKeyExchange gave. */
   pskIdentity: string | undefined;
   /** ECDHE: the ServerKeyExchange as sent (after any bending). */
@@ -280,6 +287,8 @@ export class ServerHandshake {
       e.type === ExtensionType.supported_groups
     );
     this.clientGroups = groups ? decodeU16List(groups.data) : [];
+    const cid = this.clientHello.extensions.find((e) => e.type === ExtensionType.connection_id);
+    this.clientConnectionId = cid ? cid.data.slice(1, 1 + cid.data[0]!) : undefined;
     const ticket = o.sessionTickets &&
       this.clientHello.extensions.find((e) => e.type === ExtensionType.session_ticket);
     const byTicket = ticket ? this.tickets.get(ticket.data.toHex()) : undefined;
@@ -316,6 +325,13 @@ export class ServerHandshake {
     }
     if (this.issueTicket) {
       extensions.push({ type: ExtensionType.session_ticket, data: new Uint8Array(0) });
+    }
+    const cid = this.options.connectionId;
+    if (cid && this.clientConnectionId) {
+      extensions.push({
+        type: ExtensionType.connection_id,
+        data: Uint8Array.of(cid.length, ...cid),
+      });
     }
     let hello: ServerHello = {
       version: this.dtls ? 0xfefd : 0x0303,
