@@ -19,6 +19,14 @@ export interface ConnectTlsOptions extends CommonConnectOptions {
    * sent); `Infinity` waits for ever. @default {60000}
    */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * Most bytes asked of the socket per read. Reads start at 2 KiB and grow, doubling while
+   * they come back full, up to this, and shrink again when they come back small, so an idle
+   * connection waits with a small buffer and a bulk transfer reads two whole records at once.
+   * A smaller cap bounds what one connection holds while it reads. @default {36906: two
+   * records of 2^14 plaintext bytes at most expansion}
+   */
+  readonly readBufferSize?: number;
 }
 
 /**
@@ -61,7 +69,7 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
   );
   tcp.setNoDelay(true);
   try {
-    return startTls(tcpTransport(tcp), {
+    return startTls(tcpTransport(tcp, options.readBufferSize ?? READ_CHUNK), {
       ...settings,
       ...(session ? { session } : {}),
       ...(options.handshakeTimeoutMs !== undefined
@@ -83,14 +91,27 @@ export async function connectTls(options: ConnectTlsOptions): Promise<TlsConnect
  * socket: after a record fails to authenticate we still have to send bad_record_mac, and after
  * a refused flight the server's alert must still be readable.
  */
-function tcpTransport(conn: Deno.TcpConn): ByteTransport {
+function tcpTransport(conn: Deno.TcpConn, maxRead: number): ByteTransport {
+  if (!Number.isSafeInteger(maxRead) || maxRead < 64) {
+    throw new RangeError(`readBufferSize ${maxRead} is below 64 bytes`);
+  }
+  let size = Math.min(FIRST_READ, maxRead);
   return {
     readable: new ReadableStream<Uint8Array>({
       async pull(controller) {
-        const buffer = new Uint8Array(READ_CHUNK);
+        const buffer = new Uint8Array(size);
         const n = await conn.read(buffer);
-        if (n === null) controller.close();
-        else controller.enqueue(buffer.subarray(0, n));
+        if (n === null) {
+          controller.close();
+          return;
+        }
+        // A full read says more is waiting: read more at once next time; a small one says
+        // the peer is quiet, and an idle connection should not sit on a large buffer.
+        if (n === size) size = Math.min(size * 2, maxRead);
+        else if (n < size / 4) size = Math.max(Math.min(FIRST_READ, maxRead), size >> 1);
+        // The bytes are copied out of a mostly empty buffer, so what is queued or kept (a
+        // certificate's DER) does not hold the whole buffer alive.
+        controller.enqueue(n * 2 < buffer.length ? buffer.slice(0, n) : buffer.subarray(0, n));
       },
       cancel() {
         // Leave the socket to close(): the write side may still have an alert to send.
@@ -108,8 +129,10 @@ function tcpTransport(conn: Deno.TcpConn): ByteTransport {
   };
 }
 
-/** Bytes asked of the socket per read: two full records. */
+/** Most bytes asked of the socket per read by default: two full records. */
 const READ_CHUNK = 2 * (16384 + 2048 + 5);
+/** The first read's size, and the least a read shrinks to. */
+const FIRST_READ = 2048;
 
 async function abortable(
   connecting: Promise<Deno.TcpConn>,

@@ -473,6 +473,9 @@ export class ClientHandshake {
     if (done) {
       this.#complete = true;
       this.#state = undefined;
+      // A connection lives on long after its handshake: the transcript (every handshake
+      // message, the server's chain included) is of no more use.
+      context.transcript = new Transcript();
     }
   }
 

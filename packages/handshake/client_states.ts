@@ -155,7 +155,8 @@ class VerifiedServer {
     if (ders.length === 0) {
       throw new TlsAlertError(AlertDescription.bad_certificate, "server sent no certificate");
     }
-    const [leaf, ...intermediates] = parseCertificateChain(ders);
+    // Copies: the certificates outlive the connection's read buffers they arrived in.
+    const [leaf, ...intermediates] = parseCertificateChain(ders.map((der) => der.slice()));
     const name = context.serverName;
     const target = name === undefined
       ? {}

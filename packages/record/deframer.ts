@@ -19,6 +19,9 @@ import {
   type TlsRecord,
 } from "./header.ts";
 
+/** Buffer bytes a drained deframer keeps: more are given back until the next burst. */
+const KEPT_BUFFER = 512;
+
 /**
  * Cuts a TLS byte stream into records. Feed it chunks with {@linkcode push}, take records with
  * {@linkcode next} until it returns `undefined`, and call {@linkcode finish} when the stream
@@ -89,7 +92,11 @@ export class TlsDeframer {
     if (this.buffered < total) return undefined;
     const fragment = this.#buffer.slice(this.#start + TLS_HEADER_LENGTH, this.#start + total);
     this.#start += total;
-    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#start === this.#end) {
+      // Drained: an idle connection should not keep a buffer sized for its largest burst.
+      this.#start = this.#end = 0;
+      if (this.#buffer.length > KEPT_BUFFER) this.#buffer = new Uint8Array(0);
+    }
     return { type: header.type, version: header.version, fragment };
   }
 

@@ -130,7 +130,11 @@ export class TlsHandshakeDeframer {
     if (this.#end < end) return undefined;
     const transcriptBytes = b.slice(at, end);
     this.#start = end;
-    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#start === this.#end) {
+      // Drained, as after the handshake: the buffer that held the server's chain goes.
+      this.#start = this.#end = 0;
+      this.#buffer = new Uint8Array(0);
+    }
     return {
       type: transcriptBytes[0]!,
       body: transcriptBytes.subarray(TLS_HANDSHAKE_HEADER_LENGTH),
