@@ -60,6 +60,10 @@ export interface ClientFlags {
   readonly psk: PskCredentials | undefined;
   /** DTLS: ask for a Connection ID. */
   readonly connectionId: boolean;
+  /** Ask for records of at most this many plaintext bytes (record_size_limit and MFL). */
+  readonly recordLimit: number | undefined;
+  /** TLS: most bytes per socket read. */
+  readonly readBuffer: number | undefined;
   /** Print usage and exit. */
   readonly help: boolean;
 }
@@ -88,6 +92,9 @@ export const CLIENT_FLAGS_USAGE = `  --ca FILE             trusted root certific
   --no-tickets          do not offer session tickets (RFC 5077): resume by session ID only
   --cid                 DTLS: ask for a Connection ID (RFC 9146), so the session survives a
                         NAT rebinding; the summary shows both CIDs when the server agrees
+  --record-limit N      ask for records of at most N plaintext bytes both ways
+                        (record_size_limit, and max_fragment_length for 512/1024/2048/4096)
+  --read-buffer N       TLS: read at most N bytes per socket read (less memory per connection)
   --psk-identity ID --psk KEY
                         authenticate by a pre-shared key (RFC 4279) instead of certificates:
                         KEY as text (as coap-client -k takes it) or hex:0A1B...; offers the PSK
@@ -168,6 +175,8 @@ export function parseClientArgs(args: readonly string[]): {
         "psk-identity": { type: "string" },
         "no-tickets": { type: "boolean", default: false },
         cid: { type: "boolean", default: false },
+        "record-limit": { type: "string" },
+        "read-buffer": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -204,6 +213,16 @@ export function parseClientArgs(args: readonly string[]): {
     identity: values["psk-identity"]!,
     key: pskKeyOf(values.psk),
   };
+  const size = (flag: string, text: string | undefined, min: number, max: number) => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new UsageError(`${flag} takes a number of bytes from ${min} to ${max}, not "${text}"`);
+    }
+    return n;
+  };
+  const recordLimit = size("--record-limit", values["record-limit"], 64, 16384);
+  const readBuffer = size("--read-buffer", values["read-buffer"], 64, 1 << 20);
   const timeout = Number(values.timeout);
   if (!(timeout > 0 && timeout <= 3600)) {
     throw new UsageError(`--timeout takes seconds between 0 and 3600, not "${values.timeout}"`);
@@ -225,6 +244,8 @@ export function parseClientArgs(args: readonly string[]): {
       sessionTickets: !values["no-tickets"],
       psk,
       connectionId: values.cid,
+      recordLimit,
+      readBuffer,
       help: values.help,
     },
     positionals,
@@ -267,14 +288,28 @@ export function negotiationOptions(
   flags: ClientFlags,
 ): Pick<
   ConnectTarget,
-  "suites" | "encryptThenMac" | "sessionTickets" | "psk" | "trace" | "keyLog"
+  | "suites"
+  | "encryptThenMac"
+  | "sessionTickets"
+  | "psk"
+  | "recordSizeLimit"
+  | "maxFragmentLength"
+  | "readBufferSize"
+  | "trace"
+  | "keyLog"
 > {
+  const mfl = [512, 1024, 2048, 4096].includes(flags.recordLimit ?? 0)
+    ? flags.recordLimit as 512 | 1024 | 2048 | 4096
+    : undefined;
   const keyLogFile = Deno.env.get("SSLKEYLOGFILE");
   return {
     suites: flags.suite ? [flags.suite] : undefined,
     encryptThenMac: flags.encryptThenMac,
     sessionTickets: flags.sessionTickets,
     psk: flags.psk,
+    recordSizeLimit: flags.recordLimit,
+    maxFragmentLength: mfl,
+    readBufferSize: flags.readBuffer,
     // deno-lint-ignore no-console
     trace: flags.verbose ? (line) => console.log(`  ${line}`) : undefined,
     // As curl and browsers do: the variable names a file the lines are appended to.

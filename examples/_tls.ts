@@ -43,6 +43,12 @@ export interface ConnectTarget {
   readonly psk?: PskCredentials | undefined;
   /** ALPN protocols to offer, when any. */
   readonly alpnProtocols?: readonly string[] | undefined;
+  /** record_size_limit to offer, when given. */
+  readonly recordSizeLimit?: number | undefined;
+  /** max_fragment_length to offer, when given. */
+  readonly maxFragmentLength?: 512 | 1024 | 2048 | 4096 | undefined;
+  /** TLS: most bytes per socket read. @default {32768} */
+  readonly readBufferSize?: number | undefined;
   /** Receives one line per handshake message (from `onHandshakeMessage`), when given. */
   readonly trace?: ((line: string) => void) | undefined;
   /** Receives the NSS key log lines, when given. */
@@ -71,15 +77,25 @@ export function observability(target: ConnectTarget): {
  * options.
  *
  * @param target The target.
- * @returns `session`, `sessionTickets` and `psk`, where given.
+ * @returns `session`, `sessionTickets`, `psk` and the record limits, where given.
  */
 export function resumption(
   target: ConnectTarget,
-): { session?: TlsSession; sessionTickets?: boolean; psk?: PskCredentials } {
+): {
+  session?: TlsSession;
+  sessionTickets?: boolean;
+  psk?: PskCredentials;
+  recordSizeLimit?: number;
+  maxFragmentLength?: 512 | 1024 | 2048 | 4096;
+} {
   return {
     ...(target.session ? { session: target.session } : {}),
     ...(target.sessionTickets !== undefined ? { sessionTickets: target.sessionTickets } : {}),
     ...(target.psk ? { psk: target.psk } : {}),
+    ...(target.recordSizeLimit !== undefined ? { recordSizeLimit: target.recordSizeLimit } : {}),
+    ...(target.maxFragmentLength !== undefined
+      ? { maxFragmentLength: target.maxFragmentLength }
+      : {}),
   };
 }
 
@@ -154,7 +170,7 @@ export async function openTls(options: OpenTlsOptions): Promise<ObservedTls> {
       // before a final alert could go out (the same choice connectTls makes).
       readable: new ReadableStream<Uint8Array>({
         async pull(controller) {
-          const buffer = new Uint8Array(32 * 1024);
+          const buffer = new Uint8Array(options.readBufferSize ?? 32 * 1024);
           const n = await tcp.read(buffer).catch(() => null);
           if (n === null) controller.close();
           else controller.enqueue(buffer.subarray(0, n));

@@ -56,6 +56,8 @@ for (const example of EXAMPLES) {
         "--no-tickets",
         "--psk",
         "--cid",
+        "--record-limit",
+        "--read-buffer",
       ]
     ) {
       assert.ok(outcome.stdout.includes(flag), `usage mentions ${flag}`);
@@ -81,6 +83,7 @@ Deno.test("examples: wrong arguments end in one line and exit code 2", async (t)
     ["coap_get", ["--ca", "x.pem", "https://localhost/"], /not a coaps:\/\/ or coap:\/\/ URL/],
     ["coap_get", ["coaps://localhost/"], /--ca FILE is required/],
     ["coap_get", ["--psk", "k", "coaps://localhost/"], /--psk and --psk-identity go together/],
+    ["https_get", ["--record-limit", "5", "https://localhost/"], /--record-limit takes a number/],
     ["coap_get", ["--psk-identity", "d", "--psk", "hex:zz", "coaps://localhost/"], /hex/],
   ];
   for (const [example, args, pattern] of cases) {
