@@ -25,10 +25,9 @@
 import {
   commandAvailable,
   createTestPki,
-  freePort,
   type PeerProcess,
+  startMosquitto,
   startOpenSslServer,
-  startPeerProcess,
   type TestPki,
 } from "@anchortls/testing";
 import type { HandshakeInfo } from "@anchortls/handshake";
@@ -318,32 +317,6 @@ async function mqttRun(
   });
 }
 
-/** mosquitto requiring client certificates from the PKI's CAs, on a free port. */
-async function startBroker(pki: TestPki): Promise<PeerProcess> {
-  const port = freePort();
-  const config = `${pki.dir}/mosquitto.conf`;
-  await Deno.writeTextFile(
-    config,
-    [
-      `listener ${port} 127.0.0.1`,
-      `cafile ${pki.cas}`,
-      `certfile ${pki.chain}`,
-      `keyfile ${pki.leafKey}`,
-      "require_certificate true",
-      "allow_anonymous true",
-      "persistence false",
-      // Run as root, mosquitto would drop to its own user, which cannot read the PKI.
-      "user root",
-      "",
-    ].join("\n"),
-  );
-  return await startPeerProcess("mosquitto", {
-    args: ["-c", config],
-    ready: { port, transport: "tcp" },
-    timeoutMs: 5000,
-  });
-}
-
 async function main(): Promise<number> {
   const started = performance.now();
   if (!(await commandAvailable("openssl"))) {
@@ -416,7 +389,7 @@ async function main(): Promise<number> {
     await attempt("DTLS", policy, () => dtlsRun(policy, dtlsServer, pki, chip));
   }
   if (await commandAvailable("mosquitto", ["-h"])) {
-    const broker = await startBroker(pki);
+    const broker = await startMosquitto({ pki, requireCertificate: true });
     track(() => broker.stop());
     progress(
       `mosquitto (MQTT over TLS, requires a client certificate) on 127.0.0.1:${broker.port}`,

@@ -7,43 +7,15 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  commandAvailable,
-  createTestPki,
-  freePort,
-  startPeerProcess,
-  type TestPki,
-} from "@anchortls/testing";
+import { commandAvailable, createTestPki, startMosquitto, type TestPki } from "@anchortls/testing";
 import { runExample } from "./_run_example.ts";
 
 const haveMosquitto = await commandAvailable("mosquitto", ["-h"]) &&
   await commandAvailable("mosquitto_sub", ["--help"]);
 
 async function withBroker(pki: TestPki, use: (port: number) => Promise<void>): Promise<void> {
-  const port = freePort();
-  const config = `${pki.dir}/mosquitto-${port}.conf`;
-  await Deno.writeTextFile(
-    config,
-    [
-      `listener ${port} 127.0.0.1`,
-      `cafile ${pki.cas}`,
-      `certfile ${pki.chain}`,
-      `keyfile ${pki.leafKey}`,
-      "require_certificate true",
-      "allow_anonymous true",
-      "persistence false",
-      // Run as root (as CI is), mosquitto would drop to its own user, which cannot read the
-      // generated PKI's private directory; as anyone else this is ignored.
-      "user root",
-      "",
-    ].join("\n"),
-  );
-  await using _broker = await startPeerProcess("mosquitto", {
-    args: ["-c", config],
-    ready: { port, transport: "tcp" },
-    timeoutMs: 5000,
-  });
-  await use(port);
+  await using broker = await startMosquitto({ pki, requireCertificate: true });
+  await use(broker.port);
 }
 
 /** What mosquitto_sub, with the client certificate, reads as the topic's retained message. */

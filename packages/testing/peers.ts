@@ -922,3 +922,48 @@ export async function startMbedtlsServer(options: MbedtlsServerOptions): Promise
     ready: { port, transport: dtls ? "udp" : "tcp" },
   });
 }
+
+/** Options for {@linkcode startMosquitto}. */
+export interface MosquittoOptions {
+  /** The broker's certificate chain and key, and the CAs it trusts for clients. */
+  readonly pki: ServerIdentity & { readonly cas?: string };
+  /** Refuse clients without a certificate from those CAs. @default {false} */
+  readonly requireCertificate?: boolean;
+}
+
+/**
+ * Starts mosquitto with one TLS listener on a free loopback port, no persistence, anonymous
+ * clients allowed (or, with `requireCertificate`, only clients with a certificate). Its
+ * configuration goes to a temporary directory removed when it stops.
+ *
+ * @param options Identity and client authentication.
+ * @returns The running broker.
+ * @throws {PeerProcessError} When it does not start (is the `mosquitto` package installed?).
+ */
+export async function startMosquitto(options: MosquittoOptions): Promise<PeerProcess> {
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "anchortls-mosquitto-" });
+  const config = `${dir}/mosquitto.conf`;
+  await Deno.writeTextFile(
+    config,
+    [
+      `listener ${port} 127.0.0.1`,
+      `cafile ${options.pki.cas ?? options.pki.root}`,
+      `certfile ${options.pki.chain}`,
+      `keyfile ${options.pki.leafKey}`,
+      ...(options.requireCertificate ? ["require_certificate true"] : []),
+      "allow_anonymous true",
+      "persistence false",
+      // Run as root (as CI is), mosquitto would drop to its own user, which cannot read a
+      // generated PKI's private directory; as anyone else this is ignored.
+      "user root",
+      "",
+    ].join("\n"),
+  );
+  return await startPeerProcess("mosquitto", {
+    args: ["-c", config],
+    ready: { port, transport: "tcp" },
+    timeoutMs: 5000,
+    onStop: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
+  });
+}

@@ -6,21 +6,27 @@
  * @module
  */
 
-/** A root and a leaf for localhost that expired in 2021, made with `openssl ca`. */
-export async function expiredServerCertificate(
-  dir: string,
-): Promise<{ cert: string; key: string; root: string }> {
-  const run = async (...args: string[]) => {
+/** Runs `openssl` in `dir`; a failure is an error with openssl's message. */
+function opensslIn(dir: string): (...args: string[]) => Promise<void> {
+  return async (...args) => {
     const out = await new Deno.Command("openssl", {
       args,
       cwd: dir,
       stdout: "null",
       stderr: "piped",
-    }).output();
+    })
+      .output();
     if (!out.success) {
       throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
     }
   };
+}
+
+/** A root and a leaf for localhost that expired in 2021, made with `openssl ca`. */
+export async function expiredServerCertificate(
+  dir: string,
+): Promise<{ cert: string; key: string; root: string }> {
+  const run = opensslIn(dir);
   await Deno.writeTextFile(`${dir}/index.txt`, "");
   await Deno.writeTextFile(`${dir}/serial`, "01\n");
   await Deno.writeTextFile(
@@ -168,18 +174,7 @@ export async function intermediateCrl(
   intermediate: { cert: string; key: string },
   revoke: readonly string[],
 ): Promise<string> {
-  const run = async (...args: string[]) => {
-    const out = await new Deno.Command("openssl", {
-      args,
-      cwd: dir,
-      stdout: "null",
-      stderr: "piped",
-    })
-      .output();
-    if (!out.success) {
-      throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
-    }
-  };
+  const run = opensslIn(dir);
   const db = `crl-${crypto.randomUUID()}`;
   await Deno.writeTextFile(`${dir}/${db}.txt`, "");
   await Deno.writeTextFile(`${dir}/${db}.num`, "01\n");

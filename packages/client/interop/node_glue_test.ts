@@ -9,13 +9,7 @@ import assert from "node:assert/strict";
 import { Duplex } from "node:stream";
 import http from "node:http";
 import mqtt from "mqtt";
-import {
-  fixedPki,
-  fixedPkiTarget,
-  freePort,
-  startOpenSslServer,
-  startPeerProcess,
-} from "@anchortls/testing";
+import { fixedPki, fixedPkiTarget, startMosquitto, startOpenSslServer } from "@anchortls/testing";
 import type { ReadableWritablePair } from "node:stream/web";
 import { connectTls, type TlsConnection } from "../mod.ts";
 
@@ -56,57 +50,34 @@ Deno.test("Node glue: node:http over Duplex.fromWeb(tls) with createConnection",
 });
 
 Deno.test("Node glue: mqtt.js over Duplex.fromWeb(tls) to mosquitto, QoS 1 publish acknowledged", async () => {
-  const port = await freePort();
-  const dir = await Deno.makeTempDir();
-  const config = `${dir}/mosquitto.conf`;
-  await Deno.writeTextFile(
-    config,
-    [
-      `listener ${port} 127.0.0.1`,
-      `cafile ${fixedPki.root}`,
-      `certfile ${fixedPki.chain}`,
-      `keyfile ${fixedPki.leafKey}`,
-      "allow_anonymous true",
-      "persistence false",
-      "",
-    ].join("\n"),
-  );
+  await using broker = await startMosquitto({ pki: fixedPki });
+  const tls = await connectTls({ ...await fixedPkiTarget(broker.port), alpnProtocols: ["mqtt"] });
+  await tls.handshake;
+  const client = new mqtt.MqttClient(() => nodeStream(tls), {
+    protocolVersion: 4,
+    clientId: "anchortls-node-glue",
+    reconnectPeriod: 0,
+  });
   try {
-    await using _broker = await startPeerProcess("mosquitto", {
-      args: ["-c", config],
-      ready: { port, transport: "tcp" },
-      timeoutMs: 5000,
+    await new Promise<void>((resolve, reject) => {
+      client.once("connect", () => resolve());
+      client.once("error", reject);
     });
-    const tls = await connectTls({ ...await fixedPkiTarget(port), alpnProtocols: ["mqtt"] });
-    await tls.handshake;
-    const client = new mqtt.MqttClient(() => nodeStream(tls), {
-      protocolVersion: 4,
-      clientId: "anchortls-node-glue",
-      reconnectPeriod: 0,
+    await client.subscribeAsync("anchortls/glue", { qos: 1 });
+    const received = new Promise<string>((resolve) =>
+      client.once("message", (_topic, payload) => resolve(new TextDecoder().decode(payload)))
+    );
+    const acks: number[] = [];
+    client.on("packetreceive", (packet) => {
+      if (packet.cmd === "puback") acks.push(packet.messageId!);
     });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        client.once("connect", () => resolve());
-        client.once("error", reject);
-      });
-      await client.subscribeAsync("anchortls/glue", { qos: 1 });
-      const received = new Promise<string>((resolve) =>
-        client.once("message", (_topic, payload) => resolve(new TextDecoder().decode(payload)))
-      );
-      const acks: number[] = [];
-      client.on("packetreceive", (packet) => {
-        if (packet.cmd === "puback") acks.push(packet.messageId!);
-      });
-      // mqtt.js settles a QoS 1 publish with the packet it sent, once its PUBACK came.
-      const sent = await client.publishAsync("anchortls/glue", "hello over TLS", { qos: 1 });
-      assert.ok(sent?.cmd === "publish" && sent.messageId !== undefined);
-      assert.deepEqual(acks, [sent.messageId]);
-      assert.equal(await received, "hello over TLS");
-    } finally {
-      await client.endAsync();
-      await tls.close();
-    }
+    // mqtt.js settles a QoS 1 publish with the packet it sent, once its PUBACK came.
+    const sent = await client.publishAsync("anchortls/glue", "hello over TLS", { qos: 1 });
+    assert.ok(sent?.cmd === "publish" && sent.messageId !== undefined);
+    assert.deepEqual(acks, [sent.messageId]);
+    assert.equal(await received, "hello over TLS");
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await client.endAsync();
+    await tls.close();
   }
 });
